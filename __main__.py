@@ -1,0 +1,215 @@
+"""The network-isolated MLOps platform on Azure Machine Learning.
+
+Reads like the architecture: configuration -> network -> workspace and its dependencies ->
+compute and access -> stack outputs. Every per-environment difference is in Pulumi.<stack>.yaml.
+"""
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import authorization, resources
+
+from components import config as platform_config
+from components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
+from components.private_endpoint import PrivateEndpointPlacement
+from components.tags import platform_tags
+from components.zones import CLOUDS, storage_group_ids
+from compute.agents import CiAgentPool, CiAgentPoolArgs
+from compute.clusters import create_clusters
+from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from network.bastion import Bastion, BastionArgs
+from network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
+from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
+from network.virtual_network import BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs
+from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
+from workspace.key_vault import KeyVault, KeyVaultArgs
+from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from workspace.monitoring import Monitoring, MonitoringArgs
+from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
+
+
+def main() -> None:
+    # ---- Configuration: validated completely before the first resource is declared. ----------
+    cfg = platform_config.load()
+    tags = platform_tags(cfg.project, cfg.environment, cfg.tags)
+    protect = pulumi.ResourceOptions(protect=cfg.protect_stateful_resources)
+    cloud = CLOUDS[cfg.cloud]
+
+    suffix = random.RandomString(
+        "name-suffix", length=SUFFIX_LENGTH, special=False, upper=False, numeric=True,
+    )
+    names = ResourceNames(cfg.name_prefix, cfg.environment, suffix.result)
+    client = authorization.get_client_config_output()
+
+    resource_group = resources.ResourceGroup(
+        "platform",
+        resource_group_name=names.resource_group,
+        location=cfg.location,
+        tags=tags,
+        opts=protect,
+    )
+    rg_name = resource_group.name
+    location = cfg.location
+
+    # ---- Network ------------------------------------------------------------------------------
+    net = cfg.network
+    aml_network = VirtualNetwork("aml-network", VirtualNetworkArgs(
+        resource_group_name=rg_name,
+        location=location,
+        vnet_name=names.plain("virtual_network", "aml"),
+        address_space=net.aml.address_space,
+        subnets=[
+            SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
+                       private_endpoints=True),
+            SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True),
+            SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True),
+        ],
+        nat_gateway=net.nat_gateway,
+        tags=tags,
+    ))
+    access_network = VirtualNetwork("access-network", VirtualNetworkArgs(
+        resource_group_name=rg_name,
+        location=location,
+        vnet_name=names.plain("virtual_network", "bastion"),
+        address_space=net.bastion.address_space,
+        subnets=[
+            SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet),
+            SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet,
+                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
+            SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet,
+                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
+        ],
+        nat_gateway=net.nat_gateway,
+        tags=tags,
+    ))
+    BidirectionalPeering("aml-access-peering", BidirectionalPeeringArgs(
+        resource_group_name=rg_name,
+        first=PeeredVnet("aml", aml_network.vnet.name, aml_network.vnet.id),
+        second=PeeredVnet("bastion", access_network.vnet.name, access_network.vnet.id),
+    ))
+    storage_groups = storage_group_ids(cfg.batch_endpoints)
+    dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
+        resource_group_name=rg_name,
+        cloud=cfg.cloud,
+        group_ids=["amlworkspace", *storage_groups, "vault", "registry"],
+        vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        tags=tags,
+    ))
+    bastion = Bastion("bastion", BastionArgs(
+        resource_group_name=rg_name,
+        location=location,
+        bastion_name=names.plain("bastion"),
+        subnet_id=access_network.subnet_ids["bastion"],
+        tags=tags,
+    ))
+
+    # ---- Workspace and its dependencies --------------------------------------------------------
+    placement = PrivateEndpointPlacement(
+        resource_group_name=rg_name,
+        location=location,
+        subnet_id=aml_network.subnet_ids["privateEndpoints"],
+        zone_ids_by_group=dns.zone_ids_by_group,
+        tags=tags,
+    )
+    monitoring = Monitoring("monitoring", MonitoringArgs(
+        resource_group_name=rg_name,
+        location=location,
+        log_analytics_name=names.plain("log_analytics"),
+        app_insights_name=names.plain("app_insights"),
+        retention_days=cfg.log_retention_days,
+        protect=cfg.protect_stateful_resources,
+        tags=tags,
+    ))
+    storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
+        account_name=names.storage_account,
+        sku=cfg.storage_sku,
+        group_ids=storage_groups,
+        placement=placement,
+        protect=cfg.protect_stateful_resources,
+    ))
+    key_vault = KeyVault("key-vault", KeyVaultArgs(
+        vault_name=names.key_vault,
+        tenant_id=client.tenant_id,
+        placement=placement,
+        protect=cfg.protect_stateful_resources,
+    ))
+    registry = ContainerRegistry("registry", ContainerRegistryArgs(
+        registry_name=names.container_registry,
+        placement=placement,
+        protect=cfg.protect_stateful_resources,
+    ))
+    workspace = MlWorkspace("ml-workspace", MlWorkspaceArgs(
+        workspace_name=names.plain("ml_workspace"),
+        storage_account_id=storage.account.id,
+        key_vault_id=key_vault.vault.id,
+        container_registry_id=registry.registry.id,
+        app_insights_id=monitoring.app_insights.id,
+        image_build_compute=cfg.image_build_cluster,
+        public_access=cfg.workspace_public_access,
+        placement=placement,
+        protect=cfg.protect_stateful_resources,
+    ))
+
+    # ---- Compute and access --------------------------------------------------------------------
+    clusters = create_clusters(
+        "cluster", cfg.compute_clusters,
+        workspace_name=workspace.workspace.name,
+        resource_group_name=rg_name,
+        location=location,
+        subnet_id=aml_network.subnet_ids["training"],
+        workspace_private_endpoint=workspace.private_endpoint,
+        tags=tags,
+    )
+    jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
+        resource_group_name=rg_name,
+        location=location,
+        vm_name=names.plain("linux_vm", "jump"),
+        vm_size=cfg.jump_host.vm_size,
+        subnet_id=access_network.subnet_ids["jumpHost"],
+        admin_username=cfg.admin_username,
+        ssh_public_key=cfg.admin_ssh_public_key,
+        tags=tags,
+    ))
+    agent_pool = None
+    if cfg.agents.count > 0 and cfg.agent_registration_token is not None:
+        agent_pool = CiAgentPool("ci-agents", CiAgentPoolArgs(
+            agents=cfg.agents,
+            vm_names=[names.plain("linux_vm", agent_role(i)) for i in range(cfg.agents.count)],
+            identity_name=f"id-agents-{cfg.name_prefix}-{cfg.environment}",
+            resource_group_name=rg_name,
+            location=location,
+            subnet_id=access_network.subnet_ids["agents"],
+            subscription_id=client.subscription_id,
+            vault_id=key_vault.vault.id,
+            vault_name=key_vault.vault.name,
+            vault_dns_suffix=cloud.key_vault_dns_suffix,
+            key_vault_resource=cloud.key_vault_resource,
+            registration_token=cfg.agent_registration_token,
+            admin_username=cfg.admin_username,
+            ssh_public_key=cfg.admin_ssh_public_key,
+            wait_for=[key_vault.private_endpoint],
+            tags=tags,
+        ))
+
+    # ---- Stack outputs: what a user needs next; nothing secret. --------------------------------
+    pulumi.export("resourceGroupName", rg_name)
+    pulumi.export("workspaceName", workspace.workspace.name)
+    pulumi.export("workspaceId", workspace.workspace.id)
+    pulumi.export("amlVnetId", aml_network.vnet.id)
+    pulumi.export("bastionVnetId", access_network.vnet.id)
+    pulumi.export("bastionName", bastion.host.name)
+    pulumi.export("jumpHostName", jump_host.vm.name)
+    pulumi.export("storageAccountName", storage.account.name)
+    pulumi.export("keyVaultName", key_vault.vault.name)
+    pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
+    pulumi.export("computeClusters", [c.compute.name for c in clusters])
+    pulumi.export("agentPool", {
+        "kind": cfg.agents.kind,
+        "url": cfg.agents.url,
+        "pool": cfg.agents.pool,
+        "labels": list(cfg.agents.labels),
+        "vmNames": [vm.vm.name for vm in agent_pool.vms] if agent_pool else [],
+        "identityClientId": agent_pool.identity.client_id if agent_pool else None,
+    })
+
+
+main()

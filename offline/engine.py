@@ -1,0 +1,300 @@
+"""The offline engine: run the real program (`__main__.py`, unchanged) for one stack file under
+Pulumi's mock runtime, and record everything it registers.
+
+This is the one engine behind the unit tests and the offline preview/diff/diagram commands. It
+does what the Pulumi CLI does before the program runs (read `Pulumi.<stack>.yaml`, hand the config
+over as strings, mark secrets) and records what the CLI's engine would receive: type, name, parent,
+dependencies, property dependencies, protect, and the inputs (with secrets masked for display).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import runpy
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.mocks import PlatformMocks
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+MASK = "[secret]"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_RUN_LOCK = threading.Lock()
+
+
+@dataclass
+class RegisteredResource:
+    """One resource registration, as the engine received it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    inputs: dict[str, Any]
+    """Wire (camelCase) inputs with secret values unwrapped: for assertions only, never for display."""
+    masked_inputs: dict[str, Any]
+    """The same inputs with every secret replaced by "[secret]", as `pulumi preview` shows them."""
+    secret_paths: list[str]
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+    def input(self, path: str, default: Any = None) -> Any:
+        """`input("properties.networkAcls.defaultAction")`: a dotted path into the inputs."""
+        value: Any = self.inputs
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return default
+            value = value[part]
+        return value
+
+
+@dataclass
+class StackRun:
+    """Everything one run of the program registered, plus its exports or the error it ended with."""
+
+    stack: str
+    project: str
+    resources: list[RegisteredResource]
+    exports: dict[str, Any]
+    """Stack outputs, secrets masked."""
+    error: Optional[BaseException] = None
+    logs: list[str] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self, urn: str) -> RegisteredResource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def children(self, urn: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def ancestors(self, resource: RegisteredResource) -> Iterator[RegisteredResource]:
+        by_urn = {r.urn: r for r in self.resources}
+        parent = by_urn.get(resource.parent)
+        while parent is not None:
+            yield parent
+            parent = by_urn.get(parent.parent)
+
+    def descendants(self, urn: str) -> list[RegisteredResource]:
+        found, frontier = [], [urn]
+        while frontier:
+            current = frontier.pop()
+            for child in self.children(current):
+                found.append(child)
+                frontier.append(child.urn)
+        return found
+
+    def custom_resources(self) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.custom]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor drops parents, dependencies and options; this one records them."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[RegisteredResource] = []
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the real engine does: a child's type is qualified by its parent's *whole* type chain,
+        # and top-level resources are not qualified by the root stack's type.
+        parent_type = parent.split("::")[2] if parent else ""
+        if parent_type and parent_type != "pulumi:pulumi:Stack":
+            type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        raw_inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        plain, masked, secret_paths = _split_secrets(raw_inputs)
+        state = self.resources.get(response.urn)
+        record = RegisteredResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+            },
+            protect=bool(request.protect),
+            inputs=plain,
+            masked_inputs=masked,
+            secret_paths=secret_paths,
+            id=state.id if state else "",
+            outputs=dict(state.state) if state else {},
+            aliases=[str(a) for a in request.aliases],
+        )
+        with self._lock:
+            self.registrations.append(record)
+        return response
+
+
+def _split_secrets(value: Any, path: str = "") -> tuple[Any, Any, list[str]]:
+    """(plain value, value with secrets masked, paths of secrets) for a wire-format value."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            inner, _, _ = _split_secrets(value.get("value"), path)
+            return inner, MASK, [path or "<root>"]
+        plain, masked, paths = {}, {}, []
+        for key, item in value.items():
+            p, m, s = _split_secrets(item, f"{path}.{key}" if path else key)
+            plain[key], masked[key] = p, m
+            paths.extend(s)
+        return plain, masked, paths
+    if isinstance(value, list):
+        plain_list, masked_list, paths = [], [], []
+        for index, item in enumerate(value):
+            p, m, s = _split_secrets(item, f"{path}[{index}]")
+            plain_list.append(p)
+            masked_list.append(m)
+            paths.extend(s)
+        return plain_list, masked_list, paths
+    return value, value, []
+
+
+# ------------------------------------------------------------------------------------------------
+# Stack files
+# ------------------------------------------------------------------------------------------------
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def stack_values(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The stack file's `config:` as Python values, keys without the project namespace where it is ours."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(available_stacks(project_dir)) or "none"
+        raise FileNotFoundError(f"no stack file {path.name} (stacks here: {known})")
+    document = yaml.safe_load(path.read_text()) or {}
+    prefix = f"{project_name(project_dir)}:"
+    return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in (document.get("config") or {}).items()}
+
+
+def _wire_config(values: Mapping[str, Any], project: str,
+                 secrets: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI hands it to a program: `<namespace>:<key>` -> string; objects as JSON."""
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in values.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Ciphertext needs the stack's secrets provider, which is not here: use a placeholder.
+            config[full] = SECRET_PLACEHOLDER
+            secret_keys.append(full)
+        elif isinstance(value, bool):
+            config[full] = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            config[full] = str(value)
+        else:
+            config[full] = json.dumps(value)
+    for key, value in secrets.items():
+        full = key if ":" in key else f"{project}:{key}"
+        config.setdefault(full, value)
+        secret_keys.append(full)
+    return config, secret_keys
+
+
+def default_secrets() -> dict[str, str]:
+    """Placeholders for the secrets the program declares: stack files hold none, the engine has no key."""
+    from components.config import SECRET_KEYS
+
+    return {key: SECRET_PLACEHOLDER for key in SECRET_KEYS}
+
+
+# ------------------------------------------------------------------------------------------------
+# Running the program
+# ------------------------------------------------------------------------------------------------
+def run_stack(
+    stack: str,
+    values: Optional[Mapping[str, Any]] = None,
+    secrets: Optional[Mapping[str, str]] = None,
+    preview: bool = True,
+    project_dir: Path = PROJECT_DIR,
+) -> StackRun:
+    """Run `__main__.py` for `stack` and return what it registered.
+
+    values: the stack's config (as from `stack_values`); defaults to the stack file's.
+    secrets: secret config values; defaults to placeholders for the program's secret keys.
+    """
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    project = project_name(project_dir)
+    values = copy.deepcopy(dict(values if values is not None else stack_values(stack, project_dir)))
+    config, secret_keys = _wire_config(values, project, default_secrets() if secrets is None else secrets)
+
+    with _RUN_LOCK:
+        logs: list[str] = []
+        logger = logging.getLogger(f"offline.{stack}")
+        logger.propagate = False
+        logger.handlers = [_ListHandler(logs)]
+        # A second run in one process must not reuse the first run's root stack.
+        pulumi_settings.ROOT.set(None)
+        set_all_config(config, secret_keys)
+        mocks = PlatformMocks()
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview,
+                                 logger=logger, monitor=monitor)
+
+        error: Optional[BaseException] = None
+        main_path = str(project_dir / "__main__.py")
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(main_path, run_name="__main__")))
+        except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
+            error = exc
+        exports = _resolve_exports() if error is None else {}
+
+    resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    return StackRun(stack=stack, project=project, resources=resources, exports=exports, error=error, logs=logs)
+
+
+def _resolve_exports() -> dict[str, Any]:
+    """Exports land on the (already finished) mock root stack; resolve them, masking secrets."""
+    root = pulumi_settings.get_root_resource()
+    outputs = getattr(root, "outputs", {}) or {}
+    resolved: dict[str, Any] = {}
+    for name, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        is_secret = _sync_await(output.is_secret())
+        resolved[name] = MASK if is_secret else _sync_await(output.future())
+    return resolved
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]):
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(f"{record.levelname.lower()}: {record.getMessage()}")

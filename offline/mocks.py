@@ -1,0 +1,139 @@
+"""Mocks that answer the way Azure and the providers answer, where the program reads the answer.
+
+A mock that only echoes inputs makes tests pass while checking nothing: autonamed resources come
+back with `name = None` and every `resourceGroupName` that depends on them silently vanishes. So
+these mocks give every resource its physical name (the name input the provider would use, or an
+autoname), an ARM-shaped id, and the computed outputs the program reads (random results, identity
+ids, login servers). Any invoke that is not mocked here fails loudly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Optional
+
+import pulumi
+
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
+TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
+CLIENT_OBJECT_ID = "00000000-0000-0000-0000-0000000000bb"
+
+# type token -> (wire name of the input that is the resource's physical name, ARM resource type).
+# Where the provider would autoname, the name input is None.
+RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", "Microsoft.Resources/resourceGroups"),
+    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
+    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups"),
+    "azure-native:network:NatGateway": ("natGatewayName", "Microsoft.Network/natGateways"),
+    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "Microsoft.Network/publicIPAddresses"),
+    "azure-native:network:VirtualNetworkPeering": ("virtualNetworkPeeringName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings"),
+    "azure-native:network:BastionHost": ("bastionHostName", "Microsoft.Network/bastionHosts"),
+    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints"),
+    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups"),
+    "azure-native:network:NetworkInterface": ("networkInterfaceName", "Microsoft.Network/networkInterfaces"),
+    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones"),
+    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks"),
+    "azure-native:storage:StorageAccount": ("accountName", "Microsoft.Storage/storageAccounts"),
+    "azure-native:keyvault:Vault": ("vaultName", "Microsoft.KeyVault/vaults"),
+    "azure-native:keyvault:Secret": ("secretName", "Microsoft.KeyVault/vaults/{vaultName}/secrets"),
+    "azure-native:containerregistry:Registry": ("registryName", "Microsoft.ContainerRegistry/registries"),
+    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces"),
+    "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components"),
+    "azure-native:machinelearningservices:Workspace": ("workspaceName", "Microsoft.MachineLearningServices/workspaces"),
+    "azure-native:machinelearningservices:Compute": ("computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"),
+    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"),
+    "azure-native:compute:VirtualMachine": ("vmName", "Microsoft.Compute/virtualMachines"),
+    "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
+    "azure-native:authorization:ManagementLockAtResourceLevel": ("lockName", "Microsoft.Authorization/locks"),
+}
+
+
+def _stable_hex(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _stable_guid(*parts: str) -> str:
+    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Provider-like answers for every resource type and invoke this platform uses."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        inputs = dict(args.inputs)
+        if not args.custom:  # component resources have no provider
+            return "", {}
+        if args.typ == "random:index/randomString:RandomString":
+            return self._random_string(args.name, inputs)
+        if args.typ not in RESOURCE_KINDS:
+            raise NotImplementedError(
+                f"offline mocks: no provider behaviour for {args.typ} (add it to offline/mocks.py RESOURCE_KINDS)")
+
+        name_key, arm_type = RESOURCE_KINDS[args.typ]
+        # Autonaming is provider-side: a logical name plus a random-looking suffix.
+        name = inputs.get(name_key) if name_key else None
+        if not name:
+            name = _stable_guid(args.name) if args.typ.endswith("RoleAssignment") else f"{args.name}{_stable_hex(args.name)}"
+        state = {**inputs, "name": name}
+        identity = inputs.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list identity ids; Azure answers with a map of id -> {principalId, clientId}.
+            state["identity"] = {**identity, "userAssignedIdentities": {
+                uid: {"principalId": _stable_guid("principal", uid), "clientId": _stable_guid("client", uid)}
+                for uid in identity["userAssignedIdentities"]}}
+        resource_id = self._arm_id(args.typ, arm_type, name, inputs)
+        state.update(self._computed_outputs(args.typ, name, inputs, resource_id))
+        return resource_id, state
+
+    @staticmethod
+    def _random_string(logical_name: str, inputs: dict) -> tuple[str, dict]:
+        length = int(inputs.get("length", 8))
+        alphabet = ""
+        if inputs.get("lower", True):
+            alphabet += "abcdefghijklmnopqrstuvwxyz"
+        if inputs.get("numeric", True):
+            alphabet += "0123456789"
+        if inputs.get("upper", True):
+            alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        digest = hashlib.sha256(logical_name.encode()).digest()
+        result = "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+        return f"{logical_name}-id", {**inputs, "result": result}
+
+    @staticmethod
+    def _arm_id(typ: str, arm_type: str, name: str, inputs: dict) -> str:
+        if typ == "azure-native:resources:ResourceGroup":
+            return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
+        if typ == "azure-native:authorization:RoleAssignment":
+            return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}"
+        # Child resource types embed their parent's name, e.g. .../virtualNetworks/{vnet}/virtualNetworkPeerings.
+        path = arm_type.format(**{k: v for k, v in inputs.items() if isinstance(v, str)})
+        group = inputs.get("resourceGroupName", "rg-unknown")
+        return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{path}/{name}"
+
+    @staticmethod
+    def _computed_outputs(typ: str, name: str, inputs: dict, resource_id: str) -> dict[str, Any]:
+        if typ == "azure-native:managedidentity:UserAssignedIdentity":
+            return {"principalId": _stable_guid("principal", resource_id),
+                    "clientId": _stable_guid("client", resource_id),
+                    "tenantId": TENANT_ID}
+        if typ == "azure-native:containerregistry:Registry":
+            return {"loginServer": f"{name.lower()}.azurecr.io"}
+        if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:Compute"):
+            identity = inputs.get("identity") or {}
+            if "SystemAssigned" in str(identity.get("type", "")):
+                return {"identity": {**identity, "principalId": _stable_guid("principal", resource_id),
+                                     "tenantId": TENANT_ID}}
+        if typ == "azure-native:keyvault:Vault":
+            return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
+        return {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "00000000-0000-0000-0000-0000000000cc",
+                "objectId": CLIENT_OBJECT_ID,
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }, []
+        raise NotImplementedError(f"offline mocks: invoke {args.token} is not mocked; add it to offline/mocks.py")
