@@ -1,0 +1,1 @@
+"""The platform's rules (`policy/rules.py`), shared by the tests, the offline preview and the CrossGuard pack."""

@@ -1,0 +1,49 @@
+"""Shared fixtures. The SDK is imported once per process and each stack file runs once per session:
+the whole program under the offline engine costs about a second per run."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import pytest
+
+from offline.engine import StackRun, run_stack, stack_values
+
+STACKS = ("dev", "prod")
+
+
+@pytest.fixture(scope="session")
+def runs() -> dict[str, StackRun]:
+    """Every stack file, run once, unchanged."""
+    results = {stack: run_stack(stack) for stack in STACKS}
+    for stack, run in results.items():
+        assert run.error is None, f"{stack}: {run.error}"
+    return results
+
+
+@pytest.fixture(scope="session")
+def prod(runs: dict[str, StackRun]) -> StackRun:
+    return runs["prod"]
+
+
+@pytest.fixture(scope="session")
+def dev(runs: dict[str, StackRun]) -> StackRun:
+    return runs["dev"]
+
+
+@pytest.fixture(params=STACKS)
+def each_stack(request: pytest.FixtureRequest, runs: dict[str, StackRun]) -> StackRun:
+    return runs[request.param]
+
+
+@pytest.fixture
+def run_with() -> Callable[..., StackRun]:
+    """Run a stack with its config changed: `run_with("prod", lambda v: v["agents"].update(count=0))`."""
+
+    def _run(stack: str, change: Callable[[dict[str, Any]], Any], **kwargs: Any) -> StackRun:
+        values = copy.deepcopy(stack_values(stack))
+        change(values)
+        return run_stack(stack, values=values, **kwargs)
+
+    return _run
