@@ -58,6 +58,8 @@ class RegisteredResource:
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    """Every old URN this resource may claim, resolved as the engine resolves alias specs (its own
+    aliases, and those it inherits from its parent's aliases)."""
 
     def input(self, path: str, default: Any = None) -> Any:
         """`input("properties.networkAcls.defaultAction")`: a dotted path into the inputs."""
@@ -119,15 +121,51 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[RegisteredResource] = []
+        self._aliases: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        # As the real engine does: a child's type is qualified by its parent's *whole* type chain,
-        # and top-level resources are not qualified by the root stack's type.
-        parent_type = parent.split("::")[2] if parent else ""
-        if parent_type and parent_type != "pulumi:pulumi:Stack":
-            type_ = f"{parent_type}${type_}"
-        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+        return _make_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
+    def _alias_urns(self, request: Any) -> list[str]:
+        """The old URNs a registration may claim. The SDK sends alias *specs* (name/type/parent
+        changes) when the monitor supports them, and the engine turns them into URNs, multiplying
+        in the parent's aliases; recording the specs' text would let no check find the old URN."""
+        stack, project = pulumi.get_stack(), pulumi.get_project()
+        parent = request.parent
+        parent_aliases = self._aliases.get(parent, []) if parent else []
+        found: list[str] = []
+
+        def add(urn: str) -> None:
+            if urn and urn not in found:
+                found.append(urn)
+
+        own: list[str] = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                own.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.WhichOneof("parent") == "noParent" and spec.noParent:
+                parents = [""]
+            elif spec.WhichOneof("parent") == "parentUrn" and spec.parentUrn:
+                # An explicit old parent that was itself renamed is found under its old URN.
+                parents = [spec.parentUrn, *self._aliases.get(spec.parentUrn, [])]
+            else:
+                parents = [parent]
+            for old_parent in parents:
+                own.append(_make_urn(spec.stack or stack, spec.project or project, old_parent,
+                                     spec.type or request.type, spec.name or request.name))
+        for urn in own:
+            add(urn)
+        # A renamed (aliased) parent gives each child an alias under the parent's old URN; a child
+        # named "<parent>-x" is assumed to have been "<old parent>-x" (the engine's convention).
+        parent_name = _urn_name(parent) if parent else ""
+        for parent_alias in parent_aliases:
+            add(_inherited_alias(stack, project, request.type, request.name, parent_name, parent_alias))
+            for urn in own:
+                add(_inherited_alias(stack, project, _urn_type(urn), _urn_name(urn), parent_name, parent_alias))
+        return found
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -150,11 +188,41 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             secret_paths=secret_paths,
             id=state.id if state else "",
             outputs=dict(state.state) if state else {},
-            aliases=[str(a) for a in request.aliases],
+            aliases=self._alias_urns(request),
         )
         with self._lock:
+            self._aliases[record.urn] = record.aliases
             self.registrations.append(record)
         return response
+
+
+_ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """As the real engine does: a child's type is qualified by its parent's *whole* type chain,
+    and top-level resources are not qualified by the root stack's type."""
+    parent_type = parent.split("::")[2] if parent else ""
+    if parent_type and parent_type != _ROOT_STACK_TYPE:
+        type_ = f"{parent_type}${type_}"
+    return "urn:pulumi:" + "::".join([stack, project, type_, name])
+
+
+def _urn_name(urn: str) -> str:
+    return urn.split("::", 3)[3]
+
+
+def _urn_type(urn: str) -> str:
+    """The resource's own type (the last link of its qualified type chain)."""
+    return urn.split("::")[2].rsplit("$", 1)[-1]
+
+
+def _inherited_alias(stack: str, project: str, child_type: str, child_name: str, parent_name: str,
+                     parent_alias: str) -> str:
+    name = child_name
+    if child_name.startswith(parent_name):
+        name = _urn_name(parent_alias) + child_name[len(parent_name):]
+    return _make_urn(stack, project, parent_alias, child_type, name)
 
 
 def _split_secrets(value: Any, path: str = "") -> tuple[Any, Any, list[str]]:
