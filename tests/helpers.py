@@ -1,0 +1,59 @@
+"""Small tools for rule tests: views of a run, and copies of them with one thing broken."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any, Callable, Iterable, Sequence
+
+from offline.engine import StackRun
+from policy.adapters import views
+from policy.rules import ResourceView, Violation, evaluate
+
+
+def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:
+    resources = views(run_or_views) if isinstance(run_or_views, StackRun) else run_or_views
+    return evaluate(resources, only=[rule])
+
+
+def set_prop(props: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        props = props.setdefault(part, {})
+    if value is _DELETE:
+        props.pop(parts[-1], None)
+    else:
+        props[parts[-1]] = value
+
+
+_DELETE = object()
+DELETE = _DELETE
+
+
+def changed(resources: Sequence[ResourceView], match: Callable[[ResourceView], bool],
+            change: Callable[[ResourceView], ResourceView] | None = None, **props: Any) -> list[ResourceView]:
+    """A copy of `resources` where every matching view is changed (props by dotted path, `__` for dots)."""
+    out = []
+    hits = 0
+    for r in resources:
+        if match(r):
+            hits += 1
+            new_props = copy.deepcopy(dict(r.props))
+            for key, value in props.items():
+                set_prop(new_props, key.replace("__", "."), value)
+            r = dataclasses.replace(r, props=new_props)
+            if change is not None:
+                r = change(r)
+        out.append(r)
+    assert hits, "the negative test matched no resource: it would prove nothing"
+    return out
+
+
+def without(resources: Sequence[ResourceView], match: Callable[[ResourceView], bool]) -> list[ResourceView]:
+    kept = [r for r in resources if not match(r)]
+    assert len(kept) < len(resources), "the negative test removed nothing: it would prove nothing"
+    return kept
+
+
+def of_type(resources: Iterable[ResourceView], type_: str) -> list[ResourceView]:
+    return [r for r in resources if r.type == type_]

@@ -1,0 +1,144 @@
+"""Names within Azure's limits, stacks that never collide, and environments that are only stack files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from components import naming
+from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
+from offline.mocks import RESOURCE_KINDS, PlatformMocks
+import pulumi
+
+KIND_BY_TYPE = {
+    "azure-native:resources:ResourceGroup": "resource_group",
+    "azure-native:storage:StorageAccount": "storage_account",
+    "azure-native:keyvault:Vault": "key_vault",
+    "azure-native:containerregistry:Registry": "container_registry",
+    "azure-native:machinelearningservices:Workspace": "ml_workspace",
+    "azure-native:machinelearningservices:Compute": "aml_compute",
+    "azure-native:operationalinsights:Workspace": "log_analytics",
+    "azure-native:applicationinsights:Component": "app_insights",
+    "azure-native:network:VirtualNetwork": "virtual_network",
+    "azure-native:network:BastionHost": "bastion",
+    "azure-native:compute:VirtualMachine": "linux_vm",
+}
+
+
+def test_every_physical_name_within_azure_limits(each_stack: StackRun):
+    checked = 0
+    for r in each_stack.custom_resources():
+        kind = KIND_BY_TYPE.get(r.type)
+        if kind:
+            name_key = RESOURCE_KINDS[r.type][0]
+            assert naming.violation(kind, r.input(name_key)) is None
+            checked += 1
+    assert checked >= 12
+
+
+def test_globally_unique_names_carry_environment_and_random_suffix(each_stack: StackRun):
+    [suffix] = [r.outputs["result"] for r in each_stack.resources if r.type.startswith("random:")]
+    assert re.fullmatch(r"[a-z0-9]{%d}" % naming.SUFFIX_LENGTH, suffix)
+    for type_ in ("azure-native:storage:StorageAccount", "azure-native:keyvault:Vault",
+                  "azure-native:containerregistry:Registry", "azure-native:resources:ResourceGroup"):
+        [r] = each_stack.of_type(type_)
+        name = r.input(RESOURCE_KINDS[type_][0])
+        assert name.endswith(suffix) and each_stack.stack in name, name
+
+
+def test_two_stacks_never_share_a_global_name(runs):
+    def global_names(run):
+        return {r.input(RESOURCE_KINDS[r.type][0]) for r in run.custom_resources()
+                if r.type in ("azure-native:storage:StorageAccount", "azure-native:keyvault:Vault",
+                              "azure-native:containerregistry:Registry")}
+    assert not global_names(runs["dev"]) & global_names(runs["prod"])
+
+
+@pytest.mark.parametrize("kind, name, expected", [
+    ("storage_account", "st" + "a" * 23, "25 characters"),
+    ("storage_account", "st-mlops", "lowercase letters and digits"),
+    ("key_vault", "kv--mlops", "no '--'"),
+    ("key_vault", "1kv", "starting with a letter"),
+    ("container_registry", "cr-x1", "letters and digits only"),
+    ("aml_compute", "gpu", None),
+    ("aml_compute", "9gpu", "starting with a letter"),
+    ("ml_workspace", "mlw-" + "x" * 30, "34 characters"),
+])
+def test_name_rules(kind: str, name: str, expected):
+    message = naming.violation(kind, name)
+    assert (message is None) if expected is None else (expected in message)
+
+
+def test_name_check_uses_the_worst_case_suffix():
+    """prefix + environment + a 5-character suffix must fit before anything is created."""
+    from types import SimpleNamespace
+
+    def config(prefix: str, environment: str):
+        return SimpleNamespace(name_prefix=prefix, environment=environment,
+                               agents=SimpleNamespace(count=2), compute_clusters=())
+
+    overflow = naming.check_names(config("mlopsplt", "production"))  # type: ignore[arg-type]
+    assert any("storage account" in message and "random suffix" in message for _, message in overflow)
+    # 'st' + 'mlopsplt' + 'prod' + 5 = 19 characters: fits.
+    assert naming.check_names(config("mlopsplt", "prod")) == []  # type: ignore[arg-type]
+
+
+# ---- Environments are stack files ------------------------------------------------------------
+def test_new_environment_needs_only_config():
+    """A stack name the code has never seen, with a stack file's worth of config: no code change."""
+    values = stack_values("dev")
+    values["network"]["amlVnet"] = {"addressSpace": "10.120.0.0/16", "subnets": {
+        "privateEndpoints": "10.120.0.0/24", "training": "10.120.2.0/23", "scoring": "10.120.4.0/24"}}
+    run = run_stack("staging", values=values)
+    assert run.error is None
+    assert run.exports["workspaceName"] == "mlw-mlops-staging"
+    assert len(run.custom_resources()) > 50
+
+
+def test_no_environment_names_in_code():
+    """Per-environment differences belong in stack files, not in `if stack == "prod"`."""
+    offenders = []
+    for path in PROJECT_DIR.glob("*.py"):
+        offenders += _scan(path)
+    for package in ("components", "network", "workspace", "compute"):
+        for path in (PROJECT_DIR / package).rglob("*.py"):
+            offenders += _scan(path)
+    assert offenders == []
+
+
+def _scan(path: Path) -> list[str]:
+    text = path.read_text()
+    hits = re.findall(r"get_stack\(\)\s*[=!]=|[=!]=\s*pulumi\.get_stack\(\)|[\"'](?:prod|dev|production)[\"']", text)
+    return [f"{path.name}: {h}" for h in hits]
+
+
+def test_environment_scan_can_fail(tmp_path: Path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('if pulumi.get_stack() == "prod":\n    pass\n')
+    assert len(_scan(bad)) == 2
+
+
+# ---- Mocks behave like the provider where the program reads outputs --------------------------
+def test_unmocked_invoke_fails_loudly():
+    with pytest.raises(NotImplementedError, match="not mocked"):
+        PlatformMocks().call(pulumi.runtime.MockCallArgs("azure-native:compute:getVirtualMachine", {}, ""))
+
+
+def test_unknown_resource_type_fails_loudly():
+    args = pulumi.runtime.MockResourceArgs("azure-native:sql:Server", "db", {}, custom=True)
+    with pytest.raises(NotImplementedError, match="RESOURCE_KINDS"):
+        PlatformMocks().new_resource(args)
+
+
+def test_mock_names_and_ids_like_the_provider():
+    mocks = PlatformMocks()
+    rid, state = mocks.new_resource(pulumi.runtime.MockResourceArgs(
+        "azure-native:network:VirtualNetwork", "aml-network-vnet",
+        {"virtualNetworkName": "vnet-aml", "resourceGroupName": "rg-x"}, custom=True))
+    assert state["name"] == "vnet-aml"
+    assert rid.endswith("/resourceGroups/rg-x/providers/Microsoft.Network/virtualNetworks/vnet-aml")
+    _, autonamed = mocks.new_resource(pulumi.runtime.MockResourceArgs(
+        "azure-native:authorization:RoleAssignment", "ra", {"scope": "/x"}, custom=True))
+    assert re.fullmatch(r"[0-9a-f-]{36}", autonamed["name"]), "role assignments are autonamed with a GUID"

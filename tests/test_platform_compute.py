@@ -1,0 +1,210 @@
+"""Compute and access: private clusters created after the workspace endpoint, jump host, CI agents,
+and the agent registration token that must never appear in plain text."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+
+import pytest
+
+from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
+from compute.cloud_init import AgentBootstrap, github_api_registration_endpoint, render
+from offline.engine import MASK, StackRun, run_stack
+from policy import rules as R
+from policy.adapters import views
+from tests.helpers import DELETE, changed, violations
+
+TOKEN = "pat-0123456789abcdefghij-unit-test-token"
+
+
+# ---- Compute clusters ------------------------------------------------------------------------
+def test_clusters_from_config_are_private_and_scale_to_zero(prod: StackRun):
+    clusters = {c.input("computeName"): c for c in prod.of_type(R.COMPUTE)}
+    assert set(clusters) == {"cpu-build", "gpu-train"}
+    [training_subnet] = {s for s in (c.input("properties.properties.subnet.id") for c in clusters.values())}
+    assert training_subnet.endswith("/subnets/snet-training")
+    for cluster in clusters.values():
+        props = cluster.input("properties.properties")
+        assert props["enableNodePublicIp"] is False
+        assert props["remoteLoginPortPublicAccess"] == "Disabled"
+        assert props["scaleSettings"]["minNodeCount"] == 0
+        assert props["scaleSettings"]["nodeIdleTimeBeforeScaleDown"].startswith("PT")
+        assert cluster.input("identity.type") == "SystemAssigned"
+    assert violations(prod, "aml-compute-private") == []
+
+
+def test_low_priority_option(dev: StackRun):
+    [cluster] = dev.of_type(R.COMPUTE)
+    assert cluster.input("properties.properties.vmPriority") == "LowPriority"
+
+
+@pytest.mark.parametrize("props", [
+    {"properties__properties__enableNodePublicIp": True},
+    {"properties__properties__remoteLoginPortPublicAccess": "Enabled"},
+    {"properties__properties__scaleSettings__minNodeCount": 2},
+    {"identity": DELETE},
+])
+def test_cluster_checks_can_fail(prod: StackRun, props: dict):
+    assert violations(changed(views(prod), lambda r: r.type == R.COMPUTE, **props), "aml-compute-private")
+
+
+def test_compute_created_after_workspace_private_endpoint(each_stack: StackRun):
+    [pe] = [p for p in each_stack.of_type(R.PRIVATE_ENDPOINT) if p.name == "ml-workspace-workspace-pe"]
+    [zone_group] = [g for g in each_stack.of_type(R.ZONE_GROUP) if g.name == "ml-workspace-workspace-dns"]
+    for cluster in each_stack.of_type(R.COMPUTE):
+        assert pe.urn in cluster.dependencies and zone_group.urn in cluster.dependencies
+    assert violations(each_stack, "compute-after-workspace-private-endpoint") == []
+
+
+def test_compute_order_check_can_fail(prod: StackRun):
+    broken = changed(views(prod), lambda r: r.type == R.COMPUTE,
+                     lambda r: dataclasses.replace(r, dependencies=tuple(d for d in r.dependencies if "PrivateEndpoint" not in d)))
+    assert len(violations(broken, "compute-after-workspace-private-endpoint")) == 2
+
+
+# ---- Jump host and agents --------------------------------------------------------------------
+def test_vms_ssh_keys_only_and_no_public_ip(each_stack: StackRun):
+    vms = each_stack.of_type(R.VM)
+    assert len(vms) == 1 + (2 if each_stack.stack == "prod" else 1)
+    for vm in vms:
+        linux = vm.input("osProfile.linuxConfiguration")
+        assert linux["disablePasswordAuthentication"] is True
+        assert "adminPassword" not in vm.input("osProfile")
+        [key] = linux["ssh"]["publicKeys"]
+        assert key["keyData"].startswith("ssh-ed25519 ")
+    assert violations(each_stack, "vm-ssh-keys-only") == []
+
+
+@pytest.mark.parametrize("props", [
+    {"osProfile__linuxConfiguration__disablePasswordAuthentication": False},
+    {"osProfile__adminPassword": "Hunter2!Hunter2!"},
+])
+def test_vm_password_check_can_fail(prod: StackRun, props: dict):
+    assert violations(changed(views(prod), lambda r: r.type == R.VM, **props), "vm-ssh-keys-only")
+
+
+def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
+    subnets = {nic.input("networkInterfaceName"): nic.input("ipConfigurations")[0]["subnet"]["id"] for nic in prod.of_type(R.NIC)}
+    assert subnets["nic-vm-jump-mlops-prod"].endswith("/virtualNetworks/vnet-bastion-mlops-prod/subnets/snet-jump-host")
+    agents = [s for name, s in subnets.items() if "agent" in name]
+    assert len(agents) == 2 and all(s.endswith("/subnets/snet-agents") for s in agents)
+
+
+def test_agent_count_zero_creates_no_agent_resources(run_with):
+    run = run_with("prod", lambda v: v["agents"].update(count=0), secrets={})
+    assert run.error is None, "no token is needed without agents"
+    assert not [r for r in run.resources if "ci-agents" in r.urn]
+    assert run.exports["agentPool"]["vmNames"] == []
+
+
+# ---- The registration token ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def prod_with_token() -> StackRun:
+    run = run_stack("prod", secrets={"agentRegistrationToken": TOKEN})
+    assert run.error is None
+    return run
+
+
+def _every_plain_string(run: StackRun):
+    """Every string the engine or a reader of the preview would see in plain text."""
+    for r in run.resources:
+        yield from _strings(r.masked_inputs)
+        if r.type != R.KEY_VAULT_SECRET:  # its state is secret because its input is (the mock echoes it)
+            yield from _strings(r.outputs)
+    yield from _strings(run.exports)
+    yield from run.logs
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+        if len(value) > 40:
+            try:  # custom data is base64: look inside it too
+                yield base64.b64decode(value, validate=True).decode(errors="ignore")
+            except ValueError:
+                pass
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
+    holders = [r for r in prod_with_token.resources if TOKEN in json.dumps(r.inputs)]
+    assert [r.type for r in holders] == [R.KEY_VAULT_SECRET]
+    [secret] = holders
+    assert secret.secret_paths == ["properties.value"]
+    assert secret.masked_inputs["properties"]["value"] == MASK
+    assert secret.input("secretName") == REGISTRATION_SECRET_NAME
+    assert violations(prod_with_token, "key-vault-secret-is-secret") == []
+
+
+def test_token_never_in_plain_text(prod_with_token: StackRun):
+    leaks = [s for s in _every_plain_string(prod_with_token) if TOKEN in s]
+    assert leaks == []
+
+
+def test_plain_text_scan_can_fail(prod_with_token: StackRun):
+    """The scan above must see custom data: a token rendered into cloud-init would be found."""
+    leaked = dataclasses.replace(prod_with_token, resources=[*prod_with_token.resources])
+    vm = next(r for r in leaked.resources if r.type == R.VM)
+    leaked.resources[leaked.resources.index(vm)] = dataclasses.replace(
+        vm, masked_inputs={**vm.masked_inputs, "osProfile": {
+            "customData": base64.b64encode(f"#!/bin/bash\nTOKEN={TOKEN}\n".encode()).decode()}})
+    assert any(TOKEN in s for s in _every_plain_string(leaked))
+
+
+def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
+    [vault] = prod_with_token.of_type(R.KEY_VAULT)
+    for vm in [v for v in prod_with_token.of_type(R.VM) if "agent" in v.name]:
+        assert "osProfile.customData" not in vm.secret_paths
+        script = base64.b64decode(vm.input("osProfile.customData")).decode()
+        assert f"https://{vault.input('vaultName')}.vault.azure.net/secrets/{REGISTRATION_SECRET_NAME}" in script
+        assert "169.254.169.254/metadata/identity/oauth2/token" in script
+        assert "--token" not in script, "a token on a command line is visible in ps"
+    assert violations(prod_with_token, "no-secret-in-vm-boot-data") == []
+
+
+def test_secret_in_custom_data_is_caught(prod_with_token: StackRun):
+    broken = changed(views(prod_with_token), lambda r: r.type == R.VM and "agent" in r.name,
+                     lambda r: dataclasses.replace(r, secret_paths=("osProfile.customData",)))
+    assert violations(broken, "no-secret-in-vm-boot-data")
+    plain = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET,
+                    lambda r: dataclasses.replace(r, secret_paths=()))
+    assert violations(plain, "key-vault-secret-is-secret")
+
+
+def test_agent_identity_can_read_secrets_of_that_one_vault_only(prod: StackRun):
+    [identity] = [r for r in prod.resources if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
+    [vault] = prod.of_type(R.KEY_VAULT)
+    assignments = [r for r in prod.resources if r.type == "azure-native:authorization:RoleAssignment"]
+    assert len(assignments) == 1
+    [assignment] = assignments
+    assert assignment.input("scope") == vault.id
+    assert assignment.input("roleDefinitionId").endswith(f"/roleDefinitions/{KEY_VAULT_SECRETS_USER_ROLE_ID}")
+    assert assignment.input("principalId") == identity.outputs["principalId"]
+    assert assignment.input("principalType") == "ServicePrincipal"
+    for vm in [v for v in prod.of_type(R.VM) if "agent" in v.name]:
+        assert vm.input("identity.userAssignedIdentities") == [identity.id]
+        assert assignment.urn in vm.dependencies, "the VM must boot after its role exists"
+
+
+def test_agents_need_the_token(run_with):
+    run = run_with("prod", lambda v: None, secrets={})
+    assert isinstance(run.error, Exception)
+    assert "agentRegistrationToken" in str(run.error)
+
+
+def test_github_runner_flavour():
+    script = render(AgentBootstrap(kind="github", agent_user="ops", vault_host="kv.vault.azure.net",
+                                   key_vault_resource="https://vault.azure.net", secret_name="s", identity_client_id="c",
+                                   url="https://github.com/contoso/ml", pool="", labels=("aml", "private")))
+    assert "https://api.github.com/repos/contoso/ml/actions/runners/registration-token" in script
+    assert "--labels aml,private" in script and "ACTIONS_RUNNER_INPUT_TOKEN" in script
+    assert github_api_registration_endpoint("https://ghe.contoso.com/platform").startswith("https://ghe.contoso.com/api/v3/orgs/")
+    with pytest.raises(ValueError):
+        github_api_registration_endpoint("https://github.com/a/b/c")

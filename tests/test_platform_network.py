@@ -1,0 +1,220 @@
+"""The network rules: VNets, subnets, NSGs, egress, peering, private DNS, Bastion, public IPs."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+
+import pytest
+
+from components.zones import CLOUDS, storage_group_ids
+from offline.engine import StackRun
+from policy import rules as R
+from policy.adapters import views
+from tests.helpers import changed, of_type, violations, without
+
+
+def _vnet(run: StackRun, role: str):
+    [vnet] = [r for r in run.of_type(R.VNET) if r.input("virtualNetworkName").startswith(f"vnet-{role}-")]
+    return vnet
+
+
+def _subnets(vnet) -> dict[str, dict]:
+    return {s["name"]: s for s in vnet.input("subnets")}
+
+
+# ---- VNets and subnets ----------------------------------------------------------------------
+def test_two_vnets_with_the_planned_subnets(each_stack: StackRun):
+    assert set(_subnets(_vnet(each_stack, "aml"))) == {"snet-private-endpoints", "snet-training", "snet-scoring"}
+    assert set(_subnets(_vnet(each_stack, "bastion"))) == {"AzureBastionSubnet", "snet-jump-host", "snet-agents"}
+
+
+def test_subnets_inside_their_vnet_and_not_overlapping(each_stack: StackRun):
+    assert violations(each_stack, "address-spaces") == []
+    for role in ("aml", "bastion"):
+        vnet = _vnet(each_stack, role)
+        [space] = [ipaddress.IPv4Network(p) for p in vnet.input("addressSpace.addressPrefixes")]
+        nets = [ipaddress.IPv4Network(s["addressPrefix"]) for s in vnet.input("subnets")]
+        assert all(n.subnet_of(space) for n in nets)
+        assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+
+
+def test_address_space_check_catches_overlap_and_escape(prod: StackRun):
+    base = views(prod)
+    is_aml = lambda r: r.type == R.VNET and r.props["virtualNetworkName"].startswith("vnet-aml-")  # noqa: E731
+    overlapping_vnets = changed(base, is_aml, addressSpace__addressPrefixes=["10.11.0.0/16"])
+    assert any("cannot be peered" in v.message for v in violations(overlapping_vnets, "address-spaces"))
+
+    def escape(r):
+        subnets = [dict(s) for s in r.props["subnets"]]
+        subnets[0]["addressPrefix"] = "192.168.0.0/24"
+        subnets[1]["addressPrefix"] = subnets[2]["addressPrefix"]
+        return dataclasses.replace(r, props={**r.props, "subnets": subnets})
+    messages = [v.message for v in violations(changed(base, is_aml, escape), "address-spaces")]
+    assert any("outside" in m for m in messages) and any("overlaps" in m for m in messages)
+
+
+def test_private_endpoint_subnet_has_network_policies_disabled(each_stack: StackRun):
+    subnet = _subnets(_vnet(each_stack, "aml"))["snet-private-endpoints"]
+    assert subnet["privateEndpointNetworkPolicies"] == "Disabled"
+    assert violations(each_stack, "private-endpoint-subnet-policies") == []
+
+
+def test_private_endpoint_subnet_check_can_fail(prod: StackRun):
+    def enable_policies(r):
+        subnets = [dict(s, privateEndpointNetworkPolicies="Enabled") for s in r.props["subnets"]]
+        return dataclasses.replace(r, props={**r.props, "subnets": subnets})
+    broken = changed(views(prod), lambda r: r.type == R.VNET, enable_policies)
+    assert violations(broken, "private-endpoint-subnet-policies")
+
+
+def test_no_subnet_relies_on_default_outbound_access(each_stack: StackRun):
+    for vnet in each_stack.of_type(R.VNET):
+        assert all(s["defaultOutboundAccess"] is False for s in vnet.input("subnets"))
+
+
+# ---- NSGs ------------------------------------------------------------------------------------
+def test_every_workload_subnet_has_an_nsg(each_stack: StackRun):
+    nsg_ids = {r.id for r in each_stack.of_type(R.NSG)}
+    for vnet in each_stack.of_type(R.VNET):
+        for subnet in vnet.input("subnets"):
+            if subnet["name"] == "AzureBastionSubnet":
+                continue  # Bastion manages its own subnet's traffic; an NSG there needs Bastion's rule set
+            assert subnet.get("networkSecurityGroup", {}).get("id") in nsg_ids, subnet["name"]
+
+
+def test_ssh_only_from_bastion_subnet(each_stack: StackRun):
+    bastion_prefix = _subnets(_vnet(each_stack, "bastion"))["AzureBastionSubnet"]["addressPrefix"]
+    allows = [rule for nsg in each_stack.of_type(R.NSG) for rule in nsg.input("securityRules")
+              if rule["access"] == "Allow" and rule["direction"] == "Inbound"]
+    assert allows, "the jump host and agents must be reachable from Bastion"
+    assert all(rule["sourceAddressPrefix"] == bastion_prefix and rule["destinationPortRange"] == "22" for rule in allows)
+    assert violations(each_stack, "no-internet-admin-ports") == []
+
+
+@pytest.mark.parametrize("source, port", [("Internet", "22"), ("*", "3389"), ("0.0.0.0/0", "20-30")])
+def test_internet_admin_port_check_can_fail(prod: StackRun, source: str, port: str):
+    open_rule = {"name": "oops", "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                 "sourceAddressPrefix": source, "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                 "destinationPortRange": port}
+    broken = changed(views(prod), lambda r: r.type == R.NSG,
+                     lambda r: dataclasses.replace(r, props={**r.props, "securityRules": [*r.props["securityRules"], open_rule]}))
+    assert violations(broken, "no-internet-admin-ports")
+
+
+# ---- Egress ----------------------------------------------------------------------------------
+def test_compute_jump_host_and_agent_subnets_have_nat_egress(each_stack: StackRun):
+    nat_ids = {r.id for r in each_stack.of_type(R.NAT_GATEWAY)}
+    assert len(nat_ids) == 2, "a NAT gateway serves one VNet: one per VNet"
+    for role, names in (("aml", {"snet-training", "snet-scoring"}), ("bastion", {"snet-jump-host", "snet-agents"})):
+        for name, subnet in _subnets(_vnet(each_stack, role)).items():
+            has_nat = subnet.get("natGateway", {}).get("id") in nat_ids
+            assert has_nat == (name in names), name
+
+
+def test_without_nat_gateway_no_egress_resources(run_with):
+    run = run_with("dev", lambda v: v["network"].update(natGateway=False))
+    assert run.error is None
+    assert run.of_type(R.NAT_GATEWAY) == [] and len(run.of_type(R.PUBLIC_IP)) == 1
+
+
+# ---- Peering ---------------------------------------------------------------------------------
+def test_peering_declared_both_ways(each_stack: StackRun):
+    peerings = each_stack.of_type(R.PEERING)
+    aml, bastion = _vnet(each_stack, "aml"), _vnet(each_stack, "bastion")
+    directions = {(p.property_dependencies["virtualNetworkName"][0], p.property_dependencies["remoteVirtualNetwork"][0])
+                  for p in peerings}
+    assert directions == {(aml.urn, bastion.urn), (bastion.urn, aml.urn)}
+    assert all(p.input("allowVirtualNetworkAccess") is True for p in peerings)
+    assert violations(each_stack, "peering-both-directions") == []
+
+
+def test_one_way_peering_is_caught(prod: StackRun):
+    one_way = without(views(prod), lambda r: r.type == R.PEERING and r.name.endswith("bastion-to-aml"))
+    assert violations(one_way, "peering-both-directions")
+
+
+# ---- Private DNS -----------------------------------------------------------------------------
+def test_one_zone_per_needed_name(each_stack: StackRun, request):
+    batch = each_stack.stack == "prod"  # prod enables batch endpoints in its stack file
+    groups = ["amlworkspace", *storage_group_ids(batch), "vault", "registry"]
+    expected = {z for g in groups for z in CLOUDS["AzureCloud"].zones_by_group_id[g]}
+    zones = {r.input("privateZoneName") for r in each_stack.of_type(R.PRIVATE_ZONE)}
+    assert zones == expected
+    assert all(r.input("location") == "global" for r in each_stack.of_type(R.PRIVATE_ZONE))
+
+
+def test_zone_linked_to_every_vnet(each_stack: StackRun):
+    vnets = {r.urn for r in each_stack.of_type(R.VNET)}
+    for zone in each_stack.of_type(R.PRIVATE_ZONE):
+        links = [l for l in each_stack.of_type(R.ZONE_LINK) if l.property_dependencies["privateZoneName"] == [zone.urn]]
+        assert {l.property_dependencies["virtualNetwork"][0] for l in links} == vnets, zone.input("privateZoneName")
+        assert all(l.input("registrationEnabled") is False and l.input("location") == "global" for l in links)
+    assert violations(each_stack, "zone-linked-to-every-vnet") == []
+
+
+def test_missing_zone_link_is_caught(prod: StackRun):
+    base = views(prod)
+    unlinked = without(base, lambda r: r.type == R.ZONE_LINK and "vaultcore" in r.name and r.name.endswith("-bastion"))
+    [v] = violations(unlinked, "zone-linked-to-every-vnet")
+    assert "vaultcore" in v.message and "vnet-bastion" in v.message
+    registering = changed(base, lambda r: r.type == R.ZONE_LINK and "azurecr" in r.name, registrationEnabled=True)
+    assert violations(registering, "zone-linked-to-every-vnet")
+
+
+def test_sovereign_cloud_uses_its_own_zone_names(run_with):
+    run = run_with("dev", lambda v: v.update(cloud="AzureUSGovernment"))
+    assert run.error is None
+    zones = {r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)}
+    assert "privatelink.api.ml.azure.us" in zones and "privatelink.api.azureml.ms" not in zones
+    assert violations(run, "private-endpoint-dns-complete") == []
+
+
+# ---- Bastion and public IPs ------------------------------------------------------------------
+def test_bastion_standard_on_a_26_or_larger_subnet(each_stack: StackRun):
+    [host] = each_stack.of_type(R.BASTION)
+    assert host.input("sku.name") == "Standard"
+    prefix = ipaddress.IPv4Network(_subnets(_vnet(each_stack, "bastion"))["AzureBastionSubnet"]["addressPrefix"])
+    assert prefix.prefixlen <= 26
+    assert violations(each_stack, "bastion-subnet") == []
+
+
+def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
+    base = views(prod)
+
+    def shrink(r):
+        subnets = [dict(s, addressPrefix="10.11.0.0/27") if s["name"] == "AzureBastionSubnet" else s for s in r.props["subnets"]]
+        return dataclasses.replace(r, props={**r.props, "subnets": subnets})
+    small = changed(base, lambda r: r.type == R.VNET and "bastion" in r.props["virtualNetworkName"], shrink)
+    assert any("/26" in v.message for v in violations(small, "bastion-subnet"))
+    basic = changed(base, lambda r: r.type == R.BASTION, sku__name="Basic")
+    assert violations(basic, "bastion-subnet")
+
+
+def test_no_public_ip_but_bastions_accepts_inbound(each_stack: StackRun):
+    ips = each_stack.of_type(R.PUBLIC_IP)
+    [bastion] = each_stack.of_type(R.BASTION)
+    bastion_ips = [ip for ip in ips if ip.urn in bastion.property_dependencies["ipConfigurations"]]
+    assert len(bastion_ips) == 1
+    nat_ips = {u for n in each_stack.of_type(R.NAT_GATEWAY) for u in n.property_dependencies["publicIpAddresses"]}
+    assert {ip.urn for ip in ips} == {bastion_ips[0].urn} | nat_ips
+    assert all(ip.input("sku.name") == "Standard" and ip.input("publicIPAllocationMethod") == "Static" for ip in ips)
+    for nic in each_stack.of_type(R.NIC):
+        assert all("publicIPAddress" not in c for c in nic.input("ipConfigurations"))
+    assert violations(each_stack, "only-bastion-inbound-public-ip") == []
+    assert violations(each_stack, "public-ip-standard-static") == []
+
+
+def test_stray_public_ip_or_nic_public_ip_is_caught(prod: StackRun):
+    base = views(prod)
+    [bastion_ip] = [r for r in of_type(base, R.PUBLIC_IP) if "bastion" in r.name]
+    stray = [*base, dataclasses.replace(bastion_ip, urn=bastion_ip.urn + "-stray", name="stray")]
+    assert violations(stray, "only-bastion-inbound-public-ip")
+
+    def add_public_ip(r):
+        configs = [dict(c, publicIPAddress={"id": "/subscriptions/x/publicIPAddresses/ip"}) for c in r.props["ipConfigurations"]]
+        return dataclasses.replace(r, props={**r.props, "ipConfigurations": configs})
+    nic_with_ip = changed(base, lambda r: r.type == R.NIC and "jump" in r.name, add_public_ip)
+    assert violations(nic_with_ip, "only-bastion-inbound-public-ip")
+    dynamic = changed(base, lambda r: r.type == R.PUBLIC_IP, publicIPAllocationMethod="Dynamic")
+    assert violations(dynamic, "public-ip-standard-static")

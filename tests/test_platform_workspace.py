@@ -1,0 +1,176 @@
+"""The workspace and its dependencies: private endpoints with complete DNS, hardening, wiring."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.zones import CLOUDS
+from offline.engine import StackRun
+from policy import rules as R
+from policy.adapters import views
+from tests.helpers import DELETE, changed, violations, without
+
+ZONES = CLOUDS["AzureCloud"].zones_by_group_id
+
+
+def _endpoints(run: StackRun) -> dict[str, list]:
+    """group id -> private endpoints of that group id."""
+    found: dict[str, list] = {}
+    for pe in run.of_type(R.PRIVATE_ENDPOINT):
+        [connection] = pe.input("privateLinkServiceConnections")
+        [group] = connection["groupIds"]
+        found.setdefault(group, []).append(pe)
+    return found
+
+
+def _zones_of(run: StackRun, endpoint) -> set[str]:
+    [group] = [g for g in run.of_type(R.ZONE_GROUP) if g.property_dependencies["privateEndpointName"] == [endpoint.urn]]
+    return {run.by_urn(u).input("privateZoneName") for u in group.property_dependencies["privateDnsZoneConfigs"]}
+
+
+@pytest.mark.parametrize("stack, groups", [
+    ("dev", {"amlworkspace", "blob", "file", "vault", "registry"}),
+    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry"}),  # batch endpoints on
+])
+def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]):
+    run = runs[stack]
+    endpoints = _endpoints(run)
+    assert set(endpoints) == groups
+    for group, pes in endpoints.items():
+        assert len(pes) == 1, group
+        assert _zones_of(run, pes[0]) == set(ZONES[group]), group
+        assert pes[0].input("subnet.id").endswith("/subnets/snet-private-endpoints")
+    assert violations(run, "private-endpoint-dns-complete") == []
+    assert violations(run, "private-targets-have-endpoints") == []
+
+
+def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
+    [pe] = _endpoints(prod)["amlworkspace"]
+    assert _zones_of(prod, pe) == {"privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"}
+
+
+def test_endpoint_targets_its_resource(prod: StackRun):
+    targets = {"amlworkspace": R.WORKSPACE, "blob": R.STORAGE, "file": R.STORAGE, "queue": R.STORAGE,
+               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY}
+    for group, [pe] in _endpoints(prod).items():
+        [target_urn] = pe.property_dependencies["privateLinkServiceConnections"]
+        target = prod.by_urn(target_urn)
+        assert target.type == targets[group]
+        assert pe.input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == target.id
+
+
+def test_incomplete_zone_group_is_caught(prod: StackRun):
+    base = views(prod)
+    notebooks = [r.urn for r in base if r.type == R.PRIVATE_ZONE and "notebooks" in r.name]
+    half = changed(base, lambda r: r.type == R.ZONE_GROUP and "workspace" in r.name,
+                   lambda r: r.__class__(**{**r.__dict__, "property_dependencies": {
+                       **r.property_dependencies,
+                       "privateDnsZoneConfigs": tuple(u for u in r.property_dependencies["privateDnsZoneConfigs"] if u not in notebooks)}}))
+    [v] = violations(half, "private-endpoint-dns-complete")
+    assert "notebooks" in v.message
+    no_group = without(base, lambda r: r.type == R.ZONE_GROUP and "vault" in r.name)
+    assert any("no private DNS zone group" in v.message for v in violations(no_group, "private-endpoint-dns-complete"))
+
+
+def test_missing_endpoint_is_caught(prod: StackRun):
+    no_file = without(views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "storage-file-pe")
+    [v] = violations(no_file, "private-targets-have-endpoints")
+    assert "'file'" in v.message
+
+
+# ---- Hardening of each dependency ------------------------------------------------------------
+def test_storage_hardened(each_stack: StackRun):
+    [account] = each_stack.of_type(R.STORAGE)
+    assert account.input("minimumTlsVersion") == "TLS1_2"
+    assert account.input("allowBlobPublicAccess") is False
+    assert account.input("publicNetworkAccess") == "Disabled"
+    assert account.input("networkRuleSet") == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    assert account.input("isHnsEnabled") is False
+    assert violations(each_stack, "storage-hardened") == []
+
+
+def test_key_vault_hardened(each_stack: StackRun):
+    [vault] = each_stack.of_type(R.KEY_VAULT)
+    assert vault.input("properties.enableRbacAuthorization") is True
+    assert vault.input("properties.enablePurgeProtection") is True
+    assert vault.input("properties.publicNetworkAccess") == "Disabled"
+    assert vault.input("properties.networkAcls") == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    assert vault.input("properties.tenantId") == "00000000-0000-0000-0000-0000000000aa"  # from getClientConfig
+    assert violations(each_stack, "key-vault-hardened") == []
+
+
+def test_registry_premium_private_no_admin_no_quarantine(each_stack: StackRun):
+    [registry] = each_stack.of_type(R.REGISTRY)
+    assert registry.input("sku.name") == "Premium"
+    assert registry.input("adminUserEnabled") is False
+    assert registry.input("publicNetworkAccess") == "Disabled"
+    assert registry.input("policies.quarantinePolicy.status") == "disabled"
+    assert violations(each_stack, "container-registry-private") == []
+
+
+def test_app_insights_workspace_based(each_stack: StackRun):
+    [appi] = each_stack.of_type(R.APP_INSIGHTS)
+    [logs] = each_stack.of_type(R.LOG_ANALYTICS)
+    assert appi.input("workspaceResourceId") == logs.id
+    assert appi.input("ingestionMode") == "LogAnalytics"
+    assert violations(each_stack, "app-insights-workspace-based") == []
+
+
+@pytest.mark.parametrize("type_, props, rule", [
+    (R.STORAGE, {"minimumTlsVersion": "TLS1_0"}, "storage-hardened"),
+    (R.STORAGE, {"allowBlobPublicAccess": True}, "storage-hardened"),
+    (R.STORAGE, {"networkRuleSet__defaultAction": "Allow"}, "storage-hardened"),
+    (R.STORAGE, {"publicNetworkAccess": "Enabled"}, "storage-hardened"),
+    (R.STORAGE, {"isHnsEnabled": True}, "storage-hardened"),
+    (R.KEY_VAULT, {"properties__enablePurgeProtection": False}, "key-vault-hardened"),
+    (R.KEY_VAULT, {"properties__enableRbacAuthorization": DELETE}, "key-vault-hardened"),
+    (R.KEY_VAULT, {"properties__networkAcls__defaultAction": "Allow"}, "key-vault-hardened"),
+    (R.REGISTRY, {"sku__name": "Standard"}, "container-registry-private"),
+    (R.REGISTRY, {"adminUserEnabled": True}, "container-registry-private"),
+    (R.REGISTRY, {"policies__quarantinePolicy__status": "enabled"}, "container-registry-private"),
+    (R.APP_INSIGHTS, {"workspaceResourceId": DELETE, "ingestionMode": "ApplicationInsights"}, "app-insights-workspace-based"),
+    (R.WORKSPACE, {"publicNetworkAccess": "Enabled"}, "aml-workspace-private"),
+    (R.WORKSPACE, {"v1LegacyMode": True}, "aml-workspace-private"),
+    (R.WORKSPACE, {"identity": DELETE}, "aml-workspace-private"),
+])
+def test_hardening_checks_can_fail(prod: StackRun, type_: str, props: dict, rule: str):
+    broken = changed(views(prod), lambda r: r.type == type_, **props)
+    assert violations(broken, rule)
+
+
+# ---- The workspace ---------------------------------------------------------------------------
+def test_workspace_isolated_and_linked_to_its_dependencies(each_stack: StackRun):
+    [ws] = each_stack.of_type(R.WORKSPACE)
+    assert ws.input("publicNetworkAccess") == "Disabled"
+    assert ws.input("v1LegacyMode") is False
+    assert ws.input("identity.type") == "SystemAssigned"
+    for prop, type_ in (("storageAccount", R.STORAGE), ("keyVault", R.KEY_VAULT),
+                        ("containerRegistry", R.REGISTRY), ("applicationInsights", R.APP_INSIGHTS)):
+        [dependency] = each_stack.of_type(type_)
+        assert ws.input(prop) == dependency.id, prop
+    assert violations(each_stack, "aml-workspace-private") == []
+
+
+def test_image_build_compute_is_a_cluster_of_the_stack(each_stack: StackRun):
+    [ws] = each_stack.of_type(R.WORKSPACE)
+    clusters = {c.input("computeName") for c in each_stack.of_type(R.COMPUTE)}
+    assert ws.input("imageBuildCompute") in clusters
+    assert violations(each_stack, "image-build-compute-exists") == []
+
+
+def test_image_build_compute_check_can_fail(prod: StackRun):
+    broken = changed(views(prod), lambda r: r.type == R.WORKSPACE, imageBuildCompute="optional-cluster")
+    assert violations(broken, "image-build-compute-exists")
+
+
+def test_workspace_public_access_switch(run_with):
+    run = run_with("dev", lambda v: v.update(workspacePublicAccess=True))
+    assert run.error is None
+    [ws] = run.of_type(R.WORKSPACE)
+    assert ws.input("publicNetworkAccess") == "Enabled"
+    assert violations(run, "aml-workspace-private"), "opening the workspace must show up as a violation"
+
+
+def test_batch_endpoints_off_means_no_queue_or_table_endpoints(dev: StackRun):
+    groups = {pe.input("privateLinkServiceConnections")[0]["groupIds"][0] for pe in dev.of_type(R.PRIVATE_ENDPOINT)}
+    assert "queue" not in groups and "table" not in groups
