@@ -8,12 +8,15 @@ its path) and what is wrong, before the program declares its first resource.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import difflib
 import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Collection, Mapping, Optional, Sequence
 
 import pulumi
 
@@ -29,7 +32,12 @@ LOG_RETENTION_DAYS = (30, 730)
 # Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger.
 SMALLEST_SUBNET_PREFIX = 29
 BASTION_SUBNET_MAX_PREFIX = 26
-SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
+# Azure VMs accept RSA (2048 bits or more) and Ed25519 public keys; ECDSA keys are refused at create time.
+SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
+RSA_MIN_BITS = 2048
+VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_]+"
+# Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256 characters.
+TAG_NAME_MAX, TAG_VALUE_MAX, TAG_NAME_FORBIDDEN = 512, 256, frozenset('<>%&\\?/')
 # Linux admin names Azure refuses (compute API "reserved user names").
 RESERVED_ADMIN_NAMES = frozenset({
     "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123",
@@ -135,6 +143,7 @@ class PlatformConfig:
 # Reading and validating
 # --------------------------------------------------------------------------------------------
 _MISSING = object()
+SECRET_SHOWN_AS = "[secret]"
 
 # Every key the project reads, and for object keys the fields they accept: unknown keys are typos.
 TOP_LEVEL_KEYS = (
@@ -144,41 +153,74 @@ TOP_LEVEL_KEYS = (
     "agentRegistrationToken",
 )
 SECRET_KEYS = ("agentRegistrationToken",)
+TOKEN_KEY = "agentRegistrationToken"
 
 
 class _Problems:
+    """Every problem found, in reading order, each once; and which key paths have one."""
+
     def __init__(self) -> None:
         self.items: list[str] = []
+        self._paths: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
-        self.items.append(f"{PROJECT_NAMESPACE}:{path}: {message}")
+        line = f"{PROJECT_NAMESPACE}:{path}: {message}"
+        if line not in self.items:
+            self.items.append(line)
+            self._paths.add(path)
+
+    def at(self, path: str) -> bool:
+        """Is there a problem at `path` or anywhere under it (`network` covers `network.amlVnet...`)?"""
+        return any(p == path or p.startswith((f"{path}.", f"{path}[")) for p in self._paths)
 
 
 def _did_you_mean(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    # Case-insensitive, so `NamePrefix` and `nameprefix` both find `namePrefix`.
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 class _Reader:
-    """Typed access to a mapping of raw values that records, instead of raising, every problem."""
+    """Typed access to a mapping of raw values that records, instead of raising, every problem.
 
-    def __init__(self, problems: _Problems, path: str, values: Mapping[str, Any]):
+    `secret`: the values come from a secret config key, so no message may show them; the CLI marks
+    a whole top-level key secret when any value under it is (`pulumi config set --secret --path`).
+    `absent`: the mapping itself is missing or of the wrong type, which was reported once already;
+    its fields are not reported as missing one by one on top of that.
+    """
+
+    def __init__(self, problems: _Problems, path: str, values: Mapping[str, Any], *,
+                 secret_keys: Collection[str] = (), secret: bool = False, absent: bool = False):
         self.problems = problems
         self.path = path
         self.values = values
+        self.secret_keys = secret_keys
+        self.secret = secret
+        self.absent = absent
 
     def _key(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
+    def is_secret(self, key: str) -> bool:
+        return self.secret or (not self.path and key in self.secret_keys)
+
+    def show(self, key: str, value: Any) -> str:
+        """`value` as a message may show it: never the value of a secret."""
+        return SECRET_SHOWN_AS if self.is_secret(key) else repr(value)
+
+    def child(self, key: str, values: Mapping[str, Any], absent: bool = False) -> "_Reader":
+        return _Reader(self.problems, self._key(key), values, secret=self.is_secret(key), absent=absent)
+
     def unknown_keys(self, known: Sequence[str]) -> None:
         for key in self.values:
             if key not in known:
-                self.problems.add(self._key(key), f"unknown key{_did_you_mean(key, known)}")
+                self.problems.add(self._key(str(key)), f"unknown key{_did_you_mean(str(key), known)}")
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
         value = self.values.get(key, _MISSING)
         if value is _MISSING or value is None:
-            if default is _MISSING:
+            if default is _MISSING and not self.absent:
                 self.problems.add(self._key(key), "is required but not set")
             return None if default is _MISSING else default
         return value
@@ -189,13 +231,13 @@ class _Reader:
         if value is None:
             return ""
         if not isinstance(value, str) or value == "":
-            self.problems.add(self._key(key), f"must be a non-empty string, got {value!r}")
+            self.problems.add(self._key(key), f"must be a non-empty string, got {self.show(key, value)}")
             return ""
         if choices and value not in choices:
-            self.problems.add(self._key(key), f"must be one of {', '.join(choices)}, got {value!r}"
-                              f"{_did_you_mean(value, choices)}")
-        if pattern and not re.fullmatch(pattern, value):
-            self.problems.add(self._key(key), f"{value!r} {pattern_help}")
+            hint = "" if self.is_secret(key) else _did_you_mean(value, choices)
+            self.problems.add(self._key(key), f"must be one of {', '.join(choices)}, got {self.show(key, value)}{hint}")
+        elif pattern and not re.fullmatch(pattern, value):
+            self.problems.add(self._key(key), f"{self.show(key, value)} {pattern_help}")
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool:
@@ -206,7 +248,7 @@ class _Reader:
         if isinstance(value, bool):
             return value
         if value is not None:
-            self.problems.add(self._key(key), f"must be true or false, got {value!r}")
+            self.problems.add(self._key(key), f"must be true or false, got {self.show(key, value)}")
         return False
 
     def integer(self, key: str, default: Any = _MISSING, minimum: Optional[int] = None,
@@ -214,15 +256,17 @@ class _Reader:
         value = self.raw(key, default)
         if value is None:
             return 0
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
             value = int(value)
+        # YAML `true` is a bool, and bool is an int in Python: refuse it rather than count it as 1.
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problems.add(self._key(key), f"must be a whole number, got {value!r}")
+            self.problems.add(self._key(key), f"must be a whole number, got {self.show(key, value)}")
             return 0
+        shown = SECRET_SHOWN_AS if self.is_secret(key) else str(value)
         if minimum is not None and value < minimum:
-            self.problems.add(self._key(key), f"must be at least {minimum}, got {value}")
+            self.problems.add(self._key(key), f"must be at least {minimum}, got {shown}")
         if maximum is not None and value > maximum:
-            self.problems.add(self._key(key), f"must be at most {maximum}, got {value}")
+            self.problems.add(self._key(key), f"must be at most {maximum}, got {shown}")
         return value
 
     def mapping(self, key: str, default: Any = _MISSING) -> "_Reader":
@@ -230,21 +274,22 @@ class _Reader:
         if isinstance(value, str):
             value = _parse_json(value)
         if value is None:
-            value = {}
+            return self.child(key, {}, absent=True)
         if not isinstance(value, dict):
-            self.problems.add(self._key(key), f"must be an object (a YAML mapping), got {value!r}")
-            value = {}
-        return _Reader(self.problems, self._key(key), value)
+            self.problems.add(self._key(key), f"must be an object (a YAML mapping), got {self.show(key, value)}")
+            return self.child(key, {}, absent=True)
+        return self.child(key, value, absent=self.absent)
 
-    def sequence(self, key: str, default: Any = _MISSING) -> list[Any]:
+    def sequence(self, key: str, default: Any = _MISSING) -> Optional[list[Any]]:
+        """The list, or None when it is missing or not a list (already reported)."""
         value = self.raw(key, default)
         if isinstance(value, str):
             value = _parse_json(value)
         if value is None:
-            return []
+            return None
         if not isinstance(value, list):
-            self.problems.add(self._key(key), f"must be a list, got {value!r}")
-            return []
+            self.problems.add(self._key(key), f"must be a list, got {self.show(key, value)}")
+            return None
         return value
 
     def cidr(self, key: str) -> Optional[ipaddress.IPv4Network]:
@@ -254,10 +299,12 @@ class _Reader:
         try:
             network = ipaddress.IPv4Network(text, strict=True)
         except ValueError as error:
-            self.problems.add(self._key(key), f"{text!r} is not a valid IPv4 CIDR block ({error})")
+            reason = "" if self.is_secret(key) else f" ({error})"
+            self.problems.add(self._key(key), f"{self.show(key, text)} is not a valid IPv4 CIDR block "
+                              f"such as 10.0.0.0/16{reason}")
             return None
         if not network.is_private:
-            self.problems.add(self._key(key), f"{text} is not a private (RFC 1918) range")
+            self.problems.add(self._key(key), f"{self.show(key, text)} is not a private (RFC 1918) range")
         return network
 
 
@@ -266,6 +313,19 @@ def _parse_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def project_values(wire: Mapping[str, str]) -> dict[str, Any]:
+    """Our keys (without the `isolated-mlops:` namespace) from config as the CLI hands it over:
+    strings, with objects and lists as JSON. Secret values stay the strings they are."""
+    prefix = f"{PROJECT_NAMESPACE}:"
+    values: dict[str, Any] = {}
+    for full_key, value in wire.items():
+        if full_key.startswith(prefix):
+            key = full_key[len(prefix):]
+            structured = key not in SECRET_KEYS and isinstance(value, str) and value[:1] in "[{"
+            values[key] = _parse_json(value) if structured else value
+    return values
 
 
 def all_project_config() -> dict[str, Any]:
@@ -278,23 +338,27 @@ def all_project_config() -> dict[str, Any]:
 
     merged: dict[str, Any] = dict(runtime_config.get_config_env())
     merged.update(runtime_config.CONFIG.get())
-    prefix = f"{PROJECT_NAMESPACE}:"
-    values: dict[str, Any] = {}
-    for full_key, value in merged.items():
-        if full_key.startswith(prefix):
-            key = full_key[len(prefix):]
-            values[key] = value if key in SECRET_KEYS else _parse_json(value) if isinstance(value, str) and value[:1] in "[{" else value
-    return values
+    return project_values(merged)
 
 
 def load(stack: Optional[str] = None) -> PlatformConfig:
     """Read and validate the stack's configuration; raise one ConfigError listing every problem."""
-    problems = _Problems()
     values = all_project_config()
-    root = _Reader(problems, "", values)
+    config = validate(values, stack or pulumi.get_stack(), {key for key in values if _is_secret(key)})
+    token: Optional[pulumi.Output[str]] = None
+    if config.agents.count > 0:
+        # validate() proved it is set, as a secret; the SDK keeps it a secret Output from here on.
+        token = pulumi.Config(PROJECT_NAMESPACE).require_secret(TOKEN_KEY)
+    return dataclasses.replace(config, agent_registration_token=token)
+
+
+def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str] = ()) -> PlatformConfig:
+    """The typed configuration for `values` (our keys, as `project_values` gives them), or one
+    ConfigError listing every problem. `secret_keys`: the keys the CLI marked secret."""
+    problems = _Problems()
+    root = _Reader(problems, "", values, secret_keys=frozenset(secret_keys))
     root.unknown_keys(TOP_LEVEL_KEYS)
 
-    stack = stack or pulumi.get_stack()
     environment = root.string(
         "environment", default=stack, pattern=naming.ENVIRONMENT_PATTERN,
         pattern_help="must be 1-10 lowercase letters or digits, starting with a letter "
@@ -302,21 +366,15 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
     name_prefix = root.string("namePrefix", pattern=naming.PREFIX_PATTERN,
                               pattern_help="must be 2-8 lowercase letters or digits, starting with a letter")
     cloud = root.string("cloud", default="AzureCloud", choices=tuple(CLOUDS))
-    location = root.string("location", pattern=r"[a-z0-9]+",
+    location = root.string("location", pattern=r"[a-z][a-z0-9]*",
                            pattern_help="must be an Azure region name such as westeurope (lowercase, no spaces)")
-
-    tags_reader = root.mapping("tags", default={})
-    tags: dict[str, str] = {}
-    for key, value in tags_reader.values.items():
-        if not isinstance(value, str):
-            problems.add(f"tags.{key}", f"tag values must be strings, got {value!r}")
-        else:
-            tags[str(key)] = value
+    tags = _read_tags(root.mapping("tags", default={}))
 
     admin_username = root.string("adminUsername", pattern=r"[a-z_][a-z0-9_-]{0,31}",
                                  pattern_help="must be a Linux user name (lowercase, at most 32 characters)")
     if admin_username.lower() in RESERVED_ADMIN_NAMES:
-        problems.add("adminUsername", f"{admin_username!r} is a name Azure reserves for VMs; choose another")
+        problems.add("adminUsername", f"{root.show('adminUsername', admin_username)} is a name Azure "
+                     "reserves for VMs; choose another")
     admin_ssh_public_key = root.string("adminSshPublicKey")
     if admin_ssh_public_key:
         _check_ssh_public_key(problems, "adminSshPublicKey", admin_ssh_public_key)
@@ -324,27 +382,19 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
     network = _read_network(root.mapping("network"), problems)
     clusters = _read_clusters(root, problems)
     image_build_cluster = root.string("imageBuildCluster")
-    if image_build_cluster and clusters and image_build_cluster not in {c.name for c in clusters}:
-        problems.add("imageBuildCluster", f"{image_build_cluster!r} is not one of the computeClusters "
-                     f"({', '.join(c.name for c in clusters)}); the workspace builds images on a cluster "
-                     "this stack always creates")
+    if image_build_cluster and clusters and not problems.at("computeClusters") \
+            and image_build_cluster not in {c.name for c in clusters}:
+        problems.add("imageBuildCluster", f"{root.show('imageBuildCluster', image_build_cluster)} is not one of "
+                     f"the computeClusters ({', '.join(c.name for c in clusters)}); the workspace builds "
+                     "images on a cluster this stack always creates")
 
     jump_host_reader = root.mapping("jumpHost")
     jump_host_reader.unknown_keys(("vmSize",))
-    jump_host = JumpHostConfig(vm_size=jump_host_reader.string("vmSize"))
+    jump_host = JumpHostConfig(vm_size=jump_host_reader.string(
+        "vmSize", pattern=VM_SIZE_PATTERN, pattern_help="must be an Azure VM size such as Standard_B2s"))
 
     agents = _read_agents(root.mapping("agents"), problems)
-    token: Optional[pulumi.Output[str]] = None
-    if agents.count > 0:
-        token = pulumi.Config(PROJECT_NAMESPACE).get_secret("agentRegistrationToken")
-        if token is None:
-            problems.add("agentRegistrationToken",
-                         f"is required when agents.count > 0; set it as a secret: "
-                         f"`pulumi config set --secret {PROJECT_NAMESPACE}:agentRegistrationToken` "
-                         "(or from a Pulumi ESC environment)")
-        elif "agentRegistrationToken" in values and not _is_secret("agentRegistrationToken"):
-            problems.add("agentRegistrationToken", "is stored in plain text; set it with "
-                         "`pulumi config set --secret` so it is encrypted in the stack file")
+    _check_token(root, problems, agents)
 
     config = PlatformConfig(
         project=PROJECT_NAMESPACE,
@@ -365,12 +415,13 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
         compute_clusters=tuple(clusters),
         jump_host=jump_host,
         agents=agents,
-        agent_registration_token=token,
     )
-    if not problems.items:
-        # Names are only meaningful once their parts are valid.
-        for path, message in naming.check_names(config):
-            problems.add(path, message)
+    # Full names are checked in the same pass (all problems in one run), but only those whose
+    # parts are themselves valid: a name built from a rejected prefix says nothing new.
+    sources = ["namePrefix", "environment", "agents.count", *(f"computeClusters[{i}].name" for i in range(len(clusters)))]
+    for path, message in naming.check_names(config, skip={key for key in sources if problems.at(key)},
+                                            hidden=set(secret_keys)):
+        problems.add(path, message)
     if problems.items:
         raise ConfigError(problems.items)
     return config
@@ -383,25 +434,80 @@ def _is_secret(key: str) -> bool:
     return runtime_config.is_config_secret(full) or full in runtime_config.get_config_secret_keys_env()
 
 
-def _check_ssh_public_key(problems: _Problems, path: str, key: str) -> None:
-    import base64
-    import binascii
+def _read_tags(reader: _Reader) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for key, value in reader.values.items():
+        path = f"{reader.path}.{key}"
+        name = str(key)
+        if len(name) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(name):
+            reader.problems.add(path, f"Azure tag names are at most {TAG_NAME_MAX} characters and may not "
+                                f"contain {' '.join(sorted(TAG_NAME_FORBIDDEN))}")
+        if not isinstance(value, str):
+            reader.problems.add(path, f"tag values must be strings, got {reader.show(name, value)}")
+        elif len(value) > TAG_VALUE_MAX:
+            reader.problems.add(path, f"Azure tag values are at most {TAG_VALUE_MAX} characters, got {len(value)}")
+        else:
+            tags[name] = value
+    return tags
 
+
+def _check_token(root: _Reader, problems: _Problems, agents: AgentsConfig) -> None:
+    """The agent registration token: a secret, or nothing. Its value is never put in a message."""
+    how = (f"set it with `pulumi config set --secret {PROJECT_NAMESPACE}:{TOKEN_KEY}` "
+           "(or `fn::secret` in a Pulumi ESC environment)")
+    value = root.values.get(TOKEN_KEY)
+    if value is not None:
+        # Whatever the agent count: a plain-text token in a stack file is already leaked to git.
+        if not root.is_secret(TOKEN_KEY):
+            problems.add(TOKEN_KEY, f"is stored in plain text; remove it, revoke it, and {how} "
+                         "so it is encrypted in the stack file")
+        elif not isinstance(value, str) or not value.strip():
+            problems.add(TOKEN_KEY, f"is empty; {how}")
+    elif agents.count > 0 and not problems.at("agents.count"):
+        problems.add(TOKEN_KEY, f"is required when agents.count > 0; {how}")
+
+
+def _check_ssh_public_key(problems: _Problems, path: str, key: str) -> None:
+    """Azure takes an OpenSSH public key line; catch the usual pastes (private key, truncated, ECDSA)
+    here rather than as an opaque VM-create failure. The key itself is never echoed."""
+    if "PRIVATE KEY" in key:
+        problems.add(path, "looks like a private key; give the public half (the .pub file) only, "
+                     "and treat this private key as leaked")
+        return
     parts = key.split()
     if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        problems.add(path, f"must be an OpenSSH public key starting with one of {', '.join(SSH_KEY_TYPES)}")
+        problems.add(path, f"must be an OpenSSH public key line starting with {' or '.join(SSH_KEY_TYPES)} "
+                     "(Azure VMs accept RSA and Ed25519 keys only)")
         return
     try:
-        blob = base64.b64decode(parts[1], validate=True)
+        fields = _ssh_wire_fields(base64.b64decode(parts[1], validate=True))
     except (binascii.Error, ValueError):
-        problems.add(path, "the key body is not valid base64")
+        problems.add(path, f"the key body is not a valid base64 {parts[0]} key (truncated or mangled?)")
         return
-    # The blob starts with the length-prefixed key type; a mismatch means a truncated or pasted-wrong key.
-    declared = parts[0].encode()
-    if blob[4:4 + len(declared)] != declared:
+    # The blob starts with the key type it encodes; a mismatch means a pasted-wrong or mangled key.
+    if not fields or fields[0] != parts[0].encode():
         problems.add(path, f"the key body does not encode a {parts[0]} key (truncated or mangled?)")
-    if "PRIVATE KEY" in key:
-        problems.add(path, "looks like a private key; give the public half (.pub) only")
+    elif parts[0] == "ssh-ed25519" and (len(fields) != 2 or len(fields[1]) != 32):
+        problems.add(path, "the key body is not a 256-bit Ed25519 key (truncated or mangled?)")
+    elif parts[0] == "ssh-rsa":
+        bits = int.from_bytes(fields[2], "big").bit_length() if len(fields) == 3 else 0
+        if bits < RSA_MIN_BITS:
+            problems.add(path, f"is a {bits}-bit RSA key; Azure requires at least {RSA_MIN_BITS} bits")
+
+
+def _ssh_wire_fields(blob: bytes) -> list[bytes]:
+    """The length-prefixed fields of an SSH public key blob (RFC 4253 section 6.6)."""
+    fields, offset = [], 0
+    while offset < len(blob):
+        if offset + 4 > len(blob):
+            raise ValueError("truncated length")
+        length = int.from_bytes(blob[offset:offset + 4], "big")
+        offset += 4
+        if offset + length > len(blob):
+            raise ValueError("truncated field")
+        fields.append(blob[offset:offset + length])
+        offset += length
+    return fields
 
 
 def _read_network(reader: _Reader, problems: _Problems) -> NetworkConfig:
@@ -420,15 +526,15 @@ def _read_network(reader: _Reader, problems: _Problems) -> NetworkConfig:
     bastion_subnets.unknown_keys(("bastion", "jumpHost", "agents"))
     bastion_prefixes = {k: bastion_subnets.cidr(k) for k in ("bastion", "jumpHost", "agents")}
 
-    _check_vnet(problems, "network.amlVnet", aml_space, aml_prefixes)
-    _check_vnet(problems, "network.bastionVnet", bastion_space, bastion_prefixes)
-    bastion_subnet = bastion_prefixes["bastion"]
-    if bastion_subnet is not None and bastion_subnet.prefixlen > BASTION_SUBNET_MAX_PREFIX:
-        problems.add("network.bastionVnet.subnets.bastion",
-                     f"{bastion_subnet} is too small: AzureBastionSubnet must be /{BASTION_SUBNET_MAX_PREFIX} or larger")
+    show = (lambda net: SECRET_SHOWN_AS) if reader.secret else str
+    _check_vnet(problems, "network.amlVnet", aml_space, aml_prefixes, show)
+    # Azure refuses a Bastion in an AzureBastionSubnet smaller than /26 (several references use /27).
+    _check_vnet(problems, "network.bastionVnet", bastion_space, bastion_prefixes, show,
+                smallest={"bastion": (BASTION_SUBNET_MAX_PREFIX, "AzureBastionSubnet must be")})
     if aml_space and bastion_space and aml_space.overlaps(bastion_space):
         problems.add("network.bastionVnet.addressSpace",
-                     f"{bastion_space} overlaps network.amlVnet.addressSpace {aml_space}; peered VNets must not overlap")
+                     f"{show(bastion_space)} overlaps network.amlVnet.addressSpace {show(aml_space)}; "
+                     "peered VNets must not overlap")
 
     return NetworkConfig(
         aml=AmlVnetConfig(str(aml_space), *(str(aml_prefixes[k]) for k in ("privateEndpoints", "training", "scoring"))),
@@ -438,19 +544,21 @@ def _read_network(reader: _Reader, problems: _Problems) -> NetworkConfig:
 
 
 def _check_vnet(problems: _Problems, path: str, space: Optional[ipaddress.IPv4Network],
-                subnets: Mapping[str, Optional[ipaddress.IPv4Network]]) -> None:
+                subnets: Mapping[str, Optional[ipaddress.IPv4Network]], show: Any,
+                smallest: Optional[Mapping[str, tuple[int, str]]] = None) -> None:
     checked: list[tuple[str, ipaddress.IPv4Network]] = []
     for key, subnet in subnets.items():
         if subnet is None:
             continue
         subnet_path = f"{path}.subnets.{key}"
-        if subnet.prefixlen > SMALLEST_SUBNET_PREFIX:
-            problems.add(subnet_path, f"{subnet} is smaller than Azure's smallest subnet (/{SMALLEST_SUBNET_PREFIX})")
+        limit, rule = (smallest or {}).get(key, (SMALLEST_SUBNET_PREFIX, "Azure's smallest subnet is"))
+        if subnet.prefixlen > limit:
+            problems.add(subnet_path, f"{show(subnet)} is too small: {rule} /{limit} or larger")
         if space is not None and not subnet.subnet_of(space):
-            problems.add(subnet_path, f"{subnet} is not inside {path}.addressSpace {space}")
+            problems.add(subnet_path, f"{show(subnet)} is not inside {path}.addressSpace {show(space)}")
         for other_key, other in checked:
             if subnet.overlaps(other):
-                problems.add(subnet_path, f"{subnet} overlaps {path}.subnets.{other_key} {other}")
+                problems.add(subnet_path, f"{show(subnet)} overlaps {path}.subnets.{other_key} {show(other)}")
         checked.append((key, subnet))
 
 
@@ -459,32 +567,36 @@ _CLUSTER_KEYS = ("name", "vmSize", "minNodes", "maxNodes", "idleSecondsBeforeSca
 
 def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterConfig]:
     items = root.sequence("computeClusters")
-    if not items and "computeClusters" in root.values:
+    if items is not None and not items:
         problems.add("computeClusters", "must list at least one cluster (the workspace builds images on one)")
     clusters: list[ComputeClusterConfig] = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(items or []):
         path = f"computeClusters[{index}]"
         if not isinstance(item, dict):
-            problems.add(path, f"must be an object with {', '.join(_CLUSTER_KEYS)}, got {item!r}")
+            problems.add(path, f"must be an object with {', '.join(_CLUSTER_KEYS)}, "
+                         f"got {root.show('computeClusters', item)}")
             continue
-        reader = _Reader(problems, path, item)
+        reader = _Reader(problems, path, item, secret=root.is_secret("computeClusters"))
         reader.unknown_keys(_CLUSTER_KEYS)
         cluster = ComputeClusterConfig(
             name=reader.string("name", pattern=naming.rule("aml_compute").pattern,
                                pattern_help=naming.rule("aml_compute").help),
-            vm_size=reader.string("vmSize", pattern=r"Standard_[A-Za-z0-9_]+",
+            vm_size=reader.string("vmSize", pattern=VM_SIZE_PATTERN,
                                   pattern_help="must be an Azure VM size such as Standard_DS3_v2"),
             min_nodes=reader.integer("minNodes", minimum=0),
+            # Zero would make a cluster that can never run a job (or build an image).
             max_nodes=reader.integer("maxNodes", minimum=1),
             idle_seconds_before_scale_down=reader.integer("idleSecondsBeforeScaleDown", minimum=60, maximum=86400 * 7),
             low_priority=reader.boolean("lowPriority", default=False),
         )
-        if cluster.min_nodes > cluster.max_nodes:
-            problems.add(f"{path}.minNodes", f"{cluster.min_nodes} is above maxNodes ({cluster.max_nodes})")
-        if cluster.min_nodes > 0:
-            problems.add(f"{path}.minNodes", "must be 0: idle clusters scale to zero so nothing runs (and bills) unattended")
-        if cluster.name in {c.name for c in clusters}:
-            problems.add(f"{path}.name", f"{cluster.name!r} is used by another cluster")
+        if not problems.at(f"{path}.minNodes") and cluster.min_nodes > 0:
+            # One message per key: the fix for both problems is the same (0).
+            above = (f"{cluster.min_nodes} is above maxNodes ({cluster.max_nodes}); it "
+                     if not problems.at(f"{path}.maxNodes") and cluster.min_nodes > cluster.max_nodes else "")
+            problems.add(f"{path}.minNodes", f"{above}must be 0: idle clusters scale to zero so nothing "
+                         "runs (and bills) unattended")
+        if cluster.name and cluster.name in {c.name for c in clusters}:
+            problems.add(f"{path}.name", f"{reader.show('name', cluster.name)} is used by another cluster")
         clusters.append(cluster)
     return clusters
 
@@ -497,11 +609,11 @@ def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:
     kind = reader.string("kind", choices=AGENT_KINDS)
     count = reader.integer("count", minimum=0, maximum=20)
     url = reader.string("url", pattern=r"https://[^\s/]+(/[^\s]*)?", pattern_help="must be an https:// URL")
-    labels = reader.sequence("labels", default=[])
+    labels = reader.sequence("labels", default=[]) or []
     if not all(isinstance(label, str) and label for label in labels):
-        problems.add(f"{reader.path}.labels", f"must be a list of non-empty strings, got {labels!r}")
+        problems.add(f"{reader.path}.labels", f"must be a list of non-empty strings, got {reader.show('labels', labels)}")
         labels = []
     pool = reader.string("pool", default="") if kind == "github" else reader.string("pool")
-    return AgentsConfig(kind=kind, count=count, vm_size=reader.string("vmSize"), url=url, pool=pool,
-                        labels=tuple(labels))
-
+    vm_size = reader.string("vmSize", pattern=VM_SIZE_PATTERN,
+                            pattern_help="must be an Azure VM size such as Standard_D2s_v5")
+    return AgentsConfig(kind=kind, count=count, vm_size=vm_size, url=url, pool=pool, labels=tuple(labels))

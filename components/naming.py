@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import TYPE_CHECKING, Collection, Iterator, Union
 
 import pulumi
 
@@ -118,29 +118,68 @@ def agent_role(index: int) -> str:
     return f"agent{index}"
 
 
-def _candidates(config: "PlatformConfig") -> Iterator[tuple[str, str, str]]:
-    """(config key path, kind, worst-case full name) for every name the stack will create."""
-    worst_suffix = "a" * SUFFIX_LENGTH
-    parts = dict(p=config.name_prefix, e=config.environment, s=worst_suffix)
-    origin = "namePrefix/environment"
+@dataclass(frozen=True)
+class NameCandidate:
+    """One physical name the stack will create, in its longest possible form."""
+
+    path: str
+    """The config key a user changes to fix it."""
+    sources: tuple[str, ...]
+    """Every config key the name is built from."""
+    kind: str
+    name: str
+    """With the worst-case suffix: the suffix has a fixed length, so the length is exact."""
+    shown: str
+    """The name as a message shows it: the random suffix as `?????`."""
+
+
+def _candidates(config: "PlatformConfig") -> Iterator[NameCandidate]:
+    """Every name the stack will create, with the config keys it comes from."""
+    def joined(kind: str, role: str = "") -> tuple[str, str]:
+        parts = dict(p=config.name_prefix, e=config.environment, r=role)
+        return (TEMPLATES[kind].format(s="a" * SUFFIX_LENGTH, **parts),
+                TEMPLATES[kind].format(s="?" * SUFFIX_LENGTH, **parts))
+
+    parts = ("namePrefix", "environment")
     for kind in ("resource_group", "storage_account", "key_vault", "container_registry", "ml_workspace",
                  "log_analytics", "app_insights", "bastion"):
-        yield origin, kind, TEMPLATES[kind].format(r="", **parts)
+        yield NameCandidate("namePrefix", parts, kind, *joined(kind))
     for role in VNET_ROLES:
-        yield origin, "virtual_network", TEMPLATES["virtual_network"].format(r=role, **parts)
-    yield origin, "linux_vm", TEMPLATES["linux_vm"].format(r="jump", **parts)
+        yield NameCandidate("namePrefix", parts, "virtual_network", *joined("virtual_network", role))
+    yield NameCandidate("namePrefix", parts, "linux_vm", *joined("linux_vm", "jump"))
     if config.agents.count:
-        yield "agents.count", "linux_vm", TEMPLATES["linux_vm"].format(r=agent_role(config.agents.count - 1), **parts)
+        yield NameCandidate("agents.count", (*parts, "agents.count"), "linux_vm",
+                            *joined("linux_vm", agent_role(config.agents.count - 1)))
     for index, cluster in enumerate(config.compute_clusters):
-        yield f"computeClusters[{index}].name", "aml_compute", cluster.name
+        path = f"computeClusters[{index}].name"
+        yield NameCandidate(path, (path,), "aml_compute", cluster.name, cluster.name)
 
 
-def check_names(config: "PlatformConfig") -> list[tuple[str, str]]:
-    """Every (key path, problem) for names that Azure would refuse, before anything is created."""
+def check_names(config: "PlatformConfig", skip: Collection[str] = (),
+                hidden: Collection[str] = ()) -> list[tuple[str, str]]:
+    """Every (key path, problem) for names that Azure would refuse, before anything is created.
+
+    skip: config keys already reported invalid; names built from them are not checked again.
+    hidden: secret config keys; a name built from one is not shown.
+    """
     problems = []
-    for path, kind, name in _candidates(config):
-        message = violation(kind, name)
-        if message:
-            problems.append((path, f"{message} (with the {SUFFIX_LENGTH}-character random suffix)"
-                             if "{s}" in TEMPLATES.get(kind, "") else message))
+    for c in _candidates(config):
+        if set(c.sources) & set(skip):
+            continue
+        r = AZURE_NAME_RULES[c.kind]
+        kind = c.kind.replace("_", " ")
+        secret = bool(set(c.sources) & set(hidden))
+        shown = "" if secret else f" {c.shown!r}"
+        origin = ""
+        if "namePrefix" in c.sources:
+            built = ("namePrefix and environment" if secret
+                     else f"namePrefix {config.name_prefix!r} and environment {config.environment!r}")
+            suffix = f" with the {SUFFIX_LENGTH}-character random suffix" if "{s}" in TEMPLATES[c.kind] else ""
+            origin = f" (built from {built}{suffix})"
+        if not r.min_length <= len(c.name) <= r.max_length:
+            fix = "; shorten namePrefix or environment" if c.path == "namePrefix" else ""
+            problems.append((c.path, f"the {kind} name{shown}{origin} is {len(c.name)} characters; "
+                             f"Azure allows {r.min_length}-{r.max_length}{fix}"))
+        elif not re.fullmatch(r.pattern, c.name):
+            problems.append((c.path, f"the {kind} name{shown}{origin} is not valid: {r.help}"))
     return problems
