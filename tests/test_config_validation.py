@@ -1,0 +1,381 @@
+"""Bad input: every kind of bad stack configuration is refused before the first resource, with one
+message per problem that names the key (with its path), all problems together, secrets never shown.
+
+Each kind is checked cheaply by calling the validation directly, on the config exactly as the CLI
+hands it over (strings, JSON objects, secret flags); a few full runs of the program prove end to end
+that a refused configuration registers nothing but the root stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
+import pytest
+
+from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
+
+ROOT_STACK = "pulumi:pulumi:Stack"
+ED25519_KEY = stack_values("prod")["adminSshPublicKey"]
+
+
+@functools.lru_cache(maxsize=None)
+def _stack_file(stack: str) -> Mapping[str, Any]:
+    return stack_values(stack)
+
+
+def check(change: Callable[[dict[str, Any]], Any] = lambda v: None, stack: str = "prod",
+          secrets: Optional[Mapping[str, str]] = None) -> tuple[Optional[PlatformConfig], list[str]]:
+    """Validate the stack file with `change` applied, as `pulumi up` would hand it to the program."""
+    values = copy.deepcopy(dict(_stack_file(stack)))
+    change(values)
+    wire, secret_keys = _wire_config(values, PROJECT_NAMESPACE, default_secrets() if secrets is None else secrets)
+    prefix = f"{PROJECT_NAMESPACE}:"
+    try:
+        config = validate(project_values(wire), stack, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
+    except ConfigError as error:
+        return None, error.problems
+    return config, []
+
+
+def problems_of(change: Callable[[dict[str, Any]], Any], **kwargs: Any) -> list[str]:
+    config, problems = check(change, **kwargs)
+    assert config is None and problems, "the bad input was accepted: this test would prove nothing"
+    return problems
+
+
+def at(problems: list[str], path: str) -> list[str]:
+    """The problems reported for exactly `path` (messages read `isolated-mlops:<path>: <what is wrong>`)."""
+    return [p for p in problems if p.startswith(f"{PROJECT_NAMESPACE}:{path}: ")]
+
+
+# ---- The stack files themselves are valid: the positive control for every case below -----------
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_are_valid(stack: str):
+    config, problems = check(stack=stack)
+    assert problems == []
+    assert config is not None and config.environment == stack
+
+
+# ---- One case per kind of bad input ------------------------------------------------------------
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change that sets a dotted path (`network.amlVnet.addressSpace`, `computeClusters.0.maxNodes`)."""
+    def change(values: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = values
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[int(last) if isinstance(target, list) else last] = value
+    return change
+
+
+def _delete(path: str) -> Callable[[dict[str, Any]], None]:
+    def change(values: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = values
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        del target[last]
+    return change
+
+
+def _all(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(values: dict[str, Any]) -> None:
+        for c in changes:
+            c(values)
+    return change
+
+
+def _rename(path: str, new_key: str) -> Callable[[dict[str, Any]], None]:
+    def change(values: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = values
+        for part in parents:
+            target = target[part]
+        target[new_key] = target.pop(last)
+    return change
+
+
+def _ssh_blob(*fields: bytes) -> str:
+    return base64.b64encode(b"".join(len(f).to_bytes(4, "big") + f for f in fields)).decode()
+
+
+def _rsa_key(bits: int) -> str:
+    modulus = (1 << (bits - 1)) | 1  # the top bit decides the key size
+    n = b"\x00" + modulus.to_bytes(bits // 8, "big")  # mpint: a leading zero keeps it positive
+    body = _ssh_blob(b"ssh-rsa", (65537).to_bytes(3, "big"), n)
+    return f"ssh-rsa {body} someone@example.com"
+
+
+_ED25519_BODY = ED25519_KEY.split()[1]
+
+# (id, change, key path named, words the message must contain, how many problems in all)
+CASES = [
+    # CIDRs
+    ("malformed-cidr", _set("network.amlVnet.addressSpace", "10.10.0/16"),
+     "network.amlVnet.addressSpace", "not a valid IPv4 CIDR block", 1),
+    ("cidr-host-bits", _set("network.amlVnet.addressSpace", "10.10.0.1/16"),
+     "network.amlVnet.addressSpace", "host bits set", 1),
+    ("cidr-not-private", _set("network.amlVnet.addressSpace", "8.8.0.0/16"),
+     "network.amlVnet.addressSpace", "not a private (RFC 1918) range", 4),  # and 3 subnets now outside it
+    ("overlapping-subnets", _set("network.amlVnet.subnets.training", "10.10.0.0/22"),
+     "network.amlVnet.subnets.training", "overlaps network.amlVnet.subnets.privateEndpoints 10.10.0.0/24", 1),
+    ("subnet-outside-vnet", _set("network.amlVnet.subnets.scoring", "10.20.8.0/24"),
+     "network.amlVnet.subnets.scoring", "is not inside network.amlVnet.addressSpace 10.10.0.0/16", 1),
+    ("bastion-subnet-smaller-than-26", _set("network.bastionVnet.subnets.bastion", "10.11.0.0/27"),
+     "network.bastionVnet.subnets.bastion", "AzureBastionSubnet must be /26 or larger", 1),
+    ("subnet-smaller-than-29", _set("network.bastionVnet.subnets.jumpHost", "10.11.1.0/30"),
+     "network.bastionVnet.subnets.jumpHost", "Azure's smallest subnet is /29", 1),
+    ("peered-address-spaces-overlap", _set("network.bastionVnet.addressSpace", "10.0.0.0/8"),
+     "network.bastionVnet.addressSpace", "overlaps network.amlVnet.addressSpace 10.10.0.0/16", 1),
+    # Names once prefix, environment and the random suffix are joined
+    ("storage-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "production")),
+     "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
+    ("key-vault-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "prodweu1")),
+     "namePrefix", "key vault name 'kv-mlopsplt-prodweu1-?????'", 1),
+    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-" + "x" * 30)),
+     "computeClusters[1].name", "is 34 characters; Azure allows 3-32", 1),
+    ("prefix-not-a-name", _set("namePrefix", "ML_Ops"), "namePrefix", "must be 2-8 lowercase letters", 1),
+    ("stack-name-not-an-environment", _set("environment", "Prod-EU"), "environment",
+     "set `environment` if the stack name is not", 1),
+    # Unknown keys, with "did you mean" for typos
+    ("unknown-top-level-key", _set("namePrefx", "mlops"), "namePrefx", "unknown key (did you mean 'namePrefix'?)", 1),
+    ("unknown-nested-key", _rename("network.amlVnet.subnets.training", "trainng"),
+     "network.amlVnet.subnets.trainng", "unknown key (did you mean 'training'?)", 2),  # and training missing
+    ("unknown-cluster-key", _set("computeClusters.0.maxNode", 3), "computeClusters[0].maxNode",
+     "did you mean 'maxNodes'?", 1),
+    ("unknown-key-case", _rename("agents", "Agents"), "Agents", "did you mean 'agents'?", 2),  # and agents missing
+    # Wrong types at every level
+    ("wrong-type-integer", _set("logRetentionDays", "ninety"), "logRetentionDays", "must be a whole number, got 'ninety'", 1),
+    ("wrong-type-boolean", _set("protectStatefulResources", "yes"), "protectStatefulResources",
+     "must be true or false, got 'yes'", 1),
+    ("wrong-type-object", _set("network", "10.10.0.0/16"), "network", "must be an object", 1),
+    ("wrong-type-nested-object", _set("network.bastionVnet", ["10.11.0.0/16"]), "network.bastionVnet",
+     "must be an object", 1),
+    ("wrong-type-list", _set("computeClusters", {"name": "cpu-build"}), "computeClusters", "must be a list", 1),
+    ("wrong-type-list-item", _set("computeClusters.1", "gpu-train"), "computeClusters[1]", "must be an object", 1),
+    ("wrong-type-nested-integer", _set("computeClusters.0.maxNodes", "four"), "computeClusters[0].maxNodes",
+     "must be a whole number", 1),
+    ("wrong-type-float", _set("computeClusters.0.maxNodes", 2.5), "computeClusters[0].maxNodes",
+     "must be a whole number, got 2.5", 1),
+    ("wrong-type-bool-as-integer", _set("agents.count", True), "agents.count", "must be a whole number, got True", 1),
+    ("wrong-type-nested-boolean", _set("network.natGateway", "sometimes"), "network.natGateway",
+     "must be true or false", 1),
+    ("wrong-type-nested-string", _set("network.amlVnet.addressSpace", 10), "network.amlVnet.addressSpace",
+     "must be a non-empty string, got 10", 1),
+    ("wrong-type-labels", _set("agents.labels", "gpu"), "agents.labels", "must be a list", 1),
+    ("wrong-type-tag-value", _set("tags.costCenter", 42), "tags.costCenter", "tag values must be strings", 1),
+    ("tag-name-forbidden-characters", _set("tags.cost/center", "x"), "tags.cost/center", "may not contain", 1),
+    # Zero or negative counts
+    ("zero-max-nodes", _set("computeClusters.0.maxNodes", 0), "computeClusters[0].maxNodes", "must be at least 1, got 0", 1),
+    ("negative-agent-count", _set("agents.count", -1), "agents.count", "must be at least 0, got -1", 1),
+    ("negative-min-nodes", _set("computeClusters.0.minNodes", -2), "computeClusters[0].minNodes",
+     "must be at least 0, got -2", 1),
+    ("too-many-agents", _set("agents.count", 21), "agents.count", "must be at most 20", 1),
+    ("retention-out-of-range", _set("logRetentionDays", 7), "logRetentionDays", "must be at least 30", 1),
+    # Min nodes above max nodes: one message, with the one fix for both
+    ("min-nodes-above-max-nodes", _all(_set("computeClusters.0.minNodes", 5), _set("computeClusters.0.maxNodes", 4)),
+     "computeClusters[0].minNodes", "5 is above maxNodes (4); it must be 0", 1),
+    ("min-nodes-not-zero", _set("computeClusters.0.minNodes", 1), "computeClusters[0].minNodes", "must be 0", 1),
+    # Choices
+    ("unknown-agent-kind", _set("agents.kind", "gitlab"), "agents.kind",
+     "must be one of azure-devops, github, got 'gitlab'", 1),
+    ("agent-kind-typo", _set("agents.kind", "githb"), "agents.kind", "(did you mean 'github'?)", 1),
+    ("unknown-cloud", _set("cloud", "AzureCloudd"), "cloud", "did you mean 'AzureCloud'?", 1),
+    ("unknown-storage-sku", _set("storageSku", "Premium_LRS"), "storageSku", "must be one of Standard_LRS", 1),
+    ("image-build-cluster-not-a-cluster", _set("imageBuildCluster", "gpu-trian"), "imageBuildCluster",
+     "is not one of the computeClusters (cpu-build, gpu-train)", 1),
+    ("duplicate-cluster-names", _set("computeClusters.1.name", "cpu-build"), "computeClusters[1].name",
+     "is used by another cluster", 1),
+    ("vm-size-not-a-size", _set("jumpHost.vmSize", "B2s"), "jumpHost.vmSize", "must be an Azure VM size", 1),
+    ("reserved-admin-name", _set("adminUsername", "admin"), "adminUsername", "reserves for VMs", 1),
+    ("agent-url-not-https", _set("agents.url", "http://dev.azure.com/contoso"), "agents.url", "https:// URL", 1),
+    # Missing required keys, reported once (not once more for every field under a missing object)
+    ("missing-top-level-key", _delete("location"), "location", "is required but not set", 1),
+    ("missing-nested-key", _delete("network.bastionVnet.subnets.bastion"), "network.bastionVnet.subnets.bastion",
+     "is required but not set", 1),
+    ("missing-object", _delete("agents"), "agents", "is required but not set", 1),
+    ("missing-cluster-field", _delete("computeClusters.1.vmSize"), "computeClusters[1].vmSize",
+     "is required but not set", 1),
+    ("no-clusters", _set("computeClusters", []), "computeClusters", "must list at least one cluster", 1),
+    # SSH keys: missing, malformed, or not one Azure accepts
+    ("missing-ssh-key", _delete("adminSshPublicKey"), "adminSshPublicKey", "is required but not set", 1),
+    ("empty-ssh-key", _set("adminSshPublicKey", ""), "adminSshPublicKey", "must be a non-empty string", 1),
+    ("ssh-key-not-a-key-line", _set("adminSshPublicKey", "AAAAC3NzaC1lZDI1NTE5"), "adminSshPublicKey",
+     "must be an OpenSSH public key line", 1),
+    ("ssh-key-bad-base64", _set("adminSshPublicKey", "ssh-ed25519 not*base64 me@host"), "adminSshPublicKey",
+     "not a valid base64 ssh-ed25519 key", 1),
+    ("ssh-key-truncated", _set("adminSshPublicKey", f"ssh-ed25519 {_ED25519_BODY[:40]}"), "adminSshPublicKey",
+     "truncated or mangled", 1),
+    ("ssh-key-type-mismatch", _set("adminSshPublicKey", f"ssh-rsa {_ED25519_BODY}"), "adminSshPublicKey",
+     "does not encode a ssh-rsa key", 1),
+    ("ssh-key-ecdsa", _set("adminSshPublicKey", "ecdsa-sha2-nistp256 " + _ssh_blob(b"ecdsa-sha2-nistp256", b"nistp256", b"\x04" * 65)),
+     "adminSshPublicKey", "Azure VMs accept RSA and Ed25519 keys only", 1),
+    ("ssh-key-rsa-too-short", _set("adminSshPublicKey", _rsa_key(1024)), "adminSshPublicKey",
+     "is a 1024-bit RSA key; Azure requires at least 2048 bits", 1),
+    ("ssh-private-key", _set("adminSshPublicKey", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+                             "-----END OPENSSH PRIVATE KEY-----"), "adminSshPublicKey", "looks like a private key", 1),
+]
+
+
+@pytest.mark.parametrize("change, path, words, count", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_naming_the_key(change, path: str, words: str, count: int):
+    problems = problems_of(change)
+    named = at(problems, path)
+    assert named, f"no problem names {path}: {problems}"
+    assert any(words in p for p in named), f"{path}: expected {words!r} in {named}"
+    # One clear message per problem: no duplicates, no cascade of follow-on complaints.
+    assert len(problems) == count, problems
+
+
+def test_a_valid_rsa_key_passes():
+    """The RSA size check's positive control: a 4096-bit key is accepted."""
+    _, problems = check(_set("adminSshPublicKey", _rsa_key(4096)))
+    assert problems == []
+
+
+def test_ssh_key_never_echoed():
+    private = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----"
+    for key in (private, f"ssh-ed25519 {_ED25519_BODY[:40]}"):
+        problems = problems_of(_set("adminSshPublicKey", key))
+        assert not any(key.split()[1][:20] in p for p in problems), problems
+
+
+# ---- The agent registration token: a secret or nothing ----------------------------------------
+TOKEN = "ghp-PLAINTEXT-token-0123456789"
+
+
+@pytest.mark.parametrize("count", [2, 0])
+def test_plain_text_token_is_refused_and_not_echoed(count: int):
+    """A token in plain text in the stack file is refused even when no agents use it: it is in git."""
+    problems = problems_of(_all(_set("agentRegistrationToken", TOKEN), _set("agents.count", count)), secrets={})
+    [problem] = at(problems, "agentRegistrationToken")
+    assert "stored in plain text" in problem and "pulumi config set --secret" in problem
+    assert TOKEN not in "\n".join(problems)
+
+
+def test_missing_token_is_refused_when_agents_are_wanted():
+    problems = problems_of(lambda v: None, secrets={})
+    assert at(problems, "agentRegistrationToken") == [
+        f"{PROJECT_NAMESPACE}:agentRegistrationToken: is required when agents.count > 0; set it with "
+        f"`pulumi config set --secret {PROJECT_NAMESPACE}:agentRegistrationToken` "
+        "(or `fn::secret` in a Pulumi ESC environment)"]
+
+
+def test_no_token_needed_without_agents():
+    """The negative control of the two above: no agents, no token, no problem."""
+    config, problems = check(_set("agents.count", 0), secrets={})
+    assert problems == [] and config is not None and config.agents.count == 0
+
+
+def test_empty_secret_token_is_refused():
+    problems = problems_of(lambda v: None, secrets={"agentRegistrationToken": "  "})
+    assert "is empty" in at(problems, "agentRegistrationToken")[0]
+
+
+def test_secret_token_accepted():
+    config, problems = check(secrets={"agentRegistrationToken": "a-real-looking-token"})
+    assert problems == [] and config is not None
+
+
+# ---- Secret values are never shown in a message -----------------------------------------------
+def test_secret_value_of_a_plain_key_is_never_echoed():
+    """`pulumi config set --secret adminUsername ...`: a wrong value is reported, never shown."""
+    secret = "Adm!n-Secret-Value"
+    problems = problems_of(_delete("adminUsername"),
+                           secrets={**default_secrets(), "adminUsername": secret})
+    [problem] = at(problems, "adminUsername")
+    assert "[secret]" in problem and secret not in "\n".join(problems)
+
+
+def test_secret_object_values_are_never_echoed():
+    """`pulumi config set --secret --path network.amlVnet.addressSpace ...` makes all of `network` secret."""
+    network = copy.deepcopy(_stack_file("prod")["network"])
+    network["amlVnet"]["addressSpace"] = "10.10.0.1/16"                 # malformed (host bits)
+    network["amlVnet"]["subnets"]["scoring"] = "10.99.8.0/24"          # outside its VNet
+    problems = problems_of(_delete("network"),
+                           secrets={**default_secrets(), "network": json.dumps(network)})
+    assert at(problems, "network.amlVnet.addressSpace") and at(problems, "network.amlVnet.subnets.scoring") == []
+    text = "\n".join(problems)
+    assert "10.10.0.1" not in text and "[secret]" in text
+
+
+def test_secret_values_shown_when_not_secret():
+    """The control for the two above: the same mistakes in plain config are shown, to help fix them."""
+    problems = problems_of(_set("adminUsername", "Adm!n"))
+    assert "'Adm!n'" in at(problems, "adminUsername")[0]
+
+
+# ---- All problems together, nothing registered: end to end through the real program ------------
+EVERY_KIND = _all(
+    _set("network.amlVnet.subnets.training", "10.10.0.0/22"),        # overlapping subnets
+    _set("network.amlVnet.subnets.scoring", "10.20.8.0/24"),         # subnet outside its VNet
+    _set("network.bastionVnet.subnets.bastion", "10.11.0.0/27"),     # Bastion subnet smaller than /26
+    _set("network.bastionVnet.addressSpace", "10.0.0.0/8"),          # peered address spaces overlap
+    _set("network.bastionVnet.subnets.jumpHost", "10.11.1.0/33"),    # malformed CIDR
+    _set("namePrefix", "mlopsplt"), _set("environment", "production"),  # names over Azure's limits
+    _set("namePrefx", "x"),                                          # unknown key (typo)
+    _set("logRetentionDays", "ninety"),                              # wrong type
+    _set("computeClusters.1.maxNodes", 0),                           # zero count
+    _set("agents.count", -1),                                        # negative count
+    _set("computeClusters.0.minNodes", 5),                           # min nodes above max nodes
+    _set("agents.kind", "gitlab"),                                   # unknown agent kind
+    _delete("location"),                                             # missing required key
+    _set("adminSshPublicKey", "ssh-ed25519 AAAA"),                   # malformed SSH public key
+    _set("agentRegistrationToken", TOKEN),                           # a token in plain text
+)
+EVERY_KIND_PATHS = (
+    "network.amlVnet.subnets.training", "network.amlVnet.subnets.scoring",
+    "network.bastionVnet.subnets.bastion", "network.bastionVnet.addressSpace",
+    "network.bastionVnet.subnets.jumpHost", "namePrefix", "namePrefx", "logRetentionDays",
+    "computeClusters[1].maxNodes", "agents.count", "computeClusters[0].minNodes", "agents.kind", "location",
+    "adminSshPublicKey", "agentRegistrationToken",
+)
+
+
+@pytest.fixture(scope="module")
+def refused_run():
+    values = copy.deepcopy(dict(_stack_file("prod")))
+    EVERY_KIND(values)
+    return run_stack("prod", values=values, secrets={})
+
+
+def test_every_problem_reported_in_one_run(refused_run):
+    error = refused_run.error
+    assert isinstance(error, pulumi.RunError) and isinstance(error, ConfigError)
+    for path in EVERY_KIND_PATHS:
+        assert at(error.problems, path), f"{path} not reported in the same run:\n{error}"
+    assert str(error).startswith(f"invalid stack configuration ({len(error.problems)} problem(s)):")
+
+
+def test_refused_configuration_registers_nothing(refused_run):
+    assert [r.type for r in refused_run.resources] == [ROOT_STACK]
+    assert refused_run.exports == {}
+
+
+def test_refused_configuration_never_shows_the_token(refused_run):
+    assert TOKEN not in str(refused_run.error)
+    assert not any(TOKEN in line for line in refused_run.logs)
+
+
+def test_one_bad_key_is_enough_to_register_nothing(run_with):
+    """A single problem stops the program just the same (here: a missing SSH key)."""
+    run = run_with("dev", _delete("adminSshPublicKey"))
+    assert isinstance(run.error, pulumi.RunError)
+    assert at(run.error.problems, "adminSshPublicKey")
+    assert [r.type for r in run.resources] == [ROOT_STACK]
+
+
+def test_valid_configuration_registers_resources(prod):
+    """The control for the two above: the stack file as it is gets past validation and builds."""
+    assert prod.error is None and len(prod.custom_resources()) > 50
+
+
+def test_placeholder_secret_is_what_the_engine_passes():
+    """The direct checks above see the config the engine (and so the CLI) hands over."""
+    assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER}
