@@ -45,6 +45,11 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:compute:VirtualMachine": ("vmName", "Microsoft.Compute/virtualMachines"),
     "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
     "azure-native:authorization:ManagementLockAtResourceLevel": ("lockName", "Microsoft.Authorization/locks"),
+    # The state backend (bootstrap/), run by the same engine.
+    "azure-native:storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
+    "azure-native:storage:BlobContainer": ("containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
+    "azure-native:keyvault:Key": ("keyName", "Microsoft.KeyVault/vaults/{vaultName}/keys"),
+    "azure-native:authorization:ManagementLockByScope": ("lockName", "Microsoft.Authorization/locks"),
 }
 
 
@@ -104,8 +109,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _arm_id(typ: str, arm_type: str, name: str, inputs: dict) -> str:
         if typ == "azure-native:resources:ResourceGroup":
             return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
-        if typ == "azure-native:authorization:RoleAssignment":
-            return f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/roleAssignments/{name}"
+        if typ in ("azure-native:authorization:RoleAssignment", "azure-native:authorization:ManagementLockByScope"):
+            # Extension resources live under the resource they apply to.
+            return f"{inputs.get('scope', '')}/providers/{arm_type}/{name}"
         # Child resource types embed their parent's name, e.g. .../virtualNetworks/{vnet}/virtualNetworkPeerings.
         path = arm_type.format(**{k: v for k, v in inputs.items() if isinstance(v, str)})
         group = inputs.get("resourceGroupName", "rg-unknown")
