@@ -551,7 +551,7 @@ def _check_vnet(problems: _Problems, path: str, space: Optional[ipaddress.IPv4Ne
         if subnet is None:
             continue
         subnet_path = f"{path}.subnets.{key}"
-        limit, rule = (smallest or {}).get(key, (SMALLEST_SUBNET_PREFIX, "Azure's smallest subnet is"))
+        limit, rule = (smallest or {}).get(key, (SMALLEST_SUBNET_PREFIX, "Azure subnets must be"))
         if subnet.prefixlen > limit:
             problems.add(subnet_path, f"{show(subnet)} is too small: {rule} /{limit} or larger")
         if space is not None and not subnet.subnet_of(space):

@@ -130,7 +130,7 @@ CASES = [
     ("bastion-subnet-smaller-than-26", _set("network.bastionVnet.subnets.bastion", "10.11.0.0/27"),
      "network.bastionVnet.subnets.bastion", "AzureBastionSubnet must be /26 or larger", 1),
     ("subnet-smaller-than-29", _set("network.bastionVnet.subnets.jumpHost", "10.11.1.0/30"),
-     "network.bastionVnet.subnets.jumpHost", "Azure's smallest subnet is /29", 1),
+     "network.bastionVnet.subnets.jumpHost", "Azure subnets must be /29 or larger", 1),
     ("peered-address-spaces-overlap", _set("network.bastionVnet.addressSpace", "10.0.0.0/8"),
      "network.bastionVnet.addressSpace", "overlaps network.amlVnet.addressSpace 10.10.0.0/16", 1),
     # Names once prefix, environment and the random suffix are joined
