@@ -1,0 +1,194 @@
+"""The Azure Pipelines definition: schema-valid, on the platform's own private agents, preview on PRs,
+up on main behind the `prod` environment, an AML job through the private workspace, and shell that
+passes shellcheck."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from offline.engine import stack_values
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINES = ROOT / "pipelines"
+PIPELINE = PIPELINES / "azure-pipelines.yml"
+TEMPLATES = PIPELINES / "templates"
+BIN = Path(sys.executable).parent
+# `$(Build.SourceBranch)`-style macros are expanded by Azure DevOps before bash sees the script:
+# untrusted text (branch names) would become shell code. Scripts read env: mappings instead.
+ADO_MACRO = re.compile(r"\$\([A-Za-z_]+\.[A-Za-z_.]+\)|\$\[|\$\{\{")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def files() -> list[Path]:
+    return [PIPELINE, *sorted(TEMPLATES.glob("*.yml"))]
+
+
+def steps_of(node: Any) -> Iterator[dict[str, Any]]:
+    """Every step in a pipeline or template document, however deeply nested (stages, deployment jobs)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "steps" and isinstance(value, list):
+                yield from (s for s in value if isinstance(s, dict))
+            else:
+                yield from steps_of(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from steps_of(item)
+
+
+def scripts() -> Iterator[tuple[str, str]]:
+    for path in files():
+        for step in steps_of(load(path)):
+            if "script" in step:
+                yield f"{path.name}:{step.get('displayName', step['script'][:30])}", step["script"]
+            elif str(step.get("task", "")).startswith("AzureCLI@"):
+                yield f"{path.name}:{step['displayName']}", step["inputs"]["inlineScript"]
+
+
+def stage(name: str) -> dict[str, Any]:
+    return next(s for s in load(PIPELINE)["stages"] if s["stage"] == name)
+
+
+def check_schema(*paths: Path) -> subprocess.CompletedProcess[str]:
+    # `nonunicode`: the vendored schema has patterns the default (unicode) regex engine rejects.
+    return subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.azure-pipelines",
+                           "--data-transform", "azure-pipelines", "--regex-variant", "nonunicode",
+                           *map(str, paths)], capture_output=True, text=True)
+
+
+def test_pipeline_and_templates_match_the_azure_pipelines_schema() -> None:
+    result = check_schema(*files())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_schema_check_rejects_a_misspelt_pipeline(tmp_path: Path) -> None:
+    broken = tmp_path / "azure-pipelines.yml"
+    broken.write_text("stages:\n  - stage: A\n    jobz:\n      - job: a\n        steps:\n          - script: echo\n")
+    assert check_schema(broken).returncode != 0
+
+
+def test_every_job_runs_on_the_agent_pool_this_platform_creates() -> None:
+    agents = stack_values("prod")["agents"]
+    assert agents["kind"] == "azure-devops"
+    assert load(PIPELINE)["pool"] == {"name": agents["pool"]}
+    assert "vmImage" not in PIPELINE.read_text(), "a Microsoft-hosted agent cannot reach the private workspace"
+
+
+def test_preview_on_pull_requests_into_main_and_up_on_main() -> None:
+    pipeline = load(PIPELINE)
+    assert pipeline["trigger"]["branches"]["include"] == ["main"]
+    assert pipeline["pr"]["branches"]["include"] == ["main"]
+    assert "eq(variables['Build.Reason'], 'PullRequest')" in stage("Preview")["condition"]
+    deploy = stage("Deploy")
+    assert "ne(variables['Build.Reason'], 'PullRequest')" in deploy["condition"]
+    assert "eq(variables['Build.SourceBranch'], 'refs/heads/main')" in deploy["condition"]
+    commands = {s["parameters"]["command"] for name in ("Preview", "Deploy") for s in steps_of(stage(name))
+                if s.get("template") == "templates/pulumi.yml"}
+    assert commands == {"preview", "up"}
+    template = (TEMPLATES / "pulumi.yml").read_text()
+    assert "pulumi preview --stack \"$STACK\" --policy-pack policy" in template
+    assert "pulumi up --stack \"$STACK\" --policy-pack policy" in template
+
+
+def test_prod_deploys_behind_the_environment_one_run_at_a_time() -> None:
+    deploy = stage("Deploy")
+    [job] = deploy["jobs"]
+    assert job["environment"] == "prod", "approvals and the exclusive lock are checks on this environment"
+    assert deploy["lockBehavior"] == "sequential"
+
+
+def test_an_aml_job_is_submitted_through_the_private_workspace_after_deploying() -> None:
+    aml = stage("AmlJob")
+    assert aml["dependsOn"] == "Deploy"
+    [cli] = [s for s in steps_of(aml) if str(s.get("task", "")).startswith("AzureCLI@")]
+    script = cli["inputs"]["inlineScript"]
+    assert "az ml job create --file pipelines/aml/smoke-job.yml" in script
+    for output in ("resourceGroupName", "workspaceName", "computeClusters"):
+        assert f"pulumi stack output {output}" in script
+    job = load(PIPELINES / "aml" / "smoke-job.yml")
+    assert job["type"] == "command"
+    assert (PIPELINES / "aml" / job["code"] / "smoke.py").is_file()
+    clusters = [c["name"] for c in stack_values("prod")["computeClusters"]]
+    assert job["compute"] == f"azureml:{clusters[0]}"
+
+
+def test_smoke_job_writes_its_report(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(PIPELINES / "aml" / "src" / "smoke.py"), "--output", str(tmp_path)],
+                            capture_output=True, text=True, check=True)
+    assert (tmp_path / "smoke.json").read_text().strip().startswith("{")
+    assert '"python"' in result.stdout
+
+
+def test_azure_sign_in_is_the_service_connection_and_no_secret_is_handled() -> None:
+    for path in files():
+        text = path.read_text()
+        assert not re.search(r"client[-_]?secret|PULUMI_ACCESS_TOKEN|password|\$\(System\.AccessToken\)",
+                             text, re.IGNORECASE), path
+    for path in files():
+        for step in steps_of(load(path)):
+            if str(step.get("task", "")).startswith("AzureCLI@"):
+                assert step["inputs"]["azureSubscription"] == "${{ parameters.serviceConnection }}"
+                assert "addSpnToEnvironment" not in step["inputs"], "no credential material in the environment"
+            if "checkout" in step:
+                assert step.get("persistCredentials") in (None, False, "false")
+
+
+@pytest.mark.parametrize("name, script", list(scripts()), ids=[n for n, _ in scripts()])
+def test_scripts_take_values_from_env_not_macros(name: str, script: str) -> None:
+    assert not ADO_MACRO.search(script), f"{name}: pass pipeline values through env:, not into the script"
+
+
+def test_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    found = list(scripts())
+    assert len(found) >= 6
+    paths = []
+    for index, (name, script) in enumerate(found):
+        path = tmp_path / f"script{index}.sh"
+        path.write_text(f"#!/usr/bin/env bash\n# {name}\n{script}")
+        paths.append(str(path))
+    result = subprocess.run([str(BIN / "shellcheck"), "--severity=style", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_shellcheck_can_fail(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/usr/bin/env bash\npulumi up --stack $STACK\n")
+    assert subprocess.run([str(BIN / "shellcheck"), str(bad)], capture_output=True).returncode != 0
+
+
+def run_route(template: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    [step] = [s for s in steps_of(load(template)) if s.get("name") == "route"]
+    command = step["script"].replace(".venv/bin/python", sys.executable)
+    return subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env})
+
+
+@pytest.mark.parametrize("env, stack", [
+    ({"BUILD_SOURCEBRANCH": "refs/heads/main"}, "prod"),
+    ({"BUILD_SOURCEBRANCH": "refs/pull/3/merge", "SYSTEM_PULLREQUEST_TARGETBRANCH": "refs/heads/main"}, "prod"),
+    ({"BUILD_SOURCEBRANCH": "refs/heads/feature/x"}, "dev"),
+])
+def test_the_route_step_sets_the_stack_variable(env: dict[str, str], stack: str) -> None:
+    result = run_route(TEMPLATES / "pulumi.yml", env)
+    assert result.returncode == 0, result.stderr
+    assert f"##vso[task.setvariable variable=stack;isOutput=true]{stack}" in result.stdout.splitlines()
+
+
+def test_main_deploys_prod_the_stack_the_environment_is_named_after() -> None:
+    result = run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/heads/main"})
+    assert result.stdout.splitlines()[0].endswith("]" + stage("Deploy")["jobs"][0]["environment"])
+
+
+def test_a_tag_build_fails_the_route_step() -> None:
+    assert run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/tags/v1"}).returncode != 0
