@@ -1,15 +1,21 @@
 """The platform's security rules, as plain functions over resources: one implementation, three users.
 
 - the unit tests run them over the offline engine's registrations (and prove each can fail),
-- the offline preview runs them (`python -m offline preview --policy`) so a pull request shows
-  violations without cloud credentials,
-- the CrossGuard pack (`policy/__main__.py`) runs them inside `pulumi preview/up --policy-pack policy`.
+- the offline preview runs them (`python -m offline preview --policy`, via `policy.offline.check_run`)
+  so a pull request shows violations without cloud credentials,
+- the CrossGuard pack (`policy/__main__.py`, built by `policy.pack`) runs them inside
+  `pulumi preview/up --policy-pack policy`.
 
-Rules see a `ResourceView`: type, URN, wire-name (camelCase) props, options, and the URNs each
+Rules see a `ResourceView`: type, URN, wire-name (camelCase) input props, options, and the URNs each
 property depends on. Property dependencies are how rules connect resources: during a real preview
 most ids are still unknown, but "this zone group's `privateEndpointName` came from that endpoint"
-is always known. Where a rule needs a value that can be unknown at preview time, it checks what it
-can and never reports a violation it cannot prove.
+is always known.
+
+Unknown values: during a preview, an input computed from another resource's output (an id, an
+autonamed name) has no value yet. Adapters turn it into `UNKNOWN`, and every rule treats `UNKNOWN`
+as "cannot prove anything": a rule reports only what it can prove from known values. Two UNKNOWNs
+are never "the same" value (`_same`), and an UNKNOWN never "differs" from what is required
+(`_differs`, `_not_exactly`).
 """
 
 from __future__ import annotations
@@ -53,8 +59,58 @@ VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"
 STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS)
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
 BASTION_MAX_PREFIX = 26
+# Subnets Azure reserves for its own services. They get no NSG of ours: Bastion's would need
+# Bastion's own rule set, and the gateway/firewall/route-server subnets reject or ignore one.
+AZURE_MANAGED_SUBNETS = frozenset({BASTION_SUBNET_NAME, "GatewaySubnet", "AzureFirewallSubnet",
+                                   "AzureFirewallManagementSubnet", "RouteServerSubnet"})
 ADMIN_PORTS = (22, 3389)
 INTERNET_SOURCES = frozenset({"*", "internet", "any", "0.0.0.0/0", "::/0"})
+
+# The input that carries a resource's Azure name. Stack policies see outputs, where the name
+# comes back as `name` instead (see `physical_name`).
+NAME_INPUTS: Mapping[str, str] = {
+    VNET: "virtualNetworkName",
+    SUBNET: "subnetName",
+    NSG: "networkSecurityGroupName",
+    PRIVATE_ENDPOINT: "privateEndpointName",
+    PRIVATE_ZONE: "privateZoneName",
+    COMPUTE: "computeName",
+}
+
+
+class Unknown:
+    """A value that is not known yet: during a preview, an input computed from an output."""
+
+    _instance: Optional["Unknown"] = None
+
+    def __new__(cls) -> "Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+    # One instance only, also through copy.deepcopy (tests copy props to break them).
+    def __copy__(self) -> "Unknown":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Unknown":
+        return self
+
+
+UNKNOWN = Unknown()
+
+
+def lookup(value: Any, path: str, default: Any = None) -> Any:
+    """`lookup(props, "properties.networkAcls.defaultAction")`; UNKNOWN if an enclosing value is."""
+    for part in path.split("."):
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, Mapping) or part not in value:
+            return default
+        value = value[part]
+    return value
 
 
 @dataclass(frozen=True)
@@ -64,21 +120,19 @@ class ResourceView:
     urn: str
     type: str
     name: str
+    """The logical (Pulumi) name; the Azure name is `physical_name(view)`."""
     props: Mapping[str, Any]
     protect: bool = False
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     secret_paths: tuple[str, ...] = ()
-    """Dotted paths of props whose value is a Pulumi secret (known offline; empty if unknown)."""
+    """Dotted paths of props whose value is a Pulumi secret (known offline; see `secrets_known`)."""
     id: str = ""
+    secrets_known: bool = True
+    """False where secrets arrive unwrapped (CrossGuard): `secret_paths` then proves nothing."""
 
     def prop(self, path: str, default: Any = None) -> Any:
-        value: Any = self.props
-        for part in path.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return default
-            value = value[part]
-        return value
+        return lookup(self.props, path, default)
 
     def refs(self, prop: str) -> tuple[str, ...]:
         return tuple(self.property_dependencies.get(prop, ()))
@@ -97,19 +151,38 @@ class Rule:
     description: str
     check: Callable[[Sequence[ResourceView]], Iterable[tuple[str, str]]]
     """All resources in, (urn, message) out."""
+    resource_types: tuple[str, ...] = ()
+    """Set for a rule that judges one resource at a time: the pack runs it as a resource policy,
+    before the resource is created. Empty for rules that need the resource's neighbours."""
+    check_one: Optional[Callable[[ResourceView], Iterable[str]]] = None
+    """For a per-resource rule: one resource in, messages out."""
+    needs_secrets: bool = False
+    """The rule reads which props are Pulumi secrets (known offline, hidden from CrossGuard)."""
+
+    @property
+    def per_resource(self) -> bool:
+        return bool(self.resource_types)
 
 
 RULES: list[Rule] = []
 
 
-def rule(name: str, description: str) -> Callable:
+def _register(new: Rule) -> None:
+    if any(r.name == new.name for r in RULES):
+        raise ValueError(f"duplicate rule name {new.name!r}")
+    RULES.append(new)
+
+
+def rule(name: str, description: str, *, needs_secrets: bool = False) -> Callable:
+    """A rule that looks at the whole stack (it needs a resource's neighbours)."""
+
     def register(fn: Callable[[Sequence[ResourceView]], Iterable[tuple[str, str]]]):
-        RULES.append(Rule(name, description, fn))
+        _register(Rule(name, description, fn, needs_secrets=needs_secrets))
         return fn
     return register
 
 
-def resource_rule(name: str, description: str, *types: str) -> Callable:
+def resource_rule(name: str, description: str, *types: str, needs_secrets: bool = False) -> Callable:
     """A rule that looks at one resource of the given types at a time."""
 
     def register(fn: Callable[[ResourceView], Iterable[str]]):
@@ -118,21 +191,24 @@ def resource_rule(name: str, description: str, *types: str) -> Callable:
                 if r.type in types:
                     for message in fn(r):
                         yield r.urn, message
-        RULES.append(Rule(name, description, over_stack))
-        over_stack.resource_types = types  # type: ignore[attr-defined]
-        over_stack.check_one = fn  # type: ignore[attr-defined]
+        _register(Rule(name, description, over_stack, resource_types=tuple(types), check_one=fn,
+                       needs_secrets=needs_secrets))
         return fn
     return register
 
 
 def evaluate(resources: Sequence[ResourceView], only: Optional[Iterable[str]] = None) -> list[Violation]:
     selected = set(only) if only is not None else None
+    if selected is not None:
+        unknown = selected - {r.name for r in RULES}
+        if unknown:
+            raise KeyError(f"no such rule(s): {', '.join(sorted(unknown))}")
     found = []
     for r in RULES:
         if selected is not None and r.name not in selected:
             continue
         found.extend(Violation(r.name, urn, message) for urn, message in r.check(resources))
-    return sorted(found, key=lambda v: (v.rule, v.urn, v.message))
+    return sorted(set(found), key=lambda v: (v.rule, v.urn, v.message))
 
 
 def rule_named(name: str) -> Rule:
@@ -143,24 +219,59 @@ def rule_named(name: str) -> Rule:
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers
+# Helpers: every comparison here is unknown-aware
 # --------------------------------------------------------------------------------------------
-def _of_type(resources: Sequence[ResourceView], type_: str) -> list[ResourceView]:
-    return [r for r in resources if r.type == type_]
+def _of_type(resources: Sequence[ResourceView], *types: str) -> list[ResourceView]:
+    return [r for r in resources if r.type in types]
 
 
 def _by_urn(resources: Sequence[ResourceView]) -> dict[str, ResourceView]:
     return {r.urn: r for r in resources}
 
 
-def _resolve(resources: Sequence[ResourceView], source: ResourceView, prop: str, value: Any, type_: str) -> list[ResourceView]:
-    """The resources of `type_` that `source.prop` refers to: by property dependency, else by known id."""
-    by_urn = _by_urn(resources)
-    found = [by_urn[u] for u in source.refs(prop) if u in by_urn and by_urn[u].type == type_]
-    if found:
-        return found
-    ids = set(_strings(value))
-    return [r for r in resources if r.type == type_ and r.id and r.id in ids]
+def _eq(value: Any, expected: str) -> bool:
+    return isinstance(value, str) and value.lower() == expected.lower()
+
+
+def _differs(value: Any, *allowed: str) -> bool:
+    """Provably not one of `allowed` (case-insensitive): unset counts, UNKNOWN does not."""
+    return value is not UNKNOWN and not any(_eq(value, a) for a in allowed)
+
+
+def _not_exactly(value: Any, expected: bool) -> bool:
+    """Provably not the boolean `expected`: unset counts, UNKNOWN does not."""
+    return value is not UNKNOWN and value is not expected
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or value == "true"
+
+
+def _unset(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two known names or ids are equal (Azure names are case-insensitive). UNKNOWN matches nothing."""
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in _list(value) if isinstance(v, Mapping)]
+
+
+def _has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_unknown(v) for v in value)
+    return False
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -174,56 +285,135 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def _is_true(value: Any) -> bool:
-    return value is True or value == "true"
+def physical_name(r: ResourceView) -> Any:
+    """The resource's Azure name: its name input, else the `name` output (str, UNKNOWN or None)."""
+    key = NAME_INPUTS.get(r.type)
+    value = r.props.get(key) if key else None
+    return r.props.get("name") if value is None else value
 
 
-def _eq(value: Any, expected: str) -> bool:
-    return isinstance(value, str) and value.lower() == expected.lower()
+def arm_segment(resource_id: Any, collection: str) -> Optional[str]:
+    """The name after `collection` in a known ARM id: `arm_segment(id, "subnets")` -> "snet-training"."""
+    if not isinstance(resource_id, str):
+        return None
+    parts = [p for p in resource_id.split("/") if p]
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == collection.lower():
+            return parts[i + 1]
+    return None
+
+
+def _resolve(resources: Sequence[ResourceView], source: ResourceView, prop: str, value: Any, type_: str) -> list[ResourceView]:
+    """The resources of `type_` that `source.prop` refers to: by property dependency, else by known id."""
+    by_urn = _by_urn(resources)
+    found = [by_urn[u] for u in source.refs(prop) if u in by_urn and by_urn[u].type == type_]
+    if found:
+        return found
+    ids = {s.lower() for s in _strings(value)}
+    return [r for r in resources if r.type == type_ and r.id and r.id.lower() in ids]
 
 
 def _networks(prefixes: Iterable[Any]) -> list[ipaddress.IPv4Network]:
     nets = []
     for p in prefixes:
+        if not isinstance(p, str):
+            continue
         try:
             nets.append(ipaddress.IPv4Network(p, strict=False))
-        except (ValueError, TypeError):
+        except ValueError:
             continue
     return nets
 
 
 def _subnets(vnet: ResourceView) -> list[Mapping[str, Any]]:
-    return [s for s in (vnet.prop("subnets") or []) if isinstance(s, Mapping)]
+    return _mappings(vnet.prop("subnets"))
 
 
 def _subnet_prefixes(subnet: Mapping[str, Any]) -> list[Any]:
-    return ([subnet["addressPrefix"]] if subnet.get("addressPrefix") else []) + list(subnet.get("addressPrefixes") or [])
+    return ([subnet["addressPrefix"]] if subnet.get("addressPrefix") else []) + _list(subnet.get("addressPrefixes"))
+
+
+def _standalone_subnets(resources: Sequence[ResourceView]) -> list[tuple[ResourceView, Mapping[str, Any]]]:
+    """`network.Subnet` resources, shaped like an inline subnet (with its name under `name`)."""
+    return [(s, {**s.props, "name": physical_name(s)}) for s in _of_type(resources, SUBNET)]
+
+
+def _find_subnet(resources: Sequence[ResourceView], vnet: ResourceView, name: str) -> Optional[Mapping[str, Any]]:
+    """VNet `vnet`'s subnet `name`, declared inline or as a `network.Subnet` resource."""
+    for subnet in _subnets(vnet):
+        if _same(subnet.get("name"), name):
+            return subnet
+    for resource, subnet in _standalone_subnets(resources):
+        parent = resource.props.get("virtualNetworkName")
+        if (vnet.urn in resource.refs("virtualNetworkName") or _same(parent, physical_name(vnet))) \
+                and _same(subnet.get("name"), name):
+            return subnet
+    return None
+
+
+def _vnet_of_subnet_id(resources: Sequence[ResourceView], source: ResourceView, prop: str,
+                       subnet_id: Any) -> Optional[ResourceView]:
+    """The stack's VNet that a known subnet id points into: by its name in the id, else the one VNet
+    `source.prop` depends on. None when the VNet is not this stack's (a hub, an existing VNet)."""
+    vnet_name = arm_segment(subnet_id, "virtualNetworks")
+    named = [v for v in _of_type(resources, VNET) if _same(physical_name(v), vnet_name)]
+    if named:
+        return named[0]
+    referenced = [v for v in _of_type(resources, VNET) if v.urn in source.refs(prop)]
+    return referenced[0] if len(referenced) == 1 else None
 
 
 def _port_ranges(rule_props: Mapping[str, Any]) -> list[tuple[int, int]]:
     ranges = []
-    for text in [rule_props.get("destinationPortRange"), *(rule_props.get("destinationPortRanges") or [])]:
-        if not text:
+    for text in [rule_props.get("destinationPortRange"), *_list(rule_props.get("destinationPortRanges"))]:
+        if not isinstance(text, (str, int, float)) or isinstance(text, bool) or text == "":
             continue
-        text = str(text)
-        if text == "*":
-            ranges.append((0, 65535))
-        elif "-" in text:
-            low, high = text.split("-", 1)
-            ranges.append((int(low), int(high)))
-        elif text.isdigit():
-            ranges.append((int(text), int(text)))
+        text = str(text).strip()
+        try:
+            if text == "*":
+                ranges.append((0, 65535))
+            elif "-" in text:
+                low, high = text.split("-", 1)
+                ranges.append((int(low), int(high)))
+            else:
+                ranges.append((int(float(text)), int(float(text))))
+        except ValueError:
+            continue  # not a port we can read: nothing to prove
     return ranges
 
 
 def _sources(rule_props: Mapping[str, Any]) -> list[str]:
-    return [str(s).lower() for s in [rule_props.get("sourceAddressPrefix"), *(rule_props.get("sourceAddressPrefixes") or [])] if s]
+    values = [rule_props.get("sourceAddressPrefix"), *_list(rule_props.get("sourceAddressPrefixes"))]
+    return [v.lower() for v in values if isinstance(v, str)]
 
 
-def _group_ids(endpoint: ResourceView) -> list[str]:
-    groups: list[str] = []
-    for connection in (endpoint.prop("privateLinkServiceConnections") or []) + (endpoint.prop("manualPrivateLinkServiceConnections") or []):
-        groups.extend((connection or {}).get("groupIds") or [])
+def open_admin_ports(rule_props: Mapping[str, Any]) -> list[int]:
+    """The admin ports (22, 3389) that one NSG rule opens to the internet."""
+    if not (_eq(rule_props.get("direction"), "Inbound") and _eq(rule_props.get("access"), "Allow")):
+        return []
+    if not INTERNET_SOURCES.intersection(_sources(rule_props)):
+        return []
+    return [port for port in ADMIN_PORTS if any(low <= port <= high for low, high in _port_ranges(rule_props))]
+
+
+def _security_rules(resources: Sequence[ResourceView], nsg: ResourceView) -> list[Mapping[str, Any]]:
+    """An NSG's rules: inline, and `network.SecurityRule` resources that belong to it."""
+    rules = _mappings(nsg.prop("securityRules"))
+    for r in _of_type(resources, SECURITY_RULE):
+        if nsg.urn in r.refs("networkSecurityGroupName") or _same(r.prop("networkSecurityGroupName"), physical_name(nsg)):
+            rules.append(r.props)
+    return rules
+
+
+def _group_ids(endpoint: ResourceView) -> list[Any]:
+    groups: list[Any] = []
+    for prop in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        value = endpoint.prop(prop)
+        if value is UNKNOWN:
+            groups.append(UNKNOWN)
+        for connection in _mappings(value):
+            ids = connection.get("groupIds")
+            groups.extend(_list(ids) if ids is not UNKNOWN else [UNKNOWN])
     return groups
 
 
@@ -238,165 +428,255 @@ def endpoints_targeting(resources: Sequence[ResourceView], target: ResourceView)
 
 
 def zone_groups_of(resources: Sequence[ResourceView], endpoint: ResourceView) -> list[ResourceView]:
-    found = []
-    for group in _of_type(resources, ZONE_GROUP):
-        if endpoint.urn in group.refs("privateEndpointName") or (
-                endpoint.prop("privateEndpointName") and group.prop("privateEndpointName") == endpoint.prop("privateEndpointName")):
-            found.append(group)
-    return found
+    return [g for g in _of_type(resources, ZONE_GROUP)
+            if endpoint.urn in g.refs("privateEndpointName")
+            or _same(g.prop("privateEndpointName"), physical_name(endpoint))]
 
 
-def _zone_name(zone: ResourceView) -> str:
-    return zone.prop("privateZoneName") or zone.name
+def _zone_name(zone: ResourceView) -> Any:
+    return physical_name(zone)
+
+
+def _subnet_id_users(resources: Sequence[ResourceView]) -> Iterator[tuple[ResourceView, Any]]:
+    """(resource, subnet id) for everything placed in a subnet: NICs, endpoints, clusters."""
+    for nic in _of_type(resources, NIC):
+        for config in _mappings(nic.prop("ipConfigurations")):
+            yield nic, lookup(config, "subnet.id")
+    for pe in _of_type(resources, PRIVATE_ENDPOINT):
+        yield pe, pe.prop("subnet.id")
+    for compute in _of_type(resources, COMPUTE):
+        yield compute, compute.prop("properties.properties.subnet.id")
 
 
 # --------------------------------------------------------------------------------------------
 # Workspace and its dependencies
 # --------------------------------------------------------------------------------------------
+def _no_identity(r: ResourceView) -> bool:
+    identity_type = r.prop("identity.type")
+    return identity_type is not UNKNOWN and (_unset(identity_type) or _eq(identity_type, "None"))
+
+
 @resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off, "
                "managed identity, imageBuildCompute set.", WORKSPACE)
 def _workspace(r: ResourceView) -> Iterator[str]:
-    if not _eq(r.prop("publicNetworkAccess"), "Disabled"):
-        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; must be 'Disabled' for an isolated workspace"
-    if r.prop("v1LegacyMode") is not False:
-        yield "v1LegacyMode must be false (the v1 APIs bypass the workspace's private endpoint)"
-    if (r.prop("identity.type") or "None") == "None":
-        yield "the workspace needs a managed identity"
-    if not r.prop("imageBuildCompute"):
-        yield "imageBuildCompute must name a compute cluster: the registry is private, images build in the VNet"
+    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
+        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled' for an isolated workspace"
+    if _not_exactly(r.prop("v1LegacyMode"), False):
+        yield "set v1LegacyMode to false: the v1 APIs bypass the workspace's private endpoint"
+    if _no_identity(r):
+        yield "give the workspace a managed identity"
+    if _unset(r.prop("imageBuildCompute")):
+        yield "set imageBuildCompute to a compute cluster: the registry is private, so images must build in the VNet"
 
 
 @resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled, "
                "network default Deny with AzureServices bypass, HTTPS only, no HNS on the workspace store.", STORAGE)
 def _storage(r: ResourceView) -> Iterator[str]:
-    if r.prop("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
-        yield f"minimumTlsVersion is {r.prop('minimumTlsVersion')!r}; must be TLS1_2 or newer"
-    if r.prop("allowBlobPublicAccess") is not False:
-        yield "allowBlobPublicAccess must be false"
-    if not _eq(r.prop("publicNetworkAccess"), "Disabled"):
-        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; must be 'Disabled'"
-    if not _eq(r.prop("networkRuleSet.defaultAction"), "Deny"):
-        yield "networkRuleSet.defaultAction must be 'Deny'"
-    if "AzureServices" not in str(r.prop("networkRuleSet.bypass") or ""):
-        yield "networkRuleSet.bypass must include AzureServices (AML's trusted-service access)"
+    if _differs(r.prop("minimumTlsVersion"), "TLS1_2", "TLS1_3"):
+        yield f"minimumTlsVersion is {r.prop('minimumTlsVersion')!r}; set TLS1_2 or newer"
+    if _not_exactly(r.prop("allowBlobPublicAccess"), False):
+        yield "set allowBlobPublicAccess to false"
+    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
+        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled'"
+    if _differs(r.prop("networkRuleSet.defaultAction"), "Deny"):
+        yield "set networkRuleSet.defaultAction to 'Deny'"
+    bypass = r.prop("networkRuleSet.bypass")
+    if bypass is not UNKNOWN and "azureservices" not in str(bypass or "").lower().replace(" ", ""):
+        yield "add AzureServices to networkRuleSet.bypass (AML's trusted-service access)"
     if r.prop("enableHttpsTrafficOnly") is False:
         yield "enableHttpsTrafficOnly must not be false"
     if _is_true(r.prop("isHnsEnabled")):
-        yield "isHnsEnabled must be false: AML's default datastore does not support a hierarchical namespace"
+        yield "set isHnsEnabled to false: AML's default datastore does not support a hierarchical namespace"
 
 
 @resource_rule("key-vault-hardened", "Key Vault: RBAC authorization, purge protection, public network access "
                "disabled, network default Deny with AzureServices bypass.", KEY_VAULT)
 def _key_vault(r: ResourceView) -> Iterator[str]:
-    if r.prop("properties.enableRbacAuthorization") is not True:
-        yield "properties.enableRbacAuthorization must be true (no access policies)"
-    if r.prop("properties.enablePurgeProtection") is not True:
-        yield "properties.enablePurgeProtection must be true"
-    if not _eq(r.prop("properties.publicNetworkAccess"), "Disabled"):
-        yield "properties.publicNetworkAccess must be 'Disabled'"
-    if not _eq(r.prop("properties.networkAcls.defaultAction"), "Deny"):
-        yield "properties.networkAcls.defaultAction must be 'Deny'"
-    if not _eq(r.prop("properties.networkAcls.bypass"), "AzureServices"):
-        yield "properties.networkAcls.bypass must be 'AzureServices'"
+    if _not_exactly(r.prop("properties.enableRbacAuthorization"), True):
+        yield "set properties.enableRbacAuthorization to true (no access policies)"
+    if _not_exactly(r.prop("properties.enablePurgeProtection"), True):
+        yield "set properties.enablePurgeProtection to true"
+    if _differs(r.prop("properties.publicNetworkAccess"), "Disabled"):
+        yield "set properties.publicNetworkAccess to 'Disabled'"
+    if _differs(r.prop("properties.networkAcls.defaultAction"), "Deny"):
+        yield "set properties.networkAcls.defaultAction to 'Deny'"
+    if _differs(r.prop("properties.networkAcls.bypass"), "AzureServices"):
+        yield "set properties.networkAcls.bypass to 'AzureServices'"
 
 
 @resource_rule("container-registry-private", "Container registry: Premium (private link needs it), admin user off, "
                "public network access disabled, quarantine off (batch endpoints).", REGISTRY)
 def _registry(r: ResourceView) -> Iterator[str]:
-    if not _eq(r.prop("sku.name"), "Premium"):
-        yield f"sku.name is {r.prop('sku.name')!r}; private endpoints require Premium"
-    if r.prop("adminUserEnabled") is not False:
-        yield "adminUserEnabled must be false"
-    if not _eq(r.prop("publicNetworkAccess"), "Disabled"):
-        yield "publicNetworkAccess must be 'Disabled'"
+    if _differs(r.prop("sku.name"), "Premium"):
+        yield f"sku.name is {r.prop('sku.name')!r}; private endpoints require 'Premium'"
+    if _not_exactly(r.prop("adminUserEnabled"), False):
+        yield "set adminUserEnabled to false"
+    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
+        yield "set publicNetworkAccess to 'Disabled'"
     if _eq(r.prop("policies.quarantinePolicy.status"), "enabled"):
-        yield "quarantinePolicy must be disabled: quarantined images never reach batch endpoints"
+        yield "disable quarantinePolicy: quarantined images never reach batch endpoints"
 
 
 @resource_rule("app-insights-workspace-based", "Application Insights is workspace-based (backed by Log Analytics).",
                APP_INSIGHTS)
 def _app_insights(r: ResourceView) -> Iterator[str]:
-    if not (r.prop("workspaceResourceId") or r.refs("workspaceResourceId")):
-        yield "workspaceResourceId must point at a Log Analytics workspace"
-    if not _eq(r.prop("ingestionMode"), "LogAnalytics"):
-        yield "ingestionMode must be 'LogAnalytics'"
+    if _unset(r.prop("workspaceResourceId")) and not r.refs("workspaceResourceId"):
+        yield "set workspaceResourceId to a Log Analytics workspace (classic Application Insights is retired)"
+    if _differs(r.prop("ingestionMode"), "LogAnalytics"):
+        yield "set ingestionMode to 'LogAnalytics'"
 
 
 @rule("private-targets-have-endpoints", "The workspace, Key Vault and registry each have a private endpoint with "
       "the right group id; the storage account has blob and file endpoints.")
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file")}
+    target_types = tuple(required)
+    # An endpoint whose target we cannot identify yet might be the one we look for: say nothing
+    # about its group ids rather than report what we cannot prove.
+    unidentified: set[Any] = set()
+    for pe in _of_type(resources, PRIVATE_ENDPOINT):
+        connections = pe.prop("privateLinkServiceConnections")
+        identified = any(_resolve(resources, pe, "privateLinkServiceConnections", connections, t) for t in target_types)
+        if not identified and _has_unknown(connections):
+            unidentified.update(_group_ids(pe))
     for target_type, groups in required.items():
         for target in _of_type(resources, target_type):
             present = {g for pe in endpoints_targeting(resources, target) for g in _group_ids(pe)}
+            if UNKNOWN in present or UNKNOWN in unidentified:
+                continue
             for group in groups:
-                if group not in present:
+                if group not in present and group not in unidentified:
                     yield target.urn, f"no private endpoint with group id {group!r} targets this resource"
+
+
+def _zones_held(resources: Sequence[ResourceView], zone_groups: Sequence[ResourceView]) -> Optional[set[str]]:
+    """The zone names a set of zone groups write into, or None when that cannot be known yet."""
+    zones_in_stack = _of_type(resources, PRIVATE_ZONE)
+    stack_zone_ids = {z.id.lower() for z in zones_in_stack if z.id}
+    by_urn = _by_urn(resources)
+    names: set[str] = set()
+    for group in zone_groups:
+        configs = group.prop("privateDnsZoneConfigs")
+        if configs is UNKNOWN:
+            return None
+        referenced = [by_urn[u] for u in group.refs("privateDnsZoneConfigs") if u in by_urn and by_urn[u].type == PRIVATE_ZONE]
+        for zone in referenced:
+            name = _zone_name(zone)
+            if not isinstance(name, str):
+                return None
+            names.add(name)
+        unnamed = 0
+        for config in _mappings(configs):
+            zone_id = config.get("privateDnsZoneId")
+            if isinstance(zone_id, str) and zone_id.lower() in stack_zone_ids:
+                continue  # a zone of this stack: named through the property dependency above
+            outside = arm_segment(zone_id, "privateDnsZones")
+            if outside:
+                names.add(outside)  # a zone outside this stack (e.g. a hub's), named by its id
+            else:
+                unnamed += 1
+        if unnamed and not referenced:
+            return None
+    return names
 
 
 @rule("private-endpoint-dns-complete", "Every private endpoint has one group id and a DNS zone group holding "
       "exactly the zones that group id needs (the workspace: api and notebooks zones).")
 def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    by_urn = _by_urn(resources)
+    orphan_groups = [g for g in _of_type(resources, ZONE_GROUP)
+                     if not g.refs("privateEndpointName") and not isinstance(g.prop("privateEndpointName"), str)]
     for pe in _of_type(resources, PRIVATE_ENDPOINT):
         groups = _group_ids(pe)
+        if UNKNOWN in groups:
+            continue
         if len(groups) != 1:
-            yield pe.urn, f"must connect exactly one group id, has {groups}"
+            yield pe.urn, f"connect exactly one group id per endpoint (has {groups}): each needs its own zones"
             continue
         zone_groups = zone_groups_of(resources, pe)
         if not zone_groups:
-            yield pe.urn, f"has no private DNS zone group: its {groups[0]!r} name keeps resolving publicly"
+            if not orphan_groups:  # else one of those may name this endpoint once it is known
+                yield pe.urn, f"has no private DNS zone group: its {groups[0]!r} name keeps resolving publicly"
             continue
-        zones = {
-            _zone_name(by_urn[u]) for g in zone_groups for u in g.refs("privateDnsZoneConfigs")
-            if u in by_urn and by_urn[u].type == PRIVATE_ZONE
-        }
-        if not zones:  # ids known but not via dependencies (e.g. a zone outside this stack)
+        zones = _zones_held(resources, zone_groups)
+        if zones is None:
             continue
         expected = [set(c.zones_by_group_id.get(groups[0], ())) for c in CLOUDS.values()]
+        if not any(expected):
+            continue  # a group id this platform has no zone table for
         if zones not in expected:
             wanted = sorted(CLOUDS["AzureCloud"].zones_by_group_id.get(groups[0], ()))
-            yield pe.urn, f"zone group for {groups[0]!r} holds {sorted(zones)}; it must hold exactly {wanted} (or the sovereign-cloud equivalent)"
+            yield pe.urn, (f"zone group for {groups[0]!r} holds {sorted(zones)}; make it hold exactly {wanted} "
+                           "(or the sovereign-cloud equivalent)")
 
 
 @rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have privateEndpointNetworkPolicies "
       "'Disabled' (checked where the endpoint's subnet id is known).")
 def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    subnet_ids = {str(pe.prop("subnet.id")) for pe in _of_type(resources, PRIVATE_ENDPOINT) if pe.prop("subnet.id")}
-    for vnet in _of_type(resources, VNET):
-        for subnet in _subnets(vnet):
-            sid = f"{vnet.id}/subnets/{subnet.get('name')}" if vnet.id else None
-            if sid in subnet_ids and not _eq(subnet.get("privateEndpointNetworkPolicies"), "Disabled"):
-                yield vnet.urn, f"subnet {subnet.get('name')!r} holds private endpoints; privateEndpointNetworkPolicies must be 'Disabled'"
+    reported: set[tuple[str, str]] = set()
+    for pe in _of_type(resources, PRIVATE_ENDPOINT):
+        subnet_id = pe.prop("subnet.id")
+        subnet_name = arm_segment(subnet_id, "subnets")
+        vnet = _vnet_of_subnet_id(resources, pe, "subnet", subnet_id) if subnet_name else None
+        if vnet is None or subnet_name is None or (vnet.urn, subnet_name.lower()) in reported:
+            continue
+        subnet = _find_subnet(resources, vnet, subnet_name)
+        if subnet is not None and _differs(subnet.get("privateEndpointNetworkPolicies"), "Disabled"):
+            reported.add((vnet.urn, subnet_name.lower()))
+            yield vnet.urn, f"subnet {subnet_name!r} holds private endpoints; set privateEndpointNetworkPolicies to 'Disabled'"
 
 
 @rule("zone-linked-to-every-vnet", "Every private DNS zone is linked to every VNet in the stack, without "
-      "auto-registration, as a global resource.")
+      "auto-registration; zones and links are global resources.")
 def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
     links = _of_type(resources, ZONE_LINK)
     for zone in _of_type(resources, PRIVATE_ZONE):
-        if not _eq(zone.prop("location"), "global"):
-            yield zone.urn, "private DNS zones are global: location must be 'global'"
-        zone_links = [l for l in links if zone.urn in l.refs("privateZoneName") or l.prop("privateZoneName") == _zone_name(zone)]
-        linked = {v.urn for l in zone_links for v in _resolve(resources, l, "virtualNetwork", l.prop("virtualNetwork"), VNET)}
-        for vnet in vnets:
-            if vnet.urn not in linked:
-                yield zone.urn, f"zone {_zone_name(zone)} is not linked to VNet {vnet.prop('virtualNetworkName') or vnet.name}: its clients resolve public addresses"
+        name = _zone_name(zone)
+        label = name if isinstance(name, str) else zone.name
+        if _differs(zone.prop("location"), "global"):
+            yield zone.urn, "private DNS zones are global: set location to 'global'"
+        zone_links = [l for l in links if zone.urn in l.refs("privateZoneName") or _same(l.prop("privateZoneName"), name)]
+        linked: set[str] = set()
+        unresolved = False
+        for link in zone_links:
+            found = _resolve(resources, link, "virtualNetwork", link.prop("virtualNetwork"), VNET)
+            linked.update(v.urn for v in found)
+            unresolved = unresolved or (not found and _has_unknown(link.prop("virtualNetwork")))
+        if not unresolved:
+            for vnet in vnets:
+                if vnet.urn not in linked:
+                    vnet_name = physical_name(vnet)
+                    yield zone.urn, (f"zone {label} is not linked to VNet "
+                                     f"{vnet_name if isinstance(vnet_name, str) else vnet.name}: its clients resolve public addresses")
         for link in zone_links:
             if _is_true(link.prop("registrationEnabled")):
-                yield link.urn, "registrationEnabled must be false: VM records do not belong in a privatelink zone"
+                yield link.urn, "set registrationEnabled to false: VM records do not belong in a privatelink zone"
+            if _differs(link.prop("location"), "global"):
+                yield link.urn, "zone links are global: set location to 'global'"
 
 
 # --------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------
+@resource_rule("subnets-have-nsg", "Every workload subnet has a network security group (Azure's reserved "
+               "subnets, such as AzureBastionSubnet, excepted).", VNET, SUBNET)
+def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
+    subnets = _subnets(r) if r.type == VNET else [{**r.props, "name": physical_name(r)}]
+    for subnet in subnets:
+        name, nsg = subnet.get("name"), subnet.get("networkSecurityGroup")
+        if not isinstance(name, str) or name in AZURE_MANAGED_SUBNETS or nsg is UNKNOWN:
+            continue
+        nsg_id = nsg.get("id") if isinstance(nsg, Mapping) else None
+        if _unset(nsg_id):
+            yield f"subnet {name!r} has no network security group: attach one that denies inbound internet traffic"
+
+
 @rule("peering-both-directions", "Every VNet peering is declared in both directions.")
 def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     pairs = []
     for p in _of_type(resources, PEERING):
         local = [v.urn for v in _of_type(resources, VNET) if v.urn in p.refs("virtualNetworkName")
-                 or (p.prop("virtualNetworkName") and v.prop("virtualNetworkName") == p.prop("virtualNetworkName"))]
+                 or _same(physical_name(v), p.prop("virtualNetworkName"))]
         remote = [v.urn for v in _resolve(resources, p, "remoteVirtualNetwork", p.prop("remoteVirtualNetwork"), VNET)]
         if local and remote:
             pairs.append((p, local[0], remote[0]))
@@ -409,12 +689,12 @@ def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 @rule("address-spaces", "Subnets lie inside their VNet and do not overlap; VNets in one stack do not overlap.")
 def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
-    spaces = {v.urn: _networks(v.prop("addressSpace.addressPrefixes") or []) for v in vnets}
+    spaces = {v.urn: _networks(_list(v.prop("addressSpace.addressPrefixes"))) for v in vnets}
     for vnet in vnets:
         seen: list[tuple[str, ipaddress.IPv4Network]] = []
         for subnet in _subnets(vnet):
             for net in _networks(_subnet_prefixes(subnet)):
-                if not any(net.subnet_of(space) for space in spaces[vnet.urn]):
+                if spaces[vnet.urn] and not any(net.subnet_of(space) for space in spaces[vnet.urn]):
                     yield vnet.urn, f"subnet {subnet.get('name')} {net} is outside the VNet's address space"
                 for other_name, other in seen:
                     if net.overlaps(other):
@@ -423,61 +703,74 @@ def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, st
     for i, a in enumerate(vnets):
         for b in vnets[i + 1:]:
             if any(x.overlaps(y) for x in spaces[a.urn] for y in spaces[b.urn]):
-                yield b.urn, f"address space overlaps VNet {a.prop('virtualNetworkName') or a.name}: they cannot be peered"
+                a_name = physical_name(a)
+                yield b.urn, f"address space overlaps VNet {a_name if isinstance(a_name, str) else a.name}: they cannot be peered"
 
 
-@rule("bastion-subnet", "AzureBastionSubnet is /26 or larger, and Bastion is Standard (or Premium).")
+@rule("bastion-subnet", "Bastion is Standard (or Premium) and sits in AzureBastionSubnet, which is /26 or "
+      "larger and holds nothing else.")
 def _bastion(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    for vnet in _of_type(resources, VNET):
-        for subnet in _subnets(vnet):
-            if subnet.get("name") == BASTION_SUBNET_NAME:
-                for net in _networks(_subnet_prefixes(subnet)):
-                    if net.prefixlen > BASTION_MAX_PREFIX:
-                        yield vnet.urn, f"AzureBastionSubnet {net} is smaller than /{BASTION_MAX_PREFIX}; Azure rejects it"
+    bastion_subnets = [(v, s) for v in _of_type(resources, VNET) for s in _subnets(v)]
+    bastion_subnets += _standalone_subnets(resources)
+    for owner, subnet in bastion_subnets:
+        if subnet.get("name") == BASTION_SUBNET_NAME:
+            for net in _networks(_subnet_prefixes(subnet)):
+                if net.prefixlen > BASTION_MAX_PREFIX:
+                    yield owner.urn, f"AzureBastionSubnet {net} is smaller than /{BASTION_MAX_PREFIX}; Azure rejects it"
     for host in _of_type(resources, BASTION):
-        if str(host.prop("sku.name")) not in ("Standard", "Premium"):
-            yield host.urn, f"Bastion SKU is {host.prop('sku.name')!r}; Standard is required (tunnelling, scale)"
+        if _differs(host.prop("sku.name"), "Standard", "Premium"):
+            yield host.urn, f"Bastion SKU is {host.prop('sku.name')!r}; use 'Standard' (native-client tunnelling, scale)"
+        for config in _mappings(host.prop("ipConfigurations")):
+            subnet_name = arm_segment(lookup(config, "subnet.id"), "subnets")
+            if subnet_name is not None and subnet_name != BASTION_SUBNET_NAME:
+                yield host.urn, f"Bastion is in subnet {subnet_name!r}; Azure requires {BASTION_SUBNET_NAME}"
+    for user, subnet_id in _subnet_id_users(resources):
+        if arm_segment(subnet_id, "subnets") == BASTION_SUBNET_NAME:
+            yield user.urn, f"is placed in {BASTION_SUBNET_NAME}; that subnet holds Bastion and nothing else"
 
 
-@resource_rule("public-ip-standard-static", "Public IPs are Standard SKU with static allocation.", PUBLIC_IP)
+@resource_rule("public-ip-standard-static", "Public IPs are Standard SKU with static allocation (Bastion and "
+               "NAT gateways accept nothing else).", PUBLIC_IP)
 def _public_ip(r: ResourceView) -> Iterator[str]:
-    if not _eq(r.prop("sku.name"), "Standard"):
-        yield f"sku.name is {r.prop('sku.name')!r}; must be 'Standard'"
-    if not _eq(r.prop("publicIPAllocationMethod"), "Static"):
-        yield f"publicIPAllocationMethod is {r.prop('publicIPAllocationMethod')!r}; must be 'Static'"
+    if _differs(r.prop("sku.name"), "Standard"):
+        yield f"sku.name is {r.prop('sku.name')!r}; use 'Standard'"
+    if _differs(r.prop("publicIPAllocationMethod"), "Static"):
+        yield f"publicIPAllocationMethod is {r.prop('publicIPAllocationMethod')!r}; use 'Static'"
 
 
 @rule("only-bastion-inbound-public-ip", "No public IP but Bastion's accepts inbound traffic: any other public IP "
-      "belongs to a NAT gateway (egress only); no NIC has a public IP.")
+      "belongs to a NAT gateway (egress only); no NIC or VM has a public IP.")
 def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    bastion_ips = {u for b in _of_type(resources, BASTION) for u in b.refs("ipConfigurations")}
-    bastion_ips |= {r.urn for b in _of_type(resources, BASTION) for r in _resolve(resources, b, "ipConfigurations", b.prop("ipConfigurations"), PUBLIC_IP)}
-    nat_ips = {u for n in _of_type(resources, NAT_GATEWAY) for u in n.refs("publicIpAddresses")}
-    nat_ips |= {r.urn for n in _of_type(resources, NAT_GATEWAY) for r in _resolve(resources, n, "publicIpAddresses", n.prop("publicIpAddresses"), PUBLIC_IP)}
+    allowed: set[str] = set()
+    for owner_type, prop in ((BASTION, "ipConfigurations"), (NAT_GATEWAY, "publicIpAddresses")):
+        for owner in _of_type(resources, owner_type):
+            allowed.update(owner.refs(prop))
+            allowed.update(r.urn for r in _resolve(resources, owner, prop, owner.prop(prop), PUBLIC_IP))
     for ip in _of_type(resources, PUBLIC_IP):
-        if ip.urn not in bastion_ips and ip.urn not in nat_ips:
-            yield ip.urn, "public IP is attached to neither Bastion nor a NAT gateway"
+        if ip.urn not in allowed:
+            yield ip.urn, "public IP is attached to neither Bastion nor a NAT gateway: remove it; Bastion is the way in"
     for nic in _of_type(resources, NIC):
-        for config in nic.prop("ipConfigurations") or []:
-            if (config or {}).get("publicIPAddress"):
-                yield nic.urn, "network interface has a public IP: the way in is Bastion"
+        for config in _mappings(nic.prop("ipConfigurations")):
+            ip = config.get("publicIPAddress")
+            if ip and ip is not UNKNOWN:
+                yield nic.urn, "network interface has a public IP: remove it; Bastion is the way in"
+    for vm in _of_type(resources, VM):
+        for nic_config in _mappings(vm.prop("networkProfile.networkInterfaceConfigurations")):
+            for ip_config in _mappings(nic_config.get("ipConfigurations")):
+                ip = ip_config.get("publicIPAddressConfiguration")
+                if ip and ip is not UNKNOWN:
+                    yield vm.urn, "VM network interface has a public IP: remove it; Bastion is the way in"
 
 
 @rule("no-internet-admin-ports", "No NSG rule allows inbound 22 or 3389 from the internet.")
 def _admin_ports(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     candidates: list[tuple[str, Mapping[str, Any]]] = []
     for nsg in _of_type(resources, NSG):
-        candidates.extend((nsg.urn, r) for r in nsg.prop("securityRules") or [] if isinstance(r, Mapping))
+        candidates.extend((nsg.urn, r) for r in _mappings(nsg.prop("securityRules")))
     candidates.extend((r.urn, r.props) for r in _of_type(resources, SECURITY_RULE))
     for urn, rule_props in candidates:
-        if not (_eq(rule_props.get("direction"), "Inbound") and _eq(rule_props.get("access"), "Allow")):
-            continue
-        if not INTERNET_SOURCES.intersection(_sources(rule_props)):
-            continue
-        for low, high in _port_ranges(rule_props):
-            for port in ADMIN_PORTS:
-                if low <= port <= high:
-                    yield urn, f"rule {rule_props.get('name')!r} allows port {port} from the internet"
+        for port in open_admin_ports(rule_props):
+            yield urn, f"rule {rule_props.get('name')!r} allows port {port} from the internet: use Bastion"
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,19 +778,23 @@ def _admin_ports(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
 # --------------------------------------------------------------------------------------------
 @resource_rule("vm-ssh-keys-only", "Linux VMs only: password authentication off, no admin password, SSH keys.", VM)
 def _vm(r: ResourceView) -> Iterator[str]:
-    if r.prop("osProfile.windowsConfiguration"):
+    windows = r.prop("osProfile.windowsConfiguration")
+    if windows and windows is not UNKNOWN:
         yield "Windows VMs are not part of this platform (RDP and passwords)"
-    if r.prop("osProfile.adminPassword"):
-        yield "adminPassword is set: use SSH keys only"
-    if r.prop("osProfile.linuxConfiguration.disablePasswordAuthentication") is not True:
-        yield "osProfile.linuxConfiguration.disablePasswordAuthentication must be true"
-    if not r.prop("osProfile.linuxConfiguration.ssh.publicKeys"):
-        yield "no SSH public key is configured"
+    if not _unset(r.prop("osProfile.adminPassword")):
+        yield "remove adminPassword: SSH keys only"
+    if _not_exactly(r.prop("osProfile.linuxConfiguration.disablePasswordAuthentication"), True):
+        yield "set osProfile.linuxConfiguration.disablePasswordAuthentication to true"
+    if _unset(r.prop("osProfile.linuxConfiguration.ssh.publicKeys")):
+        yield "configure an SSH public key (osProfile.linuxConfiguration.ssh.publicKeys)"
 
 
-@rule("no-secret-in-vm-boot-data", "No secret flows into VM custom data, user data or public extension settings.")
+@rule("no-secret-in-vm-boot-data", "No secret flows into VM custom data, user data or public extension settings.",
+      needs_secrets=True)
 def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
+        if not r.secrets_known:
+            continue
         if r.type == VM:
             paths = ("osProfile.customData", "userData")
         elif r.type == VM_EXTENSION:
@@ -506,33 +803,65 @@ def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
             continue
         for path in paths:
             if any(s == path or s.startswith(path + ".") or s.startswith(path + "[") for s in r.secret_paths):
-                yield r.urn, f"{path} is derived from a secret: it is readable from ARM and the VM, and logged at boot"
+                yield r.urn, f"{path} is derived from a secret: it is readable from ARM and the VM; read it from Key Vault at boot"
 
 
 @resource_rule("key-vault-secret-is-secret", "A Key Vault secret's value is a Pulumi secret (encrypted in state).",
-               KEY_VAULT_SECRET)
+               KEY_VAULT_SECRET, needs_secrets=True)
 def _kv_secret(r: ResourceView) -> Iterator[str]:
-    if r.prop("properties.value") not in (None, "[secret]") and "properties.value" not in r.secret_paths:
+    value = r.prop("properties.value")
+    if r.secrets_known and value not in (None, "[secret]") and value is not UNKNOWN \
+            and "properties.value" not in r.secret_paths:
         yield "properties.value is plain text in the program and the state: wrap it with pulumi.Output.secret"
 
 
 @resource_rule("aml-compute-private", "AmlCompute: no node public IP, in a subnet, SSH port closed, scales to 0, "
                "managed identity.", COMPUTE)
 def _compute(r: ResourceView) -> Iterator[str]:
-    if r.prop("properties.computeType") != "AmlCompute":
+    if not _eq(r.prop("properties.computeType"), "AmlCompute"):
         return
-    props = r.prop("properties.properties") or {}
-    if props.get("enableNodePublicIp") is not False:
-        yield "enableNodePublicIp must be false"
-    if not (props.get("subnet") or r.refs("properties")):
-        yield "no subnet: no-public-IP compute must live in the training subnet"
-    if not _eq(props.get("remoteLoginPortPublicAccess"), "Disabled"):
-        yield "remoteLoginPortPublicAccess must be 'Disabled'"
-    min_nodes = (props.get("scaleSettings") or {}).get("minNodeCount")
-    if min_nodes not in (0, 0.0):
-        yield f"scaleSettings.minNodeCount is {min_nodes!r}; must be 0 (idle clusters scale to zero)"
-    if (r.prop("identity.type") or "None") == "None":
-        yield "the cluster needs a managed identity"
+    base = "properties.properties."
+    if _not_exactly(r.prop(base + "enableNodePublicIp"), False):
+        yield "set enableNodePublicIp to false"
+    if _unset(r.prop(base + "subnet.id")):
+        yield "set subnet: no-public-IP compute must live in the training subnet"
+    if _differs(r.prop(base + "remoteLoginPortPublicAccess"), "Disabled"):
+        yield "set remoteLoginPortPublicAccess to 'Disabled'"
+    # Azure's default minimum is 0; only an explicit other value keeps idle nodes running.
+    min_nodes = r.prop(base + "scaleSettings.minNodeCount")
+    if min_nodes is not None and min_nodes is not UNKNOWN and min_nodes not in (0, 0.0):
+        yield f"scaleSettings.minNodeCount is {min_nodes!r}; set 0 so idle clusters scale to zero"
+    if _no_identity(r):
+        yield "give the cluster a managed identity"
+
+
+@rule("compute-subnet-closed", "No-public-IP compute sits in a subnet declared in this stack, which has a "
+      "network security group that opens no admin port to the internet.")
+def _compute_subnet(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for c in _of_type(resources, COMPUTE):
+        if c.prop("properties.properties.enableNodePublicIp") is not False:
+            continue  # aml-compute-private reports public nodes
+        subnet_id = c.prop("properties.properties.subnet.id")
+        subnet_name = arm_segment(subnet_id, "subnets")
+        vnet = _vnet_of_subnet_id(resources, c, "properties", subnet_id) if subnet_name else None
+        if vnet is None or subnet_name is None:
+            continue  # not known yet, or a VNet outside this stack: nothing to prove
+        vnet_name = physical_name(vnet)
+        subnet = _find_subnet(resources, vnet, subnet_name)
+        if subnet is None:
+            yield c.urn, f"subnet {subnet_name!r} is not declared in VNet {vnet_name!r}: fix the subnet id"
+            continue
+        nsg_ref = subnet.get("networkSecurityGroup")
+        if nsg_ref is UNKNOWN:
+            continue
+        nsg_id = nsg_ref.get("id") if isinstance(nsg_ref, Mapping) else None
+        if _unset(nsg_id):
+            yield c.urn, f"its subnet {subnet_name!r} has no network security group: attach one"
+            continue
+        for nsg in [n for n in _of_type(resources, NSG) if _same(n.id, nsg_id)]:
+            ports = sorted({p for rule_props in _security_rules(resources, nsg) for p in open_admin_ports(rule_props)})
+            if ports:
+                yield c.urn, f"its subnet's NSG opens port(s) {ports} to the internet: close them"
 
 
 @rule("compute-after-workspace-private-endpoint", "No-public-IP compute is created only after the workspace's "
@@ -541,16 +870,19 @@ def _compute_order(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
     workspace_endpoints = {pe.urn for pe in _of_type(resources, PRIVATE_ENDPOINT) if "amlworkspace" in _group_ids(pe)}
     for c in _of_type(resources, COMPUTE):
         if c.prop("properties.properties.enableNodePublicIp") is False and not workspace_endpoints.intersection(c.dependencies):
-            yield c.urn, "does not depend on the workspace's private endpoint; Azure rejects no-public-IP compute created first"
+            yield c.urn, "add depends_on the workspace's private endpoint: Azure rejects no-public-IP compute created first"
 
 
 @rule("image-build-compute-exists", "The workspace's imageBuildCompute names a cluster this stack creates.")
 def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    clusters = {c.prop("computeName") for c in _of_type(resources, COMPUTE)}
+    names = [physical_name(c) for c in _of_type(resources, COMPUTE)]
+    if any(not isinstance(n, str) for n in names):
+        return  # a cluster name not known yet could be the one
+    clusters = {n.lower(): n for n in names}
     for ws in _of_type(resources, WORKSPACE):
         name = ws.prop("imageBuildCompute")
-        if name and name not in clusters:
-            yield ws.urn, f"imageBuildCompute {name!r} is not a cluster of this stack ({', '.join(sorted(map(str, clusters))) or 'none'})"
+        if isinstance(name, str) and name and name.lower() not in clusters:
+            yield ws.urn, f"imageBuildCompute {name!r} is not a cluster of this stack ({', '.join(sorted(clusters.values())) or 'none'})"
 
 
 @rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "
@@ -558,7 +890,7 @@ def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
         if r.type in STATEFUL_TYPES and not r.protect:
-            yield r.urn, "is not protected: `pulumi destroy` or a replacement would delete its data"
+            yield r.urn, "is not protected: `pulumi destroy` or a replacement would delete its data; set protect"
 
 
 def decode_custom_data(view: ResourceView) -> str:
