@@ -97,8 +97,9 @@ def test_preview_on_pull_requests_into_main_and_up_on_main() -> None:
                 if s.get("template") == "templates/pulumi.yml"}
     assert commands == {"preview", "up"}
     template = (TEMPLATES / "pulumi.yml").read_text()
-    assert "pulumi preview --stack \"$STACK\" --policy-pack policy" in template
-    assert "pulumi up --stack \"$STACK\" --policy-pack policy" in template
+    assert 'policy=(--policy-pack policy --policy-pack-config "policy/config/$STACK.json")' in template
+    assert 'pulumi preview --stack "$STACK" "${policy[@]}"' in template
+    assert 'pulumi up --stack "$STACK" "${policy[@]}"' in template
 
 
 def test_prod_deploys_behind_the_environment_one_run_at_a_time() -> None:

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from delivery.stack_for_ref import PRODUCTION_STACK
+from delivery.stack_for_ref import PRODUCTION_STACK, STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github"
@@ -140,6 +140,7 @@ def test_pr_workflow_tests_diffs_and_previews() -> None:
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
     assert pulumi["with"]["stack-name"] == "${{ steps.route.outputs.stack }}"
+    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ steps.route.outputs.stack }}.json"
 
 
 def test_deploy_runs_pulumi_up_behind_the_stacks_environment() -> None:
@@ -151,7 +152,13 @@ def test_deploy_runs_pulumi_up_behind_the_stacks_environment() -> None:
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["stack-name"] == "${{ needs.route.outputs.stack }}"
     assert pulumi["with"]["policyPacks"] == "policy"
-    assert (ROOT / "policy").is_dir()
+    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ needs.route.outputs.stack }}.json"
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def test_every_stack_the_workflows_can_choose_has_policy_levels() -> None:
+    for stack in STACKS:
+        assert (ROOT / "policy" / "config" / f"{stack}.json").is_file(), stack
 
 
 def test_two_runs_never_touch_one_stack_at_once() -> None:
