@@ -139,10 +139,27 @@ def test_azure_sign_in_is_the_service_connection_and_no_secret_is_handled() -> N
     for path in files():
         for step in steps_of(load(path)):
             if str(step.get("task", "")).startswith("AzureCLI@"):
-                assert step["inputs"]["azureSubscription"] == "${{ parameters.serviceConnection }}"
+                assert step["inputs"]["azureSubscription"].startswith("${{ parameters."), "a service connection"
                 assert "addSpnToEnvironment" not in step["inputs"], "no credential material in the environment"
             if "checkout" in step:
                 assert step.get("persistCredentials") in (None, False, "false")
+
+
+def test_pull_requests_preview_with_the_read_only_connection_and_only_main_deploys() -> None:
+    # A PR's pipeline YAML comes from its branch: the deploying connection must not be reachable from
+    # it (Branch control check, docs/delivery.md), and the pipeline never hands it to the PR stage.
+    def connections(stage_name: str) -> set[str]:
+        found = set()
+        for step in steps_of(stage(stage_name)):
+            if step.get("template") == "templates/pulumi.yml":
+                found.add(step["parameters"]["serviceConnection"])
+            if str(step.get("task", "")).startswith("AzureCLI@"):
+                found.add(step["inputs"]["azureSubscription"])
+        return found
+
+    assert connections("Preview") == {"${{ parameters.previewServiceConnection }}"}
+    assert connections("Deploy") == {"${{ parameters.deployServiceConnection }}"}
+    assert connections("AmlJob") == {"${{ parameters.deployServiceConnection }}"}
 
 
 @pytest.mark.parametrize("name, script", list(scripts()), ids=[n for n, _ in scripts()])
