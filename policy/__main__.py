@@ -4,6 +4,7 @@
 built here and only here; what it is built from is in `policy/pack.py` (importable and tested).
 """
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,11 @@ from pathlib import Path
 PACK_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PACK_DIR]
 sys.path.insert(0, str(PACK_DIR.parent))
+
+# The engine reads the analyzer's port from the first line of stdout. `PolicyPack` writes it to
+# `sys.stdout.buffer` and never flushes; on a pipe that buffer holds it unless the host happens to run
+# Python unbuffered. Unbuffered stdout makes the handshake independent of how we are started.
+sys.stdout = io.TextIOWrapper(open(sys.stdout.fileno(), "wb", buffering=0, closefd=False), write_through=True)
 
 from pulumi_policy import PolicyPack  # noqa: E402
 

@@ -32,7 +32,7 @@ from pulumi_policy import (
 )
 
 from policy.adapters import from_policy_resource
-from policy.enforcement import PACK_DEFAULT, config_for_stack
+from policy.enforcement import PACK_DEFAULT, config_for_stack, resolve_levels
 from policy.rules import RULES, ResourceView, Rule
 
 PACK_NAME = "isolated-mlops-guardrails"
@@ -113,3 +113,17 @@ def pack_arguments(stack: Optional[str]) -> dict[str, Any]:
         "enforcement_level": EnforcementLevel(PACK_DEFAULT),
         "initial_config": initial_config(stack) or None,
     }
+
+
+def rules_table(stacks: Sequence[str] = ("prod", "dev"), rules: Sequence[Rule] = RULES) -> str:
+    """The rules as a Markdown table: how each runs and its level per stack (docs/policy.md holds it)."""
+    names = [r.name for r in rules]
+    levels = {stack: resolve_levels(config_for_stack(stack, names), names) for stack in stacks}
+    lines = [f"| rule | runs as | {' | '.join(stacks)} | checks |", "|---|---|" + "---|" * len(stacks) + "---|"]
+    for r in rules:
+        kind = "resource policy" if r.per_resource else "stack policy"
+        if r.needs_secrets:
+            kind += " (secrets: offline preview only)"
+        stack_levels = " | ".join(levels[stack][r.name] for stack in stacks)
+        lines.append(f"| `{r.name}` | {kind} | {stack_levels} | {r.description} |")
+    return "\n".join(lines)

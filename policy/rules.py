@@ -762,15 +762,13 @@ def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
                     yield vm.urn, "VM network interface has a public IP: remove it; Bastion is the way in"
 
 
-@rule("no-internet-admin-ports", "No NSG rule allows inbound 22 or 3389 from the internet.")
-def _admin_ports(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    candidates: list[tuple[str, Mapping[str, Any]]] = []
-    for nsg in _of_type(resources, NSG):
-        candidates.extend((nsg.urn, r) for r in _mappings(nsg.prop("securityRules")))
-    candidates.extend((r.urn, r.props) for r in _of_type(resources, SECURITY_RULE))
-    for urn, rule_props in candidates:
+@resource_rule("no-internet-admin-ports", "No NSG rule allows inbound 22 or 3389 from the internet.",
+               NSG, SECURITY_RULE)
+def _admin_ports(r: ResourceView) -> Iterator[str]:
+    rules = _mappings(r.prop("securityRules")) if r.type == NSG else [r.props]
+    for rule_props in rules:
         for port in open_admin_ports(rule_props):
-            yield urn, f"rule {rule_props.get('name')!r} allows port {port} from the internet: use Bastion"
+            yield f"rule {rule_props.get('name')!r} allows port {port} from the internet: use Bastion"
 
 
 # --------------------------------------------------------------------------------------------

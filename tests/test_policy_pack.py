@@ -1,0 +1,383 @@
+"""The CrossGuard pack: built from the rules without starting a server, driven the way the engine
+drives it (Analyze per resource, then AnalyzeStack), configured per stack, and started for real.
+
+The in-process tests call pulumi-policy's own analyzer servicer with the same protobuf requests the
+engine sends, built from the offline engine's registrations of the real program. One test starts
+`python policy/` exactly as Pulumi's Python host does and talks gRPC to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime import proto
+from pulumi.runtime.proto import analyzer_pb2_grpc
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+from offline.engine import RegisteredResource, StackRun
+from policy import enforcement as E
+from policy import rules as R
+from policy.adapters import from_policy_resource
+from policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
+from policy.rules import RULES, UNKNOWN
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+NAMES = [r.name for r in RULES]
+
+
+# --------------------------------------------------------------------------------------------
+# Building the pack
+# --------------------------------------------------------------------------------------------
+def test_one_policy_per_rule_same_name_and_description():
+    policies = build_policies()
+    assert [(p.name, p.description) for p in policies] == [(r.name, r.description) for r in RULES]
+    for policy, rule in zip(policies, RULES):
+        expected = ResourceValidationPolicy if rule.per_resource else StackValidationPolicy
+        assert isinstance(policy, expected), rule.name
+
+
+def test_only_the_entry_point_starts_a_server():
+    """`PolicyPack(...)` blocks: only policy/__main__.py may build it; the rest stays importable."""
+    def builds_pack(path: Path) -> bool:
+        return any(isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "PolicyPack"
+                   for node in ast.walk(ast.parse(path.read_text())))
+    starters = [p.name for p in sorted((PROJECT_DIR / "policy").glob("*.py")) if builds_pack(p)]
+    assert starters == ["__main__.py"]
+    assert "PolicyPack(**pack_arguments(" in (PROJECT_DIR / "policy" / "__main__.py").read_text()
+
+
+def test_policy_project_file_uses_the_project_virtualenv():
+    import yaml
+
+    document = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
+    assert document["runtime"]["name"] == "python"
+    venv = (PROJECT_DIR / "policy" / document["runtime"]["options"]["virtualenv"]).resolve()
+    assert venv == (PROJECT_DIR / ".venv").resolve()
+    assert "pulumi-policy" in (PROJECT_DIR / "requirements.txt").read_text()
+
+
+def test_pack_arguments_per_stack():
+    prod, dev, other = pack_arguments("prod"), pack_arguments("dev"), pack_arguments(None)
+    assert prod["name"] == dev["name"] == PACK_NAME
+    assert prod["enforcement_level"].value == "mandatory"
+    assert {k: v.value for k, v in dev["initial_config"].items()} == {
+        "all": "advisory", "stateful-resources-protected": "disabled"}
+    assert {k: v.value for k, v in prod["initial_config"].items()} == {"all": "mandatory"}
+    assert other["initial_config"] is None  # no stack given: the pack default (mandatory) applies
+
+
+# --------------------------------------------------------------------------------------------
+# Enforcement configuration (policy/config/<stack>.json)
+# --------------------------------------------------------------------------------------------
+def test_prod_is_mandatory_throughout():
+    assert set(E.resolve_levels(E.config_for_stack("prod", NAMES), NAMES).values()) == {"mandatory"}
+
+
+def test_dev_is_advisory_and_does_not_ask_for_protection():
+    levels = E.resolve_levels(E.config_for_stack("dev", NAMES), NAMES)
+    assert levels.pop("stateful-resources-protected") == "disabled"
+    assert set(levels.values()) == {"advisory"}
+
+
+def test_a_stack_without_a_config_file_is_held_to_production():
+    assert set(E.resolve_levels(E.config_for_stack("staging", NAMES), NAMES).values()) == {"mandatory"}
+    assert E.config_path("acme/isolated-mlops/dev") == E.CONFIG_DIR / "dev.json"
+
+
+def test_levels_resolve_like_the_cli():
+    """Pack default, then "all", then each policy's own entry (ReconcilePolicyPackConfig)."""
+    config = E.parse_config({"stateful-resources-protected": {"enforcementLevel": "advisory"}, "all": "disabled"}, NAMES)
+    levels = E.resolve_levels(config, NAMES)
+    assert levels["stateful-resources-protected"] == "advisory"
+    assert {v for k, v in levels.items() if k != "stateful-resources-protected"} == {"disabled"}
+
+
+@pytest.mark.parametrize("document, problem", [
+    ({"stateful-resource-protected": "disabled"}, "not a policy"),
+    ({"all": "strict"}, "not one of"),
+    ({"all": "remediate"}, "not one of"),
+    ({"all": {"enforcementLevel": "advisory", "maxSize": 3}}, "no properties"),
+    (["mandatory"], "JSON object"),
+])
+def test_a_config_typo_is_an_error_not_a_weaker_rule(document: Any, problem: str):
+    with pytest.raises(E.PolicyConfigError, match=problem):
+        E.parse_config(document, NAMES)
+
+
+def test_committed_config_files_are_valid():
+    files = sorted(E.CONFIG_DIR.glob("*.json"))
+    assert [f.stem for f in files] == ["dev", "prod"]
+    for f in files:
+        E.load_config(f, NAMES)
+
+
+# --------------------------------------------------------------------------------------------
+# The adapter: pulumi-policy's resources -> ResourceView
+# --------------------------------------------------------------------------------------------
+def _options(protect: bool = False) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _policy_props(wire: dict) -> Any:
+    """Props exactly as the SDK hands them to a policy: deserialized, behind the unknown-checking proxy."""
+    return unknown_checking_proxy(deserialize_properties(wire))
+
+
+def test_adapter_maps_resource_validation_args():
+    wire = {
+        "accountName": UNKNOWN_STRING_VALUE,
+        "minimumTlsVersion": "TLS1_2",
+        "networkRuleSet": {"defaultAction": "Deny", "ipRules": [UNKNOWN_STRING_VALUE]},
+        "tags": {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": {"owner": "x"}},
+        "sku": {"name": "Standard_ZRS"},
+    }
+    args = ResourceValidationArgs(R.STORAGE, _policy_props(wire), "urn:pulumi:prod::p::t::st", "st", _options(True), None)
+    view = from_policy_resource(args)
+    assert (view.type, view.urn, view.name, view.protect) == (R.STORAGE, "urn:pulumi:prod::p::t::st", "st", True)
+    assert view.props["accountName"] is UNKNOWN
+    assert view.props["networkRuleSet"] == {"defaultAction": "Deny", "ipRules": [UNKNOWN]}
+    assert view.props["tags"] == {"owner": "x"}, "the SDK unwraps secrets before a policy sees them"
+    assert view.secrets_known is False and view.secret_paths == ()
+    assert view.dependencies == () and view.property_dependencies == {}
+
+
+def test_adapter_maps_policy_resource_with_dependencies_and_seen_inputs():
+    vnet = PolicyResource(R.VNET, _policy_props({"name": "vnet-a"}), "urn:vnet", "vnet", _options(), None, None, [], {})
+    link_outputs = {"name": UNKNOWN_STRING_VALUE, "location": "global", "virtualNetwork": {"id": UNKNOWN_STRING_VALUE}}
+    link = PolicyResource(R.ZONE_LINK, _policy_props(link_outputs), "urn:link", "link", _options(), None, None,
+                          [vnet], {"virtualNetwork": [vnet]})
+    seen_inputs = {"privateZoneName": "privatelink.azurecr.io", "registrationEnabled": False,
+                   "virtualNetwork": {"id": UNKNOWN}, "location": "global"}
+    view = from_policy_resource(link, seen_inputs)
+    assert view.dependencies == ("urn:vnet",) and view.refs("virtualNetwork") == ("urn:vnet",)
+    # Inputs win; outputs only fill in what the inputs lack (here the unknown `name`).
+    assert view.props["privateZoneName"] == "privatelink.azurecr.io" and view.props["name"] is UNKNOWN
+    assert R.physical_name(from_policy_resource(vnet)) == "vnet-a"
+
+
+# --------------------------------------------------------------------------------------------
+# The servicer, driven like the engine drives it
+# --------------------------------------------------------------------------------------------
+def _servicer(stack: Optional[str]) -> _PolicyAnalyzerServicer:
+    a = pack_arguments(stack)
+    servicer = _PolicyAnalyzerServicer(a["name"], "1.0.0", a["policies"], a["enforcement_level"],
+                                       a["initial_config"], a["description"])
+    # The CLI reconciles the pack's initial config with any --policy-pack-config and sends the result.
+    levels = E.resolve_levels(E.config_for_stack(stack, NAMES), NAMES)
+    servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
+        name: proto.PolicyConfig(enforcementLevel=getattr(proto, level.upper())) for name, level in levels.items()}), None)
+    return servicer
+
+
+def _struct(values: dict) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(values)
+    return s
+
+
+class Wire:
+    """A run's registrations as the engine sends them to a pack, optionally as a first preview sees
+    them: every id, and every value computed from an id or the random name suffix, unknown."""
+
+    def __init__(self, run: StackRun, first_preview: bool):
+        self.run = run
+        self.hidden = {r.id for r in run.resources if r.id} if first_preview else set()
+        self.hidden |= {r.outputs["result"] for r in run.resources if first_preview and r.type.startswith("random:")}
+
+    def _blank(self, value: Any) -> Any:
+        if isinstance(value, str) and any(h in value for h in self.hidden):
+            return UNKNOWN_STRING_VALUE
+        if isinstance(value, dict):
+            return {k: self._blank(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._blank(v) for v in value]
+        return value
+
+    def inputs(self, r: RegisteredResource) -> dict:
+        values = self._blank(copy.deepcopy(r.inputs))
+        for path in r.secret_paths:  # secrets travel wrapped, as the engine sends them
+            *parents, leaf = path.split(".")
+            holder = values
+            for part in parents:
+                holder = holder[part]
+            holder[leaf] = {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": holder[leaf]}
+        return values
+
+    def outputs(self, r: RegisteredResource) -> dict:
+        """azure-native's preview outputs: inputs reshaped, path parameters gone, computed ones unknown."""
+        values = self._blank(copy.deepcopy(r.inputs))
+        for path_param in ("resourceGroupName", R.NAME_INPUTS.get(r.type, ""), "virtualNetworkName",
+                           "privateEndpointName", "privateZoneName", "workspaceName", "vaultName"):
+            values.pop(path_param, None)
+        values["name"] = r.outputs.get("name", UNKNOWN_STRING_VALUE) if not self.hidden else UNKNOWN_STRING_VALUE
+        return values
+
+    def custom(self, drop: Callable[[RegisteredResource], bool] = lambda r: False) -> list[RegisteredResource]:
+        return [r for r in self.run.resources if r.custom and not drop(r)]
+
+
+def _options_pb(r: RegisteredResource) -> proto.AnalyzerResourceOptions:
+    return proto.AnalyzerResourceOptions(protect=r.protect)
+
+
+def analyze_each(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource],
+                 change: Callable[[RegisteredResource, dict], None] = lambda r, p: None) -> list[Any]:
+    """Analyze (resource policies) for every resource; all diagnostics and not-applicable notes."""
+    results: list[Any] = []
+    for r in resources:
+        props = wire.inputs(r)
+        change(r, props)
+        response = servicer.Analyze(proto.AnalyzeRequest(
+            type=r.type, properties=_struct(props), urn=r.urn, name=r.name, options=_options_pb(r)), None)
+        results.append(response)
+    return results
+
+
+def analyze_stack(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource]) -> Any:
+    return servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=[
+        proto.AnalyzerResource(
+            type=r.type, properties=_struct(wire.outputs(r)), urn=r.urn, name=r.name, options=_options_pb(r),
+            parent=r.parent, dependencies=r.dependencies,
+            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()})
+        for r in resources]), None)
+
+
+def _diagnostics(responses: Iterable[Any]) -> list[Any]:
+    return [d for response in responses for d in response.diagnostics]
+
+
+def _not_applicable(responses: Iterable[Any]) -> set[str]:
+    return {n.policy_name for response in responses for n in response.not_applicable}
+
+
+def test_analyzer_info_lists_every_rule_with_its_kind_and_the_stack_levels():
+    info = _servicer("dev").GetAnalyzerInfo(None, None)
+    assert info.name == PACK_NAME and info.supportsConfig
+    kinds = {p.name: p.policy_type for p in info.policies}
+    assert kinds == {r.name: proto.PolicyType.POLICY_TYPE_RESOURCE if r.per_resource else proto.PolicyType.POLICY_TYPE_STACK
+                     for r in RULES}
+    assert {p.enforcementLevel for p in info.policies} == {proto.MANDATORY}
+    assert info.initialConfig["all"].enforcementLevel == proto.ADVISORY
+    assert info.initialConfig["stateful-resources-protected"].enforcementLevel == proto.DISABLED
+
+
+@pytest.mark.parametrize("first_preview", [False, True])
+def test_prod_passes_the_pack(prod: StackRun, first_preview: bool):
+    servicer, wire = _servicer("prod"), Wire(prod, first_preview)
+    responses = analyze_each(servicer, wire, wire.custom())
+    responses.append(analyze_stack(servicer, wire, wire.custom()))
+    assert _diagnostics(responses) == [], "no violation, and no 'can't run policy during preview' either"
+    assert _not_applicable(responses) == {"key-vault-secret-is-secret", "no-secret-in-vm-boot-data"}
+
+
+def test_resource_violation_is_mandatory_in_prod_and_advisory_in_dev(prod: StackRun):
+    def open_storage(r: RegisteredResource, props: dict) -> None:
+        if r.type == R.STORAGE:
+            props["publicNetworkAccess"] = "Enabled"
+    levels = {}
+    for stack in ("prod", "dev"):
+        wire = Wire(prod, first_preview=True)
+        [d] = _diagnostics(analyze_each(_servicer(stack), wire, wire.custom(), open_storage))
+        assert d.policyName == "storage-hardened" and "publicNetworkAccess is 'Enabled'" in d.message
+        levels[stack] = d.enforcementLevel
+    assert levels == {"prod": proto.MANDATORY, "dev": proto.ADVISORY}
+
+
+def test_stack_violation_is_reported_on_its_resource(prod: StackRun):
+    servicer, wire = _servicer("prod"), Wire(prod, first_preview=True)
+    unlinked = wire.custom(lambda r: r.type == R.ZONE_LINK and r.name == "private-dns-privatelink.vaultcore.azure.net-bastion")
+    analyze_each(servicer, wire, unlinked)
+    [d] = _diagnostics([analyze_stack(servicer, wire, unlinked)])
+    zone = next(r for r in prod.of_type(R.PRIVATE_ZONE) if r.input("privateZoneName") == "privatelink.vaultcore.azure.net")
+    assert (d.policyName, d.urn, d.enforcementLevel) == ("zone-linked-to-every-vnet", zone.urn, proto.MANDATORY)
+
+
+def test_stack_policies_read_the_inputs_seen_first(prod: StackRun):
+    """On a first preview, zone names exist only as inputs: without them the DNS check can prove
+    nothing (and says nothing); with them it catches a half-built zone group."""
+    wire = Wire(prod, first_preview=True)
+    notebooks = next(r for r in prod.of_type(R.PRIVATE_ZONE) if "notebooks" in r.input("privateZoneName"))
+
+    def half(r: RegisteredResource) -> RegisteredResource:
+        if r.type != R.ZONE_GROUP or r.name != "ml-workspace-workspace-dns":
+            return r
+        broken = copy.deepcopy(r)
+        broken.inputs["privateDnsZoneConfigs"] = broken.inputs["privateDnsZoneConfigs"][:1]
+        broken.property_dependencies["privateDnsZoneConfigs"] = [
+            u for u in broken.property_dependencies["privateDnsZoneConfigs"] if u != notebooks.urn]
+        return broken
+    resources = [half(r) for r in wire.custom()]
+
+    only_outputs = _servicer("prod")
+    assert _diagnostics([analyze_stack(only_outputs, wire, resources)]) == []
+    full = _servicer("prod")
+    analyze_each(full, wire, resources)
+    [d] = _diagnostics([analyze_stack(full, wire, resources)])
+    assert d.policyName == "private-endpoint-dns-complete" and "notebooks" in d.message
+
+
+def test_dev_disables_the_protection_rule(dev: StackRun):
+    servicer, wire = _servicer("dev"), Wire(dev, first_preview=False)
+    responses = analyze_each(servicer, wire, wire.custom())
+    responses.append(analyze_stack(servicer, wire, wire.custom()))
+    assert _diagnostics(responses) == []
+    # The same registrations under prod's config: every unprotected stateful resource is mandatory.
+    prod_servicer = _servicer("prod")
+    analyze_each(prod_servicer, wire, wire.custom())
+    found = _diagnostics([analyze_stack(prod_servicer, wire, wire.custom())])
+    assert len(found) == len(R.STATEFUL_TYPES)
+    assert {(d.policyName, d.enforcementLevel) for d in found} == {("stateful-resources-protected", proto.MANDATORY)}
+
+
+# --------------------------------------------------------------------------------------------
+# The real entry point, as Pulumi's Python host starts it
+# --------------------------------------------------------------------------------------------
+def test_entry_point_serves_the_pack_over_grpc(tmp_path: Path):
+    """`python policy/` from another directory, with the stack in PULUMI_STACK as the CLI sets it."""
+    process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "policy")], cwd=tmp_path,
+                               env={"PULUMI_STACK": "dev", "PATH": "/usr/bin:/bin"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first_line: list[bytes] = []
+        reader = threading.Thread(target=lambda: first_line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout=60)
+        assert first_line and first_line[0].strip().isdigit(), process.stderr.read1() if process.poll() is not None else "no port"  # type: ignore[union-attr]
+        with grpc.insecure_channel(f"127.0.0.1:{int(first_line[0])}") as channel:
+            info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+        assert info.name == PACK_NAME
+        assert [p.name for p in info.policies] == NAMES
+        assert info.initialConfig["all"].enforcementLevel == proto.ADVISORY
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------------------------
+# docs/policy.md lists exactly the rules, their kind and their levels
+# --------------------------------------------------------------------------------------------
+def test_docs_list_every_rule():
+    doc = (PROJECT_DIR / "docs" / "policy.md").read_text()
+    table = rules_table()
+    assert table in doc, "docs/policy.md is out of date; replace its rules table with:\n\n" + table
+    assert len(re.findall(r"^\| `", table, flags=re.M)) == len(RULES)
