@@ -20,8 +20,9 @@ pack. What differs, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
+from pulumi_policy import PolicyResource, ResourceValidationArgs
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, serialize_properties
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
@@ -86,18 +87,9 @@ def views(run: "StackRun") -> list[ResourceView]:
 # --------------------------------------------------------------------------------------------
 # CrossGuard
 # --------------------------------------------------------------------------------------------
-class _PolicyOptions(Protocol):
-    protect: bool
-
-
-class PolicyResourceLike(Protocol):
-    """What `ResourceValidationArgs` and `PolicyResource` have in common."""
-
-    resource_type: str
-    props: Mapping[str, Any]
-    urn: str
-    name: str
-    opts: _PolicyOptions
+# What CrossGuard hands a resource policy, and a stack policy per resource: both have resource_type,
+# props, urn, name and opts; only PolicyResource has dependencies.
+PolicyResourceLike = Union[ResourceValidationArgs, PolicyResource]
 
 
 def policy_props(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

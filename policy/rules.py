@@ -203,7 +203,7 @@ def evaluate(resources: Sequence[ResourceView], only: Optional[Iterable[str]] = 
         unknown = selected - {r.name for r in RULES}
         if unknown:
             raise KeyError(f"no such rule(s): {', '.join(sorted(unknown))}")
-    found = []
+    found: list[Violation] = []
     for r in RULES:
         if selected is not None and r.name not in selected:
             continue
@@ -751,14 +751,14 @@ def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
             yield ip.urn, "public IP is attached to neither Bastion nor a NAT gateway: remove it; Bastion is the way in"
     for nic in _of_type(resources, NIC):
         for config in _mappings(nic.prop("ipConfigurations")):
-            ip = config.get("publicIPAddress")
-            if ip and ip is not UNKNOWN:
+            nic_ip = config.get("publicIPAddress")
+            if nic_ip and nic_ip is not UNKNOWN:
                 yield nic.urn, "network interface has a public IP: remove it; Bastion is the way in"
     for vm in _of_type(resources, VM):
         for nic_config in _mappings(vm.prop("networkProfile.networkInterfaceConfigurations")):
             for ip_config in _mappings(nic_config.get("ipConfigurations")):
-                ip = ip_config.get("publicIPAddressConfiguration")
-                if ip and ip is not UNKNOWN:
+                vm_ip = ip_config.get("publicIPAddressConfiguration")
+                if vm_ip and vm_ip is not UNKNOWN:
                     yield vm.urn, "VM network interface has a public IP: remove it; Bastion is the way in"
 
 
@@ -793,6 +793,7 @@ def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
     for r in resources:
         if not r.secrets_known:
             continue
+        paths: tuple[str, ...]
         if r.type == VM:
             paths = ("osProfile.customData", "userData")
         elif r.type == VM_EXTENSION:
