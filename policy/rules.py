@@ -575,8 +575,8 @@ def _zones_held(resources: Sequence[ResourceView], zone_groups: Sequence[Resourc
                 names.add(outside)  # a zone outside this stack (e.g. a hub's), named by its id
             else:
                 unnamed += 1
-        if unnamed and not referenced:
-            return None
+        if unnamed > len(referenced):
+            return None  # more configs not named yet than zone dependencies to account for them
     return names
 
 
