@@ -1,0 +1,172 @@
+"""`python -m offline`: preview, diff, diagram and critical path of the real program, without Azure.
+
+    python -m offline preview --stack prod [--details] [--policy] [--json]
+    python -m offline diff --stack prod --against-ref origin/main [--format markdown]
+    python -m offline diff --stack prod --against dev       # how prod differs from dev
+    python -m offline diagram --stack prod > prod.mmd
+    python -m offline critical-path --stack prod
+
+Exit status: 0 done; 1 the program failed, or `preview --policy` found a mandatory violation; 2 a stack,
+revision or file that does not exist. A diff that shows trouble (a rule broken, a protected
+resource replaced) still exits 0: it is a report, and the tests are the gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from offline import diff as stack_diff
+from offline import graph, preview, snapshot
+from offline.engine import PROJECT_DIR, StackRun, run_stack
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline",
+        description="The program under Pulumi mocks: no Azure credentials, no Pulumi CLI, no state.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("preview", help="every resource the stack declares, as `pulumi preview` would list it")
+    p.add_argument("--stack", required=True, help="the stack file to run: Pulumi.<stack>.yaml")
+    p.add_argument("--details", action="store_true", help="also show each resource's inputs (secrets masked)")
+    p.add_argument("--policy", action="store_true",
+                   help="also run the policy pack's rules with this stack's levels (policy/config/<stack>.json); "
+                        "a mandatory violation fails")
+    p.add_argument("--json", action="store_true", help="print the run as JSON instead (a side for `diff FILE.json ...`)")
+    # Where the program lives; used by `diff REV:STACK` to run an older program with this engine.
+    p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+
+    d = commands.add_parser(
+        "diff", help="what would change if this working tree's STACK were deployed over another version of it",
+        description="The new side is STACK as this working tree declares it; the old side is the same stack at "
+                    "a git revision (--against-ref, default HEAD), or another stack or a FILE.json from "
+                    "`preview --json` (--against). Also runs the platform rules on the new side.")
+    d.add_argument("--stack", required=True, help="the stack file to compare: Pulumi.<stack>.yaml")
+    old_side = d.add_mutually_exclusive_group()
+    old_side.add_argument("--against-ref", metavar="REVISION", default="HEAD",
+                          help="compare with STACK as committed at REVISION, e.g. origin/main (default: HEAD)")
+    old_side.add_argument("--against", metavar="SOURCE",
+                          help="compare with another stack of this working tree (dev), REVISION:STACK, or FILE.json")
+    d.add_argument("--format", choices=("text", "markdown"), default="text",
+                   help="markdown: the pull-request comment, with the diagram")
+
+    g = commands.add_parser("diagram", help="a Mermaid flowchart of resources, components and dependencies")
+    g.add_argument("--stack", required=True)
+
+    c = commands.add_parser("critical-path", help="the chain of dependencies that decides how long `pulumi up` takes")
+    c.add_argument("--stack", required=True)
+    return parser
+
+
+def _run(stack: str, project_dir: Path = PROJECT_DIR) -> Optional[StackRun]:
+    """The stack's run, or None after saying why there is none."""
+    try:
+        run = run_stack(stack, project_dir=project_dir)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    if run.error is not None:
+        print(preview.render_error(run), file=sys.stderr)
+    return run
+
+
+def _preview(args: argparse.Namespace) -> int:
+    project_dir = args.project_dir.resolve()
+    if project_dir != PROJECT_DIR:
+        # Another checkout's program must not import this working tree's modules.
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT_DIR]
+    if args.json:
+        try:
+            run = run_stack(args.stack, project_dir=project_dir)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return USAGE_ERROR
+        print(json.dumps(snapshot.to_document(run), indent=1, sort_keys=True))
+        return 0 if run.error is None else 1
+
+    run = _run(args.stack, project_dir)
+    if run is None:
+        return USAGE_ERROR
+    if run.error is not None:
+        return 1
+    print(preview.render(run, details=args.details))
+    if not args.policy:
+        return 0
+    findings, rules_run = _policy(run)
+    print()
+    print(preview.render_findings(run, findings, rules_run))
+    return 1 if any(f.mandatory for f in findings) else 0
+
+
+def _policy(run: StackRun) -> tuple[list, int]:
+    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json), and
+    how many rules ran (a disabled one does not)."""
+    from policy import offline as policy_offline
+    from policy.enforcement import DISABLED
+
+    levels = policy_offline.enforcement_levels(run.stack)
+    return policy_offline.check_run(run, run.stack), sum(1 for level in levels.values() if level != DISABLED)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    old_spec = args.against or f"{args.against_ref}:{args.stack}"
+    runs = []
+    for spec in (old_spec, args.stack):
+        try:
+            run = snapshot.load(spec)
+        except snapshot.SourceError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return USAGE_ERROR
+        if run.error is not None:
+            print(f"error: {spec}: the program failed:\n{run.error}", file=sys.stderr)
+            return 1
+        runs.append(run)
+    old, new = runs
+    findings, rules_run = _policy(new)
+    report = stack_diff.Report(
+        diff=stack_diff.compare(old, new), old=old, new=new,
+        old_label=args.against or f"{args.stack} at {args.against_ref}", new_label=f"{args.stack} in the working tree",
+        findings=findings, rules_run=rules_run)
+    if args.format == "markdown":
+        against = f"--against {args.against}" if args.against else f"--against-ref {args.against_ref}"
+        print(stack_diff.render_markdown(report, f"python -m offline diff --stack {args.stack} {against}"), end="")
+    else:
+        print(stack_diff.render_text(report))
+    # A finished diff succeeds even when it shows trouble: the report must reach the pull request,
+    # and the tests (which run the same rules) are the gate.
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    run = _run(args.stack)
+    if run is None or run.error is not None:
+        return USAGE_ERROR if run is None else 1
+    path = graph.critical_path(graph.DependencyGraph.of(run))
+    sys.stdout.write(graph.mermaid(run, highlight=[step.resource.urn for step in path.steps]))
+    return 0
+
+
+def _critical_path(args: argparse.Namespace) -> int:
+    run = _run(args.stack)
+    if run is None or run.error is not None:
+        return USAGE_ERROR if run is None else 1
+    print(graph.render_critical_path(run, graph.critical_path(graph.DependencyGraph.of(run))))
+    return 0
+
+
+COMMANDS = {"preview": _preview, "diff": _diff, "diagram": _diagram, "critical-path": _critical_path}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

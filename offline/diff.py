@@ -1,0 +1,285 @@
+"""`python -m offline diff --stack prod --against-ref main`: what would change if NEW (the working
+tree's stack) were deployed over OLD (the same stack at a revision, another stack, or a saved run).
+
+Both sides are whole runs of the program (see `offline/snapshot.py`), so the answer is the one
+`pulumi preview --diff` would give against a stack whose state is OLD: creates, deletes, updates
+and replacements, property by property. Replacements are decided as the azure-native provider
+decides them where that is knowable offline: a change to any input that is part of the resource's
+ARM id (its name, its parent's name, the resource group) replaces it, and so does `location`
+(Azure cannot move a resource by PUT). Properties that the provider's schema marks "force new"
+beyond those are not known offline and show as updates.
+
+Resources are matched by URN without the stack name, so two stacks compare too (`--against dev`),
+and through aliases, so a resource renamed or moved with an alias is the same resource.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from offline import graph
+from offline.engine import RegisteredResource, StackRun
+from offline.mocks import RESOURCE_KINDS
+from offline.preview import ROOT_TYPE, finding_lines, flatten, show
+
+MISSING = object()
+
+# Inputs that replace a resource beyond its ARM id, where Azure refuses the update outright.
+EXTRA_REPLACE_KEYS: dict[str, tuple[str, ...]] = {
+    # "RoleAssignmentUpdateNotPermitted": scope, role and principal of an assignment are immutable.
+    "azure-native:authorization:RoleAssignment": ("scope", "roleDefinitionId", "principalId"),
+}
+
+
+def replace_keys(type_token: str) -> Optional[frozenset[str]]:
+    """Top-level inputs whose change replaces a resource of this type; None means every input."""
+    if type_token.startswith("random:"):
+        return None  # pulumi-random: every input forces a new value
+    name_key, arm_type = RESOURCE_KINDS.get(type_token, (None, ""))
+    keys = {"location", "resourceGroupName", *re.findall(r"{(\w+)}", arm_type), *EXTRA_REPLACE_KEYS.get(type_token, ())}
+    if name_key:
+        keys.add(name_key)
+    return frozenset(keys)
+
+
+def resource_key(urn: str) -> str:
+    """A URN without its stack and project: `type$chain::name`."""
+    return urn.split("::", 2)[2]
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    path: str
+    old: Any
+    new: Any
+    replaces: bool = False
+
+
+@dataclass
+class Change:
+    kind: str
+    """create, update, replace or delete."""
+    old: Optional[RegisteredResource]
+    new: Optional[RegisteredResource]
+    properties: list[PropertyChange] = field(default_factory=list)
+
+    @property
+    def resource(self) -> RegisteredResource:
+        return self.new or self.old  # type: ignore[return-value]
+
+    @property
+    def blocked(self) -> bool:
+        """`pulumi up` refuses to delete a resource that is protected in its state."""
+        return self.kind in ("replace", "delete") and self.old is not None and self.old.protect
+
+
+@dataclass
+class StackDiff:
+    changes: list[Change]
+    unchanged: int
+    outputs: list[PropertyChange]
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.blocked]
+
+
+def _same_location(old: Any, new: Any) -> bool:
+    # The provider compares locations without case or spaces ("West Europe" == "westeurope").
+    normal = [v.replace(" ", "").lower() if isinstance(v, str) else v for v in (old, new)]
+    return normal[0] == normal[1]
+
+
+def property_changes(old: RegisteredResource, new: RegisteredResource) -> list[PropertyChange]:
+    before, after = flatten(old.masked_inputs), flatten(new.masked_inputs)
+    keys = replace_keys(new.type)
+    changes = []
+    for path in sorted(set(before) | set(after)):
+        a, b = before.get(path, MISSING), after.get(path, MISSING)
+        if a == b or (path == "location" and _same_location(a, b)):
+            continue
+        top = re.split(r"[.\[]", path, maxsplit=1)[0]
+        changes.append(PropertyChange(path, a, b, replaces=keys is None or top in keys))
+    if old.protect != new.protect:
+        changes.append(PropertyChange("[protect]", old.protect, new.protect))
+    return changes
+
+
+def compare(old: StackRun, new: StackRun) -> StackDiff:
+    before = {resource_key(r.urn): r for r in old.resources if r.type != ROOT_TYPE}
+    after = {resource_key(r.urn): r for r in new.resources if r.type != ROOT_TYPE}
+    pairs: list[tuple[Optional[RegisteredResource], Optional[RegisteredResource]]] = [
+        (before.pop(key), after.pop(key)) for key in sorted(set(before) & set(after))]
+    for r in after.values():
+        # Renamed or moved with an alias: the old URN is one the new registration claims.
+        alias = next((resource_key(a) for a in r.aliases if resource_key(a) in before), None)
+        pairs.append((before.pop(alias) if alias else None, r))
+    pairs.extend((r, None) for r in before.values())
+
+    changes, unchanged = [], 0
+    for a, b in pairs:
+        if a is None:
+            changes.append(Change("create", None, b))
+        elif b is None:
+            changes.append(Change("delete", a, None))
+        else:
+            props = property_changes(a, b)
+            if not props:
+                unchanged += 1
+            else:
+                changes.append(Change("replace" if any(p.replaces for p in props) else "update", a, b, props))
+    changes.sort(key=lambda c: resource_key(c.resource.urn))
+
+    outputs = [
+        PropertyChange(name, old.exports.get(name, MISSING), new.exports.get(name, MISSING))
+        for name in sorted(set(old.exports) | set(new.exports))
+        if old.exports.get(name, MISSING) != new.exports.get(name, MISSING)
+    ]
+    return StackDiff(changes, unchanged, outputs)
+
+
+SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- "}
+LONG_VALUE = 120
+# Under GitHub's 65,536-character comment limit, with room for the marker `delivery/pr_comment.py` adds.
+MARKDOWN_BUDGET = 60_000
+
+
+def _value(value: Any) -> str:
+    if value is MISSING:
+        return "(absent)"
+    if isinstance(value, str) and len(value) > LONG_VALUE:
+        # Encoded blobs (custom data, certificates) say nothing to a reader; `preview --details` has them whole.
+        return f"{show(value[:60])[:-1]}...\" ({len(value)} characters)"
+    return show(value)
+
+
+@dataclass
+class Report:
+    """A diff with what a reviewer reads next to it: the policy pack's findings on the new side (with
+    that stack's enforcement levels), and the critical path."""
+
+    diff: StackDiff
+    old: StackRun
+    new: StackRun
+    old_label: str
+    new_label: str
+    findings: list[Any]
+    """`policy.offline.Finding`s for the new side."""
+    rules_run: int
+
+    def findings_headline(self) -> str:
+        mandatory = sum(1 for f in self.findings if f.mandatory)
+        return f"{len(self.findings)} policy violation(s) on {self.new_label}, {mandatory} mandatory"
+
+    def summary(self) -> str:
+        counts = [f"{SYMBOLS[k].strip()} {self.diff.count(k)} to {k}" for k in SYMBOLS if self.diff.count(k)]
+        return ", ".join(counts + [f"{self.diff.unchanged} unchanged"])
+
+    def blocked_note(self) -> str:
+        names = ", ".join(f"{c.resource.name}" for c in self.diff.blocked)
+        return (f"{len(self.diff.blocked)} protected resource(s) would be deleted or replaced ({names}): "
+                "`pulumi up` refuses until protect is set to false in an update of its own.")
+
+    def timing(self) -> str:
+        before, after = (graph.critical_path(graph.DependencyGraph.of(run)).total_seconds for run in (self.old, self.new))
+        change = f"{graph.clock(before)} -> {graph.clock(after)}" if before != after else graph.clock(after)
+        return f"Estimated `pulumi up` from an empty stack (critical path): {change}."
+
+
+def _property_lines(change: Change) -> list[str]:
+    return [f"~ {p.path}: {_value(p.old)} => {_value(p.new)}{'  (forces replacement)' if p.replaces else ''}"
+            for p in change.properties]
+
+
+def render_text(report: Report) -> str:
+    diff = report.diff
+    lines = [f"Changes from {report.old_label} to {report.new_label} "
+             "(offline: secrets are masked, so a changed secret looks unchanged).", ""]
+    if not diff.changes and not diff.outputs:
+        lines.append(f"No changes: {diff.unchanged} resources the same.")
+    for change in diff.changes:
+        r = change.resource
+        note = "  [protected: `pulumi up` refuses this until it is unprotected]" if change.blocked else ""
+        lines.append(f" {SYMBOLS[change.kind]}  {r.type}  {r.name}  {change.kind}{note}")
+        lines.extend(f"        {line}" for line in _property_lines(change))
+    if diff.outputs:
+        lines += ["", "Outputs:"]
+        lines += [f"    ~ {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
+    if diff.changes or diff.outputs:
+        lines += ["", "Resources:", f"    {report.summary()}"]
+    if diff.blocked:
+        lines += ["", report.blocked_note()]
+    lines += ["", report.timing()]
+    if report.findings:
+        lines += ["", f"{report.findings_headline()}:"]
+        lines += [f"    {line}" for line in finding_lines(report.new, report.findings)]
+    else:
+        lines += [f"Policy on {report.new_label}: {report.rules_run} rules, no violations."]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def render_markdown(report: Report, command: str) -> str:
+    """The pull-request comment: the verdict first, then details a reviewer opens when needed."""
+    diff = report.diff
+    head = [f"### Offline preview of `{report.new.stack}`: {report.old_label} → {report.new_label}", ""]
+    if not diff.changes and not diff.outputs:
+        head.append(f"**No changes** to the {diff.unchanged} resources.")
+    else:
+        head.append(f"**{report.summary()}**")
+    if diff.blocked:
+        head += ["", "> [!CAUTION]", f"> {report.blocked_note()}"]
+    if report.findings:
+        mandatory = any(f.mandatory for f in report.findings)
+        head += ["", "> [!CAUTION]" if mandatory else "> [!WARNING]",
+                 f"> {report.findings_headline()} (levels from `policy/config/{report.new.stack}.json`):"]
+        head += [f"> - {line}" for line in finding_lines(report.new, report.findings)]
+    else:
+        head += ["", f"Policy pack: {report.rules_run} rules checked, no violations."]
+    head += ["", report.timing()]
+    if diff.changes:
+        head += ["", "| | type | name | change |", "|---|---|---|---|"]
+        head += [f"| `{SYMBOLS[c.kind].strip()}` | {_cell(c.resource.type)} | {_cell(c.resource.name)} | "
+                 f"{c.kind}{' (protected)' if c.blocked else ''} |" for c in diff.changes]
+    tail = [f"<sub>Offline: the program under Pulumi mocks, secrets masked, no Azure state; "
+            f"`{command}` reproduces it.</sub>"]
+
+    body = []
+    for change in diff.changes:
+        if change.properties:
+            body += [f"{SYMBOLS[change.kind].strip()} {change.resource.type} {change.resource.name}"]
+            body += [f"    {line}" for line in _property_lines(change)]
+    body += [f"~ output {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
+    details = ["", "<details><summary>Property changes</summary>", "", "```diff", *body, "```", "", "</details>"] if body else []
+
+    path = graph.critical_path(graph.DependencyGraph.of(report.new))
+    kinds = {c.new.urn: c.kind for c in diff.changes if c.new is not None}
+    drawing = graph.mermaid(report.new, highlight=[s.resource.urn for s in path.steps], changes=kinds)
+    picture = ["", f"<details><summary>Diagram of `{report.new.stack}` on {report.new_label} "
+                   "(changes coloured, critical path outlined in red)</summary>", "",
+               "```mermaid", drawing.rstrip(), "```", "", "</details>"]
+
+    def size(*parts: list[str]) -> int:
+        return sum(len(line) + 1 for part in parts for line in part)
+
+    if size(head, details, picture, tail) > MARKDOWN_BUDGET:
+        picture = ["", f"_The diagram is left out to fit a comment: `python -m offline diagram --stack {report.new.stack}` draws it._"]
+    if size(head, details, picture, tail) > MARKDOWN_BUDGET:
+        room = MARKDOWN_BUDGET - size(head, picture, tail) - 400
+        kept, used = [], 0
+        for line in body:
+            if used + len(line) + 1 > room:
+                break
+            kept.append(line)
+            used += len(line) + 1
+        details = ["", "<details><summary>Property changes (cut to fit a comment)</summary>", "", "```diff", *kept,
+                   f"... {len(body) - len(kept)} more lines: run the command below", "```", "", "</details>"]
+    return "\n".join(head + details + picture + ["", *tail]) + "\n"

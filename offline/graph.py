@@ -1,0 +1,263 @@
+"""The dependency graph of one run: what waits for what, the critical path, and a Mermaid diagram.
+
+`pulumi up` creates a resource as soon as everything it depends on exists, so the time a deployment
+takes is not the sum of its resources but the longest chain of dependencies, weighted by how long
+Azure takes to create each resource. That chain is the critical path: making anything off it faster
+changes nothing; making something on it faster (or cutting a dependency) shortens every deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional, Sequence
+
+from offline.engine import RegisteredResource, StackRun
+from offline.preview import ROOT_TYPE
+
+# Typical seconds from PUT to a finished create, as seen in deployments of this kind of platform in a
+# European region. Rough by nature (Azure varies run to run); what matters is the order of magnitude,
+# which decides where the critical path runs. Replace a number when you have measured a better one.
+TYPICAL_CREATE_SECONDS: Mapping[str, int] = {
+    "random:index/randomString:RandomString": 1,  # local to the engine
+    "azure-native:resources:ResourceGroup": 5,
+    "azure-native:network:VirtualNetwork": 15,  # subnets inline: one PUT
+    "azure-native:network:NetworkSecurityGroup": 10,
+    "azure-native:network:NatGateway": 20,
+    "azure-native:network:PublicIPAddress": 10,
+    "azure-native:network:VirtualNetworkPeering": 20,
+    "azure-native:network:BastionHost": 420,  # Bastion is the slowest thing here: 5-10 minutes
+    "azure-native:network:PrivateEndpoint": 75,
+    "azure-native:network:PrivateDnsZoneGroup": 30,
+    "azure-native:network:NetworkInterface": 5,
+    "azure-native:privatedns:PrivateZone": 45,
+    "azure-native:privatedns:VirtualNetworkLink": 45,
+    "azure-native:storage:StorageAccount": 30,
+    "azure-native:keyvault:Vault": 30,
+    "azure-native:keyvault:Secret": 5,
+    "azure-native:containerregistry:Registry": 45,
+    "azure-native:operationalinsights:Workspace": 30,
+    "azure-native:applicationinsights:Component": 15,
+    "azure-native:machinelearningservices:Workspace": 120,
+    "azure-native:machinelearningservices:Compute": 90,  # an empty AmlCompute cluster in a VNet
+    "azure-native:managedidentity:UserAssignedIdentity": 10,
+    "azure-native:compute:VirtualMachine": 120,  # until provisioned; cloud-init runs afterwards
+    "azure-native:authorization:RoleAssignment": 10,
+    "azure-native:authorization:ManagementLockAtResourceLevel": 5,
+}
+UNKNOWN_CREATE_SECONDS = 30
+"""Counted for a type that has no estimate above (and reported, so the table gets one)."""
+
+
+def create_seconds(type_token: str) -> int:
+    return TYPICAL_CREATE_SECONDS.get(type_token, UNKNOWN_CREATE_SECONDS)
+
+
+def short_type(type_token: str) -> str:
+    """`azure-native:network:VirtualNetwork` -> `network:VirtualNetwork`; `random:index/x:X` -> `random:X`."""
+    package, module, name = (type_token.split(":") + ["", ""])[:3]
+    if package == "azure-native":
+        return f"{module}:{name}"
+    return f"{package}:{name}"
+
+
+# ------------------------------------------------------------------------------------------------
+# The graph
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DependencyGraph:
+    """Custom resources (the things a provider creates) and, for each, the ones it waits for."""
+
+    resources: Mapping[str, RegisteredResource]
+    depends_on: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, run: StackRun) -> "DependencyGraph":
+        return cls.from_resources(run.resources)
+
+    @classmethod
+    def from_resources(cls, resources: Iterable[RegisteredResource]) -> "DependencyGraph":
+        every = {r.urn: r for r in resources}
+        custom = {urn: r for urn, r in every.items() if r.custom}
+
+        def expand(urn: str) -> set[str]:
+            # Waiting for a component means waiting for everything inside it.
+            if urn in custom:
+                return {urn}
+            return {d for child in every.values() if child.parent == urn for d in expand(child.urn)}
+
+        depends_on = {
+            urn: tuple(sorted({d for dep in r.dependencies for d in expand(dep)} - {urn}))
+            for urn, r in custom.items()
+        }
+        return cls(resources=custom, depends_on=depends_on)
+
+    def ancestors(self) -> dict[str, frozenset[str]]:
+        """For each resource, everything it waits for, directly or not."""
+        closure: dict[str, frozenset[str]] = {}
+
+        def walk(urn: str) -> frozenset[str]:
+            if urn not in closure:
+                closure[urn] = frozenset(self.depends_on[urn]).union(*(walk(d) for d in self.depends_on[urn]))
+            return closure[urn]
+
+        for urn in self.depends_on:
+            walk(urn)
+        return closure
+
+    def reduced_edges(self) -> list[tuple[str, str]]:
+        """(dependency, dependent) pairs without the ones another path already implies.
+
+        Everything depends on the resource group; drawn naively that is dozens of arrows saying
+        nothing. The transitive reduction keeps exactly the arrows that carry information: every
+        "A waits for B" is still readable, through a chain of arrows.
+        """
+        ancestors = self.ancestors()
+        edges = []
+        for urn, deps in self.depends_on.items():
+            implied = {a for d in deps for a in ancestors[d]}
+            edges.extend((dep, urn) for dep in deps if dep not in implied)
+        return sorted(edges)
+
+
+# ------------------------------------------------------------------------------------------------
+# Critical path
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    resource: RegisteredResource
+    start: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    steps: list[Step]
+    total_seconds: int
+    """How long `pulumi up` takes at best from an empty stack: the finish time of the last step."""
+    serial_seconds: int
+    """The same resources created one after another."""
+    resource_count: int
+    unestimated_types: list[str]
+
+
+def critical_path(graph: DependencyGraph) -> CriticalPath:
+    finish: dict[str, int] = {}
+    previous: dict[str, str] = {}
+
+    def finish_of(urn: str) -> int:
+        if urn not in finish:
+            deps = graph.depends_on.get(urn, ())
+            start = 0
+            if deps:
+                # Ties resolved by URN so the same program always reports the same path.
+                latest = max(deps, key=lambda d: (finish_of(d), d))
+                start = finish_of(latest)
+                previous[urn] = latest
+            finish[urn] = start + create_seconds(graph.resources[urn].type)
+        return finish[urn]
+
+    if not graph.resources:
+        return CriticalPath([], 0, 0, 0, [])
+    last = max(graph.resources, key=lambda u: (finish_of(u), u))
+    chain = [last]
+    while chain[-1] in previous:
+        chain.append(previous[chain[-1]])
+    chain.reverse()
+    steps = []
+    for urn in chain:
+        seconds = create_seconds(graph.resources[urn].type)
+        steps.append(Step(graph.resources[urn], finish[urn] - seconds, seconds))
+    types = {r.type for r in graph.resources.values()}
+    return CriticalPath(
+        steps=steps,
+        total_seconds=finish[last],
+        serial_seconds=sum(create_seconds(r.type) for r in graph.resources.values()),
+        resource_count=len(graph.resources),
+        unestimated_types=sorted(t for t in types if t not in TYPICAL_CREATE_SECONDS),
+    )
+
+
+def clock(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def render_critical_path(run: StackRun, path: CriticalPath) -> str:
+    lines = [f"Critical path of {run.project}/{run.stack}: the longest chain of resources that wait for each other.",
+             "Estimated create times (offline/graph.py); `pulumi up` creates everything off this chain alongside it.",
+             "", f"  {'start':>6}  {'takes':>6}  {'type':<40}  name"]
+    for step in path.steps:
+        lines.append(f"  {clock(step.start):>6}  {clock(step.seconds):>6}  "
+                     f"{short_type(step.resource.type):<40}  {step.resource.name}")
+    lines += ["", f"About {clock(path.total_seconds)} to create {path.resource_count} resources from an empty stack "
+                  f"(one after another they would take {clock(path.serial_seconds)})."]
+    if path.unestimated_types:
+        lines.append(f"No estimate for {', '.join(path.unestimated_types)}: counted as {UNKNOWN_CREATE_SECONDS} s each; "
+                     "add them to TYPICAL_CREATE_SECONDS.")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# Diagram
+# ------------------------------------------------------------------------------------------------
+def _label(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+# Fill colours for changed resources (GitHub's diff palette), borders for the critical path.
+CLASS_STYLES = {
+    "create": "fill:#e6ffec,stroke:#1a7f37",
+    "update": "fill:#fff8c5,stroke:#9a6700",
+    "replace": "fill:#ffebe9,stroke:#cf222e",
+    "critical": "stroke:#d62728,stroke-width:3px",
+}
+
+
+def mermaid(run: StackRun, highlight: Sequence[str] = (), changes: Optional[Mapping[str, str]] = None) -> str:
+    """A Mermaid flowchart: components as nested boxes, arrows from a resource to what waits for it.
+
+    `highlight`: URNs to mark (the critical path), drawn with a thick red border.
+    `changes`: URN -> create/update/replace, filled in the colour of that change.
+    """
+    graph = DependencyGraph.of(run)
+    ids = {urn: f"r{i}" for i, urn in enumerate(sorted(graph.resources))}
+    components = {r.urn: r for r in run.resources if not r.custom}
+    box_ids = {urn: f"c{i}" for i, urn in enumerate(sorted(components))}
+    children: dict[str, list[RegisteredResource]] = {}
+    for r in run.resources:
+        if r.type != ROOT_TYPE:
+            children.setdefault(r.parent, []).append(r)
+
+    lines = [f"%% {run.project}/{run.stack}: generated by `python -m offline diagram --stack {run.stack}`",
+             "flowchart LR"]
+
+    def draws_something(urn: str) -> bool:
+        return any(r.custom or draws_something(r.urn) for r in children.get(urn, []))
+
+    def emit(parent: str, depth: int) -> None:
+        pad = "  " * depth
+        for r in sorted(children.get(parent, []), key=lambda r: (r.custom, r.name)):
+            if not r.custom and not draws_something(r.urn):
+                continue
+            if r.custom:
+                lines.append(f'{pad}{ids[r.urn]}["{_label(r.name)}<br/><i>{_label(short_type(r.type))}</i>"]')
+            else:
+                lines.append(f'{pad}subgraph {box_ids[r.urn]}["{_label(r.name)} ({_label(short_type(r.type))})"]')
+                emit(r.urn, depth + 1)
+                lines.append(f"{pad}end")
+
+    roots = {r.urn for r in run.resources if r.type == ROOT_TYPE}
+    for root in sorted(roots) or [""]:
+        emit(root, 1)
+    for dep, dependent in graph.reduced_edges():
+        lines.append(f"  {ids[dep]} --> {ids[dependent]}")
+    members: dict[str, list[str]] = {}
+    for urn, kind in sorted((changes or {}).items()):
+        if urn in ids:
+            members.setdefault(kind, []).append(ids[urn])
+    members["critical"] = [ids[u] for u in highlight if u in ids]
+    for name, style in CLASS_STYLES.items():
+        if members.get(name):
+            lines.append(f"  classDef {name} {style}")
+            lines.append(f"  class {','.join(members[name])} {name}")
+    return "\n".join(lines) + "\n"
