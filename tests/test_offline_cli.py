@@ -15,6 +15,23 @@ from offline.__main__ import main
 from offline.engine import PROJECT_DIR, SECRET_PLACEHOLDER, RegisteredResource, StackRun
 
 
+@pytest.fixture
+def cli(runs, monkeypatch):
+    """`main`, handed the session's runs of the stack files instead of new ones (a run costs a second)."""
+    import offline.__main__ as command_line
+
+    real = command_line.run_stack
+
+    def cached(stack, project_dir=PROJECT_DIR, **kwargs):
+        if stack in runs and project_dir == PROJECT_DIR and not kwargs:
+            return runs[stack]
+        return real(stack, project_dir=project_dir, **kwargs)
+
+    monkeypatch.setattr(command_line, "run_stack", cached)
+    monkeypatch.setattr(snapshot, "run_stack", cached)
+    return main
+
+
 def _named(run: StackRun, name: str) -> RegisteredResource:
     [found] = [r for r in run.resources if r.name == name]
     return found
@@ -73,10 +90,10 @@ def test_cli_preview_exits_2_for_a_stack_that_does_not_exist(capsys):
     assert "stacks here: dev, prod" in capsys.readouterr().err
 
 
-def test_cli_preview_policy_passes_on_both_stack_files(capsys):
-    assert main(["preview", "--stack", "prod", "--policy"]) == 0
+def test_cli_preview_policy_passes_on_both_stack_files(cli, capsys):
+    assert cli(["preview", "--stack", "prod", "--policy"]) == 0
     assert "Policy (prod): " in capsys.readouterr().out
-    assert main(["preview", "--stack", "dev", "--policy"]) == 0, "dev's findings are advisory (policy/config/dev.json)"
+    assert cli(["preview", "--stack", "dev", "--policy"]) == 0, "dev's findings are advisory (policy/config/dev.json)"
 
 
 def test_policy_findings_carry_the_stacks_enforcement_level(run_with):
@@ -89,16 +106,16 @@ def test_policy_findings_carry_the_stacks_enforcement_level(run_with):
         assert f"{level:<9}  [aml-workspace-private] azure-native:machinelearningservices:Workspace" in text
 
 
-def test_cli_preview_policy_fails_only_on_a_mandatory_finding(monkeypatch, capsys):
+def test_cli_preview_policy_fails_only_on_a_mandatory_finding(cli, monkeypatch, capsys):
     from policy import offline as policy_offline
 
     def finding(level):
         return lambda run, stack: [policy_offline.Finding("planted", run.resources[0].urn, "planted", level)]
 
     monkeypatch.setattr(policy_offline, "check_run", finding("advisory"))
-    assert main(["preview", "--stack", "prod", "--policy"]) == 0
+    assert cli(["preview", "--stack", "prod", "--policy"]) == 0
     monkeypatch.setattr(policy_offline, "check_run", finding("mandatory"))
-    assert main(["preview", "--stack", "prod", "--policy"]) == 1
+    assert cli(["preview", "--stack", "prod", "--policy"]) == 1
     assert "[planted]" in capsys.readouterr().out
 
 
@@ -187,7 +204,7 @@ def test_sources_that_do_not_exist_are_reported(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_diff_against_a_revision_runs_that_revision_in_a_child_process(capsys):
+def test_diff_against_a_revision_runs_that_revision_in_a_child_process(cli, monkeypatch, capsys):
     inside = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True)
     if inside.returncode != 0:
         pytest.skip("not a git checkout")
@@ -197,7 +214,17 @@ def test_diff_against_a_revision_runs_that_revision_in_a_child_process(capsys):
     # A stack the revision does not have is new: everything in it is a create.
     assert snapshot.load("HEAD:no-such-stack").resources == []
 
-    assert main(["diff", "--stack", "prod", "--against-ref", "HEAD", "--format", "markdown"]) == 0
+    # The workflow's command line; the revision's run is the one above (a child process costs seconds).
+    loaded = []
+    real_load = snapshot.load
+
+    def load(spec):
+        loaded.append(spec)
+        return at_head if spec == "HEAD:prod" else real_load(spec)
+
+    monkeypatch.setattr(snapshot, "load", load)
+    assert cli(["diff", "--stack", "prod", "--against-ref", "HEAD", "--format", "markdown"]) == 0
+    assert loaded == ["HEAD:prod", "prod"]
     out = capsys.readouterr().out
     assert out.startswith("### Offline preview of `prod`: prod at HEAD")
     assert "```mermaid" in out and "Policy pack:" in out
@@ -267,8 +294,8 @@ def test_reduced_edges_drop_only_what_another_path_implies(prod):
     assert len(g.reduced_edges()) < sum(len(deps) for deps in g.depends_on.values())
 
 
-def test_diagram_draws_every_resource_and_marks_the_critical_path(prod, capsys):
-    assert main(["diagram", "--stack", "prod"]) == 0
+def test_diagram_draws_every_resource_and_marks_the_critical_path(prod, cli, capsys):
+    assert cli(["diagram", "--stack", "prod"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("%% isolated-mlops/prod") and "\nflowchart LR\n" in text
     nodes = [line for line in text.splitlines() if '["' in line and not line.strip().startswith("subgraph")]
@@ -280,8 +307,8 @@ def test_diagram_draws_every_resource_and_marks_the_critical_path(prod, capsys):
     assert len(marked.split()[1].split(",")) == len(critical.steps)
 
 
-def test_cli_critical_path_lists_the_chain_in_order(prod, capsys):
-    assert main(["critical-path", "--stack", "prod"]) == 0
+def test_cli_critical_path_lists_the_chain_in_order(prod, cli, capsys):
+    assert cli(["critical-path", "--stack", "prod"]) == 0
     text = capsys.readouterr().out
     steps = graph.critical_path(graph.DependencyGraph.of(prod)).steps
     positions = [text.index(f"  {s.resource.name}\n") for s in steps]
