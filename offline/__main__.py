@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -38,7 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", action="store_true",
                    help="also run the policy pack's rules with this stack's levels (policy/config/<stack>.json); "
                         "a mandatory violation fails")
-    p.add_argument("--json", action="store_true", help="print the run as JSON instead (a side for `diff FILE.json ...`)")
+    p.add_argument("--json", action="store_true",
+                   help="print the preview as `pulumi preview --json` does (steps[], changeSummary); "
+                        "the file is also a side for `diff --against FILE.json`")
     # Where the program lives; used by `diff REV:STACK` to run an older program with this engine.
     p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
 
@@ -87,7 +90,9 @@ def _preview(args: argparse.Namespace) -> int:
         except FileNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
             return USAGE_ERROR
-        print(json.dumps(snapshot.to_document(run), indent=1, sort_keys=True))
+        print(json.dumps(snapshot.to_document(run), indent=4))
+        if run.error is not None:
+            print(preview.render_error(run), file=sys.stderr)
         return 0 if run.error is None else 1
 
     run = _run(args.stack, project_dir)
@@ -165,7 +170,15 @@ COMMANDS = {"preview": _preview, "diff": _diff, "diagram": _diagram, "critical-p
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    if args.command == "preview" and args.json and args.policy:
+        _parser().error("--json prints the preview document only; run --policy without it")
+    try:
+        return COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # `python -m offline preview ... | head`: the reader stopped reading, which is not our failure.
+        # Point stdout at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

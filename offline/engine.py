@@ -15,6 +15,7 @@ import logging
 import runpy
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -57,6 +58,8 @@ class RegisteredResource:
     secret_paths: list[str]
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    sequence: int = 0
+    """The order the engine received this registration in (0 = first): `preview --json` lists steps so."""
     aliases: list[str] = field(default_factory=list)
     """Every old URN this resource may claim, resolved as the engine resolves alias specs (its own
     aliases, and those it inherits from its parent's aliases)."""
@@ -82,6 +85,13 @@ class StackRun:
     """Stack outputs, secrets masked."""
     error: Optional[BaseException] = None
     logs: list[str] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)
+    """The config as the program received it (`<namespace>:<key>` -> string), secrets masked."""
+    seconds: float = 0.0
+    """How long the program took to run."""
+
+    def in_registration_order(self) -> list[RegisteredResource]:
+        return sorted(self.resources, key=lambda r: r.sequence)
 
     def of_type(self, type_token: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -191,6 +201,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             aliases=self._alias_urns(request),
         )
         with self._lock:
+            record.sequence = len(self.registrations)
             self._aliases[record.urn] = record.aliases
             self.registrations.append(record)
         return response
@@ -336,15 +347,19 @@ def run_stack(
                                  logger=logger, monitor=monitor)
 
         error: Optional[BaseException] = None
+        started = time.perf_counter()
         main_path = str(project_dir / "__main__.py")
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(main_path, run_name="__main__")))
         except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
             error = exc
         exports = _resolve_exports() if error is None else {}
+        seconds = time.perf_counter() - started
 
     resources = sorted(monitor.registrations, key=lambda r: r.urn)
-    return StackRun(stack=stack, project=project, resources=resources, exports=exports, error=error, logs=logs)
+    shown_config = {key: (MASK if key in secret_keys else value) for key, value in sorted(config.items())}
+    return StackRun(stack=stack, project=project, resources=resources, exports=exports, error=error, logs=logs,
+                    config=shown_config, seconds=seconds)
 
 
 def _resolve_exports() -> dict[str, Any]:

@@ -14,42 +14,96 @@ from typing import Iterable, Mapping, Optional, Sequence
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import ROOT_TYPE
 
-# Typical seconds from PUT to a finished create, as seen in deployments of this kind of platform in a
-# European region. Rough by nature (Azure varies run to run); what matters is the order of magnitude,
-# which decides where the critical path runs. Replace a number when you have measured a better one.
-TYPICAL_CREATE_SECONDS: Mapping[str, int] = {
-    "random:index/randomString:RandomString": 1,  # local to the engine
-    "azure-native:resources:ResourceGroup": 5,
-    "azure-native:network:VirtualNetwork": 15,  # subnets inline: one PUT
-    "azure-native:network:NetworkSecurityGroup": 10,
-    "azure-native:network:NatGateway": 20,
-    "azure-native:network:PublicIPAddress": 10,
-    "azure-native:network:VirtualNetworkPeering": 20,
-    "azure-native:network:BastionHost": 420,  # Bastion is the slowest thing here: 5-10 minutes
-    "azure-native:network:PrivateEndpoint": 75,
-    "azure-native:network:PrivateDnsZoneGroup": 30,
-    "azure-native:network:NetworkInterface": 5,
-    "azure-native:privatedns:PrivateZone": 45,
-    "azure-native:privatedns:VirtualNetworkLink": 45,
-    "azure-native:storage:StorageAccount": 30,
-    "azure-native:keyvault:Vault": 30,
-    "azure-native:keyvault:Secret": 5,
-    "azure-native:containerregistry:Registry": 45,
-    "azure-native:operationalinsights:Workspace": 30,
-    "azure-native:applicationinsights:Component": 15,
-    "azure-native:machinelearningservices:Workspace": 120,
-    "azure-native:machinelearningservices:Compute": 90,  # an empty AmlCompute cluster in a VNet
-    "azure-native:managedidentity:UserAssignedIdentity": 10,
-    "azure-native:compute:VirtualMachine": 120,  # until provisioned; cloud-init runs afterwards
-    "azure-native:authorization:RoleAssignment": 10,
-    "azure-native:authorization:ManagementLockAtResourceLevel": 5,
+@dataclass(frozen=True)
+class Estimate:
+    """How long Azure typically takes to create one resource of a type, and where that figure comes from."""
+
+    seconds: int
+    basis: str
+    """`documented`: Microsoft's own figure; `local`: no cloud call; `estimate`: our order-of-magnitude
+    reading of how the resource provider works (a synchronous PUT returns in seconds, a long-running
+    operation is polled for a minute or more). Replace an estimate with a measured figure when you
+    have one (the per-resource times of a real `pulumi up`), and say so in `source`."""
+    source: str
+
+
+_SYNC = "synchronous ARM PUT: returns when the resource exists"
+_ASYNC = "long-running ARM operation, polled until it succeeds"
+# Rough by nature (Azure varies run to run and region to region); what matters is the order of
+# magnitude, which decides where the critical path runs. docs/offline.md prints this table.
+TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
+    "random:index/randomString:RandomString": Estimate(1, "local", "computed by the provider plugin, no cloud call"),
+    "azure-native:resources:ResourceGroup": Estimate(5, "estimate", _SYNC),
+    "azure-native:network:VirtualNetwork": Estimate(15, "estimate", f"{_ASYNC}; subnets inline, so one operation"),
+    "azure-native:network:NetworkSecurityGroup": Estimate(10, "estimate", _ASYNC),
+    "azure-native:network:NatGateway": Estimate(20, "estimate", _ASYNC),
+    "azure-native:network:PublicIPAddress": Estimate(10, "estimate", _ASYNC),
+    "azure-native:network:VirtualNetworkPeering": Estimate(20, "estimate", f"{_ASYNC}; syncs both VNets"),
+    "azure-native:network:BastionHost": Estimate(
+        600, "documented", "Microsoft Learn, Deploy Bastion (articles/bastion/create-host-cli.md): "
+                           "\"It takes about 10 minutes for the Bastion resource to create and deploy.\""),
+    "azure-native:network:PrivateEndpoint": Estimate(75, "estimate", f"{_ASYNC}; allocates a NIC and approves the connection"),
+    "azure-native:network:PrivateDnsZoneGroup": Estimate(30, "estimate", f"{_ASYNC}; writes the A records"),
+    "azure-native:network:NetworkInterface": Estimate(5, "estimate", _SYNC),
+    "azure-native:privatedns:PrivateZone": Estimate(45, "estimate", f"{_ASYNC} (global resource)"),
+    "azure-native:privatedns:VirtualNetworkLink": Estimate(45, "estimate", f"{_ASYNC} (global resource)"),
+    "azure-native:storage:StorageAccount": Estimate(30, "estimate", _ASYNC),
+    "azure-native:keyvault:Vault": Estimate(30, "estimate", _ASYNC),
+    "azure-native:keyvault:Secret": Estimate(5, "estimate", f"{_SYNC} (Microsoft.KeyVault/vaults/secrets)"),
+    "azure-native:containerregistry:Registry": Estimate(45, "estimate", _ASYNC),
+    "azure-native:operationalinsights:Workspace": Estimate(30, "estimate", _ASYNC),
+    "azure-native:applicationinsights:Component": Estimate(15, "estimate", _SYNC),
+    "azure-native:machinelearningservices:Workspace": Estimate(
+        120, "estimate", f"{_ASYNC}; wires up storage, Key Vault, registry and Application Insights"),
+    "azure-native:machinelearningservices:Compute": Estimate(90, "estimate", f"{_ASYNC}; an empty AmlCompute cluster in a VNet (0 nodes)"),
+    "azure-native:managedidentity:UserAssignedIdentity": Estimate(10, "estimate", _SYNC),
+    "azure-native:compute:VirtualMachine": Estimate(
+        120, "estimate", f"{_ASYNC}; until provisioned, cloud-init runs after"),
+    "azure-native:authorization:RoleAssignment": Estimate(10, "estimate", _SYNC),
+    "azure-native:authorization:ManagementLockAtResourceLevel": Estimate(5, "estimate", _SYNC),
 }
 UNKNOWN_CREATE_SECONDS = 30
 """Counted for a type that has no estimate above (and reported, so the table gets one)."""
 
+# Dependencies the program declares only for order (`depends_on`), not because an input needs an
+# output. Each one makes `pulumi up` wait, so each must say why Azure needs it; any other ordering-only
+# dependency is a defect (tests/test_offline_cli.py fails on it). Keyed (dependent type, dependency type).
+ORDERING_DEPENDENCIES: Mapping[tuple[str, str], str] = {
+    ("azure-native:machinelearningservices:Compute", "azure-native:network:PrivateEndpoint"):
+        "no-public-IP compute needs the workspace's private endpoint to exist before it is created",
+    ("azure-native:machinelearningservices:Compute", "azure-native:network:PrivateDnsZoneGroup"):
+        "its nodes find the workspace through the endpoint's DNS records",
+    ("azure-native:compute:VirtualMachine", "azure-native:keyvault:Secret"):
+        "an agent reads its registration token from Key Vault at first boot: the secret must be there",
+    ("azure-native:compute:VirtualMachine", "azure-native:authorization:RoleAssignment"):
+        "an agent reads its token at first boot with its identity's Key Vault Secrets User role",
+    ("azure-native:compute:VirtualMachine", "azure-native:network:PrivateEndpoint"):
+        "an agent reaches Key Vault at first boot through the vault's private endpoint (no public access)",
+    ("azure-native:compute:VirtualMachine", "azure-native:network:PrivateDnsZoneGroup"):
+        "an agent resolves the vault's name at first boot to the endpoint's private IP (its DNS records)",
+}
+
+
+def ordering_only(run: StackRun) -> list[tuple[RegisteredResource, RegisteredResource]]:
+    """(dependent, dependency) pairs the program declares for order alone: a dependency that none of
+    the dependent's inputs comes from."""
+    by_urn = {r.urn: r for r in run.resources}
+    pairs = []
+    for r in run.resources:
+        if not r.custom:
+            continue
+        from_inputs = {urn for urns in r.property_dependencies.values() for urn in urns}
+        pairs.extend((r, by_urn[urn]) for urn in r.dependencies if urn not in from_inputs and by_urn[urn].custom)
+    return pairs
+
+
+def estimate(type_token: str) -> Optional[Estimate]:
+    return TYPICAL_CREATE_SECONDS.get(type_token)
+
 
 def create_seconds(type_token: str) -> int:
-    return TYPICAL_CREATE_SECONDS.get(type_token, UNKNOWN_CREATE_SECONDS)
+    known = TYPICAL_CREATE_SECONDS.get(type_token)
+    return known.seconds if known else UNKNOWN_CREATE_SECONDS
 
 
 def short_type(type_token: str) -> str:
@@ -184,16 +238,24 @@ def clock(seconds: int) -> str:
 
 def render_critical_path(run: StackRun, path: CriticalPath) -> str:
     lines = [f"Critical path of {run.project}/{run.stack}: the longest chain of resources that wait for each other.",
-             "Estimated create times (offline/graph.py); `pulumi up` creates everything off this chain alongside it.",
-             "", f"  {'start':>6}  {'takes':>6}  {'type':<40}  name"]
+             "Estimated create times: see TYPICAL_CREATE_SECONDS in offline/graph.py and docs/offline.md for each "
+             "figure's source.", "`pulumi up` creates everything off this chain alongside it.",
+             "", f"  {'start':>6}  {'takes':>6}  {'basis':<10}  {'type':<40}  name"]
     for step in path.steps:
-        lines.append(f"  {clock(step.start):>6}  {clock(step.seconds):>6}  "
+        known = estimate(step.resource.type)
+        lines.append(f"  {clock(step.start):>6}  {clock(step.seconds):>6}  {known.basis if known else 'unknown':<10}  "
                      f"{short_type(step.resource.type):<40}  {step.resource.name}")
     lines += ["", f"About {clock(path.total_seconds)} to create {path.resource_count} resources from an empty stack "
                   f"(one after another they would take {clock(path.serial_seconds)})."]
     if path.unestimated_types:
         lines.append(f"No estimate for {', '.join(path.unestimated_types)}: counted as {UNKNOWN_CREATE_SECONDS} s each; "
                      "add them to TYPICAL_CREATE_SECONDS.")
+    pairs = ordering_only(run)
+    if pairs:
+        lines += ["", "Waits the program adds for order alone (depends_on), each for a reason Azure imposes:"]
+        for dependent, dependency in sorted(pairs, key=lambda p: (p[0].name, p[1].name)):
+            reason = ORDERING_DEPENDENCIES.get((dependent.type, dependency.type), "NO REASON RECORDED: a defect")
+            lines.append(f"  {dependent.name} waits for {dependency.name}: {reason}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import traceback
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import pulumi
@@ -59,6 +60,133 @@ def tree(run: StackRun) -> Iterator[tuple[str, RegisteredResource]]:
         yield from walk(root, "", "")
 
 
+# ------------------------------------------------------------------------------------------------
+# Key settings: what a reviewer looks for in each resource, printed under it
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One input shown under a resource: `path` is dotted, `[]` stands for every item of a list."""
+
+    path: str
+    label: str = ""
+    """Shown instead of the path's last key where that key alone would be ambiguous."""
+    arm_name: bool = False
+    """The value is an ARM id: show the name at its end (`.../subnets/snet-pe` -> `snet-pe`)."""
+    azure_default: str = ""
+    """What Azure does when the program leaves the input out, shown as such: an unset public-access
+    switch is as much a reviewer's business as a set one."""
+
+
+def _any(*paths: str) -> tuple[Setting, ...]:
+    return tuple(Setting(p) for p in paths)
+
+
+# Public exposure first, then size/SKU, then where it sits in the network. Types without an entry
+# show no settings (their Azure name says it all: a private DNS zone, an identity).
+KEY_SETTINGS: dict[str, tuple[Setting, ...]] = {
+    "azure-native:resources:ResourceGroup": _any("location"),
+    "azure-native:network:VirtualNetwork": (
+        Setting("addressSpace.addressPrefixes[]", "addressSpace"), Setting("subnets[]", "subnets")),
+    "azure-native:network:NetworkSecurityGroup": (Setting("securityRules[]", "rules"),),
+    "azure-native:network:NatGateway": (Setting("sku.name", "sku"), Setting("publicIpAddresses[].id", "publicIp", True)),
+    "azure-native:network:PublicIPAddress": (Setting("sku.name", "sku"), Setting("publicIPAllocationMethod")),
+    "azure-native:network:VirtualNetworkPeering": (
+        Setting("remoteVirtualNetwork.id", "remote", True), *_any("allowVirtualNetworkAccess", "allowForwardedTraffic",
+                                                                   "allowGatewayTransit", "useRemoteGateways")),
+    "azure-native:network:BastionHost": (
+        Setting("sku.name", "sku"), Setting("ipConfigurations[].subnet.id", "subnet", True),
+        *_any("enableTunneling", "enableShareableLink", "enableIpConnect")),
+    "azure-native:network:PrivateEndpoint": (
+        Setting("privateLinkServiceConnections[].groupIds[]", "groupIds"),
+        Setting("privateLinkServiceConnections[].privateLinkServiceId", "target", True),
+        Setting("subnet.id", "subnet", True)),
+    "azure-native:network:PrivateDnsZoneGroup": (Setting("privateDnsZoneConfigs[].privateDnsZoneId", "zones", True),),
+    "azure-native:network:NetworkInterface": (
+        Setting("ipConfigurations[].subnet.id", "subnet", True),
+        Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True)),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled")),
+    "azure-native:storage:StorageAccount": (
+        *_any("publicNetworkAccess", "networkRuleSet.defaultAction", "allowBlobPublicAccess"),
+        Setting("allowSharedKeyAccess", azure_default="true"),
+        Setting("sku.name", "sku"), *_any("kind", "minimumTlsVersion")),
+    "azure-native:keyvault:Vault": (
+        *_any("properties.publicNetworkAccess", "properties.networkAcls.defaultAction"),
+        Setting("properties.sku.name", "sku"), *_any("properties.enableRbacAuthorization", "properties.enablePurgeProtection")),
+    "azure-native:containerregistry:Registry": (
+        *_any("publicNetworkAccess", "adminUserEnabled", "anonymousPullEnabled"), Setting("sku.name", "sku")),
+    "azure-native:operationalinsights:Workspace": (
+        Setting("publicNetworkAccessForIngestion", azure_default="Enabled"),
+        Setting("publicNetworkAccessForQuery", azure_default="Enabled"), Setting("sku.name", "sku"),
+        Setting("retentionInDays")),
+    "azure-native:applicationinsights:Component": _any(
+        "publicNetworkAccessForIngestion", "publicNetworkAccessForQuery", "ingestionMode"),
+    "azure-native:machinelearningservices:Workspace": (
+        *_any("publicNetworkAccess", "managedNetwork.isolationMode"), Setting("sku.name", "sku"),
+        Setting("imageBuildCompute")),
+    "azure-native:machinelearningservices:Compute": (
+        *_any("properties.properties.enableNodePublicIp", "properties.properties.remoteLoginPortPublicAccess",
+              "properties.properties.vmSize", "properties.properties.vmPriority"),
+        Setting("properties.properties.scaleSettings.minNodeCount", "minNodes"),
+        Setting("properties.properties.scaleSettings.maxNodeCount", "maxNodes"),
+        Setting("properties.properties.subnet.id", "subnet", True)),
+    "azure-native:compute:VirtualMachine": (
+        Setting("hardwareProfile.vmSize"), Setting("storageProfile.imageReference.offer", "image"),
+        Setting("securityProfile.securityType"), Setting("osProfile.linuxConfiguration.disablePasswordAuthentication"),
+        Setting("identity.type", "identity")),
+    "azure-native:authorization:RoleAssignment": (
+        Setting("roleDefinitionId", "role", True), Setting("principalType"), Setting("scope", "scope", True)),
+    "azure-native:authorization:ManagementLockAtResourceLevel": (Setting("level"),),
+}
+
+
+def _values(value: Any, parts: list[str]) -> list[Any]:
+    """Every value at a dotted path whose `[]` parts fan out over lists."""
+    if not parts:
+        return [] if value is None else [value]
+    head, rest = parts[0], parts[1:]
+    many = head.endswith("[]")
+    key = head[:-2] if many else head
+    if key:
+        if not isinstance(value, dict) or key not in value:
+            return []
+        value = value[key]
+    if many:
+        return [found for item in (value if isinstance(value, list) else []) for found in _values(item, rest)]
+    return _values(value, rest)
+
+
+def _brief(value: Any, arm_name: bool) -> str:
+    if isinstance(value, dict) and "name" in value:
+        # A subnet or a security rule: its name and what matters about it.
+        if "addressPrefix" in value:
+            return f"{value['name']}={value['addressPrefix']}"
+        if "access" in value:
+            return f"{value['name']}({value['access']} {value.get('direction', '')} {value.get('destinationPortRange', '*')})"
+        return str(value["name"])
+    if arm_name and isinstance(value, str):
+        return value.rstrip("/").rsplit("/", 1)[-1]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def key_settings(resource: RegisteredResource) -> list[tuple[str, str]]:
+    """(label, value) for the settings KEY_SETTINGS names for this type, from the masked inputs."""
+    shown = []
+    for setting in KEY_SETTINGS.get(resource.type, ()):
+        values = _values(resource.masked_inputs, setting.path.split("."))
+        label = setting.label or setting.path.rsplit(".", 1)[-1].removesuffix("[]")
+        if values:
+            shown.append((label, ",".join(_brief(v, setting.arm_name) for v in values)))
+        elif setting.azure_default:
+            shown.append((label, f"{setting.azure_default}(unset: Azure's default)"))
+    return shown
+
+
+# ------------------------------------------------------------------------------------------------
+# The preview
+# ------------------------------------------------------------------------------------------------
 def render(run: StackRun, details: bool = False) -> str:
     rows = list(tree(run))
     type_width = max((len(prefix + r.type) for prefix, r in rows), default=4)
@@ -70,20 +198,38 @@ def render(run: StackRun, details: bool = False) -> str:
         azure_name = str(r.outputs.get("name") or "") if r.custom else ""
         info = "  [protected]" if r.protect else ""
         lines.append(f" +   {prefix + r.type:<{type_width}}  {r.name:<{name_width}}  {azure_name}{info}".rstrip())
+        # Settings and details sit under the resource, the tree's guide lines running on beside them.
+        guide = prefix[:-3] + ("│  " if prefix.endswith("├─ ") else "   ") if prefix else ""
+        pad = " " * 5 + guide + "   "
+        settings = key_settings(r)
+        if settings and not details:
+            lines.append(pad + "  ".join(f"{label}={value}" for label, value in settings))
         if details and r.custom:
-            pad = " " * (5 + len(prefix) + 3)
             lines.extend(f"{pad}{key}: {show(value)}" for key, value in sorted(flatten(r.masked_inputs).items()))
     if run.exports:
         lines += ["", "Outputs:"]
         lines += [f"    {key}: {show(value)}" for key, value in sorted(run.exports.items())]
-    custom = [r for r in run.resources if r.custom]
-    protected = sum(1 for r in custom if r.protect)
-    lines += ["", "Resources:",
-              f"    + {len(run.resources)} to create: {len(custom)} in Azure ({protected} protected), "
-              f"{len(run.resources) - len(custom)} components and the stack"]
+    lines += ["", "Resources:", *summary_lines(run)]
     if run.logs:
         lines += ["", "Diagnostics:"] + [f"    {line}" for line in run.logs]
     return "\n".join(lines)
+
+
+def summary_lines(run: StackRun) -> list[str]:
+    """The totals, then one line per resource type: how many, and how many of them are protected."""
+    custom = [r for r in run.resources if r.custom]
+    protected = sum(1 for r in custom if r.protect)
+    lines = [f"    + {len(run.resources)} to create: {len(custom)} in Azure ({protected} protected), "
+             f"{len(run.resources) - len(custom)} components and the stack"]
+    by_type: dict[str, list[RegisteredResource]] = {}
+    for r in custom:
+        by_type.setdefault(r.type, []).append(r)
+    width = max((len(t) for t in by_type), default=0)
+    for type_token, members in sorted(by_type.items(), key=lambda item: (-len(item[1]), item[0])):
+        guarded = sum(1 for r in members if r.protect)
+        note = f"  ({guarded} protected)" if guarded else ""
+        lines.append(f"      {len(members):>3}  {type_token:<{width}}{note}".rstrip())
+    return lines
 
 
 def render_error(run: StackRun) -> str:

@@ -6,8 +6,9 @@ A diff compares two runs; each side is one of
   process (a Python process imports a module once, so two versions of `components/` cannot share one);
 - `prod.json`: a document written earlier by `python -m offline preview --stack prod --json`.
 
-The document holds only what is safe to print: inputs with secrets masked, and the physical name
-(never the mock's raw outputs, which echo secret inputs).
+The document is the one `pulumi preview --json` prints (see `to_document`), so tools written for
+Pulumi's output read ours. It holds only what is safe to print: inputs with secrets masked, and the
+physical name (never the mock's raw outputs, which echo secret inputs).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from offline.engine import PROJECT_DIR, RegisteredResource, StackRun, project_name, run_stack
-
-FORMAT = 1
+from offline.engine import MASK, PROJECT_DIR, RegisteredResource, StackRun, project_name, run_stack
+from offline.preview import ROOT_TYPE
 
 
 class SourceError(Exception):
@@ -31,47 +31,100 @@ class SourceError(Exception):
 
 
 def to_document(run: StackRun) -> dict[str, Any]:
+    """The run as `pulumi preview --json` prints a preview (Pulumi's `PreviewDigest`).
+
+    One step per registration, in the order the engine received them, each a `create` (there is no
+    state offline) with the `newState` the engine would record: type, inputs (every secret is the
+    string "[secret]", as Pulumi prints it), parent, dependencies, propertyDependencies, protect and
+    aliases. Nothing is added that the program did not register: no default-provider steps (there
+    are no providers offline) and no `provider` fields. Two values stand where Pulumi has none in a
+    preview, because a diff needs them and they are what the program asked for: the physical name
+    (`outputs.name`) and, on the stack itself, the stack outputs. Ids of resources that do not exist
+    yet are the mocks' ARM-shaped ids where a real preview prints an unknown.
+    """
+    steps = []
+    for r in run.in_registration_order():
+        state: dict[str, Any] = {
+            "urn": r.urn,
+            "custom": r.custom,
+            "delete": False,
+            "type": r.type,
+            "inputs": _sorted(r.masked_inputs),
+            "parent": r.parent,
+            "protect": r.protect,
+            "dependencies": r.dependencies,
+            "propertyDependencies": _sorted(r.property_dependencies),
+        }
+        if r.aliases:
+            state["aliases"] = r.aliases
+        if r.type == ROOT_TYPE:
+            state["outputs"] = _sorted(run.exports)
+        elif r.custom and r.outputs.get("name"):
+            state["outputs"] = {"name": r.outputs["name"]}
+        steps.append({"op": "create", "urn": r.urn, "newState": state})
+    root = next((r.urn for r in run.resources if r.type == ROOT_TYPE), "")
+    diagnostics = []
+    for line in run.logs:  # "<level>: <message>", as the engine's log handler wrote it
+        severity, _, message = line.partition(": ")
+        diagnostics.append({"urn": root, "message": message, "severity": severity})
+    if run.error is not None:
+        diagnostics.append({"urn": root, "message": str(run.error), "severity": "error"})
     return {
-        "format": FORMAT,
-        "project": run.project,
-        "stack": run.stack,
-        "error": None if run.error is None else str(run.error),
-        "resources": [
-            {
-                "urn": r.urn,
-                "type": r.type,
-                "name": r.name,
-                "custom": r.custom,
-                "parent": r.parent,
-                "protect": r.protect,
-                "dependencies": r.dependencies,
-                "aliases": r.aliases,
-                "azureName": r.outputs.get("name") if r.custom else None,
-                "inputs": r.masked_inputs,
-                "secretPaths": r.secret_paths,
-            }
-            for r in run.resources
-        ],
-        "exports": run.exports,
+        "config": _sorted(run.config),
+        "steps": steps,
+        "diagnostics": diagnostics,
+        # Go's time.Duration marshals as nanoseconds.
+        "duration": int(run.seconds * 1e9),
+        "changeSummary": {"create": len(steps)} if steps else {},
     }
 
 
 def from_document(document: dict[str, Any]) -> StackRun:
-    """A run for display and comparison only: its inputs are the masked ones."""
-    if document.get("format") != FORMAT:
-        raise SourceError(f"not an offline preview document (format {document.get('format')!r}, expected {FORMAT})")
-    resources = [
-        RegisteredResource(
-            urn=r["urn"], type=r["type"], name=r["name"], custom=r["custom"], parent=r["parent"],
-            dependencies=list(r["dependencies"]), property_dependencies={}, protect=r["protect"],
-            inputs=r["inputs"], masked_inputs=r["inputs"], secret_paths=list(r["secretPaths"]),
-            outputs={"name": r["azureName"]} if r.get("azureName") else {}, aliases=list(r["aliases"]),
-        )
-        for r in document["resources"]
-    ]
-    error = document.get("error")
-    return StackRun(stack=document["stack"], project=document["project"], resources=resources,
-                    exports=document.get("exports") or {}, error=RuntimeError(error) if error else None)
+    """A run for display and comparison only (its inputs are the masked ones), from a document of
+    `preview --json`. The stack and project come from the URNs."""
+    if not isinstance(document, dict) or not isinstance(document.get("steps"), list) or "changeSummary" not in document:
+        raise SourceError("not a `pulumi preview --json` document (expected `steps` and `changeSummary`)")
+    resources, exports = [], {}
+    stack = project = ""
+    for sequence, step in enumerate(document["steps"]):
+        state = step["newState"]
+        stack, project, _, name = state["urn"][len("urn:pulumi:"):].split("::", 3)
+        inputs = state.get("inputs") or {}
+        outputs = state.get("outputs") or {}
+        if state["type"] == ROOT_TYPE:
+            exports = outputs
+        resources.append(RegisteredResource(
+            urn=state["urn"], type=state["type"], name=name, custom=state["custom"], parent=state.get("parent", ""),
+            dependencies=list(state.get("dependencies") or []),
+            property_dependencies=dict(state.get("propertyDependencies") or {}), protect=bool(state.get("protect")),
+            inputs=inputs, masked_inputs=inputs, secret_paths=_masked_paths(inputs),
+            outputs={"name": outputs["name"]} if state["custom"] and outputs.get("name") else {},
+            aliases=list(state.get("aliases") or []), sequence=sequence,
+        ))
+    errors = [d["message"] for d in document.get("diagnostics") or [] if d.get("severity") == "error"]
+    return StackRun(stack=stack, project=project, resources=sorted(resources, key=lambda r: r.urn), exports=exports,
+                    error=RuntimeError("\n".join(errors)) if errors else None,
+                    config=dict(document.get("config") or {}))
+
+
+def _sorted(value: Any) -> Any:
+    """Maps with their keys sorted at every level, as Go marshals Pulumi's property maps."""
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def _masked_paths(value: Any, path: str = "") -> list[str]:
+    """Where a masked document holds a secret: every value printed as "[secret]"."""
+    if value == MASK:
+        return [path or "<root>"]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _masked_paths(item, f"{path}.{key}" if path else key)]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _masked_paths(item, f"{path}[{index}]")]
+    return []
 
 
 def load(spec: str, project_dir: Path = PROJECT_DIR) -> StackRun:

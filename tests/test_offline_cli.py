@@ -199,7 +199,7 @@ def test_sources_that_do_not_exist_are_reported(tmp_path):
     with pytest.raises(snapshot.SourceError, match="no stack file"):
         snapshot.load("staging")
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(snapshot.SourceError, match="not an offline preview document"):
+    with pytest.raises(snapshot.SourceError, match="not a `pulumi preview --json` document"):
         snapshot.load(str(tmp_path / "bad.json"))
 
 
