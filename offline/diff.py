@@ -23,6 +23,7 @@ from offline import graph
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, flatten, show
+from policy.rules import STATEFUL_TYPES
 
 MISSING = object()
 
@@ -74,6 +75,12 @@ class Change:
         """`pulumi up` refuses to delete a resource that is protected in its state."""
         return self.kind in ("replace", "delete") and self.old is not None and self.old.protect
 
+    @property
+    def loses_data(self) -> bool:
+        """A stateful resource (its data is not in this program) is deleted or replaced, protected or not:
+        dev's storage account holds no less than prod's until someone says otherwise."""
+        return self.kind in ("replace", "delete") and self.old is not None and self.old.type in STATEFUL_TYPES
+
 
 @dataclass
 class StackDiff:
@@ -87,6 +94,10 @@ class StackDiff:
     @property
     def blocked(self) -> list[Change]:
         return [c for c in self.changes if c.blocked]
+
+    @property
+    def data_losses(self) -> list[Change]:
+        return [c for c in self.changes if c.loses_data]
 
 
 def _same_location(old: Any, new: Any) -> bool:
@@ -185,6 +196,11 @@ class Report:
         return (f"{len(self.diff.blocked)} protected resource(s) would be deleted or replaced ({names}): "
                 "`pulumi up` refuses until protect is set to false in an update of its own.")
 
+    def data_loss_note(self) -> str:
+        names = ", ".join(f"{c.resource.name} ({c.kind})" for c in self.diff.data_losses)
+        return (f"{len(self.diff.data_losses)} stateful resource(s) would be deleted or replaced, and their data "
+                f"with them: {names}. If that is not the intent, add an alias (docs/operations.md).")
+
     def timing(self) -> str:
         before, after = (graph.critical_path(graph.DependencyGraph.of(run)).total_seconds for run in (self.old, self.new))
         change = f"{graph.clock(before)} -> {graph.clock(after)}" if before != after else graph.clock(after)
@@ -205,6 +221,7 @@ def render_text(report: Report) -> str:
     for change in diff.changes:
         r = change.resource
         note = "  [protected: `pulumi up` refuses this until it is unprotected]" if change.blocked else ""
+        note += "  [DATA LOSS: stateful]" if change.loses_data else ""
         lines.append(f" {SYMBOLS[change.kind]}  {r.type}  {r.name}  {change.kind}{note}")
         lines.extend(f"        {line}" for line in _property_lines(change))
     if diff.outputs:
@@ -212,6 +229,8 @@ def render_text(report: Report) -> str:
         lines += [f"    ~ {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
     if diff.changes or diff.outputs:
         lines += ["", "Resources:", f"    {report.summary()}"]
+    if diff.data_losses:
+        lines += ["", f"WARNING: {report.data_loss_note()}"]
     if diff.blocked:
         lines += ["", report.blocked_note()]
     lines += ["", report.timing()]
@@ -235,6 +254,8 @@ def render_markdown(report: Report, command: str) -> str:
         head.append(f"**No changes** to the {diff.unchanged} resources.")
     else:
         head.append(f"**{report.summary()}**")
+    if diff.data_losses:
+        head += ["", "> [!CAUTION]", f"> **Data loss.** {report.data_loss_note()}"]
     if diff.blocked:
         head += ["", "> [!CAUTION]", f"> {report.blocked_note()}"]
     if report.findings:
@@ -248,7 +269,8 @@ def render_markdown(report: Report, command: str) -> str:
     if diff.changes:
         head += ["", "| | type | name | change |", "|---|---|---|---|"]
         head += [f"| `{SYMBOLS[c.kind].strip()}` | {_cell(c.resource.type)} | {_cell(c.resource.name)} | "
-                 f"{c.kind}{' (protected)' if c.blocked else ''} |" for c in diff.changes]
+                 f"{c.kind}{' (protected)' if c.blocked else ''}{' **data loss**' if c.loses_data else ''} |"
+                 for c in diff.changes]
     tail = [f"<sub>Offline: the program under Pulumi mocks, secrets masked, no Azure state; "
             f"`{command}` reproduces it.</sub>"]
 

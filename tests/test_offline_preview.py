@@ -271,3 +271,33 @@ def test_an_ordering_dependency_without_a_reason_is_reported(prod):
     assert (waiting, bastion) in graph.ordering_only(run)
     text = graph.render_critical_path(run, graph.critical_path(graph.DependencyGraph.of(run)))
     assert "jump-host-vm waits for bastion-host: NO REASON RECORDED" in text
+
+
+# ------------------------------------------------------------------------------------------------
+# diff: a stateful resource that goes is flagged, protected or not
+# ------------------------------------------------------------------------------------------------
+def _without(run: StackRun, type_token: str) -> StackRun:
+    [gone] = run.of_type(type_token)
+    return dataclasses.replace(run, resources=[r for r in run.resources if r.urn != gone.urn])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_removed_stateful_resource_is_flagged_as_data_loss(runs, stack):
+    old = runs[stack]
+    new = _without(old, "azure-native:containerregistry:Registry")
+    report = diff.Report(diff.compare(old, new), old, new, "old", "new", findings=[], rules_run=0)
+    [change] = report.diff.changes
+    assert change.kind == "delete" and change.loses_data
+    assert change.blocked == (stack == "prod"), "only prod protects it; the data is lost either way"
+    text = diff.render_text(report)
+    assert "[DATA LOSS: stateful]" in text and "WARNING: 1 stateful resource(s) would be deleted" in text
+    markdown = diff.render_markdown(report, "cmd")
+    assert "> **Data loss.**" in markdown and "**data loss**" in markdown
+
+
+def test_a_removed_stateless_resource_is_not_data_loss(prod):
+    new = _without(prod, "azure-native:network:BastionHost")
+    [change] = diff.compare(prod, new).changes
+    assert change.kind == "delete" and not change.loses_data
+    report = diff.Report(diff.compare(prod, new), prod, new, "old", "new", findings=[], rules_run=0)
+    assert "DATA LOSS" not in diff.render_text(report) and "Data loss" not in diff.render_markdown(report, "cmd")
