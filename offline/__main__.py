@@ -3,7 +3,7 @@
     python -m offline preview --stack prod [--details] [--policy] [--json]
     python -m offline diff --stack prod --against-ref origin/main [--format markdown]
     python -m offline diff --stack prod --against dev       # how prod differs from dev
-    python -m offline diagram --stack prod > prod.mmd
+    python -m offline diagram --stack prod > prod.mmd   # the topology; --view dependencies for the deploy graph
     python -m offline critical-path --stack prod
 
 Exit status: 0 done; 1 the program failed, or `preview --policy` found a mandatory violation; 2 a stack,
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from offline import diff as stack_diff
-from offline import graph, preview, snapshot
+from offline import graph, preview, snapshot, topology
 from offline.engine import PROJECT_DIR, StackRun, run_stack
 
 USAGE_ERROR = 2
@@ -59,8 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("text", "markdown"), default="text",
                    help="markdown: the pull-request comment, with the diagram")
 
-    g = commands.add_parser("diagram", help="a Mermaid flowchart of resources, components and dependencies")
+    g = commands.add_parser(
+        "diagram", help="a Mermaid flowchart of the topology (or of the deploy dependencies)",
+        description="topology: VNets and subnets, what sits in each, peering, private endpoints to their targets "
+                    "and zones, who may connect where. dependencies: components as boxes, arrows to what waits, "
+                    "the critical path in red.")
     g.add_argument("--stack", required=True)
+    g.add_argument("--view", choices=("topology", "dependencies"), default="topology")
 
     c = commands.add_parser("critical-path", help="the chain of dependencies that decides how long `pulumi up` takes")
     c.add_argument("--stack", required=True)
@@ -152,6 +157,9 @@ def _diagram(args: argparse.Namespace) -> int:
     run = _run(args.stack)
     if run is None or run.error is not None:
         return USAGE_ERROR if run is None else 1
+    if args.view == "topology":
+        sys.stdout.write(topology.mermaid(run))
+        return 0
     path = graph.critical_path(graph.DependencyGraph.of(run))
     sys.stdout.write(graph.mermaid(run, highlight=[step.resource.urn for step in path.steps]))
     return 0

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from offline import graph
+from offline import graph, topology
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, flatten, show
@@ -282,11 +282,10 @@ def render_markdown(report: Report, command: str) -> str:
     body += [f"~ output {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
     details = ["", "<details><summary>Property changes</summary>", "", "```diff", *body, "```", "", "</details>"] if body else []
 
-    path = graph.critical_path(graph.DependencyGraph.of(report.new))
     kinds = {c.new.urn: c.kind for c in diff.changes if c.new is not None}
-    drawing = graph.mermaid(report.new, highlight=[s.resource.urn for s in path.steps], changes=kinds)
-    picture = ["", f"<details><summary>Diagram of `{report.new.stack}` on {report.new_label} "
-                   "(changes coloured, critical path outlined in red)</summary>", "",
+    drawing = topology.mermaid(report.new, changes=kinds)
+    picture = ["", f"<details><summary>Topology of `{report.new.stack}` on {report.new_label} "
+                   "(changes coloured; a thick red border is reachable from the internet)</summary>", "",
                "```mermaid", drawing.rstrip(), "```", "", "</details>"]
 
     def size(*parts: list[str]) -> int:

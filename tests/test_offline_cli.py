@@ -295,7 +295,7 @@ def test_reduced_edges_drop_only_what_another_path_implies(prod):
 
 
 def test_diagram_draws_every_resource_and_marks_the_critical_path(prod, cli, capsys):
-    assert cli(["diagram", "--stack", "prod"]) == 0
+    assert cli(["diagram", "--stack", "prod", "--view", "dependencies"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("%% isolated-mlops/prod") and "\nflowchart LR\n" in text
     nodes = [line for line in text.splitlines() if '["' in line and not line.strip().startswith("subgraph")]
