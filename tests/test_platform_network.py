@@ -218,3 +218,18 @@ def test_stray_public_ip_or_nic_public_ip_is_caught(prod: StackRun):
     assert violations(nic_with_ip, "only-bastion-inbound-public-ip")
     dynamic = changed(base, lambda r: r.type == R.PUBLIC_IP, publicIPAllocationMethod="Dynamic")
     assert violations(dynamic, "public-ip-standard-static")
+
+
+def test_azure_monitor_zones_in_every_cloud():
+    """The zone table's Azure Monitor rows (Microsoft Learn, "Azure Private Endpoint private DNS zone values")."""
+    monitor = {cloud: set(c.zones_by_group_id["azuremonitor"]) for cloud, c in CLOUDS.items()}
+    assert monitor["AzureCloud"] == {
+        "privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com", "privatelink.ods.opinsights.azure.com",
+        "privatelink.agentsvc.azure-automation.net", "privatelink.blob.core.windows.net"}
+    assert monitor["AzureUSGovernment"] == {
+        "privatelink.monitor.azure.us", "privatelink.adx.monitor.azure.us", "privatelink.oms.opinsights.azure.us",
+        "privatelink.ods.opinsights.azure.us", "privatelink.agentsvc.azure-automation.us",
+        "privatelink.blob.core.usgovcloudapi.net"}
+    assert monitor["AzureChinaCloud"] == {
+        "privatelink.monitor.azure.cn", "privatelink.oms.opinsights.azure.cn", "privatelink.ods.opinsights.azure.cn",
+        "privatelink.agentsvc.azure-automation.cn", "privatelink.blob.core.chinacloudapi.cn"}
