@@ -38,6 +38,8 @@ KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
 REGISTRY = "azure-native:containerregistry:Registry"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
+PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 VNET = "azure-native:network:VirtualNetwork"
 SUBNET = "azure-native:network:Subnet"
@@ -75,6 +77,7 @@ NAME_INPUTS: Mapping[str, str] = {
     PRIVATE_ENDPOINT: "privateEndpointName",
     PRIVATE_ZONE: "privateZoneName",
     COMPUTE: "computeName",
+    PRIVATE_LINK_SCOPE: "scopeName",
 }
 
 

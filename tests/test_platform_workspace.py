@@ -29,8 +29,8 @@ def _zones_of(run: StackRun, endpoint) -> set[str]:
 
 
 @pytest.mark.parametrize("stack, groups", [
-    ("dev", {"amlworkspace", "blob", "file", "vault", "registry"}),
-    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry"}),  # batch endpoints on
+    ("dev", {"amlworkspace", "blob", "file", "vault", "registry", "azuremonitor"}),
+    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry", "azuremonitor"}),  # batch endpoints on
 ])
 def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]):
     run = runs[stack]
@@ -51,7 +51,7 @@ def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
 
 def test_endpoint_targets_its_resource(prod: StackRun):
     targets = {"amlworkspace": R.WORKSPACE, "blob": R.STORAGE, "file": R.STORAGE, "queue": R.STORAGE,
-               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY}
+               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY, "azuremonitor": R.PRIVATE_LINK_SCOPE}
     for group, [pe] in _endpoints(prod).items():
         [target_urn] = pe.property_dependencies["privateLinkServiceConnections"]
         target = prod.by_urn(target_urn)
@@ -174,3 +174,36 @@ def test_workspace_public_access_switch(run_with):
 def test_batch_endpoints_off_means_no_queue_or_table_endpoints(dev: StackRun):
     groups = {pe.input("privateLinkServiceConnections")[0]["groupIds"][0] for pe in dev.of_type(R.PRIVATE_ENDPOINT)}
     assert "queue" not in groups and "table" not in groups
+
+
+# ---- Monitoring: Log Analytics and App Insights only through the Azure Monitor Private Link Scope ---
+MONITOR_ZONES = {"privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
+                 "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net",
+                 "privatelink.blob.core.windows.net"}
+MONITORING_RULES = ["private-targets-have-endpoints", "private-endpoint-dns-complete", "zone-linked-to-every-vnet"]
+
+
+def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: StackRun):
+    [scope] = each_stack.of_type(R.PRIVATE_LINK_SCOPE)
+    assert scope.input("location") == "global"
+    assert scope.input("accessModeSettings") == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly"}
+    monitored = [*each_stack.of_type(R.LOG_ANALYTICS), *each_stack.of_type(R.APP_INSIGHTS)]
+    assert len(monitored) == 2
+    for resource in monitored:
+        assert resource.input("publicNetworkAccessForIngestion") == "Disabled", resource.name
+        assert resource.input("publicNetworkAccessForQuery") == "Disabled", resource.name
+    # Each monitored resource is scoped, ordered by data (its id and the scope's name), not depends_on.
+    scoped = each_stack.of_type(R.SCOPED_RESOURCE)
+    assert sorted(s.property_dependencies["linkedResourceId"][0] for s in scoped) == sorted(r.urn for r in monitored)
+    for s in scoped:
+        assert s.property_dependencies["scopeName"] == [scope.urn]
+        assert s.input("scopeName") == scope.input("scopeName")
+        assert s.input("linkedResourceId") == each_stack.by_urn(s.property_dependencies["linkedResourceId"][0]).id
+    # One azuremonitor endpoint to the scope, in the endpoints' subnet, with all five zones.
+    [pe] = _endpoints(each_stack)["azuremonitor"]
+    assert pe.property_dependencies["privateLinkServiceConnections"] == [scope.urn]
+    assert pe.input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == scope.id
+    assert _zones_of(each_stack, pe) == MONITOR_ZONES == set(ZONES["azuremonitor"])
+    for name in MONITORING_RULES:
+        assert violations(each_stack, name) == [], name
+
