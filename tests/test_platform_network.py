@@ -231,6 +231,7 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
     assert users == ["monitoring-azuremonitor-dns", "storage-blob-dns"]
     links = [l for l in each_stack.of_type(R.ZONE_LINK) if l.property_dependencies["privateZoneName"] == [blob.urn]]
     assert sorted(l.property_dependencies["virtualNetwork"][0] for l in links) == sorted(v.urn for v in each_stack.of_type(R.VNET))
+    assert violations(each_stack, "private-dns-zone-once") == []
 
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
@@ -241,7 +242,7 @@ def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str)
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]
     assert storage_blob in CLOUDS[cloud].zones_by_group_id["azuremonitor"]
     assert names.count(storage_blob) == 1 and len(names) == len(set(names))
-    for rule in ("private-endpoint-dns-complete", "zone-linked-to-every-vnet"):
+    for rule in ("private-endpoint-dns-complete", "private-dns-zone-once", "zone-linked-to-every-vnet"):
         assert violations(run, rule) == [], rule
 
 

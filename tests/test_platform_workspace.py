@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from components.zones import CLOUDS
@@ -180,7 +182,8 @@ def test_batch_endpoints_off_means_no_queue_or_table_endpoints(dev: StackRun):
 MONITOR_ZONES = {"privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
                  "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net",
                  "privatelink.blob.core.windows.net"}
-MONITORING_RULES = ["private-targets-have-endpoints", "private-endpoint-dns-complete", "zone-linked-to-every-vnet"]
+MONITORING_RULES = ["monitoring-private", "monitoring-in-private-link-scope", "private-targets-have-endpoints",
+                    "private-endpoint-dns-complete", "private-dns-zone-once", "zone-linked-to-every-vnet"]
 
 
 def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: StackRun):
@@ -207,3 +210,71 @@ def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: St
     for name in MONITORING_RULES:
         assert violations(each_stack, name) == [], name
 
+
+@pytest.mark.parametrize("type_, props, text", [
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": "Enabled"}, "publicNetworkAccessForIngestion"),
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForQuery": "Enabled"}, "publicNetworkAccessForQuery"),
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForQuery": DELETE}, "unset means 'Enabled'"),
+    (R.APP_INSIGHTS, {"publicNetworkAccessForIngestion": "Enabled"}, "publicNetworkAccessForIngestion"),
+    (R.APP_INSIGHTS, {"publicNetworkAccessForQuery": "Enabled"}, "publicNetworkAccessForQuery"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__ingestionAccessMode": "Open"}, "ingestionAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__queryAccessMode": "Open"}, "queryAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__exclusions": [
+        {"privateEndpointConnectionName": "pe-x", "queryAccessMode": "Open"}]}, "exclusion"),
+])
+def test_opening_monitoring_is_caught(prod: StackRun, type_: str, props: dict, text: str):
+    broken = changed(views(prod), lambda r: r.type == type_, **props)
+    [v] = violations(broken, "monitoring-private")
+    assert text in v.message and prod.by_urn(v.urn).type == type_
+
+
+@pytest.mark.parametrize("scoped_name, type_", [("monitoring-logs-scoped", R.LOG_ANALYTICS),
+                                                 ("monitoring-appinsights-scoped", R.APP_INSIGHTS)])
+def test_monitored_resource_not_scoped_is_caught(prod: StackRun, scoped_name: str, type_: str):
+    base = views(prod)
+    [target] = [r for r in base if r.type == type_]
+    unscoped = without(base, lambda r: r.type == R.SCOPED_RESOURCE and r.name == scoped_name)
+    assert [v.urn for v in violations(unscoped, "monitoring-in-private-link-scope")] == [target.urn]
+    # Scoped, but into a scope that is not this stack's: not this stack's private path either.
+    elsewhere = changed(base, lambda r: r.type == R.SCOPED_RESOURCE and r.name == scoped_name,
+                        lambda r: dataclasses.replace(r, property_dependencies={
+                            **r.property_dependencies, "scopeName": ()}), scopeName="ampls-someone-else")
+    assert [v.urn for v in violations(elsewhere, "monitoring-in-private-link-scope")] == [target.urn]
+
+
+def test_azure_monitor_endpoint_missing_or_missing_a_zone_is_caught(prod: StackRun):
+    base = views(prod)
+    [scope] = [r for r in base if r.type == R.PRIVATE_LINK_SCOPE]
+    no_endpoint = without(base, lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "monitoring-azuremonitor-pe")
+    [v] = violations(no_endpoint, "private-targets-have-endpoints")
+    assert v.urn == scope.urn and "'azuremonitor'" in v.message
+    [pe] = _endpoints(prod)["azuremonitor"]
+    for missing in sorted(MONITOR_ZONES):
+        [zone] = [r for r in base if r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == missing]
+        four = changed(base, lambda r: r.type == R.ZONE_GROUP and r.name == "monitoring-azuremonitor-dns",
+                       lambda r: dataclasses.replace(r, property_dependencies={
+                           **r.property_dependencies, "privateDnsZoneConfigs": tuple(
+                               u for u in r.property_dependencies["privateDnsZoneConfigs"] if u != zone.urn)}),
+                       privateDnsZoneConfigs=[c for c in next(g for g in base if g.name == "monitoring-azuremonitor-dns")
+                                              .props["privateDnsZoneConfigs"] if c["privateDnsZoneId"] != zone.id])
+        [v] = violations(four, "private-endpoint-dns-complete")
+        assert v.urn == pe.urn and missing in v.message, missing
+
+
+def test_shared_blob_zone_declared_twice_is_caught(prod: StackRun):
+    """Storage's blob endpoint and Azure Monitor's share one zone: a second declaration of it would be a
+    second resource managing the same Azure zone, its links and records."""
+    base = views(prod)
+    [blob] = [r for r in base if r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == "privatelink.blob.core.windows.net"]
+    # Same name, same resource group: the same ARM id, declared by a second resource.
+    again = dataclasses.replace(blob, urn=blob.urn.replace("::private-dns-", "::monitoring-"), name="monitoring-blob")
+
+    def use_again(r):
+        return dataclasses.replace(r, property_dependencies={**r.property_dependencies, "privateDnsZoneConfigs": tuple(
+            again.urn if u == blob.urn else u for u in r.property_dependencies["privateDnsZoneConfigs"])})
+    twice = changed([*base, again], lambda r: r.type == R.ZONE_GROUP and r.name == "monitoring-azuremonitor-dns", use_again)
+    assert violations(base, "private-dns-zone-once") == []
+    [v] = violations(twice, "private-dns-zone-once")
+    assert v.urn == again.urn and "privatelink.blob.core.windows.net" in v.message
+    # The endpoint's own rule is satisfied by the copy: only the zone-once rule sees the duplicate.
+    assert violations(twice, "private-endpoint-dns-complete") == []
