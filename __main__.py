@@ -23,7 +23,7 @@ from network.virtual_network import BASTION_SUBNET_NAME, SubnetPlan, VirtualNetw
 from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from workspace.monitoring import Monitoring, MonitoringArgs
+from workspace.monitoring import AZURE_MONITOR_GROUP_ID, Monitoring, MonitoringArgs
 from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
         resource_group_name=rg_name,
         cloud=cfg.cloud,
-        group_ids=["amlworkspace", *storage_groups, "vault", "registry"],
+        group_ids=["amlworkspace", *storage_groups, "vault", "registry", AZURE_MONITOR_GROUP_ID],
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
         tags=tags,
     ))
@@ -111,13 +111,12 @@ def main() -> None:
         tags=tags,
     )
     monitoring = Monitoring("monitoring", MonitoringArgs(
-        resource_group_name=rg_name,
-        location=location,
         log_analytics_name=names.plain("log_analytics"),
         app_insights_name=names.plain("app_insights"),
+        private_link_scope_name=names.plain("private_link_scope"),
         retention_days=cfg.log_retention_days,
+        placement=placement,
         protect=cfg.protect_stateful_resources,
-        tags=tags,
     ))
     storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
         account_name=names.storage_account,

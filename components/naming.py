@@ -105,6 +105,7 @@ TEMPLATES: dict[str, str] = {
     "ml_workspace": "mlw-{p}-{e}",
     "log_analytics": "log-{p}-{e}",
     "app_insights": "appi-{p}-{e}",
+    "private_link_scope": "ampls-{p}-{e}",
     "virtual_network": "vnet-{r}-{p}-{e}",
     "bastion": "bas-{p}-{e}",
     "linux_vm": "vm-{r}-{p}-{e}",

@@ -4,6 +4,14 @@ A private endpoint only works when its DNS zone group writes the endpoint's A re
 (or zones) that the service's public name CNAMEs into. The AML workspace needs *two* zones: the API
 zone and the notebooks zone; with only the first, the studio loads but notebooks fail.
 Source: "Azure Private Endpoint private DNS zone values" (Microsoft Learn), per cloud.
+
+Azure Monitor (`azuremonitor`, an endpoint to an Azure Monitor Private Link Scope) needs five zones,
+one of which is the storage `blob` zone: a zone name can serve several group ids, and
+`network.private_dns` creates each name once per stack. US Government adds an Azure Data Explorer
+zone (`privatelink.adx.monitor.azure.us`), as Microsoft's table lists it. Microsoft's table has no
+Azure Monitor row for Azure China; its names below follow the China public endpoints
+(`monitor.azure.cn`, `{oms,ods}.opinsights.azure.cn`, `agentsvc.azure-automation.cn`) the way the
+other clouds' names follow theirs: confirm them before deploying there.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ def _storage_zones(suffix: str) -> dict[str, tuple[str, ...]]:
     return {group: (f"privatelink.{group}.{suffix}",) for group in ("blob", "file", "queue", "table", "dfs")}
 
 
+def _monitor_zones(*zones: str, storage_suffix: str) -> tuple[str, ...]:
+    """Azure Monitor's zones: its own, plus the storage blob zone (agents' solution packs)."""
+    return (*zones, _storage_zones(storage_suffix)["blob"][0])
+
+
 CLOUDS: Mapping[str, CloudEndpoints] = {
     "AzureCloud": CloudEndpoints(
         zones_by_group_id={
@@ -34,6 +47,10 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.windows.net"),
             "vault": ("privatelink.vaultcore.azure.net",),
             "registry": ("privatelink.azurecr.io",),
+            "azuremonitor": _monitor_zones(
+                "privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
+                "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net",
+                storage_suffix="core.windows.net"),
         },
         key_vault_dns_suffix="vault.azure.net",
         key_vault_resource="https://vault.azure.net",
@@ -44,6 +61,10 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.usgovcloudapi.net"),
             "vault": ("privatelink.vaultcore.usgovcloudapi.net",),
             "registry": ("privatelink.azurecr.us",),
+            "azuremonitor": _monitor_zones(
+                "privatelink.monitor.azure.us", "privatelink.adx.monitor.azure.us",
+                "privatelink.oms.opinsights.azure.us", "privatelink.ods.opinsights.azure.us",
+                "privatelink.agentsvc.azure-automation.us", storage_suffix="core.usgovcloudapi.net"),
         },
         key_vault_dns_suffix="vault.usgovcloudapi.net",
         key_vault_resource="https://vault.usgovcloudapi.net",
@@ -54,6 +75,10 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.chinacloudapi.cn"),
             "vault": ("privatelink.vaultcore.azure.cn",),
             "registry": ("privatelink.azurecr.cn",),
+            "azuremonitor": _monitor_zones(
+                "privatelink.monitor.azure.cn", "privatelink.oms.opinsights.azure.cn",
+                "privatelink.ods.opinsights.azure.cn", "privatelink.agentsvc.azure-automation.cn",
+                storage_suffix="core.chinacloudapi.cn"),
         },
         key_vault_dns_suffix="vault.azure.cn",
         key_vault_resource="https://vault.azure.cn",

@@ -53,6 +53,10 @@ TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
     "azure-native:containerregistry:Registry": Estimate(45, "estimate", _ASYNC),
     "azure-native:operationalinsights:Workspace": Estimate(30, "estimate", _ASYNC),
     "azure-native:applicationinsights:Component": Estimate(15, "estimate", _SYNC),
+    "azure-native:monitor:PrivateLinkScope": Estimate(
+        15, "estimate", "ARM PUT of a global resource with nothing to provision in a region; not measured"),
+    "azure-native:monitor:PrivateLinkScopedResource": Estimate(
+        30, "estimate", "ARM PUT that connects an existing workspace or component to the scope; not measured"),
     "azure-native:machinelearningservices:Workspace": Estimate(
         120, "estimate", f"{_ASYNC}; wires up storage, Key Vault, registry and Application Insights"),
     "azure-native:machinelearningservices:Compute": Estimate(90, "estimate", f"{_ASYNC}; an empty AmlCompute cluster in a VNet (0 nodes)"),

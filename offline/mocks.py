@@ -39,6 +39,8 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:containerregistry:Registry": ("registryName", "Microsoft.ContainerRegistry/registries"),
     "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces"),
     "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components"),
+    "azure-native:monitor:PrivateLinkScope": ("scopeName", "Microsoft.Insights/privateLinkScopes"),
+    "azure-native:monitor:PrivateLinkScopedResource": ("name", "Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources"),
     "azure-native:machinelearningservices:Workspace": ("workspaceName", "Microsoft.MachineLearningServices/workspaces"),
     "azure-native:machinelearningservices:Compute": ("computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"),
     "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"),

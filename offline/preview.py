@@ -121,6 +121,9 @@ KEY_SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("retentionInDays")),
     "azure-native:applicationinsights:Component": _any(
         "publicNetworkAccessForIngestion", "publicNetworkAccessForQuery", "ingestionMode"),
+    "azure-native:monitor:PrivateLinkScope": (
+        Setting("accessModeSettings.ingestionAccessMode"), Setting("accessModeSettings.queryAccessMode")),
+    "azure-native:monitor:PrivateLinkScopedResource": (Setting("linkedResourceId", "linked", True),),
     "azure-native:machinelearningservices:Workspace": (
         *_any("publicNetworkAccess", "managedNetwork.isolationMode"), Setting("sku.name", "sku"),
         Setting("imageBuildCompute")),

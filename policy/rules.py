@@ -38,6 +38,8 @@ KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
 REGISTRY = "azure-native:containerregistry:Registry"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
+PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 VNET = "azure-native:network:VirtualNetwork"
 SUBNET = "azure-native:network:Subnet"
@@ -75,6 +77,7 @@ NAME_INPUTS: Mapping[str, str] = {
     PRIVATE_ENDPOINT: "privateEndpointName",
     PRIVATE_ZONE: "privateZoneName",
     COMPUTE: "computeName",
+    PRIVATE_LINK_SCOPE: "scopeName",
 }
 
 
@@ -526,10 +529,58 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
         yield "set ingestionMode to 'LogAnalytics'"
 
 
-@rule("private-targets-have-endpoints", "The workspace, Key Vault and registry each have a private endpoint with "
-      "the right group id; the storage account has blob and file endpoints.")
+@resource_rule("monitoring-private", "Log Analytics and Application Insights refuse public ingestion and queries "
+               "(publicNetworkAccessForIngestion and ForQuery 'Disabled'); an Azure Monitor Private Link Scope's "
+               "ingestion and query access modes are 'PrivateOnly', with no 'Open' exclusion.",
+               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE)
+def _monitoring(r: ResourceView) -> Iterator[str]:
+    if r.type == PRIVATE_LINK_SCOPE:
+        # PrivateOnly: clients in the linked VNets reach only the scope's resources (no exfiltration
+        # through another tenant's workspace); Open lets them send to any Azure Monitor resource.
+        for mode in ("ingestionAccessMode", "queryAccessMode"):
+            value = r.prop(f"accessModeSettings.{mode}")
+            if _differs(value, "PrivateOnly"):
+                yield f"accessModeSettings.{mode} is {value!r}; set 'PrivateOnly'"
+        for exclusion in _mappings(r.prop("accessModeSettings.exclusions")):
+            for mode in ("ingestionAccessMode", "queryAccessMode"):
+                if _eq(exclusion.get(mode), "Open"):
+                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} 'Open'; "
+                           "remove it: every endpoint of the scope stays PrivateOnly")
+        return
+    for prop in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
+        value = r.prop(prop)
+        if _differs(value, "Disabled"):
+            yield (f"{prop} is {value!r} (unset means 'Enabled'); set 'Disabled': "
+                   "clients reach it through the Azure Monitor Private Link Scope's endpoint")
+
+
+@rule("monitoring-in-private-link-scope", "Every Log Analytics workspace and Application Insights component is "
+      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).")
+def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
+    linked: set[str] = set()
+    for scoped in _of_type(resources, SCOPED_RESOURCE):
+        scope_name = scoped.prop("scopeName")
+        in_stack_scope = any(s.urn in scoped.refs("scopeName") or _same(scope_name, physical_name(s)) for s in scopes)
+        linked_id = scoped.prop("linkedResourceId")
+        targets = [t for type_ in (LOG_ANALYTICS, APP_INSIGHTS)
+                   for t in _resolve(resources, scoped, "linkedResourceId", linked_id, type_)]
+        if (not in_stack_scope and scope_name is UNKNOWN and not scoped.refs("scopeName")) \
+                or (not targets and _has_unknown(linked_id)):
+            return  # a scoped resource not known yet may be the one that links any of them
+        if in_stack_scope:
+            linked.update(t.urn for t in targets)
+    for r in _of_type(resources, LOG_ANALYTICS, APP_INSIGHTS):
+        if r.urn not in linked:
+            yield r.urn, ("is in no Azure Monitor Private Link Scope of this stack: link it with a "
+                          "PrivateLinkScopedResource, or no private endpoint reaches it")
+
+
+@rule("private-targets-have-endpoints", "The workspace, Key Vault, registry and Azure Monitor Private Link Scope "
+      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.")
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
-    required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file")}
+    required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file"),
+                PRIVATE_LINK_SCOPE: ("azuremonitor",)}
     target_types = tuple(required)
     # An endpoint whose target we cannot identify yet might be the one we look for: say nothing
     # about its group ids rather than report what we cannot prove.
@@ -581,7 +632,7 @@ def _zones_held(resources: Sequence[ResourceView], zone_groups: Sequence[Resourc
 
 
 @rule("private-endpoint-dns-complete", "Every private endpoint has one group id and a DNS zone group holding "
-      "exactly the zones that group id needs (the workspace: api and notebooks zones).")
+      "exactly the zones that group id needs (the workspace: api and notebooks zones; Azure Monitor: five).")
 def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     orphan_groups = [g for g in _of_type(resources, ZONE_GROUP)
                      if not g.refs("privateEndpointName") and not isinstance(g.prop("privateEndpointName"), str)]
@@ -653,6 +704,24 @@ def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
                 yield link.urn, "set registrationEnabled to false: VM records do not belong in a privatelink zone"
             if _differs(link.prop("location"), "global"):
                 yield link.urn, "zone links are global: set location to 'global'"
+
+
+def _same_resource_group(a: ResourceView, b: ResourceView) -> bool:
+    """Provably in one resource group: the same known name, or both names from one resource."""
+    return _same(a.prop("resourceGroupName"), b.prop("resourceGroupName")) \
+        or bool(set(a.refs("resourceGroupName")) & set(b.refs("resourceGroupName")))
+
+
+@rule("private-dns-zone-once", "Each private DNS zone name is declared once per resource group, also when several "
+      "group ids share it (the blob zone serves storage and Azure Monitor); every zone group points at that one zone.")
+def _zone_once(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    zones = _of_type(resources, PRIVATE_ZONE)
+    for i, zone in enumerate(zones):
+        for first in zones[:i]:
+            if _same(_zone_name(zone), _zone_name(first)) and _same_resource_group(zone, first):
+                yield zone.urn, (f"declares zone {_zone_name(zone)} again (first as {first.name}): two resources "
+                                 "would manage one Azure zone, its links and records; declare it once and share its id")
+                break
 
 
 # --------------------------------------------------------------------------------------------

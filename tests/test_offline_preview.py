@@ -130,7 +130,7 @@ def test_json_of_a_failing_program_carries_its_error_and_fails(cli, run_with, mo
 def test_private_endpoints_show_their_group_target_and_subnet(prod):
     text = preview.render(prod)
     endpoints = prod.of_type("azure-native:network:PrivateEndpoint")
-    assert len(endpoints) == 7
+    assert len(endpoints) == 8  # workspace, storage x4 (batch endpoints), vault, registry, Azure Monitor
     for endpoint in endpoints:
         [connection] = endpoint.input("privateLinkServiceConnections")
         line = _setting_line(text, endpoint)
@@ -158,9 +158,16 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
     [storage] = prod.of_type("azure-native:storage:StorageAccount")
     storage_line = _setting_line(preview.render(prod), storage)
     assert "publicNetworkAccess=Disabled" in storage_line and "sku=Standard_ZRS" in storage_line
-    [logs] = prod.of_type("azure-native:operationalinsights:Workspace")
-    assert logs.input("publicNetworkAccessForQuery") is None, "if the program sets it now, assert its value here"
-    assert "publicNetworkAccessForQuery=Enabled(unset: Azure's default)" in _setting_line(preview.render(prod), logs)
+    # An input the program leaves out shows Azure's default, marked as such.
+    assert storage.input("allowSharedKeyAccess") is None, "if the program sets it now, assert its value here"
+    assert "allowSharedKeyAccess=true(unset: Azure's default)" in storage_line
+    for type_ in ("azure-native:operationalinsights:Workspace", "azure-native:applicationinsights:Component"):
+        [monitored] = prod.of_type(type_)
+        line = _setting_line(preview.render(prod), monitored)
+        assert "publicNetworkAccessForIngestion=Disabled" in line and "publicNetworkAccessForQuery=Disabled" in line, type_
+    [scope] = prod.of_type("azure-native:monitor:PrivateLinkScope")
+    scope_line = _setting_line(preview.render(prod), scope)
+    assert "ingestionAccessMode=PrivateOnly" in scope_line and "queryAccessMode=PrivateOnly" in scope_line
 
 
 def test_every_key_setting_path_exists_in_the_program(runs):

@@ -137,10 +137,10 @@ def test_one_way_peering_is_caught(prod: StackRun):
 # ---- Private DNS -----------------------------------------------------------------------------
 def test_one_zone_per_needed_name(each_stack: StackRun, request):
     batch = each_stack.stack == "prod"  # prod enables batch endpoints in its stack file
-    groups = ["amlworkspace", *storage_group_ids(batch), "vault", "registry"]
+    groups = ["amlworkspace", *storage_group_ids(batch), "vault", "registry", "azuremonitor"]
     expected = {z for g in groups for z in CLOUDS["AzureCloud"].zones_by_group_id[g]}
-    zones = {r.input("privateZoneName") for r in each_stack.of_type(R.PRIVATE_ZONE)}
-    assert zones == expected
+    zones = [r.input("privateZoneName") for r in each_stack.of_type(R.PRIVATE_ZONE)]
+    assert sorted(zones) == sorted(expected), "each zone name once, even one that two group ids share"
     assert all(r.input("location") == "global" for r in each_stack.of_type(R.PRIVATE_ZONE))
 
 
@@ -218,3 +218,44 @@ def test_stray_public_ip_or_nic_public_ip_is_caught(prod: StackRun):
     assert violations(nic_with_ip, "only-bastion-inbound-public-ip")
     dynamic = changed(base, lambda r: r.type == R.PUBLIC_IP, publicIPAllocationMethod="Dynamic")
     assert violations(dynamic, "public-ip-standard-static")
+
+
+def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: StackRun):
+    """Storage's `blob` endpoint and Azure Monitor's `azuremonitor` endpoint both need the blob zone:
+    `PrivateDnsZones` declares it once, links it once to each VNet, and both zone groups point at it."""
+    [dns] = each_stack.of_type("mlops:network:PrivateDnsZones")
+    zones = [z for z in each_stack.of_type(R.PRIVATE_ZONE) if z.input("privateZoneName") == "privatelink.blob.core.windows.net"]
+    assert len(zones) == 1 and zones[0].parent == dns.urn
+    [blob] = zones
+    users = sorted(g.name for g in each_stack.of_type(R.ZONE_GROUP) if blob.urn in g.property_dependencies["privateDnsZoneConfigs"])
+    assert users == ["monitoring-azuremonitor-dns", "storage-blob-dns"]
+    links = [l for l in each_stack.of_type(R.ZONE_LINK) if l.property_dependencies["privateZoneName"] == [blob.urn]]
+    assert sorted(l.property_dependencies["virtualNetwork"][0] for l in links) == sorted(v.urn for v in each_stack.of_type(R.VNET))
+    assert violations(each_stack, "private-dns-zone-once") == []
+
+
+@pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
+def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
+    run = run_with("dev", lambda v: v.update(cloud=cloud))
+    assert run.error is None
+    names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
+    [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]
+    assert storage_blob in CLOUDS[cloud].zones_by_group_id["azuremonitor"]
+    assert names.count(storage_blob) == 1 and len(names) == len(set(names))
+    for rule in ("private-endpoint-dns-complete", "private-dns-zone-once", "zone-linked-to-every-vnet"):
+        assert violations(run, rule) == [], rule
+
+
+def test_azure_monitor_zones_in_every_cloud():
+    """The zone table's Azure Monitor rows (Microsoft Learn, "Azure Private Endpoint private DNS zone values")."""
+    monitor = {cloud: set(c.zones_by_group_id["azuremonitor"]) for cloud, c in CLOUDS.items()}
+    assert monitor["AzureCloud"] == {
+        "privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com", "privatelink.ods.opinsights.azure.com",
+        "privatelink.agentsvc.azure-automation.net", "privatelink.blob.core.windows.net"}
+    assert monitor["AzureUSGovernment"] == {
+        "privatelink.monitor.azure.us", "privatelink.adx.monitor.azure.us", "privatelink.oms.opinsights.azure.us",
+        "privatelink.ods.opinsights.azure.us", "privatelink.agentsvc.azure-automation.us",
+        "privatelink.blob.core.usgovcloudapi.net"}
+    assert monitor["AzureChinaCloud"] == {
+        "privatelink.monitor.azure.cn", "privatelink.oms.opinsights.azure.cn", "privatelink.ods.opinsights.azure.cn",
+        "privatelink.agentsvc.azure-automation.cn", "privatelink.blob.core.chinacloudapi.cn"}

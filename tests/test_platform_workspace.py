@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from components.zones import CLOUDS
@@ -29,8 +31,8 @@ def _zones_of(run: StackRun, endpoint) -> set[str]:
 
 
 @pytest.mark.parametrize("stack, groups", [
-    ("dev", {"amlworkspace", "blob", "file", "vault", "registry"}),
-    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry"}),  # batch endpoints on
+    ("dev", {"amlworkspace", "blob", "file", "vault", "registry", "azuremonitor"}),
+    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry", "azuremonitor"}),  # batch endpoints on
 ])
 def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]):
     run = runs[stack]
@@ -51,7 +53,7 @@ def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
 
 def test_endpoint_targets_its_resource(prod: StackRun):
     targets = {"amlworkspace": R.WORKSPACE, "blob": R.STORAGE, "file": R.STORAGE, "queue": R.STORAGE,
-               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY}
+               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY, "azuremonitor": R.PRIVATE_LINK_SCOPE}
     for group, [pe] in _endpoints(prod).items():
         [target_urn] = pe.property_dependencies["privateLinkServiceConnections"]
         target = prod.by_urn(target_urn)
@@ -174,3 +176,105 @@ def test_workspace_public_access_switch(run_with):
 def test_batch_endpoints_off_means_no_queue_or_table_endpoints(dev: StackRun):
     groups = {pe.input("privateLinkServiceConnections")[0]["groupIds"][0] for pe in dev.of_type(R.PRIVATE_ENDPOINT)}
     assert "queue" not in groups and "table" not in groups
+
+
+# ---- Monitoring: Log Analytics and App Insights only through the Azure Monitor Private Link Scope ---
+MONITOR_ZONES = {"privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
+                 "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net",
+                 "privatelink.blob.core.windows.net"}
+MONITORING_RULES = ["monitoring-private", "monitoring-in-private-link-scope", "private-targets-have-endpoints",
+                    "private-endpoint-dns-complete", "private-dns-zone-once", "zone-linked-to-every-vnet"]
+
+
+def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: StackRun):
+    [scope] = each_stack.of_type(R.PRIVATE_LINK_SCOPE)
+    assert scope.input("location") == "global"
+    assert scope.input("accessModeSettings") == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly"}
+    monitored = [*each_stack.of_type(R.LOG_ANALYTICS), *each_stack.of_type(R.APP_INSIGHTS)]
+    assert len(monitored) == 2
+    for resource in monitored:
+        assert resource.input("publicNetworkAccessForIngestion") == "Disabled", resource.name
+        assert resource.input("publicNetworkAccessForQuery") == "Disabled", resource.name
+    # Each monitored resource is scoped, ordered by data (its id and the scope's name), not depends_on.
+    scoped = each_stack.of_type(R.SCOPED_RESOURCE)
+    assert sorted(s.property_dependencies["linkedResourceId"][0] for s in scoped) == sorted(r.urn for r in monitored)
+    for s in scoped:
+        assert s.property_dependencies["scopeName"] == [scope.urn]
+        assert s.input("scopeName") == scope.input("scopeName")
+        assert s.input("linkedResourceId") == each_stack.by_urn(s.property_dependencies["linkedResourceId"][0]).id
+    # One azuremonitor endpoint to the scope, in the endpoints' subnet, with all five zones.
+    [pe] = _endpoints(each_stack)["azuremonitor"]
+    assert pe.property_dependencies["privateLinkServiceConnections"] == [scope.urn]
+    assert pe.input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == scope.id
+    assert _zones_of(each_stack, pe) == MONITOR_ZONES == set(ZONES["azuremonitor"])
+    for name in MONITORING_RULES:
+        assert violations(each_stack, name) == [], name
+
+
+@pytest.mark.parametrize("type_, props, text", [
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": "Enabled"}, "publicNetworkAccessForIngestion"),
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForQuery": "Enabled"}, "publicNetworkAccessForQuery"),
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForQuery": DELETE}, "unset means 'Enabled'"),
+    (R.APP_INSIGHTS, {"publicNetworkAccessForIngestion": "Enabled"}, "publicNetworkAccessForIngestion"),
+    (R.APP_INSIGHTS, {"publicNetworkAccessForQuery": "Enabled"}, "publicNetworkAccessForQuery"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__ingestionAccessMode": "Open"}, "ingestionAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__queryAccessMode": "Open"}, "queryAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__exclusions": [
+        {"privateEndpointConnectionName": "pe-x", "queryAccessMode": "Open"}]}, "exclusion"),
+])
+def test_opening_monitoring_is_caught(prod: StackRun, type_: str, props: dict, text: str):
+    broken = changed(views(prod), lambda r: r.type == type_, **props)
+    [v] = violations(broken, "monitoring-private")
+    assert text in v.message and prod.by_urn(v.urn).type == type_
+
+
+@pytest.mark.parametrize("scoped_name, type_", [("monitoring-logs-scoped", R.LOG_ANALYTICS),
+                                                 ("monitoring-appinsights-scoped", R.APP_INSIGHTS)])
+def test_monitored_resource_not_scoped_is_caught(prod: StackRun, scoped_name: str, type_: str):
+    base = views(prod)
+    [target] = [r for r in base if r.type == type_]
+    unscoped = without(base, lambda r: r.type == R.SCOPED_RESOURCE and r.name == scoped_name)
+    assert [v.urn for v in violations(unscoped, "monitoring-in-private-link-scope")] == [target.urn]
+    # Scoped, but into a scope that is not this stack's: not this stack's private path either.
+    elsewhere = changed(base, lambda r: r.type == R.SCOPED_RESOURCE and r.name == scoped_name,
+                        lambda r: dataclasses.replace(r, property_dependencies={
+                            **r.property_dependencies, "scopeName": ()}), scopeName="ampls-someone-else")
+    assert [v.urn for v in violations(elsewhere, "monitoring-in-private-link-scope")] == [target.urn]
+
+
+def test_azure_monitor_endpoint_missing_or_missing_a_zone_is_caught(prod: StackRun):
+    base = views(prod)
+    [scope] = [r for r in base if r.type == R.PRIVATE_LINK_SCOPE]
+    no_endpoint = without(base, lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "monitoring-azuremonitor-pe")
+    [v] = violations(no_endpoint, "private-targets-have-endpoints")
+    assert v.urn == scope.urn and "'azuremonitor'" in v.message
+    [pe] = _endpoints(prod)["azuremonitor"]
+    for missing in sorted(MONITOR_ZONES):
+        [zone] = [r for r in base if r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == missing]
+        four = changed(base, lambda r: r.type == R.ZONE_GROUP and r.name == "monitoring-azuremonitor-dns",
+                       lambda r: dataclasses.replace(r, property_dependencies={
+                           **r.property_dependencies, "privateDnsZoneConfigs": tuple(
+                               u for u in r.property_dependencies["privateDnsZoneConfigs"] if u != zone.urn)}),
+                       privateDnsZoneConfigs=[c for c in next(g for g in base if g.name == "monitoring-azuremonitor-dns")
+                                              .props["privateDnsZoneConfigs"] if c["privateDnsZoneId"] != zone.id])
+        [v] = violations(four, "private-endpoint-dns-complete")
+        assert v.urn == pe.urn and missing in v.message, missing
+
+
+def test_shared_blob_zone_declared_twice_is_caught(prod: StackRun):
+    """Storage's blob endpoint and Azure Monitor's share one zone: a second declaration of it would be a
+    second resource managing the same Azure zone, its links and records."""
+    base = views(prod)
+    [blob] = [r for r in base if r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == "privatelink.blob.core.windows.net"]
+    # Same name, same resource group: the same ARM id, declared by a second resource.
+    again = dataclasses.replace(blob, urn=blob.urn.replace("::private-dns-", "::monitoring-"), name="monitoring-blob")
+
+    def use_again(r):
+        return dataclasses.replace(r, property_dependencies={**r.property_dependencies, "privateDnsZoneConfigs": tuple(
+            again.urn if u == blob.urn else u for u in r.property_dependencies["privateDnsZoneConfigs"])})
+    twice = changed([*base, again], lambda r: r.type == R.ZONE_GROUP and r.name == "monitoring-azuremonitor-dns", use_again)
+    assert violations(base, "private-dns-zone-once") == []
+    [v] = violations(twice, "private-dns-zone-once")
+    assert v.urn == again.urn and "privatelink.blob.core.windows.net" in v.message
+    # The endpoint's own rule is satisfied by the copy: only the zone-once rule sees the duplicate.
+    assert violations(twice, "private-endpoint-dns-complete") == []

@@ -90,6 +90,22 @@ def _classic_app_insights(b: Views):
     return broken, appi.urn, "workspaceResourceId"
 
 
+def _log_analytics_public_ingestion(b: Views):
+    logs = _one(b, lambda r: r.type == R.LOG_ANALYTICS)
+    return changed(b, lambda r: r is logs, publicNetworkAccessForIngestion="Enabled"), logs.urn, "publicNetworkAccessForIngestion"
+
+
+def _app_insights_not_scoped(b: Views):
+    appi = _one(b, lambda r: r.type == R.APP_INSIGHTS)
+    return without(b, _named(R.SCOPED_RESOURCE, "monitoring-appinsights-scoped")), appi.urn, "Private Link Scope"
+
+
+def _blob_zone_declared_twice(b: Views):
+    blob = _one(b, lambda r: r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == "privatelink.blob.core.windows.net")
+    again = dataclasses.replace(blob, urn=blob.urn + "-again", name=blob.name + "-again")  # same name, same id
+    return [*b, again], again.urn, "privatelink.blob.core.windows.net again"
+
+
 def _registry_without_endpoint(b: Views):
     acr = _one(b, lambda r: r.type == R.REGISTRY)
     return without(b, _named(R.PRIVATE_ENDPOINT, "registry-registry-pe")), acr.urn, "'registry'"
@@ -213,10 +229,13 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "key-vault-hardened": _vault_access_policies,
     "container-registry-private": _registry_standard,
     "app-insights-workspace-based": _classic_app_insights,
+    "monitoring-private": _log_analytics_public_ingestion,
+    "monitoring-in-private-link-scope": _app_insights_not_scoped,
     "private-targets-have-endpoints": _registry_without_endpoint,
     "private-endpoint-dns-complete": _vault_zone_group_wrong_zone,
     "private-endpoint-subnet-policies": _endpoint_subnet_policies_on,
     "zone-linked-to-every-vnet": _zone_link_regional,
+    "private-dns-zone-once": _blob_zone_declared_twice,
     "subnets-have-nsg": _training_subnet_without_nsg,
     "peering-both-directions": _one_way_peering,
     "address-spaces": _overlapping_subnets,
@@ -308,6 +327,12 @@ def test_first_preview_still_catches_what_inputs_prove(prod: StackRun):
     small = changed(preview, _vnet("bastion"), _with_subnets(
         lambda s: {**s, "addressPrefix": "10.11.0.0/27"} if s["name"] == "AzureBastionSubnet" else s))
     assert evaluate(small, only=["bastion-subnet"])
+    public_logs = changed(preview, lambda r: r.type == R.LOG_ANALYTICS, publicNetworkAccessForIngestion="Enabled")
+    assert evaluate(public_logs, only=["monitoring-private"])
+    # Scoped resources name their target by an unknown id, but by a known property dependency.
+    unscoped = without(preview, _named(R.SCOPED_RESOURCE, "monitoring-logs-scoped"))
+    assert [v.urn for v in evaluate(unscoped, only=["monitoring-in-private-link-scope"])] == [
+        _one(preview, lambda r: r.type == R.LOG_ANALYTICS).urn]
 
 
 def _strip_unknown(value: Any) -> Any:
@@ -325,7 +350,10 @@ def _strip_unknown(value: Any) -> Any:
     (R.KEY_VAULT, {"properties": UNKNOWN}),
     (R.REGISTRY, {"sku": UNKNOWN, "adminUserEnabled": UNKNOWN, "publicNetworkAccess": UNKNOWN, "policies": UNKNOWN}),
     (R.WORKSPACE, {"publicNetworkAccess": UNKNOWN, "v1LegacyMode": UNKNOWN, "identity": UNKNOWN, "imageBuildCompute": UNKNOWN}),
-    (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN}),
+    (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN,
+                      "publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
+    (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings": UNKNOWN}),
     (R.COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": UNKNOWN}, "identity": UNKNOWN}),
     (R.PUBLIC_IP, {"sku": UNKNOWN, "publicIPAllocationMethod": UNKNOWN}),
     (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}}),
@@ -396,6 +424,15 @@ def test_zone_of_a_hub_is_named_by_its_id():
     bad = changed([good], lambda r: True, privateDnsZoneConfigs=[{"name": "kv", "privateDnsZoneId": hub_zone.replace("vaultcore", "blob.core")}])
     [v] = evaluate([pe, *bad], only=["private-endpoint-dns-complete"])
     assert "privatelink.blob.core.azure.net" in v.message
+
+
+def test_scoped_resource_not_known_yet_may_be_the_missing_one():
+    """A scoped resource whose target and scope are both unknown could link the workspace: no verdict."""
+    logs = _view(R.LOG_ANALYTICS, "logs", {"publicNetworkAccessForIngestion": "Disabled"})
+    scoped = _view(R.SCOPED_RESOURCE, "scoped", {"scopeName": UNKNOWN, "linkedResourceId": UNKNOWN})
+    assert evaluate([logs, scoped], only=["monitoring-in-private-link-scope"]) == []
+    [v] = evaluate([logs], only=["monitoring-in-private-link-scope"])
+    assert v.urn == logs.urn
 
 
 def test_endpoint_with_two_group_ids_is_caught():
