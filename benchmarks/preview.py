@@ -8,6 +8,8 @@ as in a user's run, and over several runs (median, min-max, peak RSS):
 - floor: a child that imports pulumi, pulumi_random and exactly the pulumi_azure_native
   submodules the program imports, found by following the program's own imports from `__main__.py`
   (so the floor stays honest when the program changes), and forces the SDK's lazy modules to load;
+  it runs with the garbage collector set as `python -m offline` sets it (offline/process.py), so
+  floor and preview compare like for like; the floor under Python's default is shown as well;
 - preview prod: `python -m offline preview --stack prod`, output discarded;
 - scaling: the same preview of prod with N compute clusters and N agents (N = 1, 5, 20), from stack
   files written to a temporary mirror of the project: the project folder is not written to.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import ipaddress
 import json
 import os
 import shutil
@@ -37,6 +40,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
@@ -136,8 +141,6 @@ def scaled_values(values: Mapping[str, Any], count: int, environment: str = "pro
 
 def agent_subnet_fits(values: Mapping[str, Any]) -> bool:
     """Whether the agents' subnet has an address for every agent (the config does not check this)."""
-    import ipaddress
-
     subnet = ipaddress.IPv4Network(values["network"]["bastionVnet"]["subnets"]["agents"])
     return subnet.num_addresses - AZURE_RESERVED_ADDRESSES >= values["agents"]["count"]
 
@@ -149,8 +152,6 @@ def write_mirror(values_by_stack: Mapping[str, Mapping[str, Any]], project: str)
     for entry in PROJECT_DIR.iterdir():
         if not entry.name.startswith("Pulumi.") or entry.name == "Pulumi.yaml":
             (mirror / entry.name).symlink_to(entry)
-    import yaml
-
     for stack, values in values_by_stack.items():
         document = {"config": {f"{project}:{key}": value for key, value in values.items()}}
         (mirror / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
