@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 from offline import diff as stack_diff
 from offline import graph, preview, snapshot, topology
 from offline.engine import PROJECT_DIR, StackRun, run_stack
+from offline.process import short_lived
 
 USAGE_ERROR = 2
 
@@ -190,4 +191,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with short_lived():  # the cycle collector off for this short process: see offline/process.py
+        code = main()
+    sys.exit(code)

@@ -1,0 +1,83 @@
+"""The benchmark (`benchmarks/preview.py`) measures the right things. Nothing here is timed: timing
+is the benchmark's business, never a test's. What is checked, cheaply, is what its figures rest on:
+its import floor loads exactly the azure-native modules the program loads, and its scaled stacks
+are stacks the program accepts. Each check comes with a case showing it can fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytest
+from pulumi._utils import _LazyModule
+
+from benchmarks.preview import AZURE, agent_subnet_fits, program_imports, scaled_values
+from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from offline.engine import StackRun, _wire_config, default_secrets, stack_values
+
+
+def loaded_services() -> set[str]:
+    """The azure-native service packages this process has loaded. The SDK makes each one a lazy
+    module on `import`, loaded whole on first use: only a loaded one costs import time."""
+    return {name for name, module in list(sys.modules.items())
+            if name.startswith(f"{AZURE}.") and name.count(".") == 1
+            and hasattr(module, "__path__") and not isinstance(module, _LazyModule)}
+
+
+def floor_services(imports: list[str]) -> set[str]:
+    return {name for name in imports if name.startswith(f"{AZURE}.")}
+
+
+def test_the_floor_loads_exactly_the_azure_native_modules_the_program_loads(prod: StackRun):
+    floor = floor_services(program_imports())
+    loaded = loaded_services()
+    assert len(loaded) >= 10, "prod loads a dozen services: the comparison below would prove nothing"
+    assert floor == loaded, (
+        f"the benchmark's floor imports {sorted(floor - loaded)} that the program never loads, and misses "
+        f"{sorted(loaded - floor)} that it loads (or another test loaded an azure-native module itself)")
+    assert {"pulumi", "pulumi_random"} <= set(program_imports())
+
+
+def test_the_floor_follows_the_program_s_imports_and_nothing_else(tmp_path: Path):
+    """Proves the derivation can tell: a service imported by a module the program imports counts,
+    in every import form; one imported only by a module the program never imports does not."""
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\nfrom pulumi_azure_native import resources\nfrom parts import storage_part\n")
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "__init__.py").write_text("")
+    (tmp_path / "parts" / "storage_part.py").write_text(
+        "import pulumi_azure_native.storage as storage\nfrom pulumi_azure_native.web import outputs\n"
+        "def later():\n    from pulumi_random import RandomString\n")
+    (tmp_path / "unused.py").write_text("from pulumi_azure_native import keyvault\n")
+    assert program_imports(tmp_path) == [
+        "pulumi", AZURE, f"{AZURE}.resources", f"{AZURE}.storage", f"{AZURE}.web", "pulumi_random"]
+
+
+def _validate(values: Mapping[str, Any], stack: str) -> PlatformConfig:
+    """Validate as `pulumi up` hands the config over (strings, JSON, the token as a secret)."""
+    wire, secret_keys = _wire_config(values, PROJECT_NAMESPACE, default_secrets())
+    prefix = f"{PROJECT_NAMESPACE}:"
+    return validate(project_values(wire), stack, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_the_scaled_stacks_are_valid_and_as_large_as_their_name(count: int):
+    values = scaled_values(stack_values("prod"), count)
+    config = _validate(values, f"bench-{count}")
+    assert len(config.compute_clusters) == count and config.agents.count == count
+    assert config.image_build_cluster == config.compute_clusters[0].name
+    assert config.environment == "prod"  # the same names as prod, so the figures compare
+    assert agent_subnet_fits(values)
+
+
+def test_a_scaled_stack_the_program_would_refuse_is_caught():
+    """The benchmark checks its stacks (validation here, the --json run in the benchmark) because a
+    stack the program refuses would time an error message: 21 agents are more than the config allows."""
+    with pytest.raises(ConfigError, match=r"agents\.count: must be at most 20"):
+        _validate(scaled_values(stack_values("prod"), 21), "bench-21")
+    crowded = copy.deepcopy(scaled_values(stack_values("prod"), 20))
+    crowded["network"]["bastionVnet"]["subnets"]["agents"] = "10.11.2.0/28"  # 16 addresses, 11 usable
+    assert not agent_subnet_fits(crowded)
