@@ -4,6 +4,7 @@ the whole program under the offline engine costs about a second per run."""
 from __future__ import annotations
 
 import copy
+import gc
 from typing import Any, Callable
 
 import pytest
@@ -11,6 +12,14 @@ import pytest
 from offline.engine import StackRun, run_stack, stack_values
 
 STACKS = ("dev", "prod")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The SDK's modules are a few hundred thousand long-lived objects, and with Python's default
+    # thresholds every full collection walks them all again: over half the suite's time. Collecting
+    # less often took `make test` from 42 s to 22 s on 2 cores, peak memory from 230 to 280 MB.
+    # (`python -m offline` goes further and turns collection off: offline/process.py.)
+    gc.set_threshold(20_000, 50, 50)
 
 
 @pytest.fixture(scope="session")
