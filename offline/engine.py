@@ -16,7 +16,9 @@ import runpy
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
@@ -350,7 +352,8 @@ def run_stack(
         started = time.perf_counter()
         main_path = str(project_dir / "__main__.py")
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(main_path, run_name="__main__")))
+            with _alias_urns_left_to_the_engine(monitor):
+                _sync_await(run_pulumi_func(lambda: runpy.run_path(main_path, run_name="__main__")))
         except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
             error = exc
         exports = _resolve_exports() if error is None else {}
@@ -360,6 +363,42 @@ def run_stack(
     shown_config = {key: (MASK if key in secret_keys else value) for key, value in sorted(config.items())}
     return StackRun(stack=stack, project=project, resources=resources, exports=exports, error=error, logs=logs,
                     config=shown_config, seconds=seconds)
+
+
+@contextmanager
+def _alias_urns_left_to_the_engine(monitor: RecordingMonitor) -> Iterator[None]:
+    """Skip the URNs the SDK computes for every alias, which only an engine without alias specs reads.
+
+    Every azure-native resource carries 20-60 aliases (its type under each old API version), and the
+    SDK's `Resource.__init__` turns each into an Output of its URN up front (`Resource._aliases`):
+    about 2,100 aliases and 20,000 Outputs and tasks for prod, a third of the preview's time
+    (benchmarks/preview.py; pulumi/pulumi#11064). Those URNs are read only by `all_aliases`, the
+    path for an engine that does not support alias specs; with specs, the SDK sends the aliases
+    themselves from the resource options, and the engine (here `RecordingMonitor._alias_urns`)
+    resolves them. So, with a monitor that supports alias specs, and only for the run, the URNs are
+    not computed. What the program registers is unchanged, aliases included:
+    tests/test_offline_engine.py compares a run with and without this, registration by registration.
+    """
+    import pulumi.resource as sdk_resource
+
+    original = getattr(sdk_resource, "collapse_alias_to_urn", None)
+    supports_specs = monitor.SupportsFeature(SimpleNamespace(id="aliasSpecs")).hasSupport
+    if original is None or not supports_specs:
+        yield
+        return
+    sdk_resource.collapse_alias_to_urn = _alias_urn_not_computed
+    try:
+        yield
+    finally:
+        sdk_resource.collapse_alias_to_urn = original
+
+
+def _alias_urn_not_computed(alias: Any, name: str, type_: str, parent: Any) -> str:
+    return ALIAS_URN_NOT_COMPUTED
+
+
+ALIAS_URN_NOT_COMPUTED = "urn:offline:alias-urn-not-computed"
+"""Stands in `Resource._aliases` for each alias; no registration may ever carry it."""
 
 
 def _resolve_exports() -> dict[str, Any]:
