@@ -12,12 +12,19 @@ zone (`privatelink.adx.monitor.azure.us`), as Microsoft's table lists it. Micros
 Azure Monitor row for Azure China; its names below follow the China public endpoints
 (`monitor.azure.cn`, `{oms,ods}.opinsights.azure.cn`, `agentsvc.azure-automation.cn`) the way the
 other clouds' names follow theirs: confirm them before deploying there.
+
+`private_endpoint_group_ids` is the one list of the platform's private endpoints: the program builds
+the DNS zones from it, and the configuration check counts the private-endpoint subnet's addresses
+from it (a test proves every endpoint the program declares is in it, once).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
+
+# The group id of an endpoint to an Azure Monitor Private Link Scope (Log Analytics, App Insights).
+AZURE_MONITOR_GROUP_ID = "azuremonitor"
 
 
 @dataclass(frozen=True)
@@ -94,3 +101,8 @@ def zones_for(cloud: str, group_id: str) -> tuple[str, ...]:
 def storage_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
     """AML needs blob and file; batch endpoints also use queues and tables."""
     return ("blob", "file", "queue", "table") if batch_endpoints else ("blob", "file")
+
+
+def private_endpoint_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
+    """Every private endpoint the platform creates, one group id each, in the private-endpoint subnet."""
+    return ("amlworkspace", *storage_group_ids(batch_endpoints), "vault", "registry", AZURE_MONITOR_GROUP_ID)
