@@ -12,7 +12,7 @@ from components import config as platform_config
 from components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
 from components.private_endpoint import PrivateEndpointPlacement
 from components.tags import platform_tags
-from components.zones import CLOUDS, storage_group_ids
+from components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
 from compute.agents import CiAgentPool, CiAgentPoolArgs
 from compute.clusters import create_clusters
 from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
@@ -23,7 +23,7 @@ from network.virtual_network import BASTION_SUBNET_NAME, SubnetPlan, VirtualNetw
 from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from workspace.monitoring import AZURE_MONITOR_GROUP_ID, Monitoring, MonitoringArgs
+from workspace.monitoring import Monitoring, MonitoringArgs
 from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
         resource_group_name=rg_name,
         cloud=cfg.cloud,
-        group_ids=["amlworkspace", *storage_groups, "vault", "registry", AZURE_MONITOR_GROUP_ID],
+        group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints)),
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
         tags=tags,
     ))

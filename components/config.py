@@ -21,7 +21,7 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 import pulumi
 
 from components import naming
-from components.zones import CLOUDS
+from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
 
 PROJECT_NAMESPACE = "isolated-mlops"
 
@@ -32,6 +32,9 @@ LOG_RETENTION_DAYS = (30, 730)
 # Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger.
 SMALLEST_SUBNET_PREFIX = 29
 BASTION_SUBNET_MAX_PREFIX = 26
+# Azure keeps 5 addresses of every subnet: the network address, the default gateway, two for Azure
+# DNS, and the broadcast address (Microsoft Learn, "Azure Virtual Network FAQ").
+AZURE_RESERVED_ADDRESSES = 5
 # Azure VMs accept RSA (2048 bits or more) and Ed25519 public keys; ECDSA keys are refused at create time.
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 RSA_MIN_BITS = 2048
@@ -379,7 +382,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     if admin_ssh_public_key:
         _check_ssh_public_key(problems, "adminSshPublicKey", admin_ssh_public_key)
 
-    network = _read_network(root.mapping("network"), problems)
+    network, subnets = _read_network(root.mapping("network"), problems)
     clusters = _read_clusters(root, problems)
     image_build_cluster = root.string("imageBuildCluster")
     if image_build_cluster and clusters and not problems.at("computeClusters") \
@@ -416,6 +419,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         jump_host=jump_host,
         agents=agents,
     )
+    _check_capacity(problems, root, config, subnets)
     # Full names are checked in the same pass (all problems in one run), but only those whose
     # parts are themselves valid: a name built from a rejected prefix says nothing new.
     sources = ["namePrefix", "environment", "agents.count", *(f"computeClusters[{i}].name" for i in range(len(clusters)))]
@@ -510,7 +514,11 @@ def _ssh_wire_fields(blob: bytes) -> list[bytes]:
     return fields
 
 
-def _read_network(reader: _Reader, problems: _Problems) -> NetworkConfig:
+_Subnets = Mapping[str, Optional[ipaddress.IPv4Network]]
+
+
+def _read_network(reader: _Reader, problems: _Problems) -> tuple[NetworkConfig, _Subnets]:
+    """The network, and every subnet by its key path (None where it is missing or malformed)."""
     reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway"))
     aml = reader.mapping("amlVnet")
     aml.unknown_keys(("addressSpace", "subnets"))
@@ -536,11 +544,13 @@ def _read_network(reader: _Reader, problems: _Problems) -> NetworkConfig:
                      f"{show(bastion_space)} overlaps network.amlVnet.addressSpace {show(aml_space)}; "
                      "peered VNets must not overlap")
 
+    subnets = {**{f"network.amlVnet.subnets.{k}": v for k, v in aml_prefixes.items()},
+               **{f"network.bastionVnet.subnets.{k}": v for k, v in bastion_prefixes.items()}}
     return NetworkConfig(
         aml=AmlVnetConfig(str(aml_space), *(str(aml_prefixes[k]) for k in ("privateEndpoints", "training", "scoring"))),
         bastion=BastionVnetConfig(str(bastion_space), *(str(bastion_prefixes[k]) for k in ("bastion", "jumpHost", "agents"))),
         nat_gateway=reader.boolean("natGateway"),
-    )
+    ), subnets
 
 
 def _check_vnet(problems: _Problems, path: str, space: Optional[ipaddress.IPv4Network],
@@ -560,6 +570,87 @@ def _check_vnet(problems: _Problems, path: str, space: Optional[ipaddress.IPv4Ne
             if subnet.overlaps(other):
                 problems.add(subnet_path, f"{show(subnet)} overlaps {path}.subnets.{other_key} {show(other)}")
         checked.append((key, subnet))
+
+
+@dataclass(frozen=True)
+class _SubnetDemand:
+    """What the program puts in one subnet, in addresses, and the keys that decide it."""
+
+    subnet: str
+    """The subnet's key path: capacity problems are reported there, whatever fills the subnet."""
+    sources: tuple[str, ...]
+    """The keys the demand is computed from: a problem at any of them already says what is wrong."""
+    addresses: int
+    what: str
+    """What needs the addresses, with its figures: `12 agents (agents.count, one network interface each)`."""
+    what_secret: str
+    """The same without any figure, for when a value it depends on is secret."""
+    instead: str = ""
+    """The other fix, `{usable}` standing for the subnet's usable addresses."""
+
+
+def _usable(subnet: ipaddress.IPv4Network) -> int:
+    return subnet.num_addresses - AZURE_RESERVED_ADDRESSES
+
+
+def _prefix_for(addresses: int) -> int:
+    """The smallest subnet (longest prefix, /29 at most) with `addresses` usable addresses."""
+    prefix = SMALLEST_SUBNET_PREFIX
+    while prefix > 0 and 2 ** (32 - prefix) - AZURE_RESERVED_ADDRESSES < addresses:
+        prefix -= 1
+    return prefix
+
+
+def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
+    """Every subnet the program puts something in, and how many addresses that takes (see __main__)."""
+    agents, clusters = config.agents.count, config.compute_clusters
+    nodes = sum(c.max_nodes for c in clusters)
+    # Counted from the list the program builds its endpoints' DNS from, so the two cannot drift.
+    endpoints = [(group, private_endpoint_addresses(group))
+                 for group in private_endpoint_group_ids(config.batch_endpoints)]
+    endpoint_addresses = sum(n for _, n in endpoints)
+    return [
+        _SubnetDemand("network.bastionVnet.subnets.jumpHost", (), 1,
+                      "the jump host (one network interface)", "the jump host"),
+        _SubnetDemand("network.bastionVnet.subnets.agents", ("agents.count",), agents,
+                      f"{agents} agents (agents.count, one network interface each)", "agents.count",
+                      instead=", or set agents.count to at most {usable}"),
+        # AmlCompute in a VNet takes one address per node, at most maxNodes of every cluster; with no
+        # node public IP (compute/clusters.py) Azure adds no load balancer or public IP of its own.
+        # Microsoft Learn, "Secure an Azure Machine Learning training environment with virtual
+        # networks": "Each node within a compute cluster ... requires one IP address"; a subnet that
+        # runs short leaves the cluster partially allocated.
+        _SubnetDemand("network.amlVnet.subnets.training", ("computeClusters",), nodes,
+                      f"{nodes} compute nodes (maxNodes of computeClusters: "
+                      f"{', '.join(f'{c.name} {c.max_nodes}' for c in clusters)}; one address per node)",
+                      "the computeClusters' maxNodes", instead=", or lower maxNodes to {usable} in all"),
+        _SubnetDemand("network.amlVnet.subnets.privateEndpoints", ("batchEndpoints",), endpoint_addresses,
+                      f"{len(endpoints)} private endpoints taking {endpoint_addresses} addresses "
+                      f"({', '.join(f'{g} {n}' for g, n in endpoints)})",
+                      "the private endpoints"),
+    ]
+
+
+def _check_capacity(problems: _Problems, root: _Reader, config: PlatformConfig, subnets: _Subnets) -> None:
+    """What the program puts in each subnet must fit in it, or `pulumi up` fails halfway through (or,
+    for compute, a cluster silently never reaches maxNodes). Only subnets and counts that are valid
+    themselves are checked: a malformed or too-small subnet, a rejected count, is reported once."""
+    for demand in _subnet_demands(config):
+        subnet = subnets.get(demand.subnet)
+        if subnet is None or problems.at(demand.subnet) or any(problems.at(key) for key in demand.sources):
+            continue
+        usable = _usable(subnet)
+        if demand.addresses <= usable:
+            continue
+        if any(root.is_secret(key) for key in ("network", *(key.split(".")[0] for key in demand.sources))):
+            shown = SECRET_SHOWN_AS if root.is_secret("network") else str(subnet)
+            problems.add(demand.subnet, f"{shown} is too small for {demand.what_secret} (Azure keeps "
+                         f"{AZURE_RESERVED_ADDRESSES} addresses of every subnet; "
+                         "figures not shown: they are secret)")
+            continue
+        problems.add(demand.subnet, f"{subnet} is too small for {demand.what}: {usable} usable addresses "
+                     f"(Azure keeps {AZURE_RESERVED_ADDRESSES} of its {subnet.num_addresses}); make it "
+                     f"/{_prefix_for(demand.addresses)} or larger{demand.instead.format(usable=usable)}")
 
 
 _CLUSTER_KEYS = ("name", "vmSize", "minNodes", "maxNodes", "idleSecondsBeforeScaleDown", "lowPriority")

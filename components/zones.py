@@ -12,12 +12,20 @@ zone (`privatelink.adx.monitor.azure.us`), as Microsoft's table lists it. Micros
 Azure Monitor row for Azure China; its names below follow the China public endpoints
 (`monitor.azure.cn`, `{oms,ods}.opinsights.azure.cn`, `agentsvc.azure-automation.cn`) the way the
 other clouds' names follow theirs: confirm them before deploying there.
+
+`private_endpoint_group_ids` is the one list of the platform's private endpoints: the program builds
+the DNS zones from it, and the configuration check counts the private-endpoint subnet's addresses
+from it (a test proves every endpoint the program declares is in it, once), with the addresses each
+endpoint takes from `PRIVATE_ENDPOINT_ADDRESSES`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
+
+# The group id of an endpoint to an Azure Monitor Private Link Scope (Log Analytics, App Insights).
+AZURE_MONITOR_GROUP_ID = "azuremonitor"
 
 
 @dataclass(frozen=True)
@@ -94,3 +102,27 @@ def zones_for(cloud: str, group_id: str) -> tuple[str, ...]:
 def storage_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
     """AML needs blob and file; batch endpoints also use queues and tables."""
     return ("blob", "file", "queue", "table") if batch_endpoints else ("blob", "file")
+
+
+# Private IP addresses one endpoint of a group id takes from its subnet: 1 unless listed here.
+# - amlworkspace: 3, the workspace API (and its cert name), the notebooks name, and the managed
+#   online endpoints' inference wildcard each get their own address. Microsoft Learn, "Use your
+#   workspace with a custom DNS server" (the FQDN / IP address tables, all three clouds).
+# - registry: 2, the registry and its home region's dedicated data endpoint (+1 per geo-replica, and
+#   +1 per replica with regional endpoints: this platform has neither). Microsoft Learn, "Connect
+#   privately to an Azure container registry by using Azure Private Link", "IP address consumption".
+# - azuremonitor: 11, "The Azure Monitor private link setup requires at least 11 more IP addresses
+#   even if you're connecting to a single workspace" (Microsoft Learn, "Design your Azure Private
+#   Link setup", "Network subnet size", which therefore asks for a /27 at least). A floor: workspaces
+#   or components in other regions add regional endpoints.
+PRIVATE_ENDPOINT_ADDRESSES: Mapping[str, int] = {"amlworkspace": 3, "registry": 2, AZURE_MONITOR_GROUP_ID: 11}
+
+
+def private_endpoint_addresses(group_id: str) -> int:
+    """How many addresses of its subnet one private endpoint of `group_id` takes."""
+    return PRIVATE_ENDPOINT_ADDRESSES.get(group_id, 1)
+
+
+def private_endpoint_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
+    """Every private endpoint the platform creates, one group id each, in the private-endpoint subnet."""
+    return ("amlworkspace", *storage_group_ids(batch_endpoints), "vault", "registry", AZURE_MONITOR_GROUP_ID)

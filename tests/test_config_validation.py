@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Optional
 import pulumi
 import pytest
 
+from components import zones
 from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
 from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
 
@@ -133,6 +134,14 @@ CASES = [
      "network.bastionVnet.subnets.jumpHost", "Azure subnets must be /29 or larger", 1),
     ("peered-address-spaces-overlap", _set("network.bastionVnet.addressSpace", "10.0.0.0/8"),
      "network.bastionVnet.addressSpace", "overlaps network.amlVnet.addressSpace 10.10.0.0/16", 1),
+    # What the stack puts in a subnet does not fit (Azure keeps 5 addresses of every subnet)
+    ("agents-do-not-fit-subnet",
+     _all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/28"), _set("agents.count", 12)),
+     "network.bastionVnet.subnets.agents", "is too small for 12 agents (agents.count", 1),
+    ("cluster-nodes-do-not-fit-subnet", _set("network.amlVnet.subnets.training", "10.10.4.0/28"),
+     "network.amlVnet.subnets.training", "is too small for 12 compute nodes", 1),
+    ("private-endpoints-do-not-fit-subnet", _set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"),
+     "network.amlVnet.subnets.privateEndpoints", "is too small for 8 private endpoints taking 21 addresses", 1),
     # Names once prefix, environment and the random suffix are joined
     ("storage-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "production")),
      "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
@@ -246,6 +255,106 @@ def test_ssh_key_never_echoed():
         assert not any(key.split()[1][:20] in p for p in problems), problems
 
 
+# ---- Capacity: what the stack puts in a subnet fits in it ---------------------------------------
+def test_capacity_message_says_why_and_what_would_fit():
+    problems = problems_of(_all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/28"), _set("agents.count", 20)))
+    assert problems == [
+        f"{PROJECT_NAMESPACE}:network.bastionVnet.subnets.agents: 10.11.2.0/28 is too small for 20 agents "
+        "(agents.count, one network interface each): 11 usable addresses (Azure keeps 5 of its 16); "
+        "make it /27 or larger, or set agents.count to at most 11"]
+
+
+def test_private_endpoint_message_lists_every_endpoint():
+    [problem] = problems_of(_set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"))
+    assert problem.endswith("8 private endpoints taking 21 addresses (amlworkspace 3, blob 1, file 1, queue 1, "
+                            "table 1, vault 1, registry 2, azuremonitor 11): 11 usable addresses "
+                            "(Azure keeps 5 of its 16); make it /27 or larger")
+
+
+@pytest.mark.parametrize("stack, block, addresses", [("dev", "10.110.0.0", 19), ("prod", "10.10.0.0", 21)])
+def test_private_endpoint_demand_follows_the_stack(stack: str, block: str, addresses: int):
+    """Counted as the program declares them: prod's batchEndpoints add queue and table. A /27 (27 usable)
+    holds either stack's endpoints, a /28 (11) neither."""
+    assert check(_set("network.amlVnet.subnets.privateEndpoints", f"{block}/27"), stack=stack)[1] == []
+    [problem] = problems_of(_set("network.amlVnet.subnets.privateEndpoints", f"{block}/28"), stack=stack)
+    assert f"taking {addresses} addresses" in problem
+
+
+# Exactly as many addresses as the subnet has left after Azure's 5: accepted.
+EXACT_FITS = [
+    ("agents", _all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/28"), _set("agents.count", 11))),
+    ("cluster-nodes", _all(_set("network.amlVnet.subnets.training", "10.10.4.0/28"),
+                           _set("computeClusters.1.maxNodes", 7))),          # 4 + 7 = 11
+    ("jump-host", _set("network.bastionVnet.subnets.jumpHost", "10.11.1.0/29")),  # 3 usable, 1 needed
+]
+
+
+@pytest.mark.parametrize("change", [c[1] for c in EXACT_FITS], ids=[c[0] for c in EXACT_FITS])
+def test_exact_fit_is_accepted(change):
+    _, problems = check(change)
+    assert problems == []
+
+
+def test_private_endpoints_exact_fit_is_accepted(monkeypatch):
+    """No real endpoint set sums to a subnet's usable size (2^n - 5), so move the demand instead: with
+    azuremonitor at 17, prod's endpoints take 3 + 4 + 1 + 2 + 17 = 27 addresses, all a /27 has."""
+    smaller = _set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/27")
+    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 17)
+    assert check(smaller)[1] == []
+    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 18)
+    [problem] = problems_of(smaller)
+    assert "taking 28 addresses" in problem and "27 usable addresses" in problem and "make it /26 or larger" in problem
+
+
+def test_the_jump_host_fits_every_subnet_azure_accepts():
+    """/29, Azure's smallest subnet, leaves 3 addresses: a subnet too small for the jump host is already
+    too small for Azure, and is reported once, as that."""
+    problems = problems_of(_set("network.bastionVnet.subnets.jumpHost", "10.11.1.0/30"))
+    assert problems == [f"{PROJECT_NAMESPACE}:network.bastionVnet.subnets.jumpHost: 10.11.1.0/30 is too small: "
+                        "Azure subnets must be /29 or larger"]
+
+
+# A subnet or a count that is wrong already says what is wrong: no capacity problem on top of it.
+NO_CASCADE = [
+    ("malformed-subnet", _all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/33"), _set("agents.count", 12)),
+     "network.bastionVnet.subnets.agents"),
+    ("overlapping-subnet", _all(_set("network.bastionVnet.subnets.agents", "10.11.1.0/28"), _set("agents.count", 12)),
+     "network.bastionVnet.subnets.agents"),                          # overlaps jumpHost 10.11.1.0/28
+    ("count-out-of-range", _all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/28"), _set("agents.count", 21)),
+     "agents.count"),
+    ("max-nodes-wrong-type", _all(_set("network.amlVnet.subnets.training", "10.10.4.0/29"),
+                                  _set("computeClusters.1.maxNodes", "eight")),  # cpu-build's 4 nodes alone overflow 3
+     "computeClusters[1].maxNodes"),
+    ("batch-endpoints-wrong-type", _all(_set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"),
+                                        _set("batchEndpoints", "maybe")),
+     "batchEndpoints"),
+]
+
+
+@pytest.mark.parametrize("change, path", [c[1:] for c in NO_CASCADE], ids=[c[0] for c in NO_CASCADE])
+def test_no_capacity_problem_on_top_of_another(change, path: str):
+    problems = problems_of(change)
+    assert len(problems) == 1 and at(problems, path), problems
+    assert "usable addresses" not in problems[0]
+
+
+def test_capacity_of_a_secret_network_is_reported_without_its_values():
+    network = copy.deepcopy(_stack_file("prod")["network"])
+    network["amlVnet"]["subnets"]["privateEndpoints"] = "10.10.0.0/28"
+    problems = problems_of(_delete("network"), secrets={**default_secrets(), "network": json.dumps(network)})
+    assert problems == [f"{PROJECT_NAMESPACE}:network.amlVnet.subnets.privateEndpoints: [secret] is too small for "
+                        "the private endpoints (Azure keeps 5 addresses of every subnet; figures not shown: "
+                        "they are secret)"]
+
+
+def test_capacity_problem_alone_registers_nothing(run_with):
+    """What `pulumi up` used to find halfway through is now refused before the first resource."""
+    run = run_with("prod", _all(_set("network.bastionVnet.subnets.agents", "10.11.2.0/28"), _set("agents.count", 20)))
+    assert isinstance(run.error, ConfigError)
+    assert at(run.error.problems, "network.bastionVnet.subnets.agents")
+    assert [r.type for r in run.resources] == [ROOT_STACK]
+
+
 # ---- The agent registration token: a secret or nothing ----------------------------------------
 TOKEN = "ghp-PLAINTEXT-token-0123456789"
 
@@ -328,13 +437,14 @@ EVERY_KIND = _all(
     _delete("location"),                                             # missing required key
     _set("adminSshPublicKey", "ssh-ed25519 AAAA"),                   # malformed SSH public key
     _set("agentRegistrationToken", TOKEN),                           # a token in plain text
+    _set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"),  # private endpoints do not fit
 )
 EVERY_KIND_PATHS = (
     "network.amlVnet.subnets.training", "network.amlVnet.subnets.scoring",
     "network.bastionVnet.subnets.bastion", "network.bastionVnet.addressSpace",
     "network.bastionVnet.subnets.jumpHost", "namePrefix", "namePrefx", "logRetentionDays",
     "computeClusters[1].maxNodes", "agents.count", "computeClusters[0].minNodes", "agents.kind", "location",
-    "adminSshPublicKey", "agentRegistrationToken",
+    "adminSshPublicKey", "agentRegistrationToken", "network.amlVnet.subnets.privateEndpoints",
 )
 
 

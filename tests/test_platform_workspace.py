@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.zones import CLOUDS
+from components.zones import CLOUDS, private_endpoint_group_ids
 from offline.engine import StackRun
 from policy import rules as R
 from policy.adapters import views
@@ -44,6 +44,14 @@ def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]
         assert pes[0].input("subnet.id").endswith("/subnets/snet-private-endpoints")
     assert violations(run, "private-endpoint-dns-complete") == []
     assert violations(run, "private-targets-have-endpoints") == []
+
+
+def test_one_list_names_every_private_endpoint(each_stack: StackRun):
+    """`private_endpoint_group_ids` is what the configuration check counts addresses from: it must be
+    exactly the endpoints the program declares, each once, or the check would drift from the program."""
+    batch = each_stack.stack == "prod"  # prod enables batch endpoints in its stack file
+    declared = sorted(group for group, pes in _endpoints(each_stack).items() for _ in pes)
+    assert declared == sorted(private_endpoint_group_ids(batch))
 
 
 def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):

@@ -19,8 +19,7 @@ import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 from components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
-
-AZURE_MONITOR_GROUP_ID = "azuremonitor"
+from components.zones import AZURE_MONITOR_GROUP_ID
 # An AMPLS is a global resource, like private DNS zones.
 GLOBAL_LOCATION = "global"
 
