@@ -26,36 +26,26 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from offline.engine import RegisteredResource, StackRun
+# Type tokens are named once, in the rules module.
+from policy.rules import (
+    APP_INSIGHTS, BASTION, COMPUTE, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, NAT_GATEWAY, NIC, NSG, PEERING,
+    PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, STORAGE, SUBNET, VM, VNET, WORKSPACE,
+    ZONE_GROUP, ZONE_LINK,
+)
+from policy.rules import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
+from policy.rules import PRIVATE_ZONE as ZONE
 
-# Types drawn as a node of their own, and the shape they are drawn in.
-VNET = "azure-native:network:VirtualNetwork"
-SUBNET = "azure-native:network:Subnet"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
-BASTION = "azure-native:network:BastionHost"
-NAT_GATEWAY = "azure-native:network:NatGateway"
-VM = "azure-native:compute:VirtualMachine"
-NIC = "azure-native:network:NetworkInterface"
-PUBLIC_IP = "azure-native:network:PublicIPAddress"
-NSG = "azure-native:network:NetworkSecurityGroup"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-ZONE = "azure-native:privatedns:PrivateZone"
-ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-WORKSPACE = "azure-native:machinelearningservices:Workspace"
-COMPUTE = "azure-native:machinelearningservices:Compute"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-MONITOR_SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 
 SERVICES: Mapping[str, str] = {
     # Platform services outside the VNets, reached through private endpoints: type -> what to call it.
     WORKSPACE: "AML workspace",
-    "azure-native:storage:StorageAccount": "Storage account",
-    "azure-native:keyvault:Vault": "Key Vault",
-    "azure-native:containerregistry:Registry": "Container registry",
-    "azure-native:operationalinsights:Workspace": "Log Analytics",
-    "azure-native:applicationinsights:Component": "Application Insights",
+    STORAGE: "Storage account",
+    KEY_VAULT: "Key Vault",
+    REGISTRY: "Container registry",
+    LOG_ANALYTICS: "Log Analytics",
+    APP_INSIGHTS: "Application Insights",
     MONITOR_SCOPE: "Azure Monitor private link scope",
 }
 
@@ -72,8 +62,8 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     IDENTITY: "arrows from the VMs that carry it to where its roles are assigned",
     ROLE_ASSIGNMENT: "the label of that arrow",
     SCOPED_RESOURCE: "an arrow from the private link scope to the resource it scopes",
-    "azure-native:keyvault:Secret": "its Key Vault",
-    "azure-native:resources:ResourceGroup": "the whole diagram",
+    KEY_VAULT_SECRET: "its Key Vault",
+    RESOURCE_GROUP: "the whole diagram",
     "random:index/randomString:RandomString": "the names (the suffix)",
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
 }
@@ -238,7 +228,7 @@ def _public_access(r: RegisteredResource) -> str:
         if value is not None:
             return f"public access {value}"
     ingestion, query = r.input("publicNetworkAccessForIngestion"), r.input("publicNetworkAccessForQuery")
-    if r.type in ("azure-native:operationalinsights:Workspace", "azure-native:applicationinsights:Component"):
+    if r.type in (LOG_ANALYTICS, APP_INSIGHTS):
         # Azure's default for both is Enabled: an unset switch is an open one.
         return f"public ingestion {ingestion or 'Enabled'}, query {query or 'Enabled'}"
     modes = r.input("accessModeSettings") or {}
@@ -282,7 +272,7 @@ def _node_text(t: Topology, r: RegisteredResource) -> str:
     if r.type == ZONE:
         return _label(_name(r))
     # The registry's SKU is part of its isolation: only Premium takes a private endpoint.
-    sku = r.input("sku.name", "") if r.type == "azure-native:containerregistry:Registry" else ""
+    sku = r.input("sku.name", "") if r.type == REGISTRY else ""
     return _label(f"{SERVICES[r.type]} {_name(r)}", _italic(_public_access(r)), sku)
 
 
@@ -428,7 +418,7 @@ def _edges(t: Topology) -> Iterator[str]:
             if cluster.inputs.get("workspaceName") == _name(workspace) and cluster.urn in nodes:
                 yield f'{nodes[cluster.urn]} -.->|"cluster of"| {nodes[workspace.urn]}'
     for r in t.run.resources:
-        if r.type == "azure-native:applicationinsights:Component" and r.urn in nodes:
+        if r.type == APP_INSIGHTS and r.urn in nodes:
             logs = t.resolve(r.inputs.get("workspaceResourceId"))
             if logs is not None and logs.urn in nodes:
                 yield f'{nodes[r.urn]} -.->|"sends to"| {nodes[logs.urn]}'
