@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
+from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID
 from offline.engine import RegisteredResource, StackRun
 # Type tokens are named once, in the rules module.
 from policy.rules import (
@@ -70,7 +71,7 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the arrows.
 ROLE_NAMES: Mapping[str, str] = {
-    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    KEY_VAULT_SECRETS_USER_ROLE_ID: "Key Vault Secrets User",
 }
 
 INTERNET = "internet"
