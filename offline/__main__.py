@@ -101,9 +101,10 @@ def _preview(args: argparse.Namespace) -> int:
             print(preview.render_error(run), file=sys.stderr)
         return 0 if run.error is None else 1
 
-    run = _run(args.stack, project_dir)
-    if run is None:
+    found = _run(args.stack, project_dir)
+    if found is None:
         return USAGE_ERROR
+    run = found
     if run.error is not None:
         return 1
     print(preview.render(run, details=args.details))

@@ -353,7 +353,7 @@ def run_stack(
         main_path = str(project_dir / "__main__.py")
         try:
             with _alias_urns_left_to_the_engine(monitor):
-                _sync_await(run_pulumi_func(lambda: runpy.run_path(main_path, run_name="__main__")))
+                _sync_await(run_pulumi_func(lambda: _run_program(main_path)))
         except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
             error = exc
         exports = _resolve_exports() if error is None else {}
@@ -363,6 +363,11 @@ def run_stack(
     shown_config = {key: (MASK if key in secret_keys else value) for key, value in sorted(config.items())}
     return StackRun(stack=stack, project=project, resources=resources, exports=exports, error=error, logs=logs,
                     config=shown_config, seconds=seconds)
+
+
+def _run_program(main_path: str) -> None:
+    """`__main__.py` as the Pulumi CLI's Python host runs it: as the main module, its globals dropped."""
+    runpy.run_path(main_path, run_name="__main__")
 
 
 @contextmanager
@@ -386,7 +391,8 @@ def _alias_urns_left_to_the_engine(monitor: RecordingMonitor) -> Iterator[None]:
     if original is None or not supports_specs:
         yield
         return
-    sdk_resource.collapse_alias_to_urn = _alias_urn_not_computed
+    # Typed as returning an Output; nothing reads the value (see above), so a constant string will do.
+    sdk_resource.collapse_alias_to_urn = _alias_urn_not_computed  # type: ignore[assignment]
     try:
         yield
     finally:

@@ -92,7 +92,7 @@ def ordering_only(run: StackRun) -> list[tuple[RegisteredResource, RegisteredRes
     """(dependent, dependency) pairs the program declares for order alone: a dependency that none of
     the dependent's inputs comes from."""
     by_urn = {r.urn: r for r in run.resources}
-    pairs = []
+    pairs: list[tuple[RegisteredResource, RegisteredResource]] = []
     for r in run.resources:
         if not r.custom:
             continue
@@ -170,7 +170,7 @@ class DependencyGraph:
         "A waits for B" is still readable, through a chain of arrows.
         """
         ancestors = self.ancestors()
-        edges = []
+        edges: list[tuple[str, str]] = []
         for urn, deps in self.depends_on.items():
             implied = {a for d in deps for a in ancestors[d]}
             edges.extend((dep, urn) for dep in deps if dep not in implied)

@@ -84,7 +84,8 @@ def from_document(document: dict[str, Any]) -> StackRun:
     `preview --json`. The stack and project come from the URNs."""
     if not isinstance(document, dict) or not isinstance(document.get("steps"), list) or "changeSummary" not in document:
         raise SourceError("not a `pulumi preview --json` document (expected `steps` and `changeSummary`)")
-    resources, exports = [], {}
+    resources: list[RegisteredResource] = []
+    exports: dict[str, Any] = {}
     stack = project = ""
     for sequence, step in enumerate(document["steps"]):
         state = step["newState"]
@@ -164,7 +165,10 @@ def run_at_revision(revision: str, stack: str, project_dir: Path = PROJECT_DIR) 
         try:
             with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
                 # The "data" filter (refuse links and paths out of the checkout) exists from Python 3.11.4.
-                tar.extractall(checkout, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(checkout, filter="data")
+                else:
+                    tar.extractall(checkout)
         except tarfile.TarError as error:
             raise SourceError(f"{revision}: cannot check out its tree ({error})") from error
         child = subprocess.run(

@@ -186,9 +186,9 @@ class Topology:
                 if isinstance(subnet, dict) and subnet.get("name"):
                     self._add_subnet(f"{vnet.id}/subnets/{subnet['name']}", subnet, vnet)
         for standalone in self.of_type(SUBNET):
-            vnet = self.resolve(standalone.id.split("/subnets/")[0])
-            if vnet is not None:
-                self._add_subnet(standalone.id, {**standalone.inputs, "name": _last(standalone.id)}, vnet)
+            holder = self.resolve(standalone.id.split("/subnets/")[0])
+            if holder is not None:
+                self._add_subnet(standalone.id, {**standalone.inputs, "name": _last(standalone.id)}, holder)
 
     def _add_subnet(self, subnet_id: str, props: Mapping[str, Any], vnet: RegisteredResource) -> None:
         prefixes = [props["addressPrefix"]] if props.get("addressPrefix") else list(props.get("addressPrefixes") or [])
@@ -253,9 +253,9 @@ def _node_text(t: Topology, r: RegisteredResource) -> str:
         groups = [g for c in r.inputs.get("privateLinkServiceConnections") or [] for g in c.get("groupIds") or []]
         return _label(f"PE {_name(r)}", _italic(", ".join(groups)))
     if r.type == BASTION:
-        ips = [f"public IP {_name(ip)} {ip.input('sku.name', '')} {ip.input('publicIPAllocationMethod', '')}".rstrip()
-               for ip in t.public_ips(r)]
-        return _label(f"Bastion {_name(r)}", _italic(r.input("sku.name", "")), *ips)
+        shown = [f"public IP {_name(ip)} {ip.input('sku.name', '')} {ip.input('publicIPAllocationMethod', '')}".rstrip()
+                 for ip in t.public_ips(r)]
+        return _label(f"Bastion {_name(r)}", _italic(r.input("sku.name", "")), *shown)
     if r.type == VM:
         ips = t.public_ips(r)
         return _label(f"VM {_name(r)}", _italic(r.input("hardwareProfile.vmSize", "")),
@@ -268,8 +268,7 @@ def _node_text(t: Topology, r: RegisteredResource) -> str:
                       f"<i>{_count(scale.get('minNodeCount'))}-{_count(scale.get('maxNodeCount'))} x {p.get('vmSize')}</i>",
                       public)
     if r.type == NAT_GATEWAY:
-        ips = [f"egress IP {_name(ip)}" for ip in t.public_ips(r)]
-        return _label(f"NAT gateway {_name(r)}", *ips)
+        return _label(f"NAT gateway {_name(r)}", *(f"egress IP {_name(ip)}" for ip in t.public_ips(r)))
     if r.type == ZONE:
         return _label(_name(r))
     # The registry's SKU is part of its isolation: only Premium takes a private endpoint.
@@ -402,9 +401,8 @@ def _edges(t: Topology) -> Iterator[str]:
     zones = t.of_type(ZONE)
     if zones:
         for vnet in t.of_type(VNET):
-            linked = {t.owner(link).urn for link in t.of_type(ZONE_LINK)
-                      if t.owner(link) is not None and vnet in t.references(link, VNET)}
-            count = sum(1 for zone in zones if zone.urn in linked)
+            linked = [t.owner(link) for link in t.of_type(ZONE_LINK) if vnet in t.references(link, VNET)]
+            count = sum(1 for zone in zones if any(zone is owner for owner in linked))
             warning = "" if count == len(zones) else ": SOME NAMES RESOLVE PUBLICLY"
             yield f'{ZONES_BOX} -.-|"{count} of {len(zones)} zones linked{warning}"| {nodes[vnet.urn]}'
 

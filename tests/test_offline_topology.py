@@ -59,7 +59,7 @@ _EDGE = re.compile(r'^(\w+) (<-->|-->|==>|-\.->|-\.-)(?:\|"([^"]*)"\|)? (\w+)$')
 
 
 def read(text: str) -> Drawing:
-    drawing, stack = Drawing(text), []
+    drawing, stack = Drawing(text), list[str]()
     for raw in text.splitlines()[2:]:
         line = raw.strip()
         if not line:

@@ -40,7 +40,7 @@ class MlWorkspace(pulumi.ComponentResource):
             workspace_name=args.workspace_name,
             resource_group_name=placement.resource_group_name,
             location=placement.location,
-            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             storage_account=args.storage_account_id,
             key_vault=args.key_vault_id,
