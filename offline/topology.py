@@ -31,7 +31,7 @@ from offline.engine import RegisteredResource, StackRun
 from policy.rules import (
     APP_INSIGHTS, BASTION, COMPUTE, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, NAT_GATEWAY, NIC, NSG, PEERING,
     PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, STORAGE, SUBNET, VM, VNET, WORKSPACE,
-    ZONE_GROUP, ZONE_LINK,
+    ZONE_GROUP, ZONE_LINK, strings,
 )
 from policy.rules import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
 from policy.rules import PRIVATE_ZONE as ZONE
@@ -90,17 +90,6 @@ CLASS_STYLES: Mapping[str, str] = {
 def _norm(resource_id: Any) -> str:
     # ARM ids are case-insensitive; Azure itself returns them in more than one casing.
     return resource_id.rstrip("/").lower() if isinstance(resource_id, str) else ""
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _last(resource_id: str) -> str:
@@ -162,7 +151,7 @@ class Topology:
     def references(self, r: RegisteredResource, type_: str) -> list[RegisteredResource]:
         """The resources of `type_` whose ids appear anywhere in r's inputs, in input order."""
         found: list[RegisteredResource] = []
-        for text in _strings(r.inputs):
+        for text in strings(r.inputs):
             target = self.resolve(text)
             if target is not None and target.type == type_ and target is not r and target not in found:
                 found.append(target)
@@ -170,7 +159,7 @@ class Topology:
 
     def subnets_of(self, r: RegisteredResource) -> list[Subnet]:
         found: list[Subnet] = []
-        for text in _strings(r.inputs):
+        for text in strings(r.inputs):
             subnet = self.subnets.get(_norm(text))
             if subnet is not None and subnet not in found:
                 found.append(subnet)

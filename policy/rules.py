@@ -277,15 +277,16 @@ def _has_unknown(value: Any) -> bool:
     return False
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a value (ids hide anywhere in inputs: a subnet id, an endpoint's target)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for v in value.values():
-            yield from _strings(v)
+            yield from strings(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            yield from _strings(v)
+            yield from strings(v)
 
 
 def physical_name(r: ResourceView) -> Any:
@@ -312,7 +313,7 @@ def _resolve(resources: Sequence[ResourceView], source: ResourceView, prop: str,
     found = [by_urn[u] for u in source.refs(prop) if u in by_urn and by_urn[u].type == type_]
     if found:
         return found
-    ids = {s.lower() for s in _strings(value)}
+    ids = {s.lower() for s in strings(value)}
     return [r for r in resources if r.type == type_ and r.id and r.id.lower() in ids]
 
 
