@@ -309,7 +309,7 @@ def test_the_pull_request_comment_carries_the_topology_with_changes_coloured(pro
     assert drawing.classes["create"] == {drawing.one("VM vm-agent2-mlops-prod")}
 
 
-def test_mermaid_parses_every_diagram_the_cli_draws(runs, prod, run_with, tmp_path):
+def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(runs, prod, run_with, tmp_path):
     node = shutil.which("node")
     if node is None or not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
         if os.environ.get("CI"):
@@ -327,6 +327,12 @@ def test_mermaid_parses_every_diagram_the_cli_draws(runs, prod, run_with, tmp_pa
     [block] = _mermaid_blocks(diff.render_markdown(report, "cmd"))
     files.append(tmp_path / "pull-request.mmd")
     files[-1].write_text(block)
+    # The diagrams people read in the repository, hand-drawn or generated.
+    for page in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]:
+        for index, block in enumerate(_mermaid_blocks(page.read_text())):
+            files.append(tmp_path / f"{page.stem}-{index}.mmd")
+            files[-1].write_text(block)
+    assert any(f.name.startswith("README-") for f in files) and any(f.name.startswith("topology-") for f in files)
     files.append(tmp_path / "broken.mmd")  # proves the parser can say no
     files[-1].write_text("flowchart LR\n  a[x] --> \n")
 
