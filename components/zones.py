@@ -55,7 +55,7 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.windows.net"),
             "vault": ("privatelink.vaultcore.azure.net",),
             "registry": ("privatelink.azurecr.io",),
-            "azuremonitor": _monitor_zones(
+            AZURE_MONITOR_GROUP_ID: _monitor_zones(
                 "privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com",
                 "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net",
                 storage_suffix="core.windows.net"),
@@ -69,7 +69,7 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.usgovcloudapi.net"),
             "vault": ("privatelink.vaultcore.usgovcloudapi.net",),
             "registry": ("privatelink.azurecr.us",),
-            "azuremonitor": _monitor_zones(
+            AZURE_MONITOR_GROUP_ID: _monitor_zones(
                 "privatelink.monitor.azure.us", "privatelink.adx.monitor.azure.us",
                 "privatelink.oms.opinsights.azure.us", "privatelink.ods.opinsights.azure.us",
                 "privatelink.agentsvc.azure-automation.us", storage_suffix="core.usgovcloudapi.net"),
@@ -83,7 +83,7 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
             **_storage_zones("core.chinacloudapi.cn"),
             "vault": ("privatelink.vaultcore.azure.cn",),
             "registry": ("privatelink.azurecr.cn",),
-            "azuremonitor": _monitor_zones(
+            AZURE_MONITOR_GROUP_ID: _monitor_zones(
                 "privatelink.monitor.azure.cn", "privatelink.oms.opinsights.azure.cn",
                 "privatelink.ods.opinsights.azure.cn", "privatelink.agentsvc.azure-automation.cn",
                 storage_suffix="core.chinacloudapi.cn"),

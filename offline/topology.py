@@ -27,6 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID
 from offline.engine import RegisteredResource, StackRun
+from offline.preview import show
 # Type tokens are named once, in the rules module.
 from policy.rules import (
     APP_INSIGHTS, BASTION, COMPUTE, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, NAT_GATEWAY, NIC, NSG, PEERING,
@@ -231,12 +232,6 @@ def _italic(text: str) -> str:
     return f"<i>{text}</i>" if text else ""
 
 
-def _count(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
 def _node_text(t: Topology, r: RegisteredResource) -> str:
     if r.type == PRIVATE_ENDPOINT:
         groups = [g for c in r.inputs.get("privateLinkServiceConnections") or [] for g in c.get("groupIds") or []]
@@ -254,7 +249,7 @@ def _node_text(t: Topology, r: RegisteredResource) -> str:
         scale = p.get("scaleSettings") or {}
         public = "node public IP" if p.get("enableNodePublicIp") is not False else "no node public IP"
         return _label(f"AmlCompute {_name(r)}",
-                      f"<i>{_count(scale.get('minNodeCount'))}-{_count(scale.get('maxNodeCount'))} x {p.get('vmSize')}</i>",
+                      _italic(f"{show(scale.get('minNodeCount'))}-{show(scale.get('maxNodeCount'))} x {p.get('vmSize')}"),
                       public)
     if r.type == NAT_GATEWAY:
         return _label(f"NAT gateway {_name(r)}", *(f"egress IP {_name(ip)}" for ip in t.public_ips(r)))

@@ -25,7 +25,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from components.zones import CLOUDS
+from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS
 
 # --------------------------------------------------------------------------------------------
 # Types
@@ -581,7 +581,7 @@ def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str,
       "each have a private endpoint with the right group id; the storage account has blob and file endpoints.")
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file"),
-                PRIVATE_LINK_SCOPE: ("azuremonitor",)}
+                PRIVATE_LINK_SCOPE: (AZURE_MONITOR_GROUP_ID,)}
     target_types = tuple(required)
     # An endpoint whose target we cannot identify yet might be the one we look for: say nothing
     # about its group ids rather than report what we cannot prove.
