@@ -161,6 +161,9 @@ class Rule:
     """For a per-resource rule: one resource in, messages out."""
     needs_secrets: bool = False
     """The rule reads which props are Pulumi secrets (known offline, hidden from CrossGuard)."""
+    sources: tuple[str, ...] = ()
+    """Where Microsoft (or the provider) documents the fact the rule enforces: Microsoft Learn pages,
+    REST API specs. A rule without a source is a guess (docs/azure-requirements.md)."""
 
     @property
     def per_resource(self) -> bool:
@@ -176,16 +179,17 @@ def _register(new: Rule) -> None:
     RULES.append(new)
 
 
-def rule(name: str, description: str, *, needs_secrets: bool = False) -> Callable:
+def rule(name: str, description: str, *, needs_secrets: bool = False, sources: Sequence[str] = ()) -> Callable:
     """A rule that looks at the whole stack (it needs a resource's neighbours)."""
 
     def register(fn: Callable[[Sequence[ResourceView]], Iterable[tuple[str, str]]]):
-        _register(Rule(name, description, fn, needs_secrets=needs_secrets))
+        _register(Rule(name, description, fn, needs_secrets=needs_secrets, sources=tuple(sources)))
         return fn
     return register
 
 
-def resource_rule(name: str, description: str, *types: str, needs_secrets: bool = False) -> Callable:
+def resource_rule(name: str, description: str, *types: str, needs_secrets: bool = False,
+                  sources: Sequence[str] = ()) -> Callable:
     """A rule that looks at one resource of the given types at a time."""
 
     def register(fn: Callable[[ResourceView], Iterable[str]]):
@@ -195,7 +199,7 @@ def resource_rule(name: str, description: str, *types: str, needs_secrets: bool 
                     for message in fn(r):
                         yield r.urn, message
         _register(Rule(name, description, over_stack, resource_types=tuple(types), check_one=fn,
-                       needs_secrets=needs_secrets))
+                       needs_secrets=needs_secrets, sources=tuple(sources)))
         return fn
     return register
 
