@@ -116,14 +116,17 @@ def pack_arguments(stack: Optional[str]) -> dict[str, Any]:
 
 
 def rules_table(stacks: Sequence[str] = ("prod", "dev"), rules: Sequence[Rule] = RULES) -> str:
-    """The rules as a Markdown table: how each runs and its level per stack (docs/policy.md holds it)."""
+    """The rules as a Markdown table: how each runs, its level per stack, and where Microsoft documents
+    what it enforces (docs/policy.md holds it)."""
     names = [r.name for r in rules]
     levels = {stack: resolve_levels(config_for_stack(stack, names), names) for stack in stacks}
-    lines = [f"| rule | runs as | {' | '.join(stacks)} | checks |", "|---|---|" + "---|" * len(stacks) + "---|"]
+    lines = [f"| rule | runs as | {' | '.join(stacks)} | checks | source |",
+             "|---|---|" + "---|" * len(stacks) + "---|---|"]
     for r in rules:
         kind = "resource policy" if r.per_resource else "stack policy"
         if r.needs_secrets:
             kind += " (secrets: offline preview only)"
         stack_levels = " | ".join(levels[stack][r.name] for stack in stacks)
-        lines.append(f"| `{r.name}` | {kind} | {stack_levels} | {r.description} |")
+        sources = " ".join(f"[{i}]({url})" for i, url in enumerate(r.sources, 1))
+        lines.append(f"| `{r.name}` | {kind} | {stack_levels} | {r.description} | {sources} |")
     return "\n".join(lines)

@@ -81,6 +81,49 @@ NAME_INPUTS: Mapping[str, str] = {
 }
 
 
+# --------------------------------------------------------------------------------------------
+# Where Microsoft documents what the rules enforce (each rule names its `sources`; see
+# docs/azure-requirements.md for the paraphrase and what guards it). Checked 2026-12-01.
+# --------------------------------------------------------------------------------------------
+_LEARN = "https://learn.microsoft.com/azure/"
+DOC_ML_PRIVATE_LINK = _LEARN + "machine-learning/how-to-configure-private-link"
+DOC_ML_V2_ISOLATION = _LEARN + "machine-learning/how-to-configure-network-isolation-with-v2"
+DOC_ML_SECURE_WORKSPACE_STORAGE = _LEARN + "machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts"
+DOC_ML_SECURE_WORKSPACE_ACR = _LEARN + "machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"
+DOC_ML_SECURE_TRAINING = _LEARN + "machine-learning/how-to-secure-training-vnet"
+DOC_ML_NO_PUBLIC_IP = _LEARN + "machine-learning/how-to-secure-training-vnet#compute-cluster"
+DOC_ML_FIREWALL = _LEARN + "machine-learning/how-to-access-azureml-behind-firewall"
+DOC_ML_CUSTOM_DNS = _LEARN + "machine-learning/how-to-custom-dns"
+DOC_ML_BATCH_LIMITS = _LEARN + "machine-learning/how-to-secure-batch-endpoint"
+DOC_STORAGE_MIN_TLS = _LEARN + "storage/common/transport-layer-security-configure-minimum-version"
+DOC_STORAGE_NO_ANONYMOUS = _LEARN + "storage/blobs/anonymous-read-access-prevent"
+DOC_STORAGE_NETWORK = _LEARN + "storage/common/storage-network-security"
+DOC_KV_RBAC = _LEARN + "key-vault/general/rbac-guide"
+DOC_KV_SOFT_DELETE = _LEARN + "key-vault/general/soft-delete-overview"
+DOC_KV_NETWORK = _LEARN + "key-vault/general/network-security"
+DOC_ACR_PRIVATE_LINK = _LEARN + "container-registry/container-registry-private-link"
+DOC_APPI_WORKSPACE_BASED = _LEARN + "azure-monitor/app/create-workspace-resource"
+DOC_MONITOR_PRIVATE_LINK = _LEARN + "azure-monitor/logs/private-link-security"
+DOC_MONITOR_PRIVATE_LINK_DESIGN = _LEARN + "azure-monitor/logs/private-link-design"
+DOC_PE_DNS_ZONES = _LEARN + "private-link/private-endpoint-dns"
+DOC_PE_DNS_INTEGRATION = _LEARN + "private-link/private-endpoint-dns-integration"
+DOC_PE_NETWORK_POLICIES = _LEARN + "private-link/disable-private-endpoint-network-policy"
+DOC_PRIVATE_DNS_LINKS = _LEARN + "dns/private-dns-virtual-network-links"
+DOC_NSG_OVERVIEW = _LEARN + "virtual-network/network-security-groups-overview"
+DOC_BASTION_NSG = _LEARN + "bastion/bastion-nsg"
+DOC_BASTION_SETTINGS = _LEARN + "bastion/configuration-settings"
+DOC_BASTION_OVERVIEW = _LEARN + "bastion/bastion-overview"
+DOC_VNET_PEERING = _LEARN + "virtual-network/virtual-network-manage-peering"
+DOC_VNET_PEERING_REQUIREMENTS = DOC_VNET_PEERING + "#requirements-and-constraints"
+DOC_VNET_SUBNETS = _LEARN + "virtual-network/virtual-network-manage-subnet"
+DOC_NAT_GATEWAY = _LEARN + "nat-gateway/nat-overview"
+DOC_NETWORK_BEST_PRACTICES = _LEARN + "security/fundamentals/network-best-practices"
+DOC_VM_SSH_KEYS = _LEARN + "virtual-machines/linux/create-ssh-keys-detailed"
+DOC_VM_CUSTOM_DATA = _LEARN + "virtual-machines/custom-data"
+DOC_PULUMI_SECRETS = "https://www.pulumi.com/docs/iac/concepts/secrets/"
+DOC_PULUMI_PROTECT = "https://www.pulumi.com/docs/iac/concepts/options/protect/"
+
+
 class Unknown:
     """A value that is not known yet: during a preview, an input computed from an output."""
 
@@ -465,7 +508,8 @@ def _no_identity(r: ResourceView) -> bool:
 
 
 @resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off, "
-               "managed identity, imageBuildCompute set.", WORKSPACE)
+               "managed identity, imageBuildCompute set.", WORKSPACE,
+               sources=(DOC_ML_PRIVATE_LINK, DOC_ML_V2_ISOLATION, DOC_ML_SECURE_WORKSPACE_ACR))
 def _workspace(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("publicNetworkAccess"), "Disabled"):
         yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled' for an isolated workspace"
@@ -478,7 +522,8 @@ def _workspace(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled, "
-               "network default Deny with AzureServices bypass, HTTPS only, no HNS on the workspace store.", STORAGE)
+               "network default Deny with AzureServices bypass, HTTPS only, no HNS on the workspace store.", STORAGE,
+               sources=(DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_STORAGE_MIN_TLS, DOC_STORAGE_NO_ANONYMOUS, DOC_STORAGE_NETWORK))
 def _storage(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("minimumTlsVersion"), "TLS1_2", "TLS1_3"):
         yield f"minimumTlsVersion is {r.prop('minimumTlsVersion')!r}; set TLS1_2 or newer"
@@ -498,7 +543,8 @@ def _storage(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("key-vault-hardened", "Key Vault: RBAC authorization, purge protection, public network access "
-               "disabled, network default Deny with AzureServices bypass.", KEY_VAULT)
+               "disabled, network default Deny with AzureServices bypass.", KEY_VAULT,
+               sources=(DOC_KV_RBAC, DOC_KV_SOFT_DELETE, DOC_KV_NETWORK))
 def _key_vault(r: ResourceView) -> Iterator[str]:
     if _not_exactly(r.prop("properties.enableRbacAuthorization"), True):
         yield "set properties.enableRbacAuthorization to true (no access policies)"
@@ -513,7 +559,8 @@ def _key_vault(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("container-registry-private", "Container registry: Premium (private link needs it), admin user off, "
-               "public network access disabled, quarantine off (batch endpoints).", REGISTRY)
+               "public network access disabled, quarantine off (batch endpoints).", REGISTRY,
+               sources=(DOC_ACR_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_ACR, DOC_ML_BATCH_LIMITS))
 def _registry(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("sku.name"), "Premium"):
         yield f"sku.name is {r.prop('sku.name')!r}; private endpoints require 'Premium'"
@@ -526,7 +573,8 @@ def _registry(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("app-insights-workspace-based", "Application Insights is workspace-based (backed by Log Analytics).",
-               APP_INSIGHTS)
+               APP_INSIGHTS,
+               sources=(DOC_APPI_WORKSPACE_BASED,))
 def _app_insights(r: ResourceView) -> Iterator[str]:
     if _unset(r.prop("workspaceResourceId")) and not r.refs("workspaceResourceId"):
         yield "set workspaceResourceId to a Log Analytics workspace (classic Application Insights is retired)"
@@ -537,7 +585,8 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
 @resource_rule("monitoring-private", "Log Analytics and Application Insights refuse public ingestion and queries "
                "(publicNetworkAccessForIngestion and ForQuery 'Disabled'); an Azure Monitor Private Link Scope's "
                "ingestion and query access modes are 'PrivateOnly', with no 'Open' exclusion.",
-               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE)
+               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE,
+               sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN, DOC_MONITOR_PRIVATE_LINK))
 def _monitoring(r: ResourceView) -> Iterator[str]:
     if r.type == PRIVATE_LINK_SCOPE:
         # PrivateOnly: clients in the linked VNets reach only the scope's resources (no exfiltration
@@ -560,7 +609,8 @@ def _monitoring(r: ResourceView) -> Iterator[str]:
 
 
 @rule("monitoring-in-private-link-scope", "Every Log Analytics workspace and Application Insights component is "
-      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).")
+      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).",
+      sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN,))
 def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
     linked: set[str] = set()
@@ -582,7 +632,8 @@ def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str,
 
 
 @rule("private-targets-have-endpoints", "The workspace, Key Vault, registry and Azure Monitor Private Link Scope "
-      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.")
+      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.",
+      sources=(DOC_ML_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_MONITOR_PRIVATE_LINK))
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file"),
                 PRIVATE_LINK_SCOPE: (AZURE_MONITOR_GROUP_ID,)}
@@ -637,7 +688,8 @@ def _zones_held(resources: Sequence[ResourceView], zone_groups: Sequence[Resourc
 
 
 @rule("private-endpoint-dns-complete", "Every private endpoint has one group id and a DNS zone group holding "
-      "exactly the zones that group id needs (the workspace: api and notebooks zones; Azure Monitor: five).")
+      "exactly the zones that group id needs (the workspace: api and notebooks zones; Azure Monitor: five).",
+      sources=(DOC_PE_DNS_ZONES, DOC_ML_CUSTOM_DNS))
 def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     orphan_groups = [g for g in _of_type(resources, ZONE_GROUP)
                      if not g.refs("privateEndpointName") and not isinstance(g.prop("privateEndpointName"), str)]
@@ -666,7 +718,8 @@ def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
 
 
 @rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have privateEndpointNetworkPolicies "
-      "'Disabled' (checked where the endpoint's subnet id is known).")
+      "'Disabled' (checked where the endpoint's subnet id is known).",
+      sources=(DOC_PE_NETWORK_POLICIES,))
 def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     reported: set[tuple[str, str]] = set()
     for pe in _of_type(resources, PRIVATE_ENDPOINT):
@@ -682,7 +735,8 @@ def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, 
 
 
 @rule("zone-linked-to-every-vnet", "Every private DNS zone is linked to every VNet in the stack, without "
-      "auto-registration; zones and links are global resources.")
+      "auto-registration; zones and links are global resources.",
+      sources=(DOC_PRIVATE_DNS_LINKS, DOC_PE_DNS_INTEGRATION))
 def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
     links = _of_type(resources, ZONE_LINK)
@@ -718,7 +772,8 @@ def _same_resource_group(a: ResourceView, b: ResourceView) -> bool:
 
 
 @rule("private-dns-zone-once", "Each private DNS zone name is declared once per resource group, also when several "
-      "group ids share it (the blob zone serves storage and Azure Monitor); every zone group points at that one zone.")
+      "group ids share it (the blob zone serves storage and Azure Monitor); every zone group points at that one zone.",
+      sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN, DOC_PE_DNS_INTEGRATION))
 def _zone_once(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     zones = _of_type(resources, PRIVATE_ZONE)
     for i, zone in enumerate(zones):
@@ -733,7 +788,8 @@ def _zone_once(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 # Network
 # --------------------------------------------------------------------------------------------
 @resource_rule("subnets-have-nsg", "Every workload subnet has a network security group (Azure's reserved "
-               "subnets, such as AzureBastionSubnet, excepted).", VNET, SUBNET)
+               "subnets, such as AzureBastionSubnet, excepted).", VNET, SUBNET,
+               sources=(DOC_NSG_OVERVIEW, DOC_BASTION_NSG))
 def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
     subnets = _subnets(r) if r.type == VNET else [{**r.props, "name": physical_name(r)}]
     for subnet in subnets:
@@ -745,7 +801,8 @@ def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
             yield f"subnet {name!r} has no network security group: attach one that denies inbound internet traffic"
 
 
-@rule("peering-both-directions", "Every VNet peering is declared in both directions.")
+@rule("peering-both-directions", "Every VNet peering is declared in both directions.",
+      sources=(DOC_VNET_PEERING,))
 def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     pairs = []
     for p in _of_type(resources, PEERING):
@@ -760,7 +817,8 @@ def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
             yield p.urn, "has no peering in the opposite direction: one-way peering carries no traffic"
 
 
-@rule("address-spaces", "Subnets lie inside their VNet and do not overlap; VNets in one stack do not overlap.")
+@rule("address-spaces", "Subnets lie inside their VNet and do not overlap; VNets in one stack do not overlap.",
+      sources=(DOC_VNET_PEERING_REQUIREMENTS, DOC_VNET_SUBNETS))
 def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
     spaces = {v.urn: _networks(_list(v.prop("addressSpace.addressPrefixes"))) for v in vnets}
@@ -782,7 +840,8 @@ def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, st
 
 
 @rule("bastion-subnet", "Bastion is Standard (or Premium) and sits in AzureBastionSubnet, which is /26 or "
-      "larger and holds nothing else.")
+      "larger and holds nothing else.",
+      sources=(DOC_BASTION_SETTINGS,))
 def _bastion(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     bastion_subnets = [(v, s) for v in _of_type(resources, VNET) for s in _subnets(v)]
     bastion_subnets += _standalone_subnets(resources)
@@ -804,7 +863,8 @@ def _bastion(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 
 
 @resource_rule("public-ip-standard-static", "Public IPs are Standard SKU with static allocation (Bastion and "
-               "NAT gateways accept nothing else).", PUBLIC_IP)
+               "NAT gateways accept nothing else).", PUBLIC_IP,
+               sources=(DOC_BASTION_SETTINGS, DOC_NAT_GATEWAY))
 def _public_ip(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("sku.name"), "Standard"):
         yield f"sku.name is {r.prop('sku.name')!r}; use 'Standard'"
@@ -813,7 +873,8 @@ def _public_ip(r: ResourceView) -> Iterator[str]:
 
 
 @rule("only-bastion-inbound-public-ip", "No public IP but Bastion's accepts inbound traffic: any other public IP "
-      "belongs to a NAT gateway (egress only); no NIC or VM has a public IP.")
+      "belongs to a NAT gateway (egress only); no NIC or VM has a public IP.",
+      sources=(DOC_NAT_GATEWAY, DOC_BASTION_OVERVIEW))
 def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     allowed: set[str] = set()
     for owner_type, prop in ((BASTION, "ipConfigurations"), (NAT_GATEWAY, "publicIpAddresses")):
@@ -837,7 +898,8 @@ def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 
 
 @resource_rule("no-internet-admin-ports", "No NSG rule allows inbound 22 or 3389 from the internet.",
-               NSG, SECURITY_RULE)
+               NSG, SECURITY_RULE,
+               sources=(DOC_NETWORK_BEST_PRACTICES,))
 def _admin_ports(r: ResourceView) -> Iterator[str]:
     rules = _mappings(r.prop("securityRules")) if r.type == NSG else [r.props]
     for rule_props in rules:
@@ -848,7 +910,8 @@ def _admin_ports(r: ResourceView) -> Iterator[str]:
 # --------------------------------------------------------------------------------------------
 # Compute and access
 # --------------------------------------------------------------------------------------------
-@resource_rule("vm-ssh-keys-only", "Linux VMs only: password authentication off, no admin password, SSH keys.", VM)
+@resource_rule("vm-ssh-keys-only", "Linux VMs only: password authentication off, no admin password, SSH keys.", VM,
+               sources=(DOC_VM_SSH_KEYS,))
 def _vm(r: ResourceView) -> Iterator[str]:
     windows = r.prop("osProfile.windowsConfiguration")
     if windows and windows is not UNKNOWN:
@@ -862,7 +925,8 @@ def _vm(r: ResourceView) -> Iterator[str]:
 
 
 @rule("no-secret-in-vm-boot-data", "No secret flows into VM custom data, user data or public extension settings.",
-      needs_secrets=True)
+      needs_secrets=True,
+      sources=(DOC_VM_CUSTOM_DATA,))
 def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
         if not r.secrets_known:
@@ -880,7 +944,8 @@ def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
 
 
 @resource_rule("key-vault-secret-is-secret", "A Key Vault secret's value is a Pulumi secret (encrypted in state).",
-               KEY_VAULT_SECRET, needs_secrets=True)
+               KEY_VAULT_SECRET, needs_secrets=True,
+               sources=(DOC_PULUMI_SECRETS,))
 def _kv_secret(r: ResourceView) -> Iterator[str]:
     value = r.prop("properties.value")
     if r.secrets_known and value not in (None, "[secret]") and value is not UNKNOWN \
@@ -889,7 +954,8 @@ def _kv_secret(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("aml-compute-private", "AmlCompute: no node public IP, in a subnet, SSH port closed, scales to 0, "
-               "managed identity.", COMPUTE)
+               "managed identity.", COMPUTE,
+               sources=(DOC_ML_SECURE_TRAINING, DOC_ML_NO_PUBLIC_IP))
 def _compute(r: ResourceView) -> Iterator[str]:
     if not _eq(r.prop("properties.computeType"), "AmlCompute"):
         return
@@ -909,7 +975,8 @@ def _compute(r: ResourceView) -> Iterator[str]:
 
 
 @rule("compute-subnet-closed", "No-public-IP compute sits in a subnet declared in this stack, which has a "
-      "network security group that opens no admin port to the internet.")
+      "network security group that opens no admin port to the internet.",
+      sources=(DOC_ML_SECURE_TRAINING, DOC_ML_FIREWALL))
 def _compute_subnet(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for c in _of_type(resources, COMPUTE):
         if c.prop("properties.properties.enableNodePublicIp") is not False:
@@ -938,7 +1005,8 @@ def _compute_subnet(resources: Sequence[ResourceView]) -> Iterator[tuple[str, st
 
 
 @rule("compute-after-workspace-private-endpoint", "No-public-IP compute is created only after the workspace's "
-      "private endpoint exists (Azure refuses it before).")
+      "private endpoint exists (Azure refuses it before).",
+      sources=(DOC_ML_SECURE_TRAINING,))
 def _compute_order(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     workspace_endpoints = {pe.urn for pe in _of_type(resources, PRIVATE_ENDPOINT) if "amlworkspace" in _group_ids(pe)}
     for c in _of_type(resources, COMPUTE):
@@ -946,7 +1014,8 @@ def _compute_order(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
             yield c.urn, "add depends_on the workspace's private endpoint: Azure rejects no-public-IP compute created first"
 
 
-@rule("image-build-compute-exists", "The workspace's imageBuildCompute names a cluster this stack creates.")
+@rule("image-build-compute-exists", "The workspace's imageBuildCompute names a cluster this stack creates.",
+      sources=(DOC_ML_SECURE_WORKSPACE_ACR,))
 def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     names = [physical_name(c) for c in _of_type(resources, COMPUTE)]
     if any(not isinstance(n, str) for n in names):
@@ -959,7 +1028,8 @@ def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
 
 
 @rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "
-      "and Log Analytics are protected against deletion.")
+      "and Log Analytics are protected against deletion.",
+      sources=(DOC_PULUMI_PROTECT,))
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
         if r.type in STATEFUL_TYPES and not r.protect:

@@ -491,3 +491,26 @@ def test_physical_names_from_inputs_or_outputs():
     assert R.physical_name(_view(R.VNET, "v", {"name": "vnet-b"})) == "vnet-b"  # a stack policy's outputs
     assert R.arm_segment("/s/x/providers/Microsoft.Network/virtualNetworks/v1/subnets/s1", "subnets") == "s1"
     assert R.arm_segment(UNKNOWN, "subnets") is None
+
+
+# --------------------------------------------------------------------------------------------
+# A rule without a source is a guess: each names where its Azure fact is documented
+# --------------------------------------------------------------------------------------------
+DOCUMENTATION_HOSTS = ("https://learn.microsoft.com/", "https://www.pulumi.com/docs/",
+                       "https://github.com/Azure/azure-rest-api-specs/")
+
+
+def undocumented(rules) -> list[str]:
+    return [r.name for r in rules
+            if not r.sources or not all(url.startswith(DOCUMENTATION_HOSTS) for url in r.sources)]
+
+
+def test_every_rule_names_a_documented_source():
+    assert undocumented(RULES) == []
+
+
+def test_a_rule_without_a_source_is_caught():
+    import dataclasses
+    broken = [dataclasses.replace(RULES[0], sources=()),
+              dataclasses.replace(RULES[1], sources=("https://example.com/blog",))]
+    assert undocumented(broken) == [RULES[0].name, RULES[1].name]
