@@ -281,3 +281,35 @@ def test_every_region_is_a_programmatic_name_in_one_cloud():
             seen[region] = cloud
     from components.zones import CLOUDS
     assert set(vm_sizes.REGIONS) == set(CLOUDS), "one region list per cloud the program models"
+
+
+def test_the_readme_quota_note_matches_the_stack_files():
+    """README "Prerequisites: quota": maxNodes (or count) x vCPUs per size, for each stack file's VMs."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith(("| prod |", "| dev |"))]
+
+    def row(stack: str, what: str) -> str:
+        found = [line for line in rows if line.startswith(f"| {stack} | {what}")]
+        assert len(found) == 1, f"README quota table: no single row for {stack} {what}"
+        return found[0]
+
+    def vcpus(size: str) -> int:
+        name = vm_sizes.parse(size)
+        assert name is not None
+        return name.vcpus
+
+    for stack in ("dev", "prod"):
+        values = stack_values(stack)
+        for cluster in values["computeClusters"]:
+            line = row(stack, f"cluster `{cluster['name']}`")
+            n, v = cluster["maxNodes"], vcpus(cluster["vmSize"])
+            assert f"| {cluster['vmSize']} (" in line and f"| {n} × {v} = {n * v} |" in line, line
+    prod, dev = stack_values("prod"), stack_values("dev")
+    assert f"| {prod['jumpHost']['vmSize']} (" in row("prod", "jump host")
+    assert f"| 1 × {vcpus(prod['jumpHost']['vmSize'])} =" in row("prod", "jump host")
+    count, v = prod["agents"]["count"], vcpus(prod["agents"]["vmSize"])
+    assert f"| {prod['agents']['vmSize']} (" in row("prod", "agents") and f"| {count} × {v} = {count * v} |" in \
+        row("prod", "agents")
+    assert dev["jumpHost"]["vmSize"] == dev["agents"]["vmSize"], "the dev row counts both as one size"
+    j, count, v = vcpus(dev["jumpHost"]["vmSize"]), dev["agents"]["count"], vcpus(dev["agents"]["vmSize"])
+    assert f"| 1 × {j} + {count} × {v} = {j + count * v} |" in row("dev", "jump host and agents")
