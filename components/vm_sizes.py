@@ -136,10 +136,9 @@ _V4_AMD = (2, 4, 8, 16, 32, 48, 64, 96)
 _V3 = (2, 4, 8, 16, 32, 48, 64)
 _E_V3 = (2, 4, 8, 16, 20, 32, 48, 64)
 _E_V4 = (2, 4, 8, 16, 20, 32, 48, 64)
-_E_V5 = (2, 4, 8, 16, 20, 32, 48, 64, 96, 104)
-_E_V5_AMD = (2, 4, 8, 16, 20, 32, 48, 64, 96, 112)
-_E_V6 = (2, 4, 8, 16, 20, 32, 48, 64, 96, 128, 192)
-_E_V6_AMD = (2, 4, 8, 16, 20, 32, 48, 64, 96)
+_E_V5 = (2, 4, 8, 16, 20, 32, 48, 64, 96)
+_E_AMD = (2, 4, 8, 16, 20, 32, 48, 64, 96)
+_E_V6 = (2, 4, 8, 16, 20, 32, 48, 64, 96, 128)
 _DV2 = (1, 2, 3, 4, 5, 11, 12, 13, 14, 15)
 _DV1 = (1, 2, 3, 4, 11, 12, 13, 14)
 
@@ -163,6 +162,7 @@ SERIES: tuple[Series, ...] = (
     # ---- General purpose -------------------------------------------------------------------
     Series("D (v1)", _sizes("D{}", _DV1), f"{SIZES}/general-purpose/d-family", _DV2_RETIREMENT),
     Series("Ds (v1)", _sizes("DS{}", _DV1), f"{SIZES}/general-purpose/d-family", _DV2_RETIREMENT),
+    # D11-D15 (v2) are the memory-optimized sizes of the same series (memory-optimized/dv2-dsv2-series-memory).
     Series("Dv2", _sizes("D{}_v2", _DV2), f"{SIZES}/general-purpose/dv2-series", _DV2_RETIREMENT),
     Series("DSv2", _sizes("DS{}_v2", _DV2), f"{SIZES}/general-purpose/dsv2-series", _DV2_RETIREMENT),
     Series("Dv3", _sizes("D{}_v3", _V3), f"{SIZES}/general-purpose/dv3-series"),
@@ -210,24 +210,26 @@ SERIES: tuple[Series, ...] = (
            Retirement(datetime.date(2024, 8, 31), "an Av2, Bsv2 or Dsv5 size", "Standard_B2s_v2",
                       "https://learn.microsoft.com/azure/virtual-machines/av1-series-retirement")),
     # ---- Memory optimized ------------------------------------------------------------------
-    Series("Ev3", _sizes("E{}_v3", _E_V3), f"{SIZES}/memory-optimized/ev3-series"),
-    Series("Esv3", _sizes("E{}s_v3", _E_V3), f"{SIZES}/memory-optimized/esv3-series"),
+    Series("Ev3", _sizes("E{}_v3", _E_V3), f"{SIZES}/memory-optimized/ev3-esv3-series"),
+    Series("Esv3", _sizes("E{}s_v3", _E_V3), f"{SIZES}/memory-optimized/ev3-esv3-series"),
     Series("Ev4", _sizes("E{}_v4", _E_V4), f"{SIZES}/memory-optimized/ev4-series"),
-    Series("Esv4", _sizes("E{}s_v4", _E_V4), f"{SIZES}/memory-optimized/esv4-series"),
-    Series("Edsv4", _sizes("E{}ds_v4", _E_V4), f"{SIZES}/memory-optimized/edsv4-series"),
-    Series("Easv4", _sizes("E{}as_v4", _V4_AMD), f"{SIZES}/memory-optimized/easv4-series"),
-    Series("Ev5", _sizes("E{}_v5", _E_V5), f"{SIZES}/memory-optimized/ev5-series"),
-    Series("Esv5", _sizes("E{}s_v5", _E_V5), f"{SIZES}/memory-optimized/esv5-series"),
-    Series("Edv5", _sizes("E{}d_v5", _E_V5), f"{SIZES}/memory-optimized/edv5-series"),
-    Series("Edsv5", _sizes("E{}ds_v5", _E_V5), f"{SIZES}/memory-optimized/edsv5-series"),
-    Series("Easv5", _sizes("E{}as_v5", _E_V5_AMD), f"{SIZES}/memory-optimized/easv5-series"),
-    Series("Eadsv5", _sizes("E{}ads_v5", _E_V5_AMD), f"{SIZES}/memory-optimized/eadsv5-series"),
-    Series("Esv6", _sizes("E{}s_v6", _E_V6), f"{SIZES}/memory-optimized/esv6-series"),
-    Series("Edsv6", _sizes("E{}ds_v6", _E_V6), f"{SIZES}/memory-optimized/edsv6-series"),
-    Series("Easv6", _sizes("E{}as_v6", _E_V6_AMD), f"{SIZES}/memory-optimized/easv6-series"),
-    Series("Eadsv6", _sizes("E{}ads_v6", _E_V6_AMD), f"{SIZES}/memory-optimized/eadsv6-series"),
-    Series("G", _sizes("G{}", range(1, 6)), f"{SIZES}/memory-optimized/g-family", _G_RETIREMENT),
-    Series("Gs", _sizes("GS{}", range(1, 6)), f"{SIZES}/memory-optimized/g-family", _G_RETIREMENT),
+    # The largest size of several E series is an isolated one, with an `i` in its features.
+    Series("Esv4", (*_sizes("E{}s_v4", _E_V4), "Standard_E80is_v4"), f"{SIZES}/memory-optimized/esv4-series"),
+    Series("Edsv4", (*_sizes("E{}ds_v4", _E_V4), "Standard_E80ids_v4"), f"{SIZES}/memory-optimized/edsv4-series"),
+    Series("Easv4", _sizes("E{}as_v4", _E_AMD), f"{SIZES}/memory-optimized/easv4-series"),
+    Series("Ev5", (*_sizes("E{}_v5", _E_V5), "Standard_E104i_v5"), f"{SIZES}/memory-optimized/ev5-series"),
+    Series("Esv5", (*_sizes("E{}s_v5", _E_V5), "Standard_E104is_v5"), f"{SIZES}/memory-optimized/esv5-series"),
+    Series("Edv5", (*_sizes("E{}d_v5", _E_V5), "Standard_E104id_v5"), f"{SIZES}/memory-optimized/edv5-series"),
+    Series("Edsv5", (*_sizes("E{}ds_v5", _E_V5), "Standard_E104ids_v5"), f"{SIZES}/memory-optimized/edsv5-series"),
+    Series("Easv5", (*_sizes("E{}as_v5", _E_AMD), "Standard_E112ias_v5"), f"{SIZES}/memory-optimized/easv5-series"),
+    Series("Eadsv5", (*_sizes("E{}ads_v5", _E_AMD), "Standard_E112iads_v5"),
+           f"{SIZES}/memory-optimized/eadsv5-series"),
+    Series("Esv6", (*_sizes("E{}s_v6", _E_V6), "Standard_E192is_v6"), f"{SIZES}/memory-optimized/esv6-series"),
+    Series("Edsv6", (*_sizes("E{}ds_v6", _E_V6), "Standard_E192ids_v6"), f"{SIZES}/memory-optimized/edsv6-series"),
+    Series("Easv6", _sizes("E{}as_v6", _E_AMD), f"{SIZES}/memory-optimized/easv6-series"),
+    Series("Eadsv6", _sizes("E{}ads_v6", _E_AMD), f"{SIZES}/memory-optimized/eadsv6-series"),
+    Series("G", _sizes("G{}", range(1, 6)), RETIRED_LIST, _G_RETIREMENT),
+    Series("Gs", _sizes("GS{}", range(1, 6)), RETIRED_LIST, _G_RETIREMENT),
     # ---- Compute optimized -----------------------------------------------------------------
     Series("F (v1)", _sizes("F{}", (1, 2, 4, 8, 16)), f"{SIZES}/compute-optimized/f-family", _F_RETIREMENT),
     Series("Fs (v1)", _sizes("F{}s", (1, 2, 4, 8, 16)), f"{SIZES}/compute-optimized/f-family", _F_RETIREMENT),
