@@ -28,6 +28,8 @@ What the tables decide, and what they do not:
   series' page; it does not list every Azure series (no M, DC/EC confidential, HX, NP...): a size from
   a series it does not cover is refused with the closest sizes and the hint to add its series here,
   with its Learn page. Refusing is the safe side: a size we cannot vouch for is a deploy that may fail.
+- Clouds: `Series.clouds` records only the restriction Microsoft documents (Bsv2, Basv2 and Bpsv2 are
+  not offered in the sovereign clouds); otherwise a series is taken to exist in every cloud.
 - Not checked offline: whether a size is offered in the stack's region and subscription (that is
   `az vm list-skus --location <region> --size <size>`), and the subscription's quota.
 """
