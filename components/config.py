@@ -20,7 +20,7 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 
 import pulumi
 
-from components import naming
+from components import naming, vm_sizes
 from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
 
 PROJECT_NAMESPACE = "isolated-mlops"
@@ -38,7 +38,7 @@ AZURE_RESERVED_ADDRESSES = 5
 # Azure VMs accept RSA (2048 bits or more) and Ed25519 public keys; ECDSA keys are refused at create time.
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 RSA_MIN_BITS = 2048
-VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_]+"
+VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_-]+"
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256 characters.
 TAG_NAME_MAX, TAG_VALUE_MAX, TAG_NAME_FORBIDDEN = 512, 256, frozenset('<>%&\\?/')
 # Linux admin names Azure refuses (compute API "reserved user names").
@@ -140,6 +140,8 @@ class PlatformConfig:
     agents: AgentsConfig
     agent_registration_token: Optional[pulumi.Output[str]] = field(default=None, compare=False)
     """A Pulumi secret; only ever written to Key Vault."""
+    notes: tuple[str, ...] = ()
+    """Accepted, but worth a warning: VM sizes in a series announced for retirement (components/vm_sizes.py)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,6 +354,8 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
     if config.agents.count > 0:
         # validate() proved it is set, as a secret; the SDK keeps it a secret Output from here on.
         token = pulumi.Config(PROJECT_NAMESPACE).require_secret(TOKEN_KEY)
+    for note in config.notes:
+        pulumi.log.warn(note)
     return dataclasses.replace(config, agent_registration_token=token)
 
 
@@ -394,10 +398,15 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     jump_host_reader = root.mapping("jumpHost")
     jump_host_reader.unknown_keys(("vmSize",))
     jump_host = JumpHostConfig(vm_size=jump_host_reader.string(
-        "vmSize", pattern=VM_SIZE_PATTERN, pattern_help="must be an Azure VM size such as Standard_B2s"))
+        "vmSize", pattern=VM_SIZE_PATTERN, pattern_help="must be an Azure VM size such as Standard_B2s_v2"))
 
     agents = _read_agents(root.mapping("agents"), problems)
     _check_token(root, problems, agents)
+
+    _check_region(root, problems, location, cloud)
+    notes = _check_vm_sizes(root, problems, location, cloud, [
+        *((f"computeClusters[{i}].vmSize", "computeClusters", c.vm_size) for i, c in enumerate(clusters)),
+        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size)])
 
     config = PlatformConfig(
         project=PROJECT_NAMESPACE,
@@ -418,6 +427,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         compute_clusters=tuple(clusters),
         jump_host=jump_host,
         agents=agents,
+        notes=tuple(notes),
     )
     _check_capacity(problems, root, config, subnets)
     # Full names are checked in the same pass (all problems in one run), but only those whose
@@ -436,6 +446,37 @@ def _is_secret(key: str) -> bool:
 
     full = f"{PROJECT_NAMESPACE}:{key}"
     return runtime_config.is_config_secret(full) or full in runtime_config.get_config_secret_keys_env()
+
+
+def _check_region(root: _Reader, problems: _Problems, location: str, cloud: str) -> None:
+    """`location` must be a region of the stack's cloud (components/vm_sizes.py REGIONS)."""
+    if not location or problems.at("location") or problems.at("cloud"):
+        return
+    problem = vm_sizes.check_region(location, cloud)
+    if problem:
+        problems.add("location", problem if not root.is_secret("location")
+                     else f"{SECRET_SHOWN_AS} is not a region of {cloud} (the value is secret, so no suggestion)")
+
+
+def _check_vm_sizes(root: _Reader, problems: _Problems, location: str, cloud: str,
+                    sizes: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Every VM size (path, the top-level key it sits under, size) must be one Azure still creates
+    (components/vm_sizes.py); returns the notes for sizes that are only announced for retirement."""
+    region = "" if problems.at("location") else location
+    cloud = "AzureCloud" if problems.at("cloud") else cloud
+    notes: list[str] = []
+    for path, key, size in sizes:
+        if not size or problems.at(path):
+            continue  # missing or malformed: reported once already
+        verdict = vm_sizes.check_size(size, region, cloud)
+        secret = root.is_secret(key)
+        if verdict.problem:
+            problems.add(path, verdict.problem if not secret else
+                         f"{SECRET_SHOWN_AS} is not a VM size Azure creates today (retired, unknown or misspelt; "
+                         "details not shown: the value is secret)")
+        elif verdict.note and not secret:
+            notes.append(f"{PROJECT_NAMESPACE}:{path}: {verdict.note}")
+    return notes
 
 
 def _read_tags(reader: _Reader) -> dict[str, str]:
@@ -673,7 +714,7 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
             name=reader.string("name", pattern=naming.rule("aml_compute").pattern,
                                pattern_help=naming.rule("aml_compute").help),
             vm_size=reader.string("vmSize", pattern=VM_SIZE_PATTERN,
-                                  pattern_help="must be an Azure VM size such as Standard_DS3_v2"),
+                                  pattern_help="must be an Azure VM size such as Standard_D4s_v5"),
             min_nodes=reader.integer("minNodes", minimum=0),
             # Zero would make a cluster that can never run a job (or build an image).
             max_nodes=reader.integer("maxNodes", minimum=1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from typing import Any, Callable
 
 import pytest
 
@@ -162,8 +163,19 @@ def test_missing_zone_link_is_caught(prod: StackRun):
     assert violations(registering, "zone-linked-to-every-vnet")
 
 
+def in_cloud(cloud: str) -> Callable[[dict[str, Any]], None]:
+    """dev moved to a sovereign cloud: one of its regions, and VM sizes it offers (Bsv2 is public-cloud
+    only; components/vm_sizes.py), or the configuration check refuses the stack before any zone."""
+    region = {"AzureUSGovernment": "usgovvirginia", "AzureChinaCloud": "chinanorth3"}[cloud]
+
+    def change(values: dict[str, Any]) -> None:
+        values.update(cloud=cloud, location=region)
+        values["jumpHost"]["vmSize"] = values["agents"]["vmSize"] = "Standard_D2s_v5"
+    return change
+
+
 def test_sovereign_cloud_uses_its_own_zone_names(run_with):
-    run = run_with("dev", lambda v: v.update(cloud="AzureUSGovernment"))
+    run = run_with("dev", in_cloud("AzureUSGovernment"))
     assert run.error is None
     zones = {r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)}
     assert "privatelink.api.ml.azure.us" in zones and "privatelink.api.azureml.ms" not in zones
@@ -236,7 +248,7 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
 def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
-    run = run_with("dev", lambda v: v.update(cloud=cloud))
+    run = run_with("dev", in_cloud(cloud))
     assert run.error is None
     names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]
