@@ -192,8 +192,10 @@ def _quota(ctx: Context, skus: Mapping[str, Mapping[str, Any]]) -> Iterator[Prob
         except ArmError as error:
             yield _could_not("ml-quota", ctx.plan.location, error)
             usages = []
-        by_name = {_normal(u.get("id", "").rsplit("/", 1)[-1] or u.get("name", {}).get("value", "")): u for u in usages}
-        by_name.update({_normal(u.get("name", {}).get("value", "")): u for u in usages})
+        # The list also carries per-workspace and per-cluster usages under the same names: only the
+        # subscription's regional entries are the quota.
+        regional = [u for u in usages if "/workspace" not in u.get("type", "").lower()]
+        by_name = {_normal(u.get("name", {}).get("value", "")): u for u in regional}
         for priority, total_name in ((False, "Total Cluster Dedicated Regional vCPUs"),
                                      (True, "Total Cluster LowPriority Regional vCPUs")):
             kind = "low-priority" if priority else "dedicated"
