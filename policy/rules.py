@@ -534,23 +534,35 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
         yield "set ingestionMode to 'LogAnalytics'"
 
 
+# Microsoft Learn: AML "must use the open Private Link mode in Azure Monitor".
+AML_MONITOR_SOURCE = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor"
+AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes"
+AMPLS_RESOURCE_ACCESS_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design"
+                                "#control-network-access-to-ampls-resources")
+
+
 @resource_rule("monitoring-private", "Log Analytics and Application Insights refuse public ingestion and queries "
                "(publicNetworkAccessForIngestion and ForQuery 'Disabled'); an Azure Monitor Private Link Scope's "
-               "ingestion and query access modes are 'PrivateOnly', with no 'Open' exclusion.",
-               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE)
+               "ingestion and query access modes are 'Open' (Azure Machine Learning requires the Open mode), "
+               "with no 'PrivateOnly' exclusion.",
+               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE,
+               sources=[AML_MONITOR_SOURCE, AMPLS_ACCESS_MODES_SOURCE, AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring(r: ResourceView) -> Iterator[str]:
     if r.type == PRIVATE_LINK_SCOPE:
-        # PrivateOnly: clients in the linked VNets reach only the scope's resources (no exfiltration
-        # through another tenant's workspace); Open lets them send to any Azure Monitor resource.
+        # AML supports only the Open mode. What keeps the scope's resources private is their own
+        # public-access switches (below), not the mode; Open only lets the linked VNets also reach
+        # Azure Monitor resources outside the scope. Unset means Open (Azure's default).
         for mode in ("ingestionAccessMode", "queryAccessMode"):
             value = r.prop(f"accessModeSettings.{mode}")
-            if _differs(value, "PrivateOnly"):
-                yield f"accessModeSettings.{mode} is {value!r}; set 'PrivateOnly'"
+            if value is not None and _differs(value, "Open"):
+                yield (f"accessModeSettings.{mode} is {value!r}; set 'Open': Azure Machine Learning does not "
+                       "support the PrivateOnly mode (keep Log Analytics and App Insights private through their "
+                       "own public network access settings)")
         for exclusion in _mappings(r.prop("accessModeSettings.exclusions")):
             for mode in ("ingestionAccessMode", "queryAccessMode"):
-                if _eq(exclusion.get(mode), "Open"):
-                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} 'Open'; "
-                           "remove it: every endpoint of the scope stays PrivateOnly")
+                if _eq(exclusion.get(mode), "PrivateOnly"):
+                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} "
+                           "'PrivateOnly'; remove it: Azure Machine Learning needs the Open mode")
         return
     for prop in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
         value = r.prop(prop)
@@ -560,7 +572,11 @@ def _monitoring(r: ResourceView) -> Iterator[str]:
 
 
 @rule("monitoring-in-private-link-scope", "Every Log Analytics workspace and Application Insights component is "
-      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).")
+      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).",
+      sources=["https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
+               "#secure-azure-monitor-and-application-insights",
+               "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-configure",
+               AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
     linked: set[str] = set()

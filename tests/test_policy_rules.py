@@ -353,7 +353,6 @@ def _strip_unknown(value: Any) -> Any:
     (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN,
                       "publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
     (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
-    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings": UNKNOWN}),
     (R.COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": UNKNOWN}, "identity": UNKNOWN}),
     (R.PUBLIC_IP, {"sku": UNKNOWN, "publicIPAllocationMethod": UNKNOWN}),
     (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}}),
@@ -367,6 +366,17 @@ def test_unknown_values_are_not_violations(type_: str, props: dict):
     assert evaluate([view], only=own_rules) == []
     known_bad = dataclasses.replace(view, props=_strip_unknown(props))
     assert evaluate([known_bad], only=own_rules), "the same resource with those values unset must fail"
+
+
+@pytest.mark.parametrize("settings", [UNKNOWN, {"ingestionAccessMode": UNKNOWN, "queryAccessMode": UNKNOWN},
+                                      {"exclusions": UNKNOWN}])
+def test_unknown_scope_access_modes_are_not_violations(settings):
+    """Unset access modes are Azure's default, Open, which AML needs: only a known PrivateOnly is reported."""
+    view = ResourceView(urn=f"urn:pulumi:s::p::{R.PRIVATE_LINK_SCOPE}::x", type=R.PRIVATE_LINK_SCOPE, name="x",
+                        props={"accessModeSettings": settings})
+    assert evaluate([view], only=["monitoring-private"]) == []
+    closed = dataclasses.replace(view, props={"accessModeSettings": {"ingestionAccessMode": "PrivateOnly"}})
+    assert evaluate([closed], only=["monitoring-private"]), "a known PrivateOnly mode must fail"
 
 
 def test_two_unknown_names_are_not_the_same_name():
