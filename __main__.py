@@ -92,6 +92,7 @@ def main() -> None:
         cloud=cfg.cloud,
         group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints)),
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
     ))
     bastion = Bastion("bastion", BastionArgs(

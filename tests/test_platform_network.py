@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from components.zones import CLOUDS, storage_group_ids
-from offline.engine import StackRun
+from offline.engine import StackRun, stack_values
 from policy import rules as R
 from policy.adapters import views
 from tests.helpers import changed, of_type, violations, without
@@ -160,6 +160,25 @@ def test_missing_zone_link_is_caught(prod: StackRun):
     assert "vaultcore" in v.message and "vnet-bastion" in v.message
     registering = changed(base, lambda r: r.type == R.ZONE_LINK and "azurecr" in r.name, registrationEnabled=True)
     assert violations(registering, "zone-linked-to-every-vnet")
+
+
+def test_zone_links_fail_closed_by_default(each_stack: StackRun):
+    """Without `network.privateDnsFallbackToInternet` a name missing from a privatelink zone answers
+    NXDOMAIN rather than a public address (Microsoft Learn, "Fallback to internet for Azure Private
+    DNS zones")."""
+    assert stack_values(each_stack.stack)["network"].get("privateDnsFallbackToInternet", False) is False
+    links = each_stack.of_type(R.ZONE_LINK)
+    assert links and all(l.input("resolutionPolicy") == "Default" for l in links)
+
+
+def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(run_with):
+    run = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=True))
+    assert run.error is None
+    links = run.of_type(R.ZONE_LINK)
+    assert len(links) == 2 * len(run.of_type(R.PRIVATE_ZONE))
+    assert {l.input("resolutionPolicy") for l in links} == {"NxDomainRedirect"}
+    off = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=False))
+    assert {l.input("resolutionPolicy") for l in off.of_type(R.ZONE_LINK)} == {"Default"}
 
 
 def test_sovereign_cloud_uses_its_own_zone_names(run_with):
