@@ -291,6 +291,8 @@ def mermaid(run: StackRun, changes: Optional[Mapping[str, str]] = None) -> str:
             subnet.node = f"snet{next(counter)}"
             title = f"{subnet.name} {', '.join(subnet.prefixes)}"
             guard = f"NSG {_name(subnet.nsg)}" if subnet.nsg else "no NSG"
+            if any(rule.get("sourceAddressPrefix") in subnet.prefixes for rule in _allowed_inbound(subnet)):
+                guard += ", hosts reach each other"  # an allow from the subnet itself: drawn here, not as a loop
             members = t.placed.get(_norm(subnet.id), [])
             lines.append(f'    subgraph {subnet.node}["{_label(title, f"<i>{guard}</i>")}"]')
             if not members:
@@ -354,7 +356,7 @@ def _edges(t: Topology) -> Iterator[str]:
             source = rule.get("sourceAddressPrefix")
             ports = rule.get("destinationPortRange") or ",".join(rule.get("destinationPortRanges") or []) or "*"
             text = f'"{rule.get("protocol", "*")} {ports} allowed"'.replace("* * allowed", "all traffic allowed")
-            origins = [s.node for s in t.subnets.values() if source in s.prefixes]
+            origins = [s.node for s in t.subnets.values() if source in s.prefixes and s is not subnet]
             if source in INTERNET_SOURCES:
                 yield f"{INTERNET} ==>|{text}| {subnet.node}"
             for origin in sorted(origins):

@@ -120,10 +120,19 @@ def _vault_zone_group_wrong_zone(b: Views):
     return broken, pe.urn, "privatelink.vaultcore.azure.net"
 
 
-def _endpoint_subnet_policies_on(b: Views):
+def _endpoint_subnet_policies_off(b: Views):
     vnet = _one(b, _vnet("aml"))
-    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Enabled"}))
+    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Disabled"}))
     return broken, vnet.urn, "snet-private-endpoints"
+
+
+def _training_reaches_the_agents(b: Views):
+    nsg = _one(b, _named(R.NSG, "access-network-nsg-agents"))
+    from_vnet = {"name": "AllowVnet", "priority": 300, "direction": "Inbound", "access": "Allow", "protocol": "*",
+                 "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                 "destinationPortRange": "*"}
+    broken = changed(b, lambda r: r is nsg, securityRules=[*nsg.props["securityRules"], from_vnet])
+    return broken, nsg.urn, "'AllowVnet'"
 
 
 def _zone_link_regional(b: Views):
@@ -233,10 +242,11 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "monitoring-in-private-link-scope": _app_insights_not_scoped,
     "private-targets-have-endpoints": _registry_without_endpoint,
     "private-endpoint-dns-complete": _vault_zone_group_wrong_zone,
-    "private-endpoint-subnet-policies": _endpoint_subnet_policies_on,
+    "private-endpoint-subnet-policies": _endpoint_subnet_policies_off,
     "zone-linked-to-every-vnet": _zone_link_regional,
     "private-dns-zone-once": _blob_zone_declared_twice,
     "subnets-have-nsg": _training_subnet_without_nsg,
+    "no-lateral-from-vnet": _training_reaches_the_agents,
     "peering-both-directions": _one_way_peering,
     "address-spaces": _overlapping_subnets,
     "bastion-subnet": _nic_in_bastion_subnet,
