@@ -821,6 +821,8 @@ def _no_lateral(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
         rules = _security_rules(resources, nsg)
         denies = [p for p in (_priority(r) for r in rules if _denies_vnet(r)) if p is not None]
         if not denies:
+            if any(_has_unknown(r) for r in rules):
+                continue  # a rule not known yet may be the deny
             yield nsg.urn, ("denies no inbound traffic from VirtualNetwork: Azure's AllowVnetInBound (65000) lets "
                             "every subnet of this VNet and of the peered one in; add an inbound Deny from "
                             "VirtualNetwork, all protocols and ports, after the named allows (e.g. priority 4095)")
@@ -836,8 +838,8 @@ def _no_lateral(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
                     yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source!r} ahead of the VirtualNetwork "
                                     "deny: name the subnets that must connect instead")
                     continue
-                [net] = _networks([source]) or [None]
-                if net is not None and prefixes and not any(net.subnet_of(p) for p in prefixes):
+                nets = _networks([source])
+                if nets and prefixes and not any(nets[0].subnet_of(p) for p in prefixes):
                     yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source} ahead of the VirtualNetwork "
                                     "deny, which is not a subnet of this stack: name the subnets that must connect")
 

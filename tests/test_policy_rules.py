@@ -378,6 +378,16 @@ def test_unknown_values_are_not_violations(type_: str, props: dict):
     assert evaluate([known_bad], only=own_rules), "the same resource with those values unset must fail"
 
 
+def test_nsg_rules_not_known_yet_prove_no_lateral_path(base: Views):
+    """A deny whose fields are still unknown may be the one the rule looks for: nothing is reported."""
+    nsg = _one(base, _named(R.NSG, "access-network-nsg-agents"))
+    blurred = [{**r, "sourceAddressPrefix": UNKNOWN} if r["name"] == "DenyVnetInbound" else r
+               for r in nsg.props["securityRules"]]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=blurred), only=["no-lateral-from-vnet"]) == []
+    known = [r for r in nsg.props["securityRules"] if r["name"] != "DenyVnetInbound"]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=known), only=["no-lateral-from-vnet"])
+
+
 @pytest.mark.parametrize("settings", [UNKNOWN, {"ingestionAccessMode": UNKNOWN, "queryAccessMode": UNKNOWN},
                                       {"exclusions": UNKNOWN}])
 def test_unknown_scope_access_modes_are_not_violations(settings):
