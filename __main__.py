@@ -19,7 +19,8 @@ from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 from network.bastion import Bastion, BastionArgs
 from network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
 from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from network.virtual_network import BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs
+from network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
+                                     with_endpoint_clients)
 from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
@@ -52,17 +53,31 @@ def main() -> None:
 
     # ---- Network ------------------------------------------------------------------------------
     net = cfg.network
+    # Which subnet may connect to which follows from the plan: Bastion's subnet reaches the VMs on
+    # SSH, the subnets whose hosts use the private endpoints reach the endpoints' subnet, a cluster's
+    # nodes reach each other; every NSG denies the rest of the VNets (virtual_network.py says why).
+    bastion_subnet = SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet)
+    access_subnets = [
+        bastion_subnet,
+        SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet, nat_egress=True,
+                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
+        SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet, nat_egress=True,
+                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
+    ]
+    aml_subnets = [
+        SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
+                   private_endpoints=True),
+        SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True,
+                   endpoint_client=True, within_subnet=True),
+        SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True,
+                   endpoint_client=True, within_subnet=True),
+    ]
     aml_network = VirtualNetwork("aml-network", VirtualNetworkArgs(
         resource_group_name=rg_name,
         location=location,
         vnet_name=names.plain("virtual_network", "aml"),
         address_space=net.aml.address_space,
-        subnets=[
-            SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
-                       private_endpoints=True),
-            SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True),
-            SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True),
-        ],
+        subnets=with_endpoint_clients(aml_subnets, clients=[*aml_subnets, *access_subnets]),
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
@@ -71,13 +86,7 @@ def main() -> None:
         location=location,
         vnet_name=names.plain("virtual_network", "bastion"),
         address_space=net.bastion.address_space,
-        subnets=[
-            SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet),
-            SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet,
-                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
-            SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet,
-                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
-        ],
+        subnets=access_subnets,
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
@@ -92,6 +101,7 @@ def main() -> None:
         cloud=cfg.cloud,
         group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints)),
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
     ))
     bastion = Bastion("bastion", BastionArgs(

@@ -87,6 +87,8 @@ class NetworkConfig:
     bastion: BastionVnetConfig
     nat_gateway: bool
     """Give compute, jump host and agent subnets egress through a NAT gateway (else bring a firewall)."""
+    private_dns_fallback_to_internet: bool = False
+    """Zone links resolve a name missing from a privatelink zone publicly (NxDomainRedirect), for hybrid DNS."""
 
 
 @dataclass(frozen=True)
@@ -560,7 +562,7 @@ _Subnets = Mapping[str, Optional[ipaddress.IPv4Network]]
 
 def _read_network(reader: _Reader, problems: _Problems) -> tuple[NetworkConfig, _Subnets]:
     """The network, and every subnet by its key path (None where it is missing or malformed)."""
-    reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway"))
+    reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway", "privateDnsFallbackToInternet"))
     aml = reader.mapping("amlVnet")
     aml.unknown_keys(("addressSpace", "subnets"))
     aml_space = aml.cidr("addressSpace")
@@ -591,6 +593,7 @@ def _read_network(reader: _Reader, problems: _Problems) -> tuple[NetworkConfig, 
         aml=AmlVnetConfig(str(aml_space), *(str(aml_prefixes[k]) for k in ("privateEndpoints", "training", "scoring"))),
         bastion=BastionVnetConfig(str(bastion_space), *(str(bastion_prefixes[k]) for k in ("bastion", "jumpHost", "agents"))),
         nat_gateway=reader.boolean("natGateway"),
+        private_dns_fallback_to_internet=reader.boolean("privateDnsFallbackToInternet", default=False),
     ), subnets
 
 

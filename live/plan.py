@@ -10,31 +10,11 @@ builds: a new VM or cluster in the program is checked without a change here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from components.config import PlatformConfig
 from components.naming import TEMPLATES
+from components.providers import namespace_of
 from offline.engine import StackRun
-
-# azure-native module -> the resource provider namespace Azure must have registered for it.
-# https://learn.microsoft.com/azure/azure-resource-manager/management/azure-services-resource-providers
-PROVIDER_NAMESPACES: dict[str, Optional[str]] = {
-    "resources": "Microsoft.Resources",
-    "network": "Microsoft.Network",
-    "privatedns": "Microsoft.Network",
-    "machinelearningservices": "Microsoft.MachineLearningServices",
-    "storage": "Microsoft.Storage",
-    "keyvault": "Microsoft.KeyVault",
-    "containerregistry": "Microsoft.ContainerRegistry",
-    "operationalinsights": "Microsoft.OperationalInsights",
-    "applicationinsights": "Microsoft.Insights",
-    "monitor": "Microsoft.Insights",
-    "insights": "Microsoft.Insights",
-    "compute": "Microsoft.Compute",
-    "managedidentity": "Microsoft.ManagedIdentity",
-    "authorization": "Microsoft.Authorization",
-}
-"""None: the module creates nothing in Azure."""
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
@@ -73,29 +53,23 @@ class Plan:
     """(VNet name, prefix, the stack-file key that sets it)."""
     assigns_roles: bool = False
     unmapped_types: list[str] = field(default_factory=list)
-    """Types whose module is not in PROVIDER_NAMESPACES (a test keeps this empty)."""
+    """Types components/providers.py cannot place (tests/test_delivery_providers.py keeps this empty)."""
 
     def suffixed_name(self, kind: str, suffix: str) -> str:
         return TEMPLATES[kind].format(p=self.prefix, e=self.environment, s=suffix)
-
-
-def _module(type_token: str) -> Optional[str]:
-    package, module, _ = type_token.split(":", 2)
-    return module if package == "azure-native" else None
 
 
 def plan_from(run: StackRun, config: PlatformConfig) -> Plan:
     plan = Plan(stack=run.stack, location=config.location, cloud=config.cloud,
                 prefix=config.name_prefix, environment=config.environment)
     for r in run.custom_resources():
-        module = _module(r.type)
-        if module is not None:
-            if module in PROVIDER_NAMESPACES:
-                namespace = PROVIDER_NAMESPACES[module]
-                if namespace:
-                    plan.providers.add(namespace)
-            else:
-                plan.unmapped_types.append(r.type)
+        try:
+            namespace = namespace_of(r.type)
+        except KeyError:
+            plan.unmapped_types.append(r.type)
+            namespace = None
+        if namespace:
+            plan.providers.add(namespace)
         if r.type == VIRTUAL_MACHINE:
             plan.sizes.append(SizeUse(r.input("vmName", r.name), r.input("hardwareProfile.vmSize"), 1, cluster=False))
             if r.input("securityProfile.encryptionAtHost") is True:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from live.arm import ArmClient, ArmError, NotFound
+from components.providers import SUBSCRIPTION_FEATURES
 from live.plan import Plan, SizeUse
 
 # https://learn.microsoft.com/rest/api/resources/providers/get
@@ -39,9 +40,9 @@ NETWORK_API = "2024-05-01"
 PERMISSIONS_API = "2022-04-01"
 
 ROLE_ASSIGNMENT_WRITE = "Microsoft.Authorization/roleAssignments/write"
-# Encryption at host needs this subscription feature registered first:
-# https://learn.microsoft.com/azure/virtual-machines/linux/disks-enable-host-based-encryption-cli
+# Encryption at host needs its subscription feature registered first (components/providers.py).
 ENCRYPTION_AT_HOST = ("Microsoft.Compute", "EncryptionAtHost")
+assert ENCRYPTION_AT_HOST in SUBSCRIPTION_FEATURES
 
 
 @dataclass(frozen=True)

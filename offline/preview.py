@@ -105,7 +105,8 @@ KEY_SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("ipConfigurations[].subnet.id", "subnet", True),
         Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True)),
     "azure-native:privatedns:VirtualNetworkLink": (
-        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled")),
+        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled"),
+        Setting("resolutionPolicy", azure_default="Default")),
     "azure-native:storage:StorageAccount": (
         *_any("publicNetworkAccess", "networkRuleSet.defaultAction", "allowBlobPublicAccess"),
         Setting("allowSharedKeyAccess", azure_default="true"),

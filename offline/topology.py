@@ -224,7 +224,7 @@ def _public_access(r: RegisteredResource) -> str:
         return f"public ingestion {ingestion or 'Enabled'}, query {query or 'Enabled'}"
     modes = r.input("accessModeSettings") or {}
     if modes:
-        return f"ingestion {modes.get('ingestionAccessMode')}, query {modes.get('queryAccessMode')}"
+        return f"access mode: ingestion {modes.get('ingestionAccessMode')}, query {modes.get('queryAccessMode')}"
     return ""
 
 
@@ -291,6 +291,8 @@ def mermaid(run: StackRun, changes: Optional[Mapping[str, str]] = None) -> str:
             subnet.node = f"snet{next(counter)}"
             title = f"{subnet.name} {', '.join(subnet.prefixes)}"
             guard = f"NSG {_name(subnet.nsg)}" if subnet.nsg else "no NSG"
+            if any(rule.get("sourceAddressPrefix") in subnet.prefixes for rule in _allowed_inbound(subnet)):
+                guard += ", hosts reach each other"  # an allow from the subnet itself: drawn here, not as a loop
             members = t.placed.get(_norm(subnet.id), [])
             lines.append(f'    subgraph {subnet.node}["{_label(title, f"<i>{guard}</i>")}"]')
             if not members:
@@ -354,7 +356,7 @@ def _edges(t: Topology) -> Iterator[str]:
             source = rule.get("sourceAddressPrefix")
             ports = rule.get("destinationPortRange") or ",".join(rule.get("destinationPortRanges") or []) or "*"
             text = f'"{rule.get("protocol", "*")} {ports} allowed"'.replace("* * allowed", "all traffic allowed")
-            origins = [s.node for s in t.subnets.values() if source in s.prefixes]
+            origins = [s.node for s in t.subnets.values() if source in s.prefixes and s is not subnet]
             if source in INTERNET_SOURCES:
                 yield f"{INTERNET} ==>|{text}| {subnet.node}"
             for origin in sorted(origins):
@@ -433,8 +435,10 @@ def _allowed_inbound(subnet: Subnet) -> Iterable[Mapping[str, Any]]:
 def _exposed(t: Topology) -> list[str]:
     """What the internet can reach other than Bastion: a service with public access on, a VM with a
     public IP, a subnet an NSG rule opens to the internet."""
+    # A private link scope's access mode is about where the linked VNets may send telemetry, not about
+    # who can reach the scope: its Open mode (which AML requires) exposes nothing to the internet.
     found = [t.nodes[r.urn] for r in t.run.resources if r.urn in t.nodes and r.type in SERVICES
-             and any(word in _public_access(r) for word in ("Enabled", "Open"))]
+             and r.type != MONITOR_SCOPE and "Enabled" in _public_access(r)]
     found += [t.nodes[vm.urn] for vm in t.of_type(VM) if vm.urn in t.nodes and t.public_ips(vm)]
     found += [s.node for s in t.subnets.values()
               if any(rule.get("sourceAddressPrefix") in INTERNET_SOURCES for rule in _allowed_inbound(s))]

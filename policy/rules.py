@@ -582,24 +582,35 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
         yield "set ingestionMode to 'LogAnalytics'"
 
 
+# Microsoft Learn: AML "must use the open Private Link mode in Azure Monitor".
+AML_MONITOR_SOURCE = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor"
+AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes"
+AMPLS_RESOURCE_ACCESS_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design"
+                                "#control-network-access-to-ampls-resources")
+
+
 @resource_rule("monitoring-private", "Log Analytics and Application Insights refuse public ingestion and queries "
                "(publicNetworkAccessForIngestion and ForQuery 'Disabled'); an Azure Monitor Private Link Scope's "
-               "ingestion and query access modes are 'PrivateOnly', with no 'Open' exclusion.",
+               "ingestion and query access modes are 'Open' (Azure Machine Learning requires the Open mode), "
+               "with no 'PrivateOnly' exclusion.",
                LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE,
-               sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN, DOC_MONITOR_PRIVATE_LINK))
+               sources=[AML_MONITOR_SOURCE, AMPLS_ACCESS_MODES_SOURCE, AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring(r: ResourceView) -> Iterator[str]:
     if r.type == PRIVATE_LINK_SCOPE:
-        # PrivateOnly: clients in the linked VNets reach only the scope's resources (no exfiltration
-        # through another tenant's workspace); Open lets them send to any Azure Monitor resource.
+        # AML supports only the Open mode. What keeps the scope's resources private is their own
+        # public-access switches (below), not the mode; Open only lets the linked VNets also reach
+        # Azure Monitor resources outside the scope. Unset means Open (Azure's default).
         for mode in ("ingestionAccessMode", "queryAccessMode"):
             value = r.prop(f"accessModeSettings.{mode}")
-            if _differs(value, "PrivateOnly"):
-                yield f"accessModeSettings.{mode} is {value!r}; set 'PrivateOnly'"
+            if value is not None and _differs(value, "Open"):
+                yield (f"accessModeSettings.{mode} is {value!r}; set 'Open': Azure Machine Learning does not "
+                       "support the PrivateOnly mode (keep Log Analytics and App Insights private through their "
+                       "own public network access settings)")
         for exclusion in _mappings(r.prop("accessModeSettings.exclusions")):
             for mode in ("ingestionAccessMode", "queryAccessMode"):
-                if _eq(exclusion.get(mode), "Open"):
-                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} 'Open'; "
-                           "remove it: every endpoint of the scope stays PrivateOnly")
+                if _eq(exclusion.get(mode), "PrivateOnly"):
+                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} "
+                           "'PrivateOnly'; remove it: Azure Machine Learning needs the Open mode")
         return
     for prop in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
         value = r.prop(prop)
@@ -610,7 +621,10 @@ def _monitoring(r: ResourceView) -> Iterator[str]:
 
 @rule("monitoring-in-private-link-scope", "Every Log Analytics workspace and Application Insights component is "
       "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).",
-      sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN,))
+      sources=["https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
+               "#secure-azure-monitor-and-application-insights",
+               "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-configure",
+               AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
     linked: set[str] = set()
@@ -717,9 +731,17 @@ def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
                            "(or the sovereign-cloud equivalent)")
 
 
-@rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have privateEndpointNetworkPolicies "
-      "'Disabled' (checked where the endpoint's subnet id is known).",
-      sources=(DOC_PE_NETWORK_POLICIES,))
+# Private endpoints ignore their subnet's NSG unless network policies for NSGs are on ("Enabled" also
+# turns on route-table policies, harmless without user-defined routes).
+ENDPOINT_NSG_POLICIES = ("NetworkSecurityGroupEnabled", "Enabled")
+
+
+@rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have network policies for NSGs "
+      "on (privateEndpointNetworkPolicies 'NetworkSecurityGroupEnabled' or 'Enabled'), so the subnet's NSG, "
+      "which admits only the endpoints' client subnets, applies to the endpoints (checked where the endpoint's "
+      "subnet id is known).",
+      sources=["https://learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy",
+               "https://learn.microsoft.com/azure/private-link/private-endpoint-overview#network-security-of-private-endpoints"])
 def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     reported: set[tuple[str, str]] = set()
     for pe in _of_type(resources, PRIVATE_ENDPOINT):
@@ -729,9 +751,12 @@ def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, 
         if vnet is None or subnet_name is None or (vnet.urn, subnet_name.lower()) in reported:
             continue
         subnet = _find_subnet(resources, vnet, subnet_name)
-        if subnet is not None and _differs(subnet.get("privateEndpointNetworkPolicies"), "Disabled"):
+        value = subnet.get("privateEndpointNetworkPolicies") if subnet is not None else UNKNOWN
+        if _differs(value, *ENDPOINT_NSG_POLICIES):
             reported.add((vnet.urn, subnet_name.lower()))
-            yield vnet.urn, f"subnet {subnet_name!r} holds private endpoints; set privateEndpointNetworkPolicies to 'Disabled'"
+            yield vnet.urn, (f"subnet {subnet_name!r} holds private endpoints and its privateEndpointNetworkPolicies "
+                             f"is {value!r} (unset means 'Disabled'); set 'NetworkSecurityGroupEnabled', or its "
+                             "NSG does not apply to the endpoints and every subnet of both VNets reaches them")
 
 
 @rule("zone-linked-to-every-vnet", "Every private DNS zone is linked to every VNet in the stack, without "
@@ -799,6 +824,77 @@ def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
         nsg_id = nsg.get("id") if isinstance(nsg, Mapping) else None
         if _unset(nsg_id):
             yield f"subnet {name!r} has no network security group: attach one that denies inbound internet traffic"
+
+
+# Sources an allow rule may not name ahead of the VNet deny: they admit the whole VNet (or more).
+_WHOLE_VNET_SOURCES = frozenset({"*", "any", "virtualnetwork", "0.0.0.0/0"})
+
+
+def _priority(rule_props: Mapping[str, Any]) -> Optional[int]:
+    value = rule_props.get("priority")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _denies_vnet(rule_props: Mapping[str, Any]) -> bool:
+    """An inbound Deny of every protocol and port from the VirtualNetwork tag (or anywhere)."""
+    return (_eq(rule_props.get("direction"), "Inbound") and _eq(rule_props.get("access"), "Deny")
+            and str(rule_props.get("protocol", "")).lower() in ("*", "any")
+            and any(s in ("virtualnetwork", "*", "any") for s in _sources(rule_props))
+            and (0, 65535) in _port_ranges(rule_props) and _priority(rule_props) is not None)
+
+
+@rule("no-lateral-from-vnet", "Every NSG of a workload subnet denies inbound from VirtualNetwork on all ports "
+      "before Azure's AllowVnetInBound (65000), which covers peered VNets; the allow rules ahead of that deny "
+      "name their sources, each a subnet of this stack (Bastion's to the VMs, the endpoints' clients to the "
+      "endpoints), never VirtualNetwork, '*' or a wider range.",
+      sources=["https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview#default-security-rules",
+               "https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags",
+               "https://learn.microsoft.com/azure/bastion/bastion-nsg",
+               "https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall"])
+def _no_lateral(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    subnets = [s for v in _of_type(resources, VNET) for s in _subnets(v)] + [s for _, s in _standalone_subnets(resources)]
+    prefixes = _networks(p for s in subnets for p in _subnet_prefixes(s))
+    # NSGs that guard only Azure's reserved subnets follow those services' own rule sets.
+    guarded: dict[str, set[str]] = {}
+    for subnet in subnets:
+        nsg_id = lookup(subnet, "networkSecurityGroup.id")
+        if isinstance(nsg_id, str) and isinstance(subnet.get("name"), str):
+            guarded.setdefault(nsg_id.lower(), set()).add(subnet["name"])
+    for nsg in _of_type(resources, NSG):
+        names = guarded.get(nsg.id.lower(), set()) if nsg.id else set()
+        if names and names <= AZURE_MANAGED_SUBNETS:
+            continue
+        if nsg.prop("securityRules") is UNKNOWN:
+            continue
+        rules = _security_rules(resources, nsg)
+        denies = [p for p in (_priority(r) for r in rules if _denies_vnet(r)) if p is not None]
+        if not denies:
+            if any(_has_unknown(r) for r in rules):
+                continue  # a rule not known yet may be the deny
+            yield nsg.urn, ("denies no inbound traffic from VirtualNetwork: Azure's AllowVnetInBound (65000) lets "
+                            "every subnet of this VNet and of the peered one in; add an inbound Deny from "
+                            "VirtualNetwork, all protocols and ports, after the named allows (e.g. priority 4095)")
+            continue
+        deny_at = min(denies)
+        for r in rules:
+            priority = _priority(r)
+            if not (_eq(r.get("direction"), "Inbound") and _eq(r.get("access"), "Allow")) \
+                    or priority is None or priority >= deny_at:
+                continue
+            for source in _sources(r):
+                if source in _WHOLE_VNET_SOURCES:
+                    yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source!r} ahead of the VirtualNetwork "
+                                    "deny: name the subnets that must connect instead")
+                    continue
+                nets = _networks([source])
+                if nets and prefixes and not any(nets[0].subnet_of(p) for p in prefixes):
+                    yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source} ahead of the VirtualNetwork "
+                                    "deny, which is not a subnet of this stack: name the subnets that must connect")
 
 
 @rule("peering-both-directions", "Every VNet peering is declared in both directions.",

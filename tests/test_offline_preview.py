@@ -167,7 +167,7 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
         assert "publicNetworkAccessForIngestion=Disabled" in line and "publicNetworkAccessForQuery=Disabled" in line, type_
     [scope] = prod.of_type("azure-native:monitor:PrivateLinkScope")
     scope_line = _setting_line(preview.render(prod), scope)
-    assert "ingestionAccessMode=PrivateOnly" in scope_line and "queryAccessMode=PrivateOnly" in scope_line
+    assert "ingestionAccessMode=Open" in scope_line and "queryAccessMode=Open" in scope_line
 
 
 def test_every_key_setting_path_exists_in_the_program(runs):

@@ -261,6 +261,21 @@ def test_nsg_allow_rules_become_arrows_and_an_internet_source_is_flagged(prod):
     assert subnet in drawing.styled and "stroke-width:3px" in drawing.styled[subnet]
 
 
+def test_subnet_paths_are_only_the_ones_the_nsgs_allow(prod):
+    """Bastion to the VMs, the endpoints' clients to the endpoints' subnet, a cluster's nodes to each
+    other (in the subnet's label): no arrow from the training subnet to the jump host or the agents."""
+    drawing = draw(prod)
+    subnet = lambda label: next(i for i, text in drawing.labels.items() if text.startswith(label + " "))  # noqa: E731
+    paths = {(drawing.labels[a].split(" ")[0], drawing.labels[b].split(" ")[0])
+             for a, _, label, b in drawing.edges if label.endswith("allowed") and a != topology.INTERNET}
+    assert paths == {("AzureBastionSubnet", "snet-jump-host"), ("AzureBastionSubnet", "snet-agents"),
+                     *{(client, "snet-private-endpoints")
+                       for client in ("snet-training", "snet-scoring", "snet-jump-host", "snet-agents")}}
+    for name in ("snet-training", "snet-scoring"):
+        assert "hosts reach each other" in drawing.labels[subnet(name)]
+    assert "hosts reach each other" not in drawing.labels[subnet("snet-agents")]
+
+
 def test_a_service_open_to_the_internet_is_flagged(prod):
     def open_storage(resources):
         [account] = [r for r in resources if r.name == "storage-account"]

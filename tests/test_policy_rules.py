@@ -120,10 +120,19 @@ def _vault_zone_group_wrong_zone(b: Views):
     return broken, pe.urn, "privatelink.vaultcore.azure.net"
 
 
-def _endpoint_subnet_policies_on(b: Views):
+def _endpoint_subnet_policies_off(b: Views):
     vnet = _one(b, _vnet("aml"))
-    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Enabled"}))
+    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Disabled"}))
     return broken, vnet.urn, "snet-private-endpoints"
+
+
+def _training_reaches_the_agents(b: Views):
+    nsg = _one(b, _named(R.NSG, "access-network-nsg-agents"))
+    from_vnet = {"name": "AllowVnet", "priority": 300, "direction": "Inbound", "access": "Allow", "protocol": "*",
+                 "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                 "destinationPortRange": "*"}
+    broken = changed(b, lambda r: r is nsg, securityRules=[*nsg.props["securityRules"], from_vnet])
+    return broken, nsg.urn, "'AllowVnet'"
 
 
 def _zone_link_regional(b: Views):
@@ -233,10 +242,11 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "monitoring-in-private-link-scope": _app_insights_not_scoped,
     "private-targets-have-endpoints": _registry_without_endpoint,
     "private-endpoint-dns-complete": _vault_zone_group_wrong_zone,
-    "private-endpoint-subnet-policies": _endpoint_subnet_policies_on,
+    "private-endpoint-subnet-policies": _endpoint_subnet_policies_off,
     "zone-linked-to-every-vnet": _zone_link_regional,
     "private-dns-zone-once": _blob_zone_declared_twice,
     "subnets-have-nsg": _training_subnet_without_nsg,
+    "no-lateral-from-vnet": _training_reaches_the_agents,
     "peering-both-directions": _one_way_peering,
     "address-spaces": _overlapping_subnets,
     "bastion-subnet": _nic_in_bastion_subnet,
@@ -353,7 +363,6 @@ def _strip_unknown(value: Any) -> Any:
     (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN,
                       "publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
     (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
-    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings": UNKNOWN}),
     (R.COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": UNKNOWN}, "identity": UNKNOWN}),
     (R.PUBLIC_IP, {"sku": UNKNOWN, "publicIPAllocationMethod": UNKNOWN}),
     (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}}),
@@ -367,6 +376,27 @@ def test_unknown_values_are_not_violations(type_: str, props: dict):
     assert evaluate([view], only=own_rules) == []
     known_bad = dataclasses.replace(view, props=_strip_unknown(props))
     assert evaluate([known_bad], only=own_rules), "the same resource with those values unset must fail"
+
+
+def test_nsg_rules_not_known_yet_prove_no_lateral_path(base: Views):
+    """A deny whose fields are still unknown may be the one the rule looks for: nothing is reported."""
+    nsg = _one(base, _named(R.NSG, "access-network-nsg-agents"))
+    blurred = [{**r, "sourceAddressPrefix": UNKNOWN} if r["name"] == "DenyVnetInbound" else r
+               for r in nsg.props["securityRules"]]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=blurred), only=["no-lateral-from-vnet"]) == []
+    known = [r for r in nsg.props["securityRules"] if r["name"] != "DenyVnetInbound"]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=known), only=["no-lateral-from-vnet"])
+
+
+@pytest.mark.parametrize("settings", [UNKNOWN, {"ingestionAccessMode": UNKNOWN, "queryAccessMode": UNKNOWN},
+                                      {"exclusions": UNKNOWN}])
+def test_unknown_scope_access_modes_are_not_violations(settings):
+    """Unset access modes are Azure's default, Open, which AML needs: only a known PrivateOnly is reported."""
+    view = ResourceView(urn=f"urn:pulumi:s::p::{R.PRIVATE_LINK_SCOPE}::x", type=R.PRIVATE_LINK_SCOPE, name="x",
+                        props={"accessModeSettings": settings})
+    assert evaluate([view], only=["monitoring-private"]) == []
+    closed = dataclasses.replace(view, props={"accessModeSettings": {"ingestionAccessMode": "PrivateOnly"}})
+    assert evaluate([closed], only=["monitoring-private"]), "a known PrivateOnly mode must fail"
 
 
 def test_two_unknown_names_are_not_the_same_name():
