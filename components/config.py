@@ -154,6 +154,9 @@ TOP_LEVEL_KEYS = (
     "workspacePublicAccess", "batchEndpoints", "logRetentionDays", "storageSku", "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
     "agentRegistrationToken",
+    # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
+    # expected to ingest or send is a tool's assumption, not infrastructure.
+    "costAssumptions",
 )
 SECRET_KEYS = ("agentRegistrationToken",)
 TOKEN_KEY = "agentRegistrationToken"

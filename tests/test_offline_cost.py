@@ -1,0 +1,274 @@
+"""`python -m offline cost` and the cost lines of `diff`: one price table, every type covered, totals
+that add up, unknowns shown as unknown, assumptions a stack file overrides, and the change in cost in
+the pull-request comment."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+
+import pytest
+
+from offline import cost, diff, prices, snapshot
+from offline.engine import RegisteredResource, StackRun
+from offline.mocks import RESOURCE_KINDS
+
+
+def _resource(name: str, type_: str, **inputs) -> RegisteredResource:
+    return RegisteredResource(urn=f"urn:pulumi:t::p::{type_}::{name}", type=type_, name=name, custom=True, parent="",
+                              dependencies=[], property_dependencies={}, protect=False, inputs=inputs,
+                              masked_inputs=inputs, secret_paths=[])
+
+
+def _run(*resources: RegisteredResource, config=None) -> StackRun:
+    rg = _resource("rg", prices.RESOURCE_GROUP, location="westeurope")
+    return StackRun("t", "isolated-mlops", [rg, *resources], {}, config=dict(config or {}))
+
+
+def _assume(**values):
+    return lambda v: v.update(costAssumptions=values)
+
+
+# ------------------------------------------------------------------------------------------------
+# The table
+# ------------------------------------------------------------------------------------------------
+def test_every_resource_type_the_stacks_create_has_a_price_entry(each_stack):
+    registered = {r.type for r in each_stack.custom_resources()}
+    assert registered - set(prices.TABLE) == set(), "add the new type to offline/prices.py (priced, free or unknown)"
+    lines = cost.estimate(each_stack).lines
+    assert {line.resource.type for line in lines} == registered
+    assert [line.resource.name for line in lines if line.price is None] == [], "an item has no entry under its type"
+
+
+def test_every_type_the_mocks_know_has_a_price_entry():
+    # The mocks list every type the program (and bootstrap/) may register: a type added there without
+    # a price fails here, before a stack file uses it.
+    assert set(RESOURCE_KINDS) | {prices.RANDOM_STRING} <= set(prices.TABLE)
+
+
+def test_a_type_without_an_entry_is_shown_as_unknown_not_free():
+    est = cost.estimate(_run(_resource("thing", "azure-native:fake:Thing")))
+    [line] = [l for l in est.lines if l.resource.name == "thing"]
+    assert line.price is None and not line.known and line.monthly is None
+    assert "no entry in the price table" in cost.render_text(est)
+
+
+def test_each_price_says_where_it_was_read_and_when():
+    for type_token, entries in prices.TABLE.items():
+        for key, price in entries.items():
+            where = f"{type_token} {key}"
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", price.read_on), where
+            assert price.verify.startswith("https://") or price.verify == "", where
+            if price.usd is None:
+                assert price.source == "" and price.region == "-", f"{where}: an unknown cites no figure"
+            elif price.usd > 0:
+                assert price.source.startswith("https://"), f"{where}: a price without its source is a guess"
+                assert price.region not in ("-", ""), where
+                assert price.verify.startswith("https://"), f"{where}: say where Microsoft publishes it"
+
+
+def test_the_sizes_the_stacks_use_are_in_the_table_known_or_not(runs):
+    sizes = {r.input("hardwareProfile.vmSize") for run in runs.values() for r in run.of_type(prices.VIRTUAL_MACHINE)}
+    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)}
+    assert sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
+
+
+# ------------------------------------------------------------------------------------------------
+# Totals, unknowns, free
+# ------------------------------------------------------------------------------------------------
+def test_the_total_is_the_sum_of_the_lines_and_the_text_shows_it(each_stack):
+    est = cost.estimate(each_stack)
+    assert math.isclose(est.total, sum(line.monthly for line in est.lines if line.monthly is not None))
+    assert est.total > 0 and est.unknown_lines, "both kinds of line must be present for this to prove anything"
+    text = cost.render_text(est)
+    [total] = re.findall(r"^Total: \$([\d,.]+)/month", text, flags=re.M)
+    shown = [float(m.replace(",", "")) for m in re.findall(r"^  \S+ +\$([\d,.]+)  ", text, flags=re.M)]
+    assert math.isclose(float(total.replace(",", "")), sum(shown), abs_tol=0.01 * len(shown))
+    assert f"{len(est.unknown_lines)} unknown line(s) not counted" in text
+
+
+def test_an_unknown_price_is_shown_as_unknown_and_never_counted_as_zero(prod):
+    est = cost.estimate(prod)
+    [jump] = [l for l in est.lines if l.resource.name == "jump-host-vm" and l.item.startswith("VM ")]
+    assert prices.TABLE[prices.VIRTUAL_MACHINE][prod.by_urn(jump.resource.urn).input("hardwareProfile.vmSize")].usd is None
+    assert jump.monthly is None
+    row = next(line for line in cost.render_text(est).splitlines() if " jump-host-vm " in line and "VM " in line)
+    assert " unknown " in row and "$0.00" not in row
+    # Negative: the same line with a known price is counted, so the total moves by exactly its amount.
+    priced = dataclasses.replace(jump, price=prices.vm("Standard_B2s", 0.05, "eastus", prices.C3X_VM_FAMILIES))
+    swapped = dataclasses.replace(est, lines=[priced if l is jump else l for l in est.lines])
+    assert math.isclose(swapped.total - est.total, 0.05 * 730)
+    assert len(swapped.unknown_lines) == len(est.unknown_lines) - 1
+
+
+def test_free_resources_are_listed_as_free_with_their_source(prod):
+    est = cost.estimate(prod)
+    free = [l for l in est.lines if l.free]
+    assert {l.resource.type for l in free} >= {prices.VNET, prices.NSG, prices.ROLE_ASSIGNMENT, prices.NIC}
+    assert all(l.price is not None and l.price.note for l in free)
+    rows = [line for line in cost.render_text(est).splitlines() if " access-network-vnet " in line]
+    assert rows and rows[0].rstrip().endswith("free")
+
+
+def test_a_price_read_for_another_region_is_marked_as_such(prod):
+    est = cost.estimate(prod)
+    assert est.region == "westeurope"
+    nat = next(l for l in est.lines if l.resource.type == prices.NAT and l.item.startswith("NAT gateway"))
+    assert est.other_region(nat)
+    text = cost.render_text(est)
+    assert "[~ price read for eastus]" in next(line for line in text.splitlines() if " access-network-nat " in line)
+    # Negative: a price read for the stack's own region is not marked.
+    local = dataclasses.replace(nat, price=dataclasses.replace(nat.price, region="westeurope"))
+    assert not est.other_region(local)
+
+
+# ------------------------------------------------------------------------------------------------
+# Assumptions from the stack file
+# ------------------------------------------------------------------------------------------------
+def _line(est: cost.Estimate, name: str, item: str) -> cost.Line:
+    [found] = [l for l in est.lines if l.resource.name == name and l.item == item]
+    return found
+
+
+def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
+    default = cost.estimate(prod)
+    assert _line(default, "aml-network-nat", "data processed").quantity == cost.DEFAULTS["natGbPerMonth"][0]
+    busy = run_with("prod", _assume(natGbPerMonth=1000, clusterHoursAtMaxNodes=100))
+    assert busy.error is None, "the program accepts the key and leaves it to the estimate"
+    est = cost.estimate(busy)
+    nat = _line(est, "aml-network-nat", "data processed")
+    assert nat.quantity == 1000 and math.isclose(nat.monthly, 1000 * 0.045)
+    assert _line(est, "cluster-cpu-build-compute", "4 x Standard_DS3_v2 (node hours)").quantity == 4 * 100
+    assert math.isclose(est.total - default.total, 2 * (1000 - 20) * 0.045), "only the NAT data lines are priced"
+    text = cost.render_text(est)
+    assert "natGbPerMonth = 1000: " in text and "(set by the stack file)" in text
+    fixed = [_line(e, "access-network-nat", "NAT gateway Standard") for e in (est, default)]
+    assert fixed[0].monthly == fixed[1].monthly and fixed[0].assumption == "", "a fixed item assumes nothing"
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"natGBPerMonth": 5}, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
+    ({"colour": "blue"}, "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
+    ({"storageGb": -1}, "costAssumptions.storageGb: must be a number, 0 or more"),
+    ({"storageGb": "lots"}, "costAssumptions.storageGb: must be a number, 0 or more"),
+    ({"storageGb": True}, "costAssumptions.storageGb: must be a number, 0 or more"),
+])
+def test_bad_assumptions_are_refused_with_the_key_named(run_with, values, message):
+    run = run_with("dev", _assume(**values))
+    with pytest.raises(cost.AssumptionsError) as raised:
+        cost.estimate(run)
+    assert any(message in problem for problem in raised.value.problems), raised.value.problems
+    assert all(problem.startswith("isolated-mlops:costAssumptions") for problem in raised.value.problems)
+
+
+def test_assumptions_that_are_not_a_mapping_are_refused():
+    with pytest.raises(cost.AssumptionsError, match="must be an object"):
+        cost.estimate(_run(config={"isolated-mlops:costAssumptions": "[1, 2]"}))
+
+
+def test_the_stack_files_assumptions_are_valid(runs):
+    for run in runs.values():
+        cost.assumptions_of(run)  # raises on a typo in a stack file
+
+
+# ------------------------------------------------------------------------------------------------
+# The change in cost: diff and the pull-request comment
+# ------------------------------------------------------------------------------------------------
+def test_the_pull_request_comment_shows_the_change_in_cost(prod, run_with):
+    fewer = run_with("prod", lambda v: v["agents"].update(count=1))
+    report = diff.Report(diff.compare(prod, fewer), prod, fewer, "old", "new", findings=[], rules_run=0)
+    markdown = diff.render_markdown(report, "cmd")
+    saving = 0.096 * 730
+    assert f"**Monthly cost: -${saving:,.2f}/month**" in markdown
+    assert (f"- `-${saving:,.2f}/month: ci-agents-1-vm deleted: VM Standard_D2s_v5, OS disk StandardSSD_LRS "
+            "(and an unknown price)`") in markdown
+    text = diff.render_text(report)
+    assert f"Monthly cost: -${saving:,.2f}/month" in text and "**" not in text
+
+
+def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
+    bigger = run_with("prod", lambda v: v["jumpHost"].update(vmSize="Standard_D2s_v5"))
+    [change] = cost.compare(cost.estimate(prod), cost.estimate(bigger))
+    assert (change.name, change.what) == ("jump-host-vm", "VM Standard_B2s -> VM Standard_D2s_v5")
+    assert math.isclose(change.delta, 0.096 * 730) and change.unknown, "B2s is unknown: the delta is a lower bound"
+    [line] = cost.change_lines([change])
+    assert line == "+$70.08/month: jump-host-vm VM Standard_B2s -> VM Standard_D2s_v5 (and an unknown price)"
+
+
+def test_no_change_in_the_stack_is_no_change_in_cost(prod):
+    assert cost.compare(cost.estimate(prod), cost.estimate(prod)) == []
+    assert cost.markdown_section(cost.estimate(prod), cost.estimate(prod))[0].startswith("**Monthly cost: no change**")
+
+
+def test_a_usage_assumption_change_alone_is_a_cost_change(prod, run_with):
+    busy = run_with("prod", _assume(natGbPerMonth=120))
+    changes = cost.compare(cost.estimate(prod), cost.estimate(busy))
+    assert {c.name for c in changes} == {"aml-network-nat", "access-network-nat"}
+    assert all(math.isclose(c.delta, 100 * 0.045) and c.what.startswith("usage or price changed") for c in changes)
+    assert diff.compare(prod, busy).changes == [], "no resource changes: only the estimate does"
+
+
+def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, run_with, tmp_path, capsys):
+    # The old side is a saved `preview --json` of prod with one agent fewer: the document carries the
+    # config, so the estimate of a saved side reads the same assumptions as a live one.
+    old = run_with("prod", lambda v: (v["agents"].update(count=1), v.update(costAssumptions={"natGbPerMonth": 120})))
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(snapshot.to_document(old)))
+    assert cost.estimate(snapshot.load(str(path))).assumptions["natGbPerMonth"] == 120
+    assert cli(["diff", "--stack", "prod", "--against", str(path), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    agent = 0.096 * 730
+    assert f"- `+${agent:,.2f}/month: ci-agents-1-vm created: VM Standard_D2s_v5, OS disk StandardSSD_LRS" in out
+    assert f"- `-${100 * 0.045:,.2f}/month: aml-network-nat usage or price changed" in out
+    assert f"**Monthly cost: +${agent - 2 * 100 * 0.045:,.2f}/month**" in out
+
+
+def test_a_diff_with_bad_assumptions_says_so_instead_of_a_figure(prod, run_with):
+    bad = run_with("prod", _assume(natGBPerMonth=1))
+    report = diff.Report(diff.compare(prod, bad), prod, bad, "old", "new", findings=[], rules_run=0)
+    assert "**Monthly cost: not estimated**: isolated-mlops:costAssumptions.natGBPerMonth: unknown key" in \
+        diff.render_markdown(report, "cmd")
+
+
+# ------------------------------------------------------------------------------------------------
+# The command
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def cli(runs, monkeypatch):
+    import offline.__main__ as command_line
+    from offline.engine import PROJECT_DIR
+
+    real = command_line.run_stack
+
+    def cached(stack, project_dir=PROJECT_DIR, **kwargs):
+        if stack in runs and project_dir == PROJECT_DIR and not kwargs:
+            return runs[stack]
+        return real(stack, project_dir=project_dir, **kwargs)
+
+    monkeypatch.setattr(command_line, "run_stack", cached)
+    monkeypatch.setattr(snapshot, "run_stack", cached)
+    return command_line.main
+
+
+def test_cli_cost_prints_every_resource_and_the_total(cli, prod, capsys):
+    assert cli(["cost", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Monthly cost estimate of prod (westeurope): list prices, pay-as-you-go, USD")
+    assert all(f"  {r.name} " in out for r in prod.custom_resources())
+    assert f"Total: {cost.money(cost.estimate(prod).total)}/month" in out
+
+
+def test_cli_cost_refuses_bad_assumptions_with_exit_1(cli, run_with, monkeypatch, capsys):
+    import offline.__main__ as command_line
+
+    monkeypatch.setattr(command_line, "run_stack", lambda stack, **_: run_with("dev", _assume(logAnalyticsGb=1)))
+    assert cli(["cost", "--stack", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "isolated-mlops:costAssumptions.logAnalyticsGb: unknown key (did you mean 'logAnalyticsGbPerDay'?)" in err
+    assert "Traceback" not in err
+
+
+def test_cli_cost_exits_2_for_a_stack_that_does_not_exist(cli, capsys):
+    assert cli(["cost", "--stack", "no-such-stack"]) == 2
