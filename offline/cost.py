@@ -319,6 +319,8 @@ def compare(old: Estimate, new: Estimate) -> list[CostChange]:
         shape = lambda ls: [(l.item, round(l.quantity, 6), l.price) for l in ls]  # noqa: E731
         if shape(a) == shape(b):
             continue
+        if all(line.free for line in a + b):
+            continue  # a free resource created or deleted changes nothing a month
         resource = (b or a)[0].resource
         if not a:
             what = f"created: {_items(b)}"
@@ -327,8 +329,12 @@ def compare(old: Estimate, new: Estimate) -> list[CostChange]:
         else:
             old_items = [l.item for l in a if l.item not in {x.item for x in b}]
             new_items = [l.item for l in b if l.item not in {x.item for x in a}]
-            what = (f"{', '.join(old_items)} -> {', '.join(new_items)}" if old_items or new_items
-                    else "usage or price changed: " + _items(b))
+            if old_items and new_items:
+                what = f"{', '.join(old_items)} -> {', '.join(new_items)}"
+            elif old_items or new_items:
+                what = f"drops {', '.join(old_items)}" if old_items else f"adds {', '.join(new_items)}"
+            else:
+                what = "usage or price changed: " + _items(b)
         old_sum = sum(l.monthly or 0.0 for l in a) if a else None
         new_sum = sum(l.monthly or 0.0 for l in b) if b else None
         changes.append(CostChange(resource.name, resource.type, old_sum, new_sum, what,
@@ -341,21 +347,32 @@ def signed(usd: float) -> str:
 
 
 def change_lines(changes: list[CostChange]) -> list[str]:
-    """`+$142.00/month: bastion-host Bastion Standard -> Basic`, one per changed resource, biggest first."""
-    ordered = sorted(changes, key=lambda c: (-abs(c.delta), c.name))
-    return [f"{signed(c.delta)}/month: {c.name} {c.what}{' (and an unknown price)' if c.unknown else ''}"
-            for c in ordered]
+    """`-$70.08/month: ci-agents-1-vm deleted: VM Standard_D2s_v5`, one per changed resource, biggest first.
+
+    A change with an unknown price on either side gets no signed figure (a lower bound would read as
+    the wrong direction: Standard at an unknown price -> Basic at $138.70 is a saving, not +$138.70);
+    it says what it knows instead."""
+    known = sorted((c for c in changes if not c.unknown), key=lambda c: (-abs(c.delta), c.name))
+    unknown = sorted((c for c in changes if c.unknown), key=lambda c: c.name)
+    lines = [f"{signed(c.delta)}/month: {c.name} {c.what}" for c in known]
+    for c in unknown:
+        sides = " -> ".join("none" if v is None else money(v) for v in (c.old, c.new))
+        lines.append(f"unknown/month: {c.name} {c.what} (known prices {sides}; the rest is not in the price table)")
+    return lines
 
 
 def markdown_section(old: Estimate, new: Estimate) -> list[str]:
     """The cost part of the pull-request comment: the total's change first, then each changed resource."""
     changes = compare(old, new)
-    delta = new.total - old.total
     unknown = len(new.unknown_lines)
-    head = (f"**Monthly cost: {signed(delta)}/month** ({money(old.total)} -> {money(new.total)}, list prices read "
-            f"{prices.READ_ON}; {unknown} line(s) with an unknown price not counted)")
+    basis = f"list prices read {prices.READ_ON}; {unknown} line(s) with an unknown price not counted"
     if not changes:
-        return [f"**Monthly cost: no change** ({money(new.total)}/month at list prices read {prices.READ_ON}; "
-                f"{unknown} line(s) with an unknown price not counted)"]
-    body = [f"- `{line}`" for line in change_lines(changes)]
-    return [head, "", *body]
+        return [f"**Monthly cost: no change** ({money(new.total)}/month at {basis})"]
+    # Only changes priced in full add up to a figure; one with an unknown side is counted apart.
+    delta = sum(c.delta for c in changes if not c.unknown)
+    uncertain = sum(1 for c in changes if c.unknown)
+    head = (f"**Monthly cost: {signed(delta)}/month**" if not uncertain else
+            f"**Monthly cost: {signed(delta)}/month from the changes priced in full, and {uncertain} change(s) "
+            "at an unknown price**")
+    return [f"{head} (totals of the known lines: {money(old.total)} -> {money(new.total)}; {basis})", "",
+            *(f"- `{line}`" for line in change_lines(changes))]

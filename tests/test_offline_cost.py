@@ -31,6 +31,18 @@ def _assume(**values):
     return lambda v: v.update(costAssumptions=values)
 
 
+def _vm_month(size: str):
+    """A size's month at the table's price, or None when the table does not know it (computed from the
+    table, not from the estimate, so the tests below check the estimate against it)."""
+    price = prices.TABLE[prices.VIRTUAL_MACHINE][size]
+    return None if price.usd is None else price.usd * prices.HOURS_PER_MONTH
+
+
+def _size(run: StackRun, name: str) -> str:
+    return run.of_type(prices.VIRTUAL_MACHINE) and next(
+        r.input("hardwareProfile.vmSize") for r in run.of_type(prices.VIRTUAL_MACHINE) if r.name == name)
+
+
 # ------------------------------------------------------------------------------------------------
 # The table
 # ------------------------------------------------------------------------------------------------
@@ -91,15 +103,16 @@ def test_the_total_is_the_sum_of_the_lines_and_the_text_shows_it(each_stack):
 
 def test_an_unknown_price_is_shown_as_unknown_and_never_counted_as_zero(prod):
     est = cost.estimate(prod)
-    [jump] = [l for l in est.lines if l.resource.name == "jump-host-vm" and l.item.startswith("VM ")]
-    assert prices.TABLE[prices.VIRTUAL_MACHINE][prod.by_urn(jump.resource.urn).input("hardwareProfile.vmSize")].usd is None
-    assert jump.monthly is None
-    row = next(line for line in cost.render_text(est).splitlines() if " jump-host-vm " in line and "VM " in line)
+    unknown = next(l for l in est.lines if l.resource.type == prices.VIRTUAL_MACHINE and not l.known)
+    assert unknown.price is not None and unknown.price.usd is None and unknown.monthly is None
+    row = next(line for line in cost.render_text(est).splitlines()
+               if f" {unknown.resource.name} " in line and unknown.item in line)
     assert " unknown " in row and "$0.00" not in row
     # Negative: the same line with a known price is counted, so the total moves by exactly its amount.
-    priced = dataclasses.replace(jump, price=prices.vm("Standard_B2s", 0.05, "eastus", prices.C3X_VM_FAMILIES))
-    swapped = dataclasses.replace(est, lines=[priced if l is jump else l for l in est.lines])
-    assert math.isclose(swapped.total - est.total, 0.05 * 730)
+    priced = dataclasses.replace(unknown, price=dataclasses.replace(unknown.price, usd=2.0, region="eastus",
+                                                                     source="https://example.test/"))
+    swapped = dataclasses.replace(est, lines=[priced if l is unknown else l for l in est.lines])
+    assert math.isclose(swapped.total - est.total, 2.0 * unknown.quantity)
     assert len(swapped.unknown_lines) == len(est.unknown_lines) - 1
 
 
@@ -140,7 +153,9 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     est = cost.estimate(busy)
     nat = _line(est, "aml-network-nat", "data processed")
     assert nat.quantity == 1000 and math.isclose(nat.monthly, 1000 * 0.045)
-    assert _line(est, "cluster-cpu-build-compute", "4 x Standard_DS3_v2 (node hours)").quantity == 4 * 100
+    [build] = [l for l in est.lines if l.resource.name == "cluster-cpu-build-compute"]
+    nodes = build.resource.input("properties.properties.scaleSettings.maxNodeCount")
+    assert build.assumption == "clusterHoursAtMaxNodes" and build.quantity == nodes * 100
     assert math.isclose(est.total - default.total, 2 * (1000 - 20) * 0.045), "only the NAT data lines are priced"
     text = cost.render_text(est)
     assert "natGbPerMonth = 1000: " in text and "(set by the stack file)" in text
@@ -180,21 +195,31 @@ def test_the_pull_request_comment_shows_the_change_in_cost(prod, run_with):
     fewer = run_with("prod", lambda v: v["agents"].update(count=1))
     report = diff.Report(diff.compare(prod, fewer), prod, fewer, "old", "new", findings=[], rules_run=0)
     markdown = diff.render_markdown(report, "cmd")
-    saving = 0.096 * 730
-    assert f"**Monthly cost: -${saving:,.2f}/month**" in markdown
-    assert (f"- `-${saving:,.2f}/month: ci-agents-1-vm deleted: VM Standard_D2s_v5, OS disk StandardSSD_LRS "
-            "(and an unknown price)`") in markdown
+    size = _size(prod, "ci-agents-1-vm")
+    saving = _vm_month(size) or 0.0  # its OS disk's price is unknown: not counted
+    assert "**Monthly cost: +$0.00/month from the changes priced in full, and 1 change(s) at an unknown price**" \
+        in markdown, "the agent's OS disk has no price: its deletion is not a figure"
+    assert f"(totals of the known lines: {cost.money(cost.estimate(prod).total)} -> " in markdown
+    what = f"ci-agents-1-vm deleted: VM {size}, OS disk StandardSSD_LRS"
+    assert (f"- `unknown/month: {what} (known prices {cost.money(saving)} -> none; the rest is not in the "
+            "price table)`") in markdown, "its OS disk's price is unknown"
     text = diff.render_text(report)
-    assert f"Monthly cost: -${saving:,.2f}/month" in text and "**" not in text
+    assert "Monthly cost: +$0.00/month from the changes priced in full" in text and "**" not in text
 
 
 def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
-    bigger = run_with("prod", lambda v: v["jumpHost"].update(vmSize="Standard_D2s_v5"))
+    old_size = _size(prod, "jump-host-vm")
+    new_size = "Standard_F2s_v2" if old_size != "Standard_F2s_v2" else "Standard_E2s_v5"
+    bigger = run_with("prod", lambda v: v["jumpHost"].update(vmSize=new_size))
     [change] = cost.compare(cost.estimate(prod), cost.estimate(bigger))
-    assert (change.name, change.what) == ("jump-host-vm", "VM Standard_B2s -> VM Standard_D2s_v5")
-    assert math.isclose(change.delta, 0.096 * 730) and change.unknown, "B2s is unknown: the delta is a lower bound"
+    assert (change.name, change.what) == ("jump-host-vm", f"VM {old_size} -> VM {new_size}")
+    delta = _vm_month(new_size) - (_vm_month(old_size) or 0.0)
+    assert math.isclose(change.delta, delta) and change.unknown, "the OS disk's price is unknown: a lower bound"
     [line] = cost.change_lines([change])
-    assert line == "+$70.08/month: jump-host-vm VM Standard_B2s -> VM Standard_D2s_v5 (and an unknown price)"
+    assert line.startswith(f"unknown/month: jump-host-vm VM {old_size} -> VM {new_size} (known prices ")
+    # Negative: with every price known, the line carries the signed figure.
+    assert cost.change_lines([dataclasses.replace(change, unknown=False)])[0] == \
+        f"{cost.signed(change.delta)}/month: jump-host-vm VM {old_size} -> VM {new_size}"
 
 
 def test_no_change_in_the_stack_is_no_change_in_cost(prod):
@@ -210,7 +235,7 @@ def test_a_usage_assumption_change_alone_is_a_cost_change(prod, run_with):
     assert diff.compare(prod, busy).changes == [], "no resource changes: only the estimate does"
 
 
-def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, run_with, tmp_path, capsys):
+def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, prod, run_with, tmp_path, capsys):
     # The old side is a saved `preview --json` of prod with one agent fewer: the document carries the
     # config, so the estimate of a saved side reads the same assumptions as a live one.
     old = run_with("prod", lambda v: (v["agents"].update(count=1), v.update(costAssumptions={"natGbPerMonth": 120})))
@@ -219,10 +244,10 @@ def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, run_with
     assert cost.estimate(snapshot.load(str(path))).assumptions["natGbPerMonth"] == 120
     assert cli(["diff", "--stack", "prod", "--against", str(path), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    agent = 0.096 * 730
-    assert f"- `+${agent:,.2f}/month: ci-agents-1-vm created: VM Standard_D2s_v5, OS disk StandardSSD_LRS" in out
+    agent = _vm_month(_size(prod, "ci-agents-1-vm")) or 0.0
+    assert f"ci-agents-1-vm created: VM {_size(prod, 'ci-agents-1-vm')}, OS disk StandardSSD_LRS" in out
     assert f"- `-${100 * 0.045:,.2f}/month: aml-network-nat usage or price changed" in out
-    assert f"**Monthly cost: +${agent - 2 * 100 * 0.045:,.2f}/month**" in out
+    assert f"**Monthly cost: -${2 * 100 * 0.045:,.2f}/month from the changes priced in full, and 1 change(s)" in out
 
 
 def test_a_diff_with_bad_assumptions_says_so_instead_of_a_figure(prod, run_with):
@@ -272,3 +297,25 @@ def test_cli_cost_refuses_bad_assumptions_with_exit_1(cli, run_with, monkeypatch
 
 def test_cli_cost_exits_2_for_a_stack_that_does_not_exist(cli, capsys):
     assert cli(["cost", "--stack", "no-such-stack"]) == 2
+
+
+def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(dev, run_with):
+    no_agents = run_with("dev", lambda v: v["agents"].update(count=0))
+    changes = cost.compare(cost.estimate(dev), cost.estimate(no_agents))
+    assert [c.name for c in changes] == ["ci-agents-0-vm"], "identity, NIC, secret and role assignment are free"
+    assert changes[0].unknown, "its OS disk's price is unknown"
+    [line] = cost.change_lines(changes)
+    size = _size(dev, "ci-agents-0-vm")
+    assert line.startswith(f"unknown/month: ci-agents-0-vm deleted: VM {size}"), line
+    # Negative: a known price turns the same change into a figure.
+    assert cost.change_lines([dataclasses.replace(changes[0], old=10.0, unknown=False)])[0].startswith("-$10.00/month")
+
+
+def test_a_cheaper_bastion_is_not_shown_as_a_rise_when_the_old_price_is_unknown(prod, run_with):
+    basic = run_with("prod", lambda v: v.update(bastionSku="Basic"))
+    [change] = cost.compare(cost.estimate(prod), cost.estimate(basic))
+    assert (change.name, change.what, change.unknown) == ("bastion-host", "Bastion Standard -> Bastion Basic", True)
+    [line] = cost.change_lines([change])
+    assert line == ("unknown/month: bastion-host Bastion Standard -> Bastion Basic (known prices $0.00 -> $138.70; "
+                    "the rest is not in the price table)")
+    assert "+$138.70/month" not in "\n".join(cost.markdown_section(cost.estimate(prod), cost.estimate(basic)))
