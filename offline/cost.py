@@ -134,15 +134,6 @@ class Estimate:
         """Priced at a figure read for another region (or a region the page did not state)."""
         return line.known and line.price is not None and line.price.region not in ("any", self.region)
 
-    def by_resource(self) -> dict[str, float]:
-        """Known USD a month per resource (by URN without the stack), for comparing two estimates."""
-        from offline.diff import resource_key
-
-        sums: dict[str, float] = {}
-        for line in self.lines:
-            sums[resource_key(line.resource.urn)] = sums.get(resource_key(line.resource.urn), 0.0) + (line.monthly or 0.0)
-        return sums
-
 
 def _sku(resource: RegisteredResource) -> str:
     return str(resource.input("sku.name") or "")
