@@ -258,6 +258,10 @@ def render_text(est: Estimate) -> str:
     if approx:
         lines.append(f"  {len(approx)} line(s) ({money(sum(l.monthly or 0 for l in approx))}) use a price read for another "
                      f"region than {est.region}: an approximation until its {est.region} price is read.")
+    dated = sorted({line.price.as_of for line in est.lines if line.price is not None and line.price.as_of})
+    if dated:
+        lines.append(f"  The sources recorded these prices between {dated[0]} and {dated[-1]} (as_of in offline/prices.py); "
+                     "Azure changes prices: check the ones that matter at the verify link.")
     free_count = sum(1 for line in est.lines if line.free)
     lines.append(f"  {free_count} line(s) are free (no meter of their own), each with its source in offline/prices.py.")
     lines += ["", "Assumptions for usage (override under isolated-mlops:costAssumptions in the stack file):"]

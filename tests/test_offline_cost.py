@@ -103,7 +103,7 @@ def test_the_total_is_the_sum_of_the_lines_and_the_text_shows_it(each_stack):
 
 def test_an_unknown_price_is_shown_as_unknown_and_never_counted_as_zero(prod):
     est = cost.estimate(prod)
-    unknown = next(l for l in est.lines if l.resource.type == prices.VIRTUAL_MACHINE and not l.known)
+    unknown = next(l for l in est.lines if not l.known)
     assert unknown.price is not None and unknown.price.usd is None and unknown.monthly is None
     row = next(line for line in cost.render_text(est).splitlines()
                if f" {unknown.resource.name} " in line and unknown.item in line)
@@ -128,13 +128,15 @@ def test_free_resources_are_listed_as_free_with_their_source(prod):
 def test_a_price_read_for_another_region_is_marked_as_such(prod):
     est = cost.estimate(prod)
     assert est.region == "westeurope"
-    nat = next(l for l in est.lines if l.resource.type == prices.NAT and l.item.startswith("NAT gateway"))
-    assert est.other_region(nat)
+    endpoint = next(l for l in est.lines if l.resource.name == "registry-registry-pe" and l.item == "private endpoint")
+    assert endpoint.price.region == "eastus" and est.other_region(endpoint)
     text = cost.render_text(est)
-    assert "[~ price read for eastus]" in next(line for line in text.splitlines() if " access-network-nat " in line)
+    row = next(line for line in text.splitlines() if " registry-registry-pe " in line and "private endpoint:" in line)
+    assert "[~ price read for eastus]" in row
     # Negative: a price read for the stack's own region is not marked.
-    local = dataclasses.replace(nat, price=dataclasses.replace(nat.price, region="westeurope"))
-    assert not est.other_region(local)
+    nat = next(l for l in est.lines if l.resource.name == "aml-network-nat" and l.item.startswith("NAT gateway"))
+    assert nat.price.region == "westeurope" and not est.other_region(nat)
+    assert "[~" not in next(line for line in text.splitlines() if " aml-network-nat " in line and "NAT gateway" in line)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -156,7 +158,12 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     [build] = [l for l in est.lines if l.resource.name == "cluster-cpu-build-compute"]
     nodes = build.resource.input("properties.properties.scaleSettings.maxNodeCount")
     assert build.assumption == "clusterHoursAtMaxNodes" and build.quantity == nodes * 100
-    assert math.isclose(est.total - default.total, 2 * (1000 - 20) * 0.045), "only the NAT data lines are priced"
+    before = {(l.resource.name, l.item): l for l in default.lines}
+    for line in est.lines:
+        old = before[(line.resource.name, line.item)]
+        if line.assumption not in ("natGbPerMonth", "clusterHoursAtMaxNodes"):
+            assert (line.quantity, line.monthly) == (old.quantity, old.monthly), "only the overridden usage moves"
+    assert math.isclose(nat.monthly - before[("aml-network-nat", "data processed")].monthly, (1000 - 20) * 0.045)
     text = cost.render_text(est)
     assert "natGbPerMonth = 1000: " in text and "(set by the stack file)" in text
     fixed = [_line(e, "access-network-nat", "NAT gateway Standard") for e in (est, default)]
@@ -196,15 +203,19 @@ def test_the_pull_request_comment_shows_the_change_in_cost(prod, run_with):
     report = diff.Report(diff.compare(prod, fewer), prod, fewer, "old", "new", findings=[], rules_run=0)
     markdown = diff.render_markdown(report, "cmd")
     size = _size(prod, "ci-agents-1-vm")
-    saving = _vm_month(size) or 0.0  # its OS disk's price is unknown: not counted
-    assert "**Monthly cost: +$0.00/month from the changes priced in full, and 1 change(s) at an unknown price**" \
-        in markdown, "the agent's OS disk has no price: its deletion is not a figure"
+    vm_month, disk = _vm_month(size), prices.TABLE[prices.VIRTUAL_MACHINE]["os disk StandardSSD_LRS"].usd
+    assert disk is not None, "the OS disk's price is in the table"
     assert f"(totals of the known lines: {cost.money(cost.estimate(prod).total)} -> " in markdown
     what = f"ci-agents-1-vm deleted: VM {size}, OS disk StandardSSD_LRS"
-    assert (f"- `unknown/month: {what} (known prices {cost.money(saving)} -> none; the rest is not in the "
-            "price table)`") in markdown, "its OS disk's price is unknown"
     text = diff.render_text(report)
-    assert "Monthly cost: +$0.00/month from the changes priced in full" in text and "**" not in text
+    if vm_month is not None:
+        saving = vm_month + disk
+        assert f"**Monthly cost: -${saving:,.2f}/month**" in markdown
+        assert f"- `-${saving:,.2f}/month: {what}`" in markdown
+        assert f"Monthly cost: -${saving:,.2f}/month" in text and "**" not in text
+    else:  # the size's price is unknown: no figure for its deletion, only what is known
+        assert f"- `unknown/month: {what} (known prices {cost.money(disk)} -> none;" in markdown
+        assert "and 1 change(s) at an unknown price" in text and "**" not in text
 
 
 def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
@@ -214,9 +225,10 @@ def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
     [change] = cost.compare(cost.estimate(prod), cost.estimate(bigger))
     assert (change.name, change.what) == ("jump-host-vm", f"VM {old_size} -> VM {new_size}")
     delta = _vm_month(new_size) - (_vm_month(old_size) or 0.0)
-    assert math.isclose(change.delta, delta) and change.unknown, "the OS disk's price is unknown: a lower bound"
+    assert math.isclose(change.delta, delta) and change.unknown == (_vm_month(old_size) is None)
     [line] = cost.change_lines([change])
-    assert line.startswith(f"unknown/month: jump-host-vm VM {old_size} -> VM {new_size} (known prices ")
+    if change.unknown:
+        assert line.startswith(f"unknown/month: jump-host-vm VM {old_size} -> VM {new_size} (known prices ")
     # Negative: with every price known, the line carries the signed figure.
     assert cost.change_lines([dataclasses.replace(change, unknown=False)])[0] == \
         f"{cost.signed(change.delta)}/month: jump-host-vm VM {old_size} -> VM {new_size}"
@@ -245,9 +257,12 @@ def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, prod, ru
     assert cli(["diff", "--stack", "prod", "--against", str(path), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     agent = _vm_month(_size(prod, "ci-agents-1-vm")) or 0.0
-    assert f"ci-agents-1-vm created: VM {_size(prod, 'ci-agents-1-vm')}, OS disk StandardSSD_LRS" in out
+    size = _size(prod, "ci-agents-1-vm")
+    assert f"ci-agents-1-vm created: VM {size}, OS disk StandardSSD_LRS" in out
     assert f"- `-${100 * 0.045:,.2f}/month: aml-network-nat usage or price changed" in out
-    assert f"**Monthly cost: -${2 * 100 * 0.045:,.2f}/month from the changes priced in full, and 1 change(s)" in out
+    if _vm_month(size) is not None:
+        agent = _vm_month(size) + prices.TABLE[prices.VIRTUAL_MACHINE]["os disk StandardSSD_LRS"].usd
+        assert f"**Monthly cost: {cost.signed(agent - 2 * 100 * 0.045)}/month**" in out
 
 
 def test_a_diff_with_bad_assumptions_says_so_instead_of_a_figure(prod, run_with):
@@ -303,10 +318,11 @@ def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(dev,
     no_agents = run_with("dev", lambda v: v["agents"].update(count=0))
     changes = cost.compare(cost.estimate(dev), cost.estimate(no_agents))
     assert [c.name for c in changes] == ["ci-agents-0-vm"], "identity, NIC, secret and role assignment are free"
-    assert changes[0].unknown, "its OS disk's price is unknown"
-    [line] = cost.change_lines(changes)
     size = _size(dev, "ci-agents-0-vm")
-    assert line.startswith(f"unknown/month: ci-agents-0-vm deleted: VM {size}"), line
+    assert changes[0].unknown == (_vm_month(size) is None)
+    [line] = cost.change_lines(changes)
+    expected = "unknown/month" if changes[0].unknown else cost.signed(changes[0].delta) + "/month"
+    assert line.startswith(f"{expected}: ci-agents-0-vm deleted: VM {size}"), line
     # Negative: a known price turns the same change into a figure.
     assert cost.change_lines([dataclasses.replace(changes[0], old=10.0, unknown=False)])[0].startswith("-$10.00/month")
 
