@@ -12,7 +12,7 @@ import re
 import pytest
 
 from offline import cost, diff, prices, snapshot
-from offline.engine import RegisteredResource, StackRun
+from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 
 
@@ -335,3 +335,14 @@ def test_a_cheaper_bastion_is_not_shown_as_a_rise_when_the_old_price_is_unknown(
     assert line == ("unknown/month: bastion-host Bastion Standard -> Bastion Basic (known prices $0.00 -> $138.70; "
                     "the rest is not in the price table)")
     assert "+$138.70/month" not in "\n".join(cost.markdown_section(cost.estimate(prod), cost.estimate(basic)))
+
+
+def test_the_readme_shows_the_tools_figures(runs):
+    # README's Cost section quotes each stack's total: regenerate it with `python -m offline cost` when
+    # a stack file, the program or the price table changes it.
+    readme = (PROJECT_DIR / "README.md").read_text()
+    for stack, run in runs.items():
+        est = cost.estimate(run)
+        row = f"| {stack} | **{cost.money(est.total)}/month** |"
+        assert row in readme, f"README's Cost table must show {row!r} (the tool's figure for {stack} today)"
+        assert f"| {stack} | **{cost.money(est.total + 1)}/month** |" not in readme, "the check matches one figure only"
