@@ -109,6 +109,7 @@ def main() -> None:
         location=location,
         bastion_name=names.plain("bastion"),
         subnet_id=access_network.subnet_ids["bastion"],
+        sku=cfg.bastion_sku,
         tags=tags,
     ))
 

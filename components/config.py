@@ -26,6 +26,12 @@ from components.zones import CLOUDS, private_endpoint_addresses, private_endpoin
 PROJECT_NAMESPACE = "isolated-mlops"
 
 AGENT_KINDS = ("azure-devops", "github")
+# Bastion tiers this program deploys: each a dedicated host in AzureBastionSubnet on a Standard public
+# IP. Basic has no native-client tunnelling (`az network bastion ssh`), host scaling or file transfer;
+# the `bastion-subnet` rule requires Standard or Premium. Developer is not offered: it is a shared host
+# with no AzureBastionSubnet and no public IP, and cannot reach VMs in a peered VNet (Microsoft Learn,
+# "About Bastion configuration settings", https://learn.microsoft.com/azure/bastion/configuration-settings).
+BASTION_SKUS = ("Basic", "Standard", "Premium")
 STORAGE_SKUS = ("Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
 # Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU.
 LOG_RETENTION_DAYS = (30, 730)
@@ -131,6 +137,8 @@ class PlatformConfig:
     protect_stateful_resources: bool
     workspace_public_access: bool
     batch_endpoints: bool
+    bastion_sku: str
+    """Basic, Standard (the default) or Premium: see BASTION_SKUS for what Basic gives up."""
     log_retention_days: int
     storage_sku: str
     image_build_cluster: str
@@ -155,9 +163,12 @@ SECRET_SHOWN_AS = "[secret]"
 # Every key the project reads, and for object keys the fields they accept: unknown keys are typos.
 TOP_LEVEL_KEYS = (
     "location", "cloud", "environment", "namePrefix", "tags", "protectStatefulResources",
-    "workspacePublicAccess", "batchEndpoints", "logRetentionDays", "storageSku", "imageBuildCluster",
+    "workspacePublicAccess", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku", "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
     "agentRegistrationToken",
+    # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
+    # expected to ingest or send is a tool's assumption, not infrastructure.
+    "costAssumptions",
 )
 SECRET_KEYS = ("agentRegistrationToken",)
 TOKEN_KEY = "agentRegistrationToken"
@@ -420,6 +431,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         protect_stateful_resources=root.boolean("protectStatefulResources"),
         workspace_public_access=root.boolean("workspacePublicAccess"),
         batch_endpoints=root.boolean("batchEndpoints"),
+        bastion_sku=_read_bastion_sku(root),
         log_retention_days=root.integer("logRetentionDays", minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
         storage_sku=root.string("storageSku", choices=STORAGE_SKUS),
         image_build_cluster=image_build_cluster,
@@ -441,6 +453,15 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     if problems.items:
         raise ConfigError(problems.items)
     return config
+
+
+def _read_bastion_sku(root: _Reader) -> str:
+    if root.values.get("bastionSku") == "Developer":
+        root.problems.add("bastionSku", "'Developer' is not supported: it is a shared host without "
+                          "AzureBastionSubnet or public IP and cannot reach the VMs in a peered VNet; use Basic, "
+                          "Standard or Premium")
+        return "Standard"
+    return root.string("bastionSku", default="Standard", choices=BASTION_SKUS)
 
 
 def _is_secret(key: str) -> bool:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from offline import graph, topology
+from offline import cost, graph, topology
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, flatten, show
@@ -206,6 +206,13 @@ class Report:
         change = f"{graph.clock(before)} -> {graph.clock(after)}" if before != after else graph.clock(after)
         return f"Estimated `pulumi up` from an empty stack (critical path): {change}."
 
+    def cost_lines(self) -> list[str]:
+        """The change in the monthly estimate (offline/cost.py), or why there is none."""
+        try:
+            return cost.markdown_section(cost.estimate(self.old), cost.estimate(self.new))
+        except cost.AssumptionsError as error:
+            return [f"**Monthly cost: not estimated**: {'; '.join(error.problems)}"]
+
 
 def _property_lines(change: Change) -> list[str]:
     return [f"~ {p.path}: {_value(p.old)} => {_value(p.new)}{'  (forces replacement)' if p.replaces else ''}"
@@ -234,6 +241,7 @@ def render_text(report: Report) -> str:
     if diff.blocked:
         lines += ["", report.blocked_note()]
     lines += ["", report.timing()]
+    lines += ["", *(line.replace("**", "").replace("`", "") for line in report.cost_lines())]
     if report.findings:
         lines += ["", f"{report.findings_headline()}:"]
         lines += [f"    {line}" for line in finding_lines(report.new, report.findings)]
@@ -266,6 +274,7 @@ def render_markdown(report: Report, command: str) -> str:
     else:
         head += ["", f"Policy pack: {report.rules_run} rules checked, no violations."]
     head += ["", report.timing()]
+    head += ["", *report.cost_lines()]
     if diff.changes:
         head += ["", "| | type | name | change |", "|---|---|---|---|"]
         head += [f"| `{SYMBOLS[c.kind].strip()}` | {_cell(c.resource.type)} | {_cell(c.resource.name)} | "

@@ -301,6 +301,17 @@ def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
     assert violations(basic, "bastion-subnet")
 
 
+def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with):
+    [host] = each_stack.of_type(R.BASTION)
+    assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
+    basic = run_with(each_stack.stack, lambda v: v.update(bastionSku="Basic"))
+    [cheap] = basic.of_type(R.BASTION)
+    # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.
+    assert (cheap.input("sku.name"), cheap.input("enableTunneling")) == ("Basic", False)
+    assert [v.message for v in violations(basic, "bastion-subnet")] == [
+        "Bastion SKU is 'Basic'; use 'Standard' (native-client tunnelling, scale)"]
+
+
 def test_no_public_ip_but_bastions_accepts_inbound(each_stack: StackRun):
     ips = each_stack.of_type(R.PUBLIC_IP)
     [bastion] = each_stack.of_type(R.BASTION)
