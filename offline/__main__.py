@@ -117,12 +117,12 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _policy(run: StackRun) -> tuple[list, int]:
-    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json), and
-    how many rules ran (a disabled one does not)."""
+    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json, or the
+    default for a stack without one), and how many rules ran (a disabled one does not)."""
     from policy import offline as policy_offline
     from policy.enforcement import DISABLED
 
-    levels = policy_offline.enforcement_levels(run.stack)
+    levels = policy_offline.enforcement_levels(run.stack, policy_offline.run_config(run))
     return policy_offline.check_run(run, run.stack), sum(1 for level in levels.values() if level != DISABLED)
 
 

@@ -27,7 +27,8 @@ from typing import Any, Optional
 from offline import graph, topology
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
-from offline.preview import ROOT_TYPE, finding_lines, flatten, show
+from offline.preview import ROOT_TYPE, finding_lines, fix_lines, flatten, show
+from policy.enforcement import levels_source
 from policy.rules import STATEFUL_TYPES
 
 MISSING = object()
@@ -273,7 +274,7 @@ def render_text(report: Report) -> str:
     lines += ["", report.timing()]
     if report.findings:
         lines += ["", f"{report.findings_headline()}:"]
-        lines += [f"    {line}" for line in finding_lines(report.new, report.findings)]
+        lines += [f"    {line}" for line in finding_lines(report.new, report.findings) + fix_lines(report.findings)]
     else:
         lines += [f"Policy on {report.new_label}: {report.rules_run} rules, no violations."]
     return "\n".join(lines)
@@ -306,8 +307,8 @@ def render_markdown(report: Report, command: str) -> str:
     if report.findings:
         mandatory = any(f.mandatory for f in report.findings)
         head += ["", "> [!CAUTION]" if mandatory else "> [!WARNING]",
-                 f"> {report.findings_headline()} (levels from `policy/config/{report.new.stack}.json`):"]
-        head += [f"> - {line}" for line in finding_lines(report.new, report.findings)]
+                 f"> {report.findings_headline()} (levels from {levels_source(report.new.stack)}):"]
+        head += [f"> - {line}" for line in finding_lines(report.new, report.findings) + fix_lines(report.findings)]
     else:
         head += ["", f"Policy pack: {report.rules_run} rules checked, no violations."]
     head += ["", report.timing()]
