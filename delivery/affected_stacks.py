@@ -102,6 +102,21 @@ def _why(paths: Sequence[str]) -> str:
     return shown + (f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else "")
 
 
+def matrix_legs(stacks: Sequence[str]) -> dict[str, str]:
+    """Azure Pipelines leg name -> stack. Leg names take only letters, digits and '_' and start with a
+    letter (https://learn.microsoft.com/en-us/azure/devops/pipelines/yaml-schema/jobs-job-strategy),
+    which a stack name (`eu-west.prod`) need not."""
+    legs: dict[str, str] = {}
+    for stack in stacks:
+        leg = re.sub(r"[^A-Za-z0-9_]", "_", stack)
+        leg = leg if leg[:1].isalpha() else f"stack_{leg}"
+        base, n = leg, 2
+        while leg in legs:
+            leg, n = f"{base}_{n}", n + 1
+        legs[leg] = stack
+    return legs
+
+
 def render_markdown(affected: Affected) -> str:
     """The PR comment's header: which stacks are previewed below, and why each."""
     if not affected.stacks:
@@ -147,8 +162,9 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
         with Path(output).open("a", encoding="utf-8") as handle:
             handle.write(f"stacks={json.dumps(affected.stacks, separators=(',', ':'))}\n")
     elif args.format == "azure-pipelines":
-        # A matrix is an object of job name -> variables; the names are validated stack names.
-        matrix = {stack: {"stack": stack} for stack in affected.stacks}
+        # A job matrix from an output variable: a JSON object of leg name -> variables
+        # (https://learn.microsoft.com/en-us/azure/devops/pipelines/process/phases, "Multi-job configuration").
+        matrix = {leg: {"stack": stack} for leg, stack in matrix_legs(affected.stacks).items()}
         print(f"##vso[task.setvariable variable=matrix;isOutput=true]{json.dumps(matrix, separators=(',', ':'))}")
         print(f"##vso[task.setvariable variable=count;isOutput=true]{len(affected.stacks)}")
     # Paths are the pull request author's text: only stack names (validated) go to a CI system's log,

@@ -111,3 +111,10 @@ def test_the_base_revision_is_compared_through_git(tmp_path: Path, monkeypatch: 
     assert {"network/vnet.py", "net/vnet.py"} <= set(A.changed_paths("origin/main", tmp_path))
     with pytest.raises(RuntimeError, match="git diff no-such-base...HEAD failed"):
         A.changed_paths("no-such-base", tmp_path)
+
+
+def test_azure_leg_names_are_what_azure_accepts() -> None:
+    legs = A.matrix_legs(["dev", "eu-west.prod", "eu_west_prod", "2026"])
+    assert legs == {"dev": "dev", "eu_west_prod": "eu-west.prod", "eu_west_prod_2": "eu_west_prod", "stack_2026": "2026"}
+    import re
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", leg) for leg in legs)
