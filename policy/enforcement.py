@@ -92,9 +92,15 @@ def stack_file_config(stack: str, project_dir: Optional[Path] = None) -> dict[st
     path = (project_dir or PROJECT_DIR) / f"Pulumi.{stack_short_name(stack)}.yaml"
     if not path.exists():
         return {}
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise PolicyConfigError(f"{path.name}{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    config = document.get("config") if isinstance(document, Mapping) else None
     prefix = f"{PROJECT_NAMESPACE}:"
-    return {k[len(prefix):]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+    return {k[len(prefix):]: v for k, v in (config or {}).items() if isinstance(k, str) and k.startswith(prefix)}
 
 
 def default_config(stack_config: Mapping[str, Any]) -> dict[str, str]:
@@ -122,8 +128,10 @@ def fix_for(rule: str, stack: str, stack_config: Mapping[str, Any], level: str) 
     short = stack_short_name(stack)
     wanted = "true" if key.passes_with else "false"
     other = "disabled" if key.states_intent else "advisory"
+    now = (f"it is {level} there now" if config_path(stack).exists()
+           else f"a new file, which replaces the default levels; {level} by default now")
     return (f"set {PROJECT_NAMESPACE}:{key.key}: {wanted} in Pulumi.{short}.yaml, or set "
-            f"\"{rule}\": \"{other}\" in policy/config/{short}.json (it is {level} there now)")
+            f"\"{rule}\": \"{other}\" in policy/config/{short}.json ({now})")
 
 
 def parse_config(document: Any, policy_names: Iterable[str], source: str = "policy pack config") -> dict[str, str]:

@@ -79,7 +79,9 @@ def test_keys_that_open_the_platform_never_lower_a_level(dev: StackRun):
     broken = changed(views(dev), lambda r: r.type == R.WORKSPACE, publicNetworkAccess="Enabled")
     [finding] = check_views(broken, enforcement_levels("staging", opened), "staging", opened)
     assert (finding.rule, finding.enforcement) == ("aml-workspace-private", "mandatory")
-    assert "isolated-mlops:workspacePublicAccess: false in Pulumi.staging.yaml" in (finding.fix or "")
+    assert finding.fix == ('set isolated-mlops:workspacePublicAccess: false in Pulumi.staging.yaml, or set '
+                           '"aml-workspace-private": "advisory" in policy/config/staging.json '
+                           "(a new file, which replaces the default levels; mandatory by default now)")
 
 
 def test_unprotected_prod_names_the_key_and_the_file_that_fix_it(run_with: Callable[..., StackRun]):

@@ -138,6 +138,10 @@ def test_resolved_levels_file_for_ci(monkeypatch, tmp_path, capsys):
     assert levels.pop("stateful-resources-protected") == "disabled" and set(levels.values()) == {"mandatory"}
     assert E.main(["--stack", "nosuchstack"]) == 2
     assert "no stack file Pulumi.nosuchstack.yaml" in capsys.readouterr().err
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  isolated-mlops:location: [westeurope\n")
+    assert E.main(["--stack", "broken"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Pulumi.broken.yaml:3:1: not valid YAML") and "Traceback" not in err
 
 
 def test_committed_config_files_are_valid():
