@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         "diff", help="what would change if this working tree's STACK were deployed over another version of it",
         description="The new side is STACK as this working tree declares it; the old side is the same stack at "
                     "a git revision (--against-ref, default HEAD), or another stack or a FILE.json from "
-                    "`preview --json` (--against). Also runs the platform rules on the new side.")
+                    "`preview --json` (--against). Another stack is a comparison of environments (what is only in one, "
+                    "what differs), without the data-loss and refusal verdicts of a change to one stack. Also runs "
+                    "the platform rules on the new side.")
     d.add_argument("--stack", required=True, help="the stack file to compare: Pulumi.<stack>.yaml")
     old_side = d.add_mutually_exclusive_group()
     old_side.add_argument("--against-ref", metavar="REVISION", default="HEAD",
@@ -126,12 +128,12 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _policy(run: StackRun) -> tuple[list, int]:
-    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json), and
-    how many rules ran (a disabled one does not)."""
+    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json, or the
+    default for a stack without one), and how many rules ran (a disabled one does not)."""
     from policy import offline as policy_offline
     from policy.enforcement import DISABLED
 
-    levels = policy_offline.enforcement_levels(run.stack)
+    levels = policy_offline.enforcement_levels(run.stack, policy_offline.run_config(run))
     return policy_offline.check_run(run, run.stack), sum(1 for level in levels.values() if level != DISABLED)
 
 
