@@ -171,8 +171,9 @@ def http(url: str, *, method: str = "GET", headers: Optional[Mapping[str, str]] 
     """One request (the body returned, or streamed into `sink`); any failure is retryable. The error
     names the status and the URL's host and path, never a header or a body (either may hold a
     credential)."""
-    # No proxy: IMDS must be reached directly, and nothing here should go through an
-    # environment-provided proxy. (Proxies set for the agent itself are the agent's business.)
+    # No proxy: "IMDS is not intended to be used behind a proxy and doing so is unsupported"
+    # (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#proxies), and
+    # the agents' egress is the NAT gateway, not a proxy.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(url, method=method, headers=dict(headers or {}), data=data)
     where = _where(url)
@@ -248,7 +249,7 @@ def github_runner_token(s: Settings, credential: str) -> str:
 def apt_locks_free(s: Settings) -> bool:
     """True when no process holds an apt/dpkg lock (we take and drop each one: fcntl record locks,
     as apt and dpkg use them; a lock file that does not exist is not held)."""
-    for lock in (str(x) for x in str(s.get("apt_locks", ":".join(APT_LOCKS))).split(":") if x):
+    for lock in APT_LOCKS:
         path = s.path(lock)
         try:
             fd = os.open(path, os.O_RDWR)
@@ -328,13 +329,17 @@ def base_environment() -> dict[str, str]:
 
 
 def run(argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None,
-        user: Optional[str] = None, stdin: Optional[bytes] = None, capture: bool = False) -> bytes:
-    """Run a command; its argv never holds a credential (those travel in `env`)."""
+        user: Optional[pwd.struct_passwd] = None, stdin: Optional[bytes] = None, capture: bool = False) -> bytes:
+    """Run a command; its argv never holds a credential (those travel in `env`). With `user`, the
+    child drops to that user's uid and gid with no supplementary groups (not root's)."""
     if env is None:
         env = base_environment()
+    as_user: dict[str, Any] = {}
+    if user is not None:
+        as_user = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     try:
-        result = subprocess.run(list(argv), env=dict(env), cwd=cwd, user=user, input=stdin,
-                                stdout=subprocess.PIPE if capture else None, check=False)
+        result = subprocess.run(list(argv), env=dict(env), cwd=cwd, input=stdin,
+                                stdout=subprocess.PIPE if capture else None, check=False, **as_user)
     except OSError as e:  # e.g. iptables not installed: fail, and the agent's service stays down
         raise RegistrationError(f"cannot run {Path(argv[0]).name}: {e.strerror}") from None
     if result.returncode != 0:
@@ -388,7 +393,7 @@ def registered(s: Settings) -> bool:
 
 
 def download_agent(s: Settings) -> None:
-    """Download (streamed to a temporary file: the agent is ~100 MB) and unpack the pinned release,
+    """Download (streamed to a temporary file: the archive is large) and unpack the pinned release,
     unless a previous run already did."""
     target = s.install_dir
     if (target / "config.sh").exists():
@@ -434,7 +439,7 @@ def configure_agent(s: Settings, user: pwd.struct_passwd, token: str) -> None:
                 "--labels", ",".join(s.get("labels") or ["self-hosted"]), "--replace"]
     env = base_environment()
     env.update({"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, TOKEN_VARIABLE[kind]: token})
-    run(argv, env=env, cwd=s.install_dir, user=user.pw_name)
+    run(argv, env=env, cwd=s.install_dir, user=user)
 
 
 def agent_service_name(s: Settings) -> Optional[str]:

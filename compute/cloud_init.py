@@ -85,10 +85,12 @@ def download_url(kind: str) -> str:
 
 def render_config(b: AgentBootstrap) -> dict[str, Any]:
     """What the program reads from CONFIG_PATH: where things are, never a credential."""
+    if b.kind not in INSTALL_DIRS:
+        raise ValueError(f"unknown agent kind {b.kind!r}")
     config: dict[str, Any] = {
         "kind": b.kind,
         "agent_user": AGENT_USER,
-        "install_dir": INSTALL_DIRS[b.kind] if b.kind in INSTALL_DIRS else "",
+        "install_dir": INSTALL_DIRS[b.kind],
         "download_url": download_url(b.kind),
         "vault_url": f"https://{b.vault_host}",
         "secret_name": b.secret_name,
@@ -177,8 +179,6 @@ def cloud_config(b: AgentBootstrap) -> dict[str, Any]:
 def render(b: AgentBootstrap) -> str:
     """The cloud-config document. JSON is YAML, so cloud-init reads it as is; json.dumps escapes
     the program's text exactly, with no YAML indentation rules to get wrong."""
-    if b.kind not in INSTALL_DIRS:
-        raise ValueError(f"unknown agent kind {b.kind!r}")
     return "#cloud-config\n" + json.dumps(cloud_config(b), indent=1) + "\n"
 
 

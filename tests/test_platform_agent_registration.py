@@ -73,7 +73,8 @@ def _recorder(log: Path, name: str, body: str = "") -> str:
 import hashlib, json, os, sys, time
 here = os.path.dirname(os.path.abspath(__file__))
 secret_vars = ("VSTS_AGENT_INPUT_TOKEN", "ACTIONS_RUNNER_INPUT_TOKEN")
-record = {{"name": {name!r}, "argv": sys.argv[1:], "uid": os.getuid(), "cwd": os.getcwd(), "time": time.time(),
+record = {{"name": {name!r}, "argv": sys.argv[1:], "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+          "cwd": os.getcwd(), "time": time.time(),
           "env": {{k: v for k, v in os.environ.items() if k not in secret_vars}},
           "token_sha256": {{k: hashlib.sha256(os.environ[k].encode()).hexdigest() for k in secret_vars if k in os.environ}}}}
 with open({str(log)!r}, "a") as f:
@@ -369,7 +370,8 @@ def test_first_boot_registers_once_and_never_shows_the_token(first_boot, tmp_pat
     [config] = boot.calls("config.sh")
     variable = program.TOKEN_VARIABLE[kind]
     assert config["token_sha256"] == {variable: sha256(TOKEN if kind == "azure-devops" else RUNNER_TOKEN)}
-    assert config["uid"] == os.getuid()
+    agent = pwd.getpwuid(os.getuid())
+    assert (config["uid"], config["gid"], config["groups"]) == (agent.pw_uid, agent.pw_gid, []), "the agent user, no extra groups"
     assert {"--unattended", "--replace", "--url"} <= set(config["argv"])
     assert not [a for a in config["argv"] if any(secret in a for secret in SECRETS)]
     assert not [k for k in config["env"] if k.startswith("AGENT_REGISTRATION_")], "nothing of ours leaks into the agent"
@@ -476,6 +478,11 @@ def test_endpoints_default_to_the_real_ones() -> None:
     assert "AGENT_REGISTRATION_" not in cloud_init.registration_unit() + cloud_init.imds_block_unit()
 
 
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown agent kind"):
+        cloud_init.render(bootstrap("gitlab"))
+
+
 @pytest.mark.parametrize("kind", ["azure-devops", "github"])
 def test_custom_data_fits_azures_limit(kind: str) -> None:
     encoded = cloud_init.encode(cloud_init.render(bootstrap(kind)))
@@ -485,6 +492,32 @@ def test_custom_data_fits_azures_limit(kind: str) -> None:
 def test_custom_data_limit_is_enforced() -> None:
     with pytest.raises(ValueError, match="65535"):
         cloud_init.encode("#cloud-config\n" + "x" * 60_000)
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    delays: list[float] = []
+    failures = iter(range(8))
+
+    def attempt() -> str:
+        if next(failures, None) is not None:
+            raise program.RetryableError("not yet")
+        return "done"
+
+    defaults = program.Settings({}, environ={})
+    assert program.retry("step", attempt, defaults, sleep=delays.append) == "done"
+    assert delays == [5, 10, 20, 40, 80, 160, 300, 300]
+
+
+def test_backoff_gives_up_at_the_deadline() -> None:
+    s = program.Settings({}, environ={"AGENT_REGISTRATION_STEP_DEADLINE_SECONDS": "12"})
+
+    def attempt() -> None:
+        raise program.RetryableError("HTTP 403 from https://kv")
+
+    delays: list[float] = []
+    with pytest.raises(program.RegistrationError, match="still failing after 3 tries"):
+        program.retry("step", attempt, s, sleep=delays.append)
+    assert delays == [5, 10]  # the next wait (20 s) would pass the 12 s deadline
 
 
 def test_imds_block_rule() -> None:
