@@ -93,6 +93,20 @@ def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
     assert len(agents) == 2 and all(s.endswith("/subnets/snet-agents") for s in agents)
 
 
+def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun):
+    """Azure refuses to update custom data in place: the agents' VMs are replaced instead (the
+    registration service re-registers them with --replace)."""
+    agents = [vm for vm in each_stack.of_type(R.VM) if "agent" in vm.name]
+    assert agents
+    for vm in agents:
+        assert vm.replace_on_changes == ["osProfile.customData"] and vm.delete_before_replace
+        # The NIC (a resource of this program) survives the VM's deletion, for the new VM to attach.
+        [nic] = vm.input("networkProfile.networkInterfaces")
+        assert nic["deleteOption"] == "Detach"
+    [jump_host] = [vm for vm in each_stack.of_type(R.VM) if "agent" not in vm.name]
+    assert jump_host.replace_on_changes == [] and not jump_host.delete_before_replace
+
+
 def test_agent_count_zero_creates_no_agent_resources(run_with):
     run = run_with("prod", lambda v: v["agents"].update(count=0), secrets={})
     assert run.error is None, "no token is needed without agents"
