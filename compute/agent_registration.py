@@ -71,8 +71,12 @@ APT_LOCKS = (
     "/var/lib/apt/lists/lock",
     "/var/cache/apt/archives/lock",
 )
-# Between our check and apt's own lock, apt-daily may win the race: apt then waits for the lock
-# instead of failing (DPkg::Lock::Timeout, apt >= 1.9.11; Ubuntu 24.04 ships apt 2.7).
+# At first boot apt-daily/unattended-upgrades hold these (https://bugs.launchpad.net/cloud-init/+bug/1693361).
+# Between our check and apt's own lock they may win the race again: apt then waits for the dpkg
+# lock instead of failing (DPkg::Lock::Timeout, added in apt 1.9.11:
+# https://salsa.debian.org/apt-team/apt/-/commit/de9762d5443b8a957fae781bbdc4a740cc6c4e6f; Ubuntu
+# 24.04 ships apt 2.7). It does not cover `apt-get update`'s lists lock, hence our own wait first
+# and a retry around each apt-get.
 APT_LOCK_TIMEOUT_SECONDS = 600
 
 # Tools the pipelines need (pipelines/templates/agent-tools.yml checks them): the agent user has
@@ -274,7 +278,9 @@ def wait_for_apt(s: Settings) -> None:
 
 def apt_environment(s: Settings) -> dict[str, str]:
     """apt-get's environment: non-interactive, and waiting for the lock rather than failing.
-    APT_CONFIG names an extra configuration file read before /etc/apt/apt.conf.d (apt.conf(5))."""
+    APT_CONFIG names a configuration file apt reads before /etc/apt/apt.conf.d, so it reaches the
+    apt-get calls inside installdependencies.sh too (apt.conf(5):
+    https://manpages.ubuntu.com/manpages/noble/man5/apt.conf.5.html)."""
     conf = s.path("/etc/agent-registration/apt.conf")
     conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(f'DPkg::Lock::Timeout "{APT_LOCK_TIMEOUT_SECONDS}";\n', encoding="utf-8")
