@@ -353,6 +353,15 @@ def run(argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None, cwd: Op
     return result.stdout or b""
 
 
+def succeeds(argv: Sequence[str]) -> bool:
+    """A yes/no question to a command (`iptables -C`, `systemctl is-active`), output discarded."""
+    try:
+        return subprocess.run(list(argv), env=base_environment(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
+    except OSError as e:
+        raise RegistrationError(f"cannot run {Path(argv[0]).name}: {e.strerror}") from None
+
+
 def run_retryable(argv: Sequence[str], **kwargs: Any) -> bytes:
     try:
         return run(argv, **kwargs)
@@ -388,7 +397,7 @@ def block_imds(s: Settings) -> None:
     if user.pw_uid == 0 and str(s.get("root", "/")) == "/":
         raise RegistrationError("the agent user must not be root")
     check, insert = imds_block_rules(user.pw_uid)
-    if subprocess.run(check, env=base_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+    if not succeeds(check):
         run(insert)
         log(f"IMDS blocked for {user.pw_name} (uid {user.pw_uid})")
 
@@ -407,12 +416,18 @@ def download_agent(s: Settings) -> None:
     url = str(s.get("download_url"))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".agent-", dir=target.parent))  # same filesystem: rename is atomic
-    with tempfile.TemporaryFile() as archive:
-        retry("agent download", lambda: http(url, timeout=300, sink=archive), s)
-        archive.seek(0)
-        with tarfile.open(fileobj=archive, mode="r:gz") as tar:
-            # "data": no absolute paths, no links out of the folder, no device files.
-            tar.extractall(staging, filter="data")
+    try:
+        with tempfile.TemporaryFile() as archive:
+            retry("agent download", lambda: http(url, timeout=300, sink=archive), s)
+            archive.seek(0)
+            with tarfile.open(fileobj=archive, mode="r:gz") as tar:
+                # "data": no absolute paths, no links out of the folder, no device files.
+                tar.extractall(staging, filter="data")
+    except (RegistrationError, tarfile.TarError, OSError) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, RegistrationError):
+            raise
+        raise RegistrationError(f"the agent archive from {_where(url)} did not unpack: {e}") from None
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
@@ -479,7 +494,7 @@ def ensure_service(s: Settings, user: pwd.struct_passwd) -> None:
     if unit is None:
         raise RegistrationError("svc.sh install did not name the agent's service (.service)")
     order_after_imds_block(s, unit)
-    active = subprocess.run(["systemctl", "is-active", "--quiet", unit], env=base_environment()).returncode == 0
+    active = succeeds(["systemctl", "is-active", "--quiet", unit])
     if not active:
         run(["./svc.sh", "start"], cwd=s.install_dir)
     log(f"agent service {unit} is {'running' if active else 'started'}")

@@ -449,6 +449,18 @@ def test_a_vault_that_keeps_refusing_fails_the_run_so_systemd_restarts_it(first_
     assert not [s for s in SECRETS if s in result.stdout + result.stderr]
 
 
+def test_without_iptables_the_block_fails_and_so_does_the_unit(tmp_path: Path) -> None:
+    """Fail closed: the agent's unit requires the block, so no block means no agent."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cloud_init.render_config(bootstrap("azure-devops"))))
+    (tmp_path / "empty").mkdir()
+    env = {"PATH": str(tmp_path / "empty"), "AGENT_REGISTRATION_CONFIG": str(config),
+           "AGENT_REGISTRATION_ROOT": str(tmp_path), "AGENT_REGISTRATION_AGENT_USER": pwd.getpwuid(os.getuid()).pw_name}
+    result = subprocess.run([sys.executable, program.__file__, "block-imds"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot run iptables" in result.stdout and "Traceback" not in result.stderr
+
+
 # ---- what the custom data carries -------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["azure-devops", "github"])
 def test_custom_data_ships_the_tested_program_and_units(kind: str) -> None:
