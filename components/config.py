@@ -22,6 +22,7 @@ import pulumi
 
 from components import naming, vm_sizes
 from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
+from compute.cloud_init import AGENT_USER
 
 PROJECT_NAMESPACE = "isolated-mlops"
 
@@ -395,6 +396,11 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     if admin_username.lower() in RESERVED_ADMIN_NAMES:
         problems.add("adminUsername", f"{root.show('adminUsername', admin_username)} is a name Azure "
                      "reserves for VMs; choose another")
+    elif admin_username == AGENT_USER:
+        # The admin has passwordless sudo; the agents' jobs run as AGENT_USER without it, cut off
+        # from the VM identity (docs/delivery.md, "Who can read the token"). One user can't be both.
+        problems.add("adminUsername", f"{root.show('adminUsername', admin_username)} is the user the agents' "
+                     "jobs run as (no sudo); choose another")
     admin_ssh_public_key = root.string("adminSshPublicKey")
     if admin_ssh_public_key:
         _check_ssh_public_key(problems, "adminSshPublicKey", admin_ssh_public_key)

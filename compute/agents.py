@@ -2,7 +2,10 @@
 
 The registration credential is a Pulumi secret that this component writes to Key Vault and nowhere
 else. The agents' user-assigned identity holds exactly one role, Key Vault Secrets User on that one
-vault, and the VMs are created only after that role exists, so the first boot can read it.
+vault, and the VMs are created only after that role exists. On each VM a systemd unit registers the
+agent and retries until it is registered (compute/agent_registration.py, installed by the custom
+data of compute/cloud_init.py); the agent's jobs run as a user that cannot reach the instance
+metadata service, so they cannot use that role (docs/delivery.md, "Who can read the token").
 """
 
 from __future__ import annotations
@@ -89,7 +92,6 @@ class CiAgentPool(pulumi.ComponentResource):
         custom_data = pulumi.Output.all(args.vault_name, self.identity.client_id).apply(
             lambda values: cloud_init.encode(cloud_init.render(cloud_init.AgentBootstrap(
                 kind=args.agents.kind,
-                agent_user=args.admin_username,
                 vault_host=f"{values[0]}.{args.vault_dns_suffix}",
                 key_vault_resource=args.key_vault_resource,
                 secret_name=REGISTRATION_SECRET_NAME,

@@ -6,8 +6,9 @@ Both sides are whole runs of the program (see `offline/snapshot.py`), so the ans
 and replacements, property by property. Replacements are decided as the azure-native provider
 decides them where that is knowable offline: a change to any input that is part of the resource's
 ARM id (its name, its parent's name, the resource group) replaces it, and so does `location`
-(Azure cannot move a resource by PUT). Properties that the provider's schema marks "force new"
-beyond those are not known offline and show as updates.
+(Azure cannot move a resource by PUT); so does a path the program lists in a resource's
+`replace_on_changes` (the agents' custom data). Properties that the provider's schema marks
+"force new" beyond those are not known offline and show as updates.
 
 Resources are matched by URN without the stack name, so two stacks compare too (`--against dev`),
 and through aliases, so a resource renamed or moved with an alias is the same resource.
@@ -131,7 +132,9 @@ def property_changes(old: RegisteredResource, new: RegisteredResource) -> list[P
         if a == b or (path == "location" and _same_location(a, b)):
             continue
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
-        changes.append(PropertyChange(path, a, b, replaces=keys is None or top in keys))
+        # The program's own `replace_on_changes` paths replace too, as the engine would.
+        forced = any(path == p or path.startswith((p + ".", p + "[")) for p in new.replace_on_changes)
+        changes.append(PropertyChange(path, a, b, replaces=keys is None or top in keys or forced))
     if old.protect != new.protect:
         changes.append(PropertyChange("[protect]", old.protect, new.protect))
     return changes

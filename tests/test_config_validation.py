@@ -211,6 +211,7 @@ CASES = [
      "is used by another cluster", 1),
     ("vm-size-not-a-size", _set("jumpHost.vmSize", "B2s"), "jumpHost.vmSize", "must be an Azure VM size", 1),
     ("reserved-admin-name", _set("adminUsername", "admin"), "adminUsername", "reserves for VMs", 1),
+    ("admin-is-the-agents-job-user", _set("adminUsername", "ciagent"), "adminUsername", "is the user the agents' jobs run as", 1),
     ("agent-url-not-https", _set("agents.url", "http://dev.azure.com/contoso"), "agents.url", "https:// URL", 1),
     # Missing required keys, reported once (not once more for every field under a missing object)
     ("missing-top-level-key", _delete("location"), "location", "is required but not set", 1),

@@ -159,6 +159,15 @@ def test_fewer_agents_delete_their_resources_and_more_create_them(prod, run_with
     assert {c.resource.name for c in more.changes if c.kind == "create"} == {"ci-agents-1", "ci-agents-1-vm", "ci-agents-1-nic"}
 
 
+def test_new_custom_data_replaces_the_agents(prod, run_with):
+    """The program marks customData replace-on-change (Azure refuses to update it in place)."""
+    moved = run_with("prod", lambda v: v["agents"].update(url="https://dev.azure.com/fabrikam"))
+    changes = {c.resource.name: c for c in diff.compare(prod, moved).changes}
+    for name in ("ci-agents-0-vm", "ci-agents-1-vm"):
+        assert changes[name].kind == "replace"
+        assert [p.path for p in changes[name].properties if p.replaces] == ["osProfile.customData"]
+
+
 def test_a_resource_renamed_with_an_alias_is_the_same_resource():
     old = _resource("nic-old")
     renamed = dataclasses.replace(_resource("nic-new"), aliases=[old.urn])

@@ -8,9 +8,10 @@ import dataclasses
 import json
 
 import pytest
+import yaml
 
 from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
-from compute.cloud_init import AgentBootstrap, github_api_registration_endpoint, render
+from compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
 from offline.engine import MASK, StackRun, run_stack
 from policy import rules as R
 from policy.adapters import views
@@ -92,6 +93,20 @@ def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
     assert len(agents) == 2 and all(s.endswith("/subnets/snet-agents") for s in agents)
 
 
+def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun):
+    """Azure refuses to update custom data in place: the agents' VMs are replaced instead (the
+    registration service re-registers them with --replace)."""
+    agents = [vm for vm in each_stack.of_type(R.VM) if "agent" in vm.name]
+    assert agents
+    for vm in agents:
+        assert vm.replace_on_changes == ["osProfile.customData"] and vm.delete_before_replace
+        # The NIC (a resource of this program) survives the VM's deletion, for the new VM to attach.
+        [nic] = vm.input("networkProfile.networkInterfaces")
+        assert nic["deleteOption"] == "Detach"
+    [jump_host] = [vm for vm in each_stack.of_type(R.VM) if "agent" not in vm.name]
+    assert jump_host.replace_on_changes == [] and not jump_host.delete_before_replace
+
+
 def test_agent_count_zero_creates_no_agent_resources(run_with):
     run = run_with("prod", lambda v: v["agents"].update(count=0), secrets={})
     assert run.error is None, "no token is needed without agents"
@@ -159,13 +174,21 @@ def test_plain_text_scan_can_fail(prod_with_token: StackRun):
 
 
 def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
+    """Custom data installs the registration service; its configuration names where the secret is."""
     [vault] = prod_with_token.of_type(R.KEY_VAULT)
+    [identity] = [r for r in prod_with_token.resources if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
     for vm in [v for v in prod_with_token.of_type(R.VM) if "agent" in v.name]:
         assert "osProfile.customData" not in vm.secret_paths
-        script = base64.b64decode(vm.input("osProfile.customData")).decode()
-        assert f"https://{vault.input('vaultName')}.vault.azure.net/secrets/{REGISTRATION_SECRET_NAME}" in script
-        assert "169.254.169.254/metadata/identity/oauth2/token" in script
-        assert "--token" not in script, "a token on a command line is visible in ps"
+        document = base64.b64decode(vm.input("osProfile.customData")).decode()
+        assert document.startswith("#cloud-config\n")
+        files = {f["path"]: f["content"] for f in yaml.safe_load(document)["write_files"]}
+        config = json.loads(files[CONFIG_PATH])
+        assert config["vault_url"] == f"https://{vault.input('vaultName')}.vault.azure.net"
+        assert config["secret_name"] == REGISTRATION_SECRET_NAME
+        assert config["identity_client_id"] == identity.outputs["clientId"]
+        assert config["key_vault_resource"] == "https://vault.azure.net"
+        assert "169.254.169.254/metadata/identity/oauth2/token" in files[PROGRAM_PATH]
+        assert "--token" not in document, "a token on a command line is visible in ps"
     assert violations(prod_with_token, "no-secret-in-vm-boot-data") == []
 
 
@@ -200,11 +223,11 @@ def test_agents_need_the_token(run_with):
 
 
 def test_github_runner_flavour():
-    script = render(AgentBootstrap(kind="github", agent_user="ops", vault_host="kv.vault.azure.net",
-                                   key_vault_resource="https://vault.azure.net", secret_name="s", identity_client_id="c",
-                                   url="https://github.com/contoso/ml", pool="", labels=("aml", "private")))
-    assert "https://api.github.com/repos/contoso/ml/actions/runners/registration-token" in script
-    assert "--labels aml,private" in script and "ACTIONS_RUNNER_INPUT_TOKEN" in script
+    config = render_config(AgentBootstrap(kind="github", vault_host="kv.vault.azure.net",
+                                          key_vault_resource="https://vault.azure.net", secret_name="s", identity_client_id="c",
+                                          url="https://github.com/contoso/ml", pool="", labels=("aml", "private")))
+    assert config["github_registration_url"] == "https://api.github.com/repos/contoso/ml/actions/runners/registration-token"
+    assert config["labels"] == ["aml", "private"] and config["install_dir"] == "/opt/actions-runner"
     assert github_api_registration_endpoint("https://ghe.contoso.com/platform").startswith("https://ghe.contoso.com/api/v3/orgs/")
     with pytest.raises(ValueError):
         github_api_registration_endpoint("https://github.com/a/b/c")
