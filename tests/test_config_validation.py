@@ -147,8 +147,9 @@ CASES = [
      "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
     ("key-vault-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "prodweu1")),
      "namePrefix", "key vault name 'kv-mlopsplt-prodweu1-?????'", 1),
-    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-" + "x" * 30)),
-     "computeClusters[1].name", "is 34 characters; Azure allows 3-32", 1),
+    # Azure's limit for workspaces/computes is 16: a 17-character name fails, as it would in Azure.
+    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-train-cluster")),
+     "computeClusters[1].name", "is 17 characters; Azure allows 2-16", 1),
     ("prefix-not-a-name", _set("namePrefix", "ML_Ops"), "namePrefix", "must be 2-8 lowercase letters", 1),
     ("stack-name-not-an-environment", _set("environment", "Prod-EU"), "environment",
      "set `environment` if the stack name is not", 1),
