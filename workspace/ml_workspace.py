@@ -105,7 +105,7 @@ class MlWorkspace(pulumi.ComponentResource):
         # Reader on each of the storage's private endpoints ("Use Azure Machine Learning studio in an
         # Azure virtual network", Datastore: Azure Storage Account, step 2:
         # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network#datastore-azure-storage-account).
-        principal_id = self.workspace.identity.apply(lambda identity: identity.principal_id if identity else None)
+        principal_id = self.workspace.identity.apply(_principal_id)
         self.endpoint_readers = {
             group: authorization.RoleAssignment(
                 f"{name}-reader-{group}",
@@ -123,3 +123,11 @@ class MlWorkspace(pulumi.ComponentResource):
             "workspace_name": self.workspace.name,
             "private_endpoint_id": self.private_endpoint.endpoint.id,
         })
+
+
+def _principal_id(identity: Optional[ml.outputs.ManagedServiceIdentityResponse]) -> str:
+    """The workspace's system-assigned identity: Azure always returns it for SystemAssigned."""
+    if identity is None:
+        raise ValueError("the workspace has no managed identity: its role assignments need one")
+    return identity.principal_id
+
