@@ -112,6 +112,9 @@ class MlWorkspace(pulumi.ComponentResource):
                 scope=endpoint.endpoint.id,
                 role_definition_id=role_definition_id(args.subscription_id, READER),
                 principal_id=principal_id,
+                # Said explicitly: the identity was created seconds ago, and Azure may not find a new
+                # principal yet unless the type is given
+                # (https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#new-service-principal).
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 description=f"Studio previews data through the storage {group} endpoint with the workspace identity.",
                 opts=pulumi.ResourceOptions(parent=self),
