@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
 import difflib
 import ipaddress
 import json
@@ -125,6 +126,16 @@ class AgentsConfig:
     """Azure DevOps agent pool name (ignored for GitHub)."""
     labels: tuple[str, ...]
     """GitHub runner labels (ignored for Azure DevOps)."""
+    token_expires_on: Optional[datetime.date] = None
+    """When the registration credential expires (the PAT's own expiry): the Key Vault secret's expiry."""
+
+    @property
+    def token_expires_epoch(self) -> Optional[int]:
+        """`token_expires_on` at 00:00 UTC, in seconds since 1970: Key Vault's `exp` attribute."""
+        if self.token_expires_on is None:
+            return None
+        midnight = datetime.datetime.combine(self.token_expires_on, datetime.time(), tzinfo=datetime.timezone.utc)
+        return int(midnight.timestamp())
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,8 @@ class PlatformConfig:
     tags: Mapping[str, str]
     protect_stateful_resources: bool
     workspace_public_access: bool
+    hbi_workspace: bool
+    """High business impact: less diagnostic data to Microsoft, encrypted local scratch; set at creation only."""
     batch_endpoints: bool
     bastion_sku: str
     """Basic, Standard (the default) or Premium: see BASTION_SKUS for what Basic gives up."""
@@ -164,7 +177,8 @@ SECRET_SHOWN_AS = "[secret]"
 # Every key the project reads, and for object keys the fields they accept: unknown keys are typos.
 TOP_LEVEL_KEYS = (
     "location", "cloud", "environment", "namePrefix", "tags", "protectStatefulResources",
-    "workspacePublicAccess", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku", "imageBuildCluster",
+    "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
+    "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
     "agentRegistrationToken",
     # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
@@ -436,6 +450,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         tags=tags,
         protect_stateful_resources=root.boolean("protectStatefulResources"),
         workspace_public_access=root.boolean("workspacePublicAccess"),
+        hbi_workspace=root.boolean("hbiWorkspace", default=False),
         batch_endpoints=root.boolean("batchEndpoints"),
         bastion_sku=_read_bastion_sku(root),
         log_retention_days=root.integer("logRetentionDays", minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
@@ -763,7 +778,7 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
     return clusters
 
 
-_AGENT_KEYS = ("kind", "count", "vmSize", "url", "pool", "labels")
+_AGENT_KEYS = ("kind", "count", "vmSize", "url", "pool", "labels", "tokenExpiresOn")
 
 
 def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:
@@ -778,4 +793,30 @@ def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:
     pool = reader.string("pool", default="") if kind == "github" else reader.string("pool")
     vm_size = reader.string("vmSize", pattern=VM_SIZE_PATTERN,
                             pattern_help="must be an Azure VM size such as Standard_D2s_v5")
-    return AgentsConfig(kind=kind, count=count, vm_size=vm_size, url=url, pool=pool, labels=tuple(labels))
+    expires = _read_token_expiry(reader, problems, count)
+    return AgentsConfig(kind=kind, count=count, vm_size=vm_size, url=url, pool=pool, labels=tuple(labels),
+                        token_expires_on=expires)
+
+
+def _read_token_expiry(reader: _Reader, problems: _Problems, count: int) -> Optional[datetime.date]:
+    """agents.tokenExpiresOn: the registration credential's own expiry, a date. Required with agents,
+    because the program writes the credential to Key Vault with this expiry and nothing else knows it;
+    rotating it is in docs/operations.md."""
+    key = "tokenExpiresOn"
+    value = reader.values.get(key)
+    # YAML reads an unquoted 2027-03-01 as a date; the CLI hands top-level values over as strings.
+    if isinstance(value, datetime.date):
+        return value
+    if value is None:
+        if count > 0 and not problems.at(f"{reader.path}.count") and not reader.absent:
+            problems.add(f"{reader.path}.{key}", "is required when agents.count > 0: the date the registration "
+                         "credential (the PAT) expires, e.g. 2027-03-01; the Key Vault secret expires with it")
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. 2027-02-30: reported below
+    problems.add(f"{reader.path}.{key}", f"{reader.show(key, value)} is not a date; write the credential's "
+                 "expiry as YYYY-MM-DD, e.g. 2027-03-01")
+    return None

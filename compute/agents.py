@@ -17,11 +17,12 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from components.config import AgentsConfig
+from components.roles import KEY_VAULT_SECRETS_USER, role_definition_id
 from compute import cloud_init
 from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 
-# Built-in role "Key Vault Secrets User": read secret values, nothing else.
-KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
+# Built-in role "Key Vault Secrets User": read secret values, nothing else (components/roles.py).
+KEY_VAULT_SECRETS_USER_ROLE_ID = KEY_VAULT_SECRETS_USER.id
 REGISTRATION_SECRET_NAME = "agent-registration-token"
 
 
@@ -74,16 +75,18 @@ class CiAgentPool(pulumi.ComponentResource):
             properties=keyvault.SecretPropertiesArgs(
                 value=pulumi.Output.secret(args.registration_token),
                 content_type="text/plain",
+                # The secret expires with the credential it holds (agents.tokenExpiresOn), so Key Vault,
+                # Defender and Azure Policy ("Key Vault secrets should have an expiration date") show
+                # when it must be rotated. `exp` is seconds since 1970 in UTC:
+                # https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes
+                attributes=keyvault.SecretAttributesArgs(expires=args.agents.token_expires_epoch),
             ),
             opts=child,
         )
         self.role_assignment = authorization.RoleAssignment(
             f"{name}-secrets-user",
             scope=args.vault_id,
-            role_definition_id=pulumi.Output.concat(
-                "/subscriptions/", args.subscription_id,
-                "/providers/Microsoft.Authorization/roleDefinitions/", KEY_VAULT_SECRETS_USER_ROLE_ID,
-            ),
+            role_definition_id=role_definition_id(args.subscription_id, KEY_VAULT_SECRETS_USER),
             principal_id=self.identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description="CI/CD agents read their registration credential at boot.",

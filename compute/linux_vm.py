@@ -97,6 +97,10 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
                 ),
             ),
             security_profile=compute.SecurityProfileArgs(
+                # Temp disk, caches and the OS disk's data flows are encrypted on the host, end to end
+                # (https://learn.microsoft.com/azure/virtual-machines/disk-encryption#encryption-at-host---end-to-end-encryption-for-your-vm-data).
+                # Needs the subscription feature Microsoft.Compute/EncryptionAtHost (README, prerequisites).
+                encryption_at_host=True,
                 security_type=compute.SecurityTypes.TRUSTED_LAUNCH,
                 uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=True, v_tpm_enabled=True),
             ),

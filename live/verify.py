@@ -7,7 +7,9 @@ checks read Azure back (read-only) and resolve names from the VM they run on:
   IP: the public name a client uses CNAMEs into the privatelink zone
   (https://learn.microsoft.com/azure/private-link/private-endpoint-dns);
 - public network access on the workspace, storage, Key Vault, registry, Log Analytics and App
-  Insights is what the program declares (Disabled in every stack file here), as Azure reports it;
+  Insights is what the program declares, as Azure reports it (Disabled; for the default storage,
+  Enabled with a firewall that denies every network, so that the workspace's resource-instance rule
+  and trusted services still reach it);
 - the workspace's default datastores exist: creating a workspace registers its storage account's
   blob container and file share as `workspaceblobstore` and `workspacefilestore`
   (https://learn.microsoft.com/azure/machine-learning/how-to-datastore).
@@ -143,7 +145,8 @@ def dns(t: Target) -> Iterator[Problem]:
 
 def _declared(run: StackRun, type_token: str, prop: str) -> Optional[str]:
     for r in run.of_type(type_token):
-        value = r.input(prop)
+        # Key Vault's inputs nest them under `properties`, as its ARM body does.
+        value = r.input(prop, r.input(f"properties.{prop}"))
         return str(value) if value is not None else None
     return None
 
@@ -180,6 +183,27 @@ def public_access(t: Target) -> Iterator[Problem]:
                     yield Problem("public-access", f"{resource.get('name')} {prop}",
                                   f"is {value} in Azure; the stack declares {declared}",
                                   "Someone changed it outside Pulumi: run pulumi up (or pulumi refresh to see the drift)")
+            if arm_type == STORAGE_ACCOUNTS and (actual.get("publicNetworkAccess") or "Enabled") == "Enabled":
+                yield from _storage_firewall(str(resource.get("name")), actual.get("networkAcls") or {})
+
+
+STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
+
+
+def _storage_firewall(name: str, acls: Mapping[str, Any]) -> Iterator[Problem]:
+    """The default storage stays reachable by the workspace (a resource-instance rule) and trusted
+    services only: public network access Enabled, but the firewall denies every network
+    (https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts).
+    ARM reports the firewall as `networkAcls` (azure-native's `networkRuleSet`)."""
+    if acls.get("defaultAction", "Allow") != "Deny":
+        yield Problem("public-access", f"{name} networkAcls.defaultAction",
+                      f"is {acls.get('defaultAction', 'Allow')} in Azure: every network reaches the account",
+                      "Set it back to Deny with pulumi up; someone opened the firewall outside Pulumi")
+    for kind in ("ipRules", "virtualNetworkRules"):
+        if acls.get(kind):
+            yield Problem("public-access", f"{name} networkAcls.{kind}",
+                          f"admits {len(acls[kind])} network(s) the stack does not declare",
+                          "Remove them (pulumi up restores the declared firewall)")
 
 
 def datastores(t: Target) -> Iterator[Problem]:

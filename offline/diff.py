@@ -38,6 +38,11 @@ MISSING = object()
 EXTRA_REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     # "RoleAssignmentUpdateNotPermitted": scope, role and principal of an assignment are immutable.
     "azure-native:authorization:RoleAssignment": ("scope", "roleDefinitionId", "principalId"),
+    # An extension resource: the resource it is attached to is part of its id.
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri",),
+    # HBI can be set only when a workspace is created: changing it means a new workspace
+    # (https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest).
+    "azure-native:machinelearningservices:Workspace": ("hbiWorkspace",),
 }
 
 

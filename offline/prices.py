@@ -157,6 +157,7 @@ LOCK_BY_SCOPE = "azure-native:authorization:ManagementLockByScope"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 KEY_VAULT_KEY = "azure-native:keyvault:Key"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 RANDOM_STRING = "random:index/randomString:RandomString"
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
@@ -291,6 +292,11 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                                              "as one", verify=PRIVATE_LINK_PAGE)},
     SCOPED_RESOURCE: {"*": infracost_free("azurerm_monitor_private_link_scoped_service", verify=PRIVATE_LINK_PAGE)},
     DNS_ZONE_GROUP: {"*": free("", NO_METER + " (the endpoint's DNS registration)", verify=PRIVATE_LINK_PAGE)},
+    # A diagnostic setting has no meter: what it sends is billed as Log Analytics ingestion, which the
+    # estimate already counts under logAnalyticsGbPerDay.
+    DIAGNOSTIC_SETTING: {"*": free("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings"
+                                   "#controlling-costs", "no meter of its own: the logs it sends are billed as "
+                                   "Log Analytics ingestion (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
     VNET: {"*": infracost_free("azurerm_virtual_network", "traffic across a peering is billed on the peering",
                                verify=VNET_PAGE)},
     NSG: {"*": infracost_free("azurerm_network_security_group", verify=VNET_PAGE)},

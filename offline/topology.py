@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID
+from components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 # Type tokens are named once, in the rules module.
@@ -61,19 +61,19 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     PEERING: "an arrow between the two VNets",
     ZONE_LINK: "the count of linked zones on the arrow from the zones to each VNet",
     ZONE_GROUP: "arrows from its private endpoint to each zone it writes to",
-    IDENTITY: "arrows from the VMs that carry it to where its roles are assigned",
+    IDENTITY: "arrows from the VMs and clusters that carry it to where its roles are assigned",
     ROLE_ASSIGNMENT: "the label of that arrow",
     SCOPED_RESOURCE: "an arrow from the private link scope to the resource it scopes",
     KEY_VAULT_SECRET: "its Key Vault",
     RESOURCE_GROUP: "the whole diagram",
     "random:index/randomString:RandomString": "the names (the suffix)",
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
+    # Not a network path: Azure Monitor collects resource logs on its own backbone.
+    "azure-native:monitor:DiagnosticSetting": "not drawn: it routes a resource's logs to Log Analytics inside Azure Monitor",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the arrows.
-ROLE_NAMES: Mapping[str, str] = {
-    KEY_VAULT_SECRETS_USER_ROLE_ID: "Key Vault Secrets User",
-}
+ROLE_NAMES: Mapping[str, str] = ASSIGNED_ROLE_NAMES
 
 INTERNET = "internet"
 INTERNET_SOURCES = ("*", "Internet", "0.0.0.0/0", "Any")
@@ -214,6 +214,13 @@ def _name(r: RegisteredResource) -> str:
 
 def _public_access(r: RegisteredResource) -> str:
     """What a reviewer asks of a service first: can the internet reach it?"""
+    if r.type == STORAGE and r.input("publicNetworkAccess") in (None, "Enabled"):
+        # "Selected networks" with none selected: the public endpoint admits only the resource
+        # instances listed (the workspace) and Azure's trusted services, not the internet.
+        rules = r.input("networkRuleSet") or {}
+        if rules.get("defaultAction") == "Deny" and not rules.get("ipRules") and not rules.get("virtualNetworkRules"):
+            instances = len(rules.get("resourceAccessRules") or [])
+            return f"firewall: no network, {instances} resource instance(s), trusted services"
     for path in ("publicNetworkAccess", "properties.publicNetworkAccess"):
         value = r.input(path)
         if value is not None:
@@ -412,17 +419,23 @@ def _edges(t: Topology) -> Iterator[str]:
         if scope is not None and target is not None and scope.urn in nodes and target.urn in nodes:
             yield f'{nodes[scope.urn]} -.->|"scopes"| {nodes[target.urn]}'
 
-    # Managed identities: which VMs carry one, and the roles it holds where.
+    # Managed identities: which VMs and clusters carry one (or a resource's own system-assigned
+    # identity), and the roles it holds where.
     for assignment in t.of_type(ROLE_ASSIGNMENT):
         scope = t.resolve(assignment.inputs.get("scope"))
+        if scope is None or scope.urn not in nodes:
+            continue
         role = ROLE_NAMES.get(_last(str(assignment.inputs.get("roleDefinitionId", ""))), "role")
         principal = assignment.inputs.get("principalId")
-        identities = [i for i in t.of_type(IDENTITY) if principal and i.outputs.get("principalId") == principal]
-        for identity in identities:
-            for vm in t.of_type(VM):
-                if identity in t.references(vm, IDENTITY) and vm.urn in nodes and scope is not None \
-                        and scope.urn in nodes:
-                    yield f'{nodes[vm.urn]} -->|"{role}"| {nodes[scope.urn]}'
+        if not principal:
+            continue
+        holders = [r for r in t.run.resources if r.urn in nodes
+                   and (r.outputs.get("identity") or {}).get("principalId") == principal]
+        for identity in [i for i in t.of_type(IDENTITY) if i.outputs.get("principalId") == principal]:
+            holders += [r for r in (*t.of_type(VM), *t.of_type(COMPUTE))
+                        if identity in t.references(r, IDENTITY) and r.urn in nodes]
+        for holder in holders:
+            yield f'{nodes[holder.urn]} -->|"{role}"| {nodes[scope.urn]}'
 
 
 def _allowed_inbound(subnet: Subnet) -> Iterable[Mapping[str, Any]]:

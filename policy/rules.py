@@ -25,6 +25,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
+from components.roles import ACR_PULL, READER
 from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS
 
 # --------------------------------------------------------------------------------------------
@@ -56,6 +57,20 @@ PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
 ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
 VM = "azure-native:compute:VirtualMachine"
 VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+# Microsoft Learn pages the workspace rules rest on (one place, cited by several rules).
+SECURE_WORKSPACE_VNET = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
+STUDIO_IN_VNET = ("https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network"
+                  "#datastore-azure-storage-account")
+NETWORK_ISOLATION_V2 = "https://learn.microsoft.com/azure/machine-learning/how-to-configure-network-isolation-with-v2"
+SERVERLESS_SETTINGS = ("https://learn.microsoft.com/rest/api/azureml/workspaces/create-or-update"
+                       "#serverlesscomputesettings")
+STORAGE_RESOURCE_INSTANCES = "https://learn.microsoft.com/azure/storage/common/storage-network-security-resource-instances"
+ACR_WITHOUT_ADMIN = ("https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication"
+                     "#scenario-azure-container-registry-without-admin-user")
 
 # What must survive a mistaken `pulumi destroy` or replacement in production.
 STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS)
@@ -78,6 +93,7 @@ NAME_INPUTS: Mapping[str, str] = {
     PRIVATE_ZONE: "privateZoneName",
     COMPUTE: "computeName",
     PRIVATE_LINK_SCOPE: "scopeName",
+    WORKSPACE: "workspaceName",
 }
 
 
@@ -507,30 +523,46 @@ def _no_identity(r: ResourceView) -> bool:
     return identity_type is not UNKNOWN and (_unset(identity_type) or _eq(identity_type, "None"))
 
 
-@resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off, "
-               "managed identity, imageBuildCompute set.", WORKSPACE,
-               sources=(DOC_ML_PRIVATE_LINK, DOC_ML_V2_ISOLATION, DOC_ML_SECURE_WORKSPACE_ACR))
+@resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off (it "
+               "would disable the v2 API the CLI, SDK and pipelines use), managed identity, imageBuildCompute set, "
+               "serverless compute in a subnet without public IP.", WORKSPACE,
+               sources=[SECURE_WORKSPACE_VNET, NETWORK_ISOLATION_V2, SERVERLESS_SETTINGS])
 def _workspace(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("publicNetworkAccess"), "Disabled"):
         yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled' for an isolated workspace"
     if _not_exactly(r.prop("v1LegacyMode"), False):
-        yield "set v1LegacyMode to false: the v1 APIs bypass the workspace's private endpoint"
+        yield ("set v1LegacyMode to false: true disables the workspace's v2 (Azure Resource Manager) API, which "
+               "the CLI and SDK v2, managed endpoints and the pipelines' `az ml job create` use")
     if _no_identity(r):
         yield "give the workspace a managed identity"
     if _unset(r.prop("imageBuildCompute")):
         yield "set imageBuildCompute to a compute cluster: the registry is private, so images must build in the VNet"
+    if _unset(r.prop("serverlessComputeSettings.serverlessComputeCustomSubnet")):
+        yield ("set serverlessComputeSettings.serverlessComputeCustomSubnet to the training subnet: serverless "
+               "compute otherwise runs outside the VNet")
+    if _not_exactly(r.prop("serverlessComputeSettings.serverlessComputeNoPublicIP"), True):
+        yield "set serverlessComputeSettings.serverlessComputeNoPublicIP to true"
 
 
-@resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled, "
-               "network default Deny with AzureServices bypass, HTTPS only, no HNS on the workspace store.", STORAGE,
-               sources=(DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_STORAGE_MIN_TLS, DOC_STORAGE_NO_ANONYMOUS, DOC_STORAGE_NETWORK))
+@resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled or "
+               "limited to selected networks with none selected (no IP or VNet rule: only resource instances and "
+               "trusted services), network default Deny with AzureServices bypass, HTTPS only, no HNS on the "
+               "workspace store.", STORAGE,
+               sources=[f"{SECURE_WORKSPACE_VNET}#secure-azure-storage-accounts", STORAGE_RESOURCE_INSTANCES])
 def _storage(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("minimumTlsVersion"), "TLS1_2", "TLS1_3"):
         yield f"minimumTlsVersion is {r.prop('minimumTlsVersion')!r}; set TLS1_2 or newer"
     if _not_exactly(r.prop("allowBlobPublicAccess"), False):
         yield "set allowBlobPublicAccess to false"
-    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
-        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled'"
+    # Unset means Enabled: then the network rule set is all that stands between the account and the internet.
+    if _differs(r.prop("publicNetworkAccess"), "Disabled", "Enabled") and not _unset(r.prop("publicNetworkAccess")):
+        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Enabled' (selected networks) or 'Disabled'"
+    if not _eq(r.prop("publicNetworkAccess"), "Disabled"):
+        for rules in ("ipRules", "virtualNetworkRules"):
+            value = r.prop(f"networkRuleSet.{rules}")
+            if value is not UNKNOWN and _list(value):
+                yield (f"networkRuleSet.{rules} admits networks through the public endpoint; remove them: clients "
+                       "use the private endpoints, and only the workspace and trusted services pass the firewall")
     if _differs(r.prop("networkRuleSet.defaultAction"), "Deny"):
         yield "set networkRuleSet.defaultAction to 'Deny'"
     bypass = r.prop("networkRuleSet.bypass")
@@ -1020,6 +1052,15 @@ def _vm(r: ResourceView) -> Iterator[str]:
         yield "configure an SSH public key (osProfile.linuxConfiguration.ssh.publicKeys)"
 
 
+@resource_rule("vm-encryption-at-host", "Every VM encrypts at the host (temp disk, caches, data flows to storage).",
+               VM, sources=["https://learn.microsoft.com/azure/virtual-machines/disk-encryption"
+                            "#encryption-at-host---end-to-end-encryption-for-your-vm-data"])
+def _vm_encryption_at_host(r: ResourceView) -> Iterator[str]:
+    if _not_exactly(r.prop("securityProfile.encryptionAtHost"), True):
+        yield ("set securityProfile.encryptionAtHost to true (the subscription needs the feature "
+               "Microsoft.Compute/EncryptionAtHost registered)")
+
+
 @rule("no-secret-in-vm-boot-data", "No secret flows into VM custom data, user data or public extension settings.",
       needs_secrets=True,
       sources=(DOC_VM_CUSTOM_DATA,))
@@ -1047,6 +1088,48 @@ def _kv_secret(r: ResourceView) -> Iterator[str]:
     if r.secrets_known and value not in (None, "[secret]") and value is not UNKNOWN \
             and "properties.value" not in r.secret_paths:
         yield "properties.value is plain text in the program and the state: wrap it with pulumi.Output.secret"
+
+
+@resource_rule("key-vault-secret-expires", "A Key Vault secret carries an expiry (the credential's own), so its "
+               "rotation is due visibly.", KEY_VAULT_SECRET,
+               sources=["https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes",
+                        "https://learn.microsoft.com/azure/key-vault/policy-reference"])
+def _kv_secret_expires(r: ResourceView) -> Iterator[str]:
+    if _unset(r.prop("properties.attributes.expires")):
+        yield "set properties.attributes.expires to the credential's expiry (agents.tokenExpiresOn)"
+
+
+DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG)
+
+
+def _within(resource_id: Any, parent_id: str) -> bool:
+    """Is the known id `resource_id` the resource `parent_id` or one of its children (ids are case-insensitive)?"""
+    if not isinstance(resource_id, str) or not parent_id:
+        return False
+    child, parent = resource_id.rstrip("/").lower(), parent_id.rstrip("/").lower()
+    return child == parent or child.startswith(parent + "/")
+
+
+@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG and the storage account's "
+      "blob service send their resource logs to Log Analytics (a diagnostic setting with a workspace).",
+      sources=["https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",
+               "https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/"
+               "microsoft-network-networksecuritygroups-logs"])
+def _diagnostics(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    settings = [d for d in _of_type(resources, DIAGNOSTIC_SETTING)
+                if not _unset(d.prop("workspaceId")) and _list(d.prop("logs"))]
+    if any(d.prop("resourceUri") is UNKNOWN and not d.refs("resourceUri") for d in settings):
+        return  # a setting whose target is not known yet could be the missing one
+    for r in _of_type(resources, *DIAGNOSED_TYPES, STORAGE):
+        covered = [d for d in settings if r.urn in d.refs("resourceUri") or _within(d.prop("resourceUri"), r.id)]
+        if r.type == STORAGE:
+            # Storage logs are per service: the setting sits on <account>/blobServices/default.
+            covered = [d for d in covered if d.prop("resourceUri") is UNKNOWN
+                       or str(d.prop("resourceUri")).rstrip("/").lower().endswith("/blobservices/default")]
+            if not covered:
+                yield r.urn, "add a diagnostic setting on <account id>/blobServices/default to Log Analytics"
+        elif not covered:
+            yield r.urn, "add a diagnostic setting that sends its logs to Log Analytics"
 
 
 @resource_rule("aml-compute-private", "AmlCompute: no node public IP, in a subnet, SSH port closed, scales to 0, "
@@ -1121,6 +1204,70 @@ def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
         name = ws.prop("imageBuildCompute")
         if isinstance(name, str) and name and name.lower() not in clusters:
             yield ws.urn, f"imageBuildCompute {name!r} is not a cluster of this stack ({', '.join(sorted(clusters.values())) or 'none'})"
+
+
+def _role_grants(resources: Sequence[ResourceView], role_id: str, holders: set[str], scope_urn: str) -> bool:
+    """Is there an assignment of `role_id` to one of `holders` (URNs whose principal id it takes) at
+    the resource `scope_urn`? A role id not known yet counts: nothing can be proved about it."""
+    for a in _of_type(resources, ROLE_ASSIGNMENT):
+        role = a.prop("roleDefinitionId")
+        role_matches = role is UNKNOWN or (isinstance(role, str) and role.rstrip("/").lower().endswith(role_id))
+        if role_matches and holders.intersection(a.refs("principalId")) and scope_urn in a.refs("scope"):
+            return True
+    return False
+
+
+@rule("storage-admits-its-workspace", "The workspace's default storage admits the workspace through its firewall: "
+      "public network access from selected networks (not Disabled, which turns every exception off) with a "
+      "resource instance rule for the workspace.",
+      sources=[f"{SECURE_WORKSPACE_VNET}#secure-azure-storage-accounts", STORAGE_RESOURCE_INSTANCES])
+def _storage_admits_workspace(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for ws in _of_type(resources, WORKSPACE):
+        name = physical_name(ws)
+        for st in _resolve(resources, ws, "storageAccount", ws.prop("storageAccount"), STORAGE):
+            if _eq(st.prop("publicNetworkAccess"), "Disabled"):
+                yield st.urn, ("publicNetworkAccess 'Disabled' turns off resource instance rules and trusted services, "
+                               "so AML's own access to its default storage is refused; set 'Enabled' with "
+                               "networkRuleSet.defaultAction 'Deny' and a resource instance rule for the workspace")
+                continue
+            rules = st.prop("networkRuleSet.resourceAccessRules")
+            ids = [rule.get("resourceId") if isinstance(rule, Mapping) else UNKNOWN for rule in _list(rules)]
+            if rules is UNKNOWN or not isinstance(name, str) or any(i is UNKNOWN for i in ids):
+                continue  # not known yet: cannot prove it is missing
+            suffix = f"/microsoft.machinelearningservices/workspaces/{name}".lower()
+            if not any(isinstance(i, str) and i.rstrip("/").lower().endswith(suffix) for i in ids):
+                yield st.urn, (f"add a networkRuleSet.resourceAccessRules entry for workspace {name!r}: the firewall "
+                               "admits AML's service-side access (studio data preview, profiling) only from it")
+
+
+@rule("workspace-reads-storage-endpoints", "The workspace's managed identity is Reader on each private endpoint of "
+      "its default storage (studio in a virtual network).", sources=[STUDIO_IN_VNET])
+def _workspace_reads_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for ws in _of_type(resources, WORKSPACE):
+        for st in _resolve(resources, ws, "storageAccount", ws.prop("storageAccount"), STORAGE):
+            for pe in endpoints_targeting(resources, st):
+                if not _role_grants(resources, READER.id, {ws.urn}, pe.urn):
+                    yield pe.urn, (f"grant the workspace's identity Reader ({READER.id}) on this storage endpoint: "
+                                   "studio previews data through it with that identity")
+
+
+@rule("compute-can-pull-images", "Every AmlCompute cluster's identity holds AcrPull on the workspace's registry "
+      "(its admin user is off, so images are pulled with the identity).", sources=[ACR_WITHOUT_ADMIN])
+def _compute_pulls(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    by_urn = _by_urn(resources)
+    for c in _of_type(resources, COMPUTE):
+        if not _eq(c.prop("properties.computeType"), "AmlCompute"):
+            continue
+        workspaces = [by_urn[u] for u in c.refs("workspaceName") if u in by_urn and by_urn[u].type == WORKSPACE]
+        identity_type = str(c.prop("identity.type") or "")
+        holders = {u for u in c.refs("identity") if u in by_urn and by_urn[u].type == IDENTITY}
+        if "systemassigned" in identity_type.lower().replace(" ", "").replace(",", ""):
+            holders.add(c.urn)
+        for ws in workspaces:
+            for registry in _resolve(resources, ws, "containerRegistry", ws.prop("containerRegistry"), REGISTRY):
+                if not holders or not _role_grants(resources, ACR_PULL.id, holders, registry.urn):
+                    yield c.urn, (f"grant the cluster's identity AcrPull ({ACR_PULL.id}) on the workspace's registry: "
+                                  "with the admin user off, nodes pull job images with that identity")
 
 
 @rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "

@@ -147,8 +147,9 @@ CASES = [
      "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
     ("key-vault-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "prodweu1")),
      "namePrefix", "key vault name 'kv-mlopsplt-prodweu1-?????'", 1),
-    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-" + "x" * 30)),
-     "computeClusters[1].name", "is 34 characters; Azure allows 3-32", 1),
+    # Azure's limit for workspaces/computes is 16: a 17-character name fails, as it would in Azure.
+    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-train-cluster")),
+     "computeClusters[1].name", "is 17 characters; Azure allows 2-16", 1),
     ("prefix-not-a-name", _set("namePrefix", "ML_Ops"), "namePrefix", "must be 2-8 lowercase letters", 1),
     ("stack-name-not-an-environment", _set("environment", "Prod-EU"), "environment",
      "set `environment` if the stack name is not", 1),
@@ -221,6 +222,14 @@ CASES = [
     ("missing-cluster-field", _delete("computeClusters.1.vmSize"), "computeClusters[1].vmSize",
      "is required but not set", 1),
     ("no-clusters", _set("computeClusters", []), "computeClusters", "must list at least one cluster", 1),
+    # The agents' credential expiry: required with agents (the Key Vault secret expires with it), a date
+    ("missing-token-expiry", _delete("agents.tokenExpiresOn"), "agents.tokenExpiresOn",
+     "is required when agents.count > 0", 1),
+    ("token-expiry-not-a-date", _set("agents.tokenExpiresOn", "March 2027"), "agents.tokenExpiresOn",
+     "'March 2027' is not a date; write the credential's expiry as YYYY-MM-DD", 1),
+    ("token-expiry-impossible-date", _set("agents.tokenExpiresOn", "2027-02-30"), "agents.tokenExpiresOn",
+     "is not a date", 1),
+    ("hbi-not-a-boolean", _set("hbiWorkspace", "confidential"), "hbiWorkspace", "must be true or false", 1),
     # SSH keys: missing, malformed, or not one Azure accepts
     ("missing-ssh-key", _delete("adminSshPublicKey"), "adminSshPublicKey", "is required but not set", 1),
     ("empty-ssh-key", _set("adminSshPublicKey", ""), "adminSshPublicKey", "must be a non-empty string", 1),
@@ -389,6 +398,21 @@ def test_no_token_needed_without_agents():
     """The negative control of the two above: no agents, no token, no problem."""
     config, problems = check(_set("agents.count", 0), secrets={})
     assert problems == [] and config is not None and config.agents.count == 0
+
+
+def test_no_token_expiry_needed_without_agents():
+    """agents.tokenExpiresOn is required only when agents (and so the secret) exist."""
+    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets={})
+    assert problems == [] and config is not None and config.agents.token_expires_on is None
+
+
+def test_token_expiry_is_read_as_a_date():
+    import datetime
+
+    config, problems = check(stack="prod")
+    assert problems == [] and config is not None
+    assert config.agents.token_expires_on == datetime.date(2027, 3, 1)
+    assert config.agents.token_expires_epoch == 1803859200  # 2027-03-01T00:00:00Z, Key Vault's `exp`
 
 
 def test_empty_secret_token_is_refused():

@@ -333,11 +333,16 @@ def healthy_platform(double: ArmDouble, run: StackRun) -> tuple[dict[str, list[s
         {"name": "*.1234.inference.westeurope", "properties": {"aRecords": [{"ipv4Address": "10.10.0.6"}]}}]
     dns = {"stmlopsprodabcde.blob.core.windows.net": ["10.10.0.4"],
            "1234.workspace.westeurope.api.azureml.ms": ["10.10.0.5"]}
-    for arm_type, _, props, _token in verify.PUBLIC_ACCESS:
+    for arm_type, _, props, token in verify.PUBLIC_ACCESS:
         name = arm_type.split("/")[-1]
         rid = f"{group}/providers/{arm_type}/{name}"
-        s.resources[rid.lower()] = {"id": rid, "name": name, "type": arm_type,
-                                    "properties": {p: "Disabled" for p in props}}
+        # As Azure reports a resource the program created: what it declared.
+        declared = run.of_type(token)[0]
+        properties: dict = {p: declared.input(p, declared.input(f"properties.{p}")) for p in props}
+        assert all(properties.values()), (token, properties)
+        if arm_type == verify.STORAGE_ACCOUNTS:
+            properties["networkAcls"] = {**declared.input("networkRuleSet"), "ipRules": [], "virtualNetworkRules": []}
+        s.resources[rid.lower()] = {"id": rid, "name": name, "type": arm_type, "properties": properties}
     workspace = run.of_type("azure-native:machinelearningservices:Workspace")[0].input("workspaceName")
     s.lists[f"{group}/providers/microsoft.machinelearningservices/workspaces/{workspace}/datastores".lower()] = [
         {"name": n} for n in ("workspaceblobstore", "workspacefilestore", "workspaceartifactstore")]
@@ -361,19 +366,23 @@ def test_verify_finds_what_is_broken(double: ArmDouble, prod: StackRun):
         "privateLinkServiceConnectionState"] = {"status": "Pending", "description": "awaiting approval"}
     dns["stmlopsprodabcde.blob.core.windows.net"] = ["20.60.1.1"]       # a public IP: zone not linked
     del dns["1234.workspace.westeurope.api.azureml.ms"]
+    vault = next(r for k, r in s.resources.items() if "microsoft.keyvault/vaults" in k)
+    vault["properties"]["publicNetworkAccess"] = "Enabled"
     storage = next(r for k, r in s.resources.items() if "storageaccounts" in k)
-    storage["properties"]["publicNetworkAccess"] = "Enabled"
+    storage["properties"]["networkAcls"]["defaultAction"] = "Allow"
+    storage["properties"]["networkAcls"]["ipRules"] = [{"value": "203.0.113.0/24", "action": "Allow"}]
     workspace = prod.of_type("azure-native:machinelearningservices:Workspace")[0].input("workspaceName")
     s.lists[f"{group}/providers/microsoft.machinelearningservices/workspaces/{workspace}/datastores".lower()] = [
         {"name": "workspaceblobstore"}]
     lines = [p.line() for p in run_verify(double, prod, dns, group)]
-    assert len(lines) == 5, lines
+    assert len(lines) == 7, lines
     assert any("is Pending (awaiting approval)" in line for line in lines)
     assert any("stmlopsprodabcde.blob.core.windows.net: resolves to 20.60.1.1, not to its private endpoint" in line
                for line in lines)
     assert any("1234.workspace.westeurope.api.azureml.ms: does not resolve from this VM" in line for line in lines)
-    assert any("storageAccounts publicNetworkAccess: is Enabled in Azure; the stack declares Disabled" in line
-               for line in lines)
+    assert any("vaults publicNetworkAccess: is Enabled in Azure; the stack declares Disabled" in line for line in lines)
+    assert any("storageAccounts networkAcls.defaultAction: is Allow in Azure" in line for line in lines)
+    assert any("storageAccounts networkAcls.ipRules: admits 1 network(s)" in line for line in lines)
     assert any(f"datastore: {workspace}/workspacefilestore: does not exist" in line for line in lines)
 
 

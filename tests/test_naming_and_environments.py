@@ -67,6 +67,10 @@ def test_two_stacks_never_share_a_global_name(runs):
     ("container_registry", "cr-x1", "letters and digits only"),
     ("aml_compute", "gpu", None),
     ("aml_compute", "9gpu", "starting with a letter"),
+    # workspaces/computes: 2-16 characters (Azure's resource-name rules), not the 3-32 once assumed here.
+    ("aml_compute", "g2", None),
+    ("aml_compute", "cpu-build-cluster", "17 characters; Azure allows 2-16"),
+    ("aml_compute", "cpu-build-cluste", None),
     ("ml_workspace", "mlw-" + "x" * 30, "34 characters"),
 ])
 def test_name_rules(kind: str, name: str, expected):

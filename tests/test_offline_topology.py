@@ -174,11 +174,24 @@ def test_each_endpoint_points_at_its_target_and_exactly_its_groups_zones(each_st
 def test_the_workspace_is_drawn_with_its_dependencies_and_its_clusters(prod):
     drawing = draw(prod)
     workspace = drawing.one("AML workspace ")
-    used = {label: drawing.labels[to].split(" ")[0] for _, _, label, to in drawing.arrows(source=workspace)}
+    used = {label: drawing.labels[to].split(" ")[0] for _, _, label, to in drawing.arrows(source=workspace)
+            if label not in topology.ROLE_NAMES.values()}
     assert set(used) == {"storageAccount", "keyVault", "containerRegistry", "applicationInsights"}
     clusters = _typed(prod, topology.COMPUTE)
     assert {e[0] for e in drawing.arrows(target=workspace) if e[2] == "cluster of"} == {
         drawing.one(f"AmlCompute {_name(c)}<br/>") for c in clusters}
+
+
+def test_the_workspace_and_cluster_roles_are_drawn_to_what_they_read(prod):
+    drawing = draw(prod)
+    workspace = drawing.one("AML workspace ")
+    read = sorted(drawing.labels[to].split("<br/>")[0] for _, _, label, to in drawing.arrows(source=workspace)
+                  if label == "Reader")
+    assert read == sorted(f"PE pe-{_name(a)}-{g}" for a in _typed(prod, topology.STORAGE)
+                          for g in ("blob", "file", "queue", "table"))
+    registry = drawing.one("Container registry ")
+    pullers = {drawing.labels[e[0]].split("<br/>")[0] for e in drawing.arrows(target=registry) if e[2] == "AcrPull"}
+    assert pullers == {f"AmlCompute {_name(c)}" for c in _typed(prod, topology.COMPUTE)} and pullers
 
 
 def test_the_agents_identity_role_is_drawn_to_the_vault(prod):
@@ -278,8 +291,9 @@ def test_subnet_paths_are_only_the_ones_the_nsgs_allow(prod):
 
 def test_a_service_open_to_the_internet_is_flagged(prod):
     def open_storage(resources):
+        # Public access is Enabled for "selected networks"; a default action of Allow opens it to all.
         [account] = [r for r in resources if r.name == "storage-account"]
-        account.inputs["publicNetworkAccess"] = "Enabled"
+        account.inputs["networkRuleSet"]["defaultAction"] = "Allow"
         return resources
 
     drawing = draw(broken(prod, open_storage))

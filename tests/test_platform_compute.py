@@ -10,6 +10,7 @@ import json
 import pytest
 import yaml
 
+from components.roles import ACR_PULL, READER
 from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
 from compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
 from offline.engine import MASK, StackRun, run_stack
@@ -32,8 +33,33 @@ def test_clusters_from_config_are_private_and_scale_to_zero(prod: StackRun):
         assert props["remoteLoginPortPublicAccess"] == "Disabled"
         assert props["scaleSettings"]["minNodeCount"] == 0
         assert props["scaleSettings"]["nodeIdleTimeBeforeScaleDown"].startswith("PT")
-        assert cluster.input("identity.type") == "SystemAssigned"
+        assert cluster.input("identity.type") == "UserAssigned"
     assert violations(prod, "aml-compute-private") == []
+
+
+def test_clusters_pull_images_with_an_identity_that_holds_acr_pull_first(each_stack: StackRun):
+    """The registry is private with its admin user off: nodes pull with the cluster identity, whose
+    AcrPull role on that registry exists before any cluster is created."""
+    [identity] = [i for i in each_stack.of_type(R.IDENTITY) if i.input("resourceName").startswith("id-clusters-")]
+    [registry] = each_stack.of_type(R.REGISTRY)
+    [acr_pull] = [a for a in each_stack.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(ACR_PULL.id)]
+    assert acr_pull.input("scope") == registry.id
+    assert acr_pull.input("principalId") == identity.outputs["principalId"]
+    assert acr_pull.input("principalType") == "ServicePrincipal"
+    for cluster in each_stack.of_type(R.COMPUTE):
+        assert cluster.input("identity.userAssignedIdentities") == [identity.id]
+        assert acr_pull.urn in cluster.dependencies, "the role must exist before the cluster"
+    assert violations(each_stack, "compute-can-pull-images") == []
+
+
+def test_a_cluster_whose_identity_cannot_pull_is_caught(prod: StackRun):
+    base = views(prod)
+    no_role = [r for r in base if not (r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull")]
+    assert len(no_role) == len(base) - 1
+    assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {c.urn for c in prod.of_type(R.COMPUTE)}
+    wrong_role = changed(base, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull",
+                         roleDefinitionId=f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{READER.id}")
+    assert violations(wrong_role, "compute-can-pull-images")
 
 
 def test_low_priority_option(dev: StackRun):
@@ -76,6 +102,15 @@ def test_vms_ssh_keys_only_and_no_public_ip(each_stack: StackRun):
         [key] = linux["ssh"]["publicKeys"]
         assert key["keyData"].startswith("ssh-ed25519 ")
     assert violations(each_stack, "vm-ssh-keys-only") == []
+
+
+def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
+    vms = each_stack.of_type(R.VM)
+    assert vms and all(vm.input("securityProfile.encryptionAtHost") is True for vm in vms)
+    assert violations(each_stack, "vm-encryption-at-host") == []
+    off = changed(views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
+                  securityProfile__encryptionAtHost=DELETE)
+    assert [v.urn for v in violations(off, "vm-encryption-at-host")] == [vm.urn for vm in vms if "agent" in vm.name]
 
 
 @pytest.mark.parametrize("props", [
@@ -158,6 +193,18 @@ def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
     assert violations(prod_with_token, "key-vault-secret-is-secret") == []
 
 
+def test_the_secret_expires_with_the_token(prod_with_token: StackRun, run_with):
+    """agents.tokenExpiresOn (2027-03-01 in the stack file) becomes the secret's `exp`: seconds at 00:00 UTC."""
+    [secret] = prod_with_token.of_type(R.KEY_VAULT_SECRET)
+    assert secret.input("properties.attributes.expires") == 1803859200  # 2027-03-01T00:00:00Z
+    assert violations(prod_with_token, "key-vault-secret-expires") == []
+    later = run_with("prod", lambda v: v["agents"].update(tokenExpiresOn="2027-09-30"))
+    [secret] = later.of_type(R.KEY_VAULT_SECRET)
+    assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
+    no_expiry = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
+    assert violations(no_expiry, "key-vault-secret-expires")
+
+
 def test_token_never_in_plain_text(prod_with_token: StackRun):
     leaks = [s for s in _every_plain_string(prod_with_token) if TOKEN in s]
     assert leaks == []
@@ -176,7 +223,9 @@ def test_plain_text_scan_can_fail(prod_with_token: StackRun):
 def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
     """Custom data installs the registration service; its configuration names where the secret is."""
     [vault] = prod_with_token.of_type(R.KEY_VAULT)
-    [identity] = [r for r in prod_with_token.resources if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
+    # The agents' identity (the clusters have their own, for AcrPull).
+    [identity] = [r for r in prod_with_token.resources
+                  if r.type == "azure-native:managedidentity:UserAssignedIdentity" and r.name.startswith("ci-agents")]
     for vm in [v for v in prod_with_token.of_type(R.VM) if "agent" in v.name]:
         assert "osProfile.customData" not in vm.secret_paths
         document = base64.b64decode(vm.input("osProfile.customData")).decode()
@@ -202,9 +251,10 @@ def test_secret_in_custom_data_is_caught(prod_with_token: StackRun):
 
 
 def test_agent_identity_can_read_secrets_of_that_one_vault_only(prod: StackRun):
-    [identity] = [r for r in prod.resources if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
+    [identity] = [r for r in prod.of_type(R.IDENTITY) if r.input("resourceName").startswith("id-agents-")]
     [vault] = prod.of_type(R.KEY_VAULT)
-    assignments = [r for r in prod.resources if r.type == "azure-native:authorization:RoleAssignment"]
+    assignments = [r for r in prod.of_type(R.ROLE_ASSIGNMENT)
+                   if r.property_dependencies["principalId"] == [identity.urn]]
     assert len(assignments) == 1
     [assignment] = assignments
     assert assignment.input("scope") == vault.id

@@ -313,12 +313,12 @@ def test_prod_passes_the_pack(prod: StackRun, first_preview: bool):
 def test_resource_violation_is_mandatory_in_prod_and_advisory_in_dev(prod: StackRun):
     def open_storage(r: RegisteredResource, props: dict) -> None:
         if r.type == R.STORAGE:
-            props["publicNetworkAccess"] = "Enabled"
+            props["allowBlobPublicAccess"] = True
     levels = {}
     for stack in ("prod", "dev"):
         wire = Wire(prod, first_preview=True)
         [d] = _diagnostics(analyze_each(_servicer(stack), wire, wire.custom(), open_storage))
-        assert d.policyName == "storage-hardened" and "publicNetworkAccess is 'Enabled'" in d.message
+        assert d.policyName == "storage-hardened" and "allowBlobPublicAccess" in d.message
         levels[stack] = d.enforcementLevel
     assert levels == {"prod": proto.MANDATORY, "dev": proto.ADVISORY}
 

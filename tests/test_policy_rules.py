@@ -232,6 +232,37 @@ def _unprotected_storage(b: Views):
     return changed(b, lambda r: r is st, lambda r: dataclasses.replace(r, protect=False)), st.urn, "not protected"
 
 
+def _storage_without_workspace_rule(b: Views):
+    st = _one(b, lambda r: r.type == R.STORAGE)
+    return changed(b, lambda r: r is st, networkRuleSet__resourceAccessRules=[]), st.urn, "resourceAccessRules"
+
+
+def _workspace_not_reader_on_file_endpoint(b: Views):
+    [pe] = [r for r in b if r.type == R.PRIVATE_ENDPOINT and r.name == "storage-file-pe"]
+    return without(b, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "ml-workspace-reader-file"), pe.urn, "Reader"
+
+
+def _cluster_identity_without_acr_pull(b: Views):
+    c = _one(b, _named(R.COMPUTE, "cluster-gpu-train-compute"))
+    return without(b, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull"), c.urn, "AcrPull"
+
+
+def _vm_without_encryption_at_host(b: Views):
+    vm = _one(b, _named(R.VM, "jump-host-vm"))
+    return changed(b, lambda r: r is vm, securityProfile__encryptionAtHost=False), vm.urn, "encryptionAtHost"
+
+
+def _vault_secret_without_expiry(b: Views):
+    secret = _one(b, lambda r: r.type == R.KEY_VAULT_SECRET)
+    return changed(b, lambda r: r is secret, properties__attributes=DELETE), secret.urn, "expires"
+
+
+def _registry_without_diagnostics(b: Views):
+    registry = _one(b, lambda r: r.type == R.REGISTRY)
+    return without(b, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-registry"), \
+        registry.urn, "diagnostic setting"
+
+
 CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "aml-workspace-private": _workspace_public,
     "storage-hardened": _storage_no_bypass,
@@ -261,6 +292,12 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "compute-after-workspace-private-endpoint": _compute_before_endpoint,
     "image-build-compute-exists": _image_build_on_missing_cluster,
     "stateful-resources-protected": _unprotected_storage,
+    "storage-admits-its-workspace": _storage_without_workspace_rule,
+    "workspace-reads-storage-endpoints": _workspace_not_reader_on_file_endpoint,
+    "compute-can-pull-images": _cluster_identity_without_acr_pull,
+    "vm-encryption-at-host": _vm_without_encryption_at_host,
+    "key-vault-secret-expires": _vault_secret_without_expiry,
+    "diagnostics-to-log-analytics": _registry_without_diagnostics,
 }
 
 
@@ -359,13 +396,15 @@ def _strip_unknown(value: Any) -> Any:
                  "networkRuleSet": UNKNOWN, "enableHttpsTrafficOnly": UNKNOWN, "isHnsEnabled": UNKNOWN}),
     (R.KEY_VAULT, {"properties": UNKNOWN}),
     (R.REGISTRY, {"sku": UNKNOWN, "adminUserEnabled": UNKNOWN, "publicNetworkAccess": UNKNOWN, "policies": UNKNOWN}),
-    (R.WORKSPACE, {"publicNetworkAccess": UNKNOWN, "v1LegacyMode": UNKNOWN, "identity": UNKNOWN, "imageBuildCompute": UNKNOWN}),
+    (R.WORKSPACE, {"publicNetworkAccess": UNKNOWN, "v1LegacyMode": UNKNOWN, "identity": UNKNOWN, "imageBuildCompute": UNKNOWN,
+                   "serverlessComputeSettings": UNKNOWN}),
     (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN,
                       "publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
     (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
     (R.COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": UNKNOWN}, "identity": UNKNOWN}),
     (R.PUBLIC_IP, {"sku": UNKNOWN, "publicIPAllocationMethod": UNKNOWN}),
-    (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}}),
+    (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}, "securityProfile": UNKNOWN}),
+    (R.KEY_VAULT_SECRET, {"properties": UNKNOWN}),
     (R.VNET, {"subnets": [{"name": "snet-a", "networkSecurityGroup": UNKNOWN}], "addressSpace": UNKNOWN}),
 ])
 def test_unknown_values_are_not_violations(type_: str, props: dict):
