@@ -61,7 +61,7 @@ Resolver = Callable[[str], list[str]]
 def resolve_ipv4(host: str) -> list[str]:
     """The IPv4 addresses this machine's resolver gives for `host` (empty if it does not resolve)."""
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, 443, socket.AF_INET, socket.SOCK_STREAM)})
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, 443, socket.AF_INET, socket.SOCK_STREAM)})
     except socket.gaierror:
         return []
 

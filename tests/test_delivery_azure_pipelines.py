@@ -270,3 +270,17 @@ def test_a_given_stack_skips_the_route_and_a_missing_one_routes() -> None:
     [conditional] = [s for s in template["steps"] if isinstance(s, dict) and len(s) == 1 and "${{ if" in next(iter(s))]
     assert next(iter(conditional)) == "${{ if eq(parameters.stack, '') }}"
     assert [s["name"] for s in next(iter(conditional.values()))] == ["route"]
+
+
+def test_preflight_runs_before_pulumi_and_verify_after_the_smoke_job() -> None:
+    """Before `pulumi preview`/`up`: the read-only preflight, with the stack's name suffix when it has
+    state; after the smoke job, from the private agent: verify (README, "Checks against the live
+    subscription")."""
+    script = load(TEMPLATES / "pulumi.yml")["steps"][-1]["inputs"]["inlineScript"]
+    assert script.index("python -m live preflight") < script.index("pulumi up --stack")
+    assert script.index("python -m live preflight") < script.index("pulumi preview --stack")
+    assert '--name-suffix "${resource_group##*-}"' in script
+    [cli] = [s for s in steps_of(stage("AmlJob")) if str(s.get("task", "")).startswith("AzureCLI@")]
+    smoke = cli["inputs"]["inlineScript"]
+    assert smoke.index("az ml job create") < smoke.index("python -m live verify")
+    assert '--resource-group "$resource_group"' in smoke[smoke.index("python -m live verify"):]

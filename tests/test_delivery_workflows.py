@@ -360,3 +360,13 @@ def test_main_is_gated_by_the_prod_environment(tmp_path: Path) -> None:
     assert environment.replace("${{ needs.route.outputs.stack }}", stack) == stack_for_ref("main") == "prod"
     docs = (ROOT / "docs" / "delivery.md").read_text()
     assert "Required reviewers" in docs and "`prod`" in docs, "docs/delivery.md must say how to set the gate up"
+
+
+def test_pr_previews_run_preflight_against_the_subscription_before_pulumi() -> None:
+    """`python -m live preflight` (read-only) runs after the Azure sign-in and before `pulumi preview`,
+    so a size the region does not offer or a quota short fails the job with one line per problem."""
+    steps = load(WORKFLOWS / "pull-request.yml")["jobs"]["preview"]["steps"]
+    order = [("login" if action(s) == "azure/login" else "preflight" if "python -m live preflight" in s.get("run", "")
+              else "pulumi" if action(s) == "pulumi/actions" else "") for s in steps]
+    order = [o for o in order if o]
+    assert order == ["login", "preflight", "pulumi"], order
