@@ -26,6 +26,9 @@ def metric_gate(candidate_auc: float, production_auc: float | None, thresholds: 
     `production_auc` is None when nothing is in production yet: then only the absolute floor applies.
     Both conditions are needed: the floor alone would let a good model be replaced by a slightly
     worse one release after release; the comparison alone would let a poor first model through.
+    The production AUC is the one recorded when that model was trained (its `auc` tag), on its own
+    held-out rows: with changed data the two are measured on different rows, which is what the
+    tolerance absorbs.
     """
     if not 0.0 <= candidate_auc <= 1.0:
         raise ValueError(f"candidate AUC {candidate_auc} is not in [0, 1]")

@@ -3,7 +3,8 @@
     ML_ENDPOINT_KEY=... python -m ml.probe --uri "$SCORING_URI" --deployment green \
         --request ml/data/sample-request.json --requests 50 --output canary.json
 
-Sends the sample request `--requests` times to the endpoint's scoring URI with the header
+Sends the sample request up to `--requests` times, within `--budget` seconds, to the endpoint's
+scoring URI with the header
 `azureml-model-deployment: <deployment>`, which routes a request to that deployment whatever the
 traffic split ("Perform safe rollout of new deployments for real-time inference", test the
 deployment directly: https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints).
@@ -44,8 +45,10 @@ def well_formed(answer: Any, rows: int) -> bool:
 
 
 def probe(uri: str, deployment: str, body: bytes, rows: int, count: int, key: str | None,
-          timeout: float = 5.0) -> dict[str, Any]:
-    """Send `count` requests; return the stats `ml.decide shift` reads."""
+          timeout: float = 5.0, budget: float = 60.0) -> dict[str, Any]:
+    """Send up to `count` requests, stopping when `budget` seconds have passed; return the stats
+    `ml.decide shift` reads. A deployment still warming up answers slowly, so fewer requests fit
+    in the budget and the decision is to hold and measure again rather than judge it on a few."""
     headers = {"Content-Type": "application/json", "azureml-model-deployment": deployment}
     if key:
         headers["Authorization"] = f"Bearer {key}"
@@ -53,7 +56,10 @@ def probe(uri: str, deployment: str, body: bytes, rows: int, count: int, key: st
     errors = 0
     answered_well = 0
     answered_badly = 0
-    for _ in range(count):
+    sent = 0
+    deadline = time.perf_counter() + budget
+    while sent < count and time.perf_counter() < deadline:
+        sent += 1
         request = urllib.request.Request(uri, data=body, headers=headers, method="POST")
         start = time.perf_counter()
         try:
@@ -72,7 +78,7 @@ def probe(uri: str, deployment: str, body: bytes, rows: int, count: int, key: st
             ok = False
         answered_well += ok
         answered_badly += not ok
-    return {"deployment": deployment, "requests": count, "errors": errors,
+    return {"deployment": deployment, "requests": sent, "errors": errors,
             "p95_latency_ms": round(p95(latencies), 1),
             "smoke_passed": answered_well > 0 and answered_badly == 0}
 
@@ -84,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--request", type=Path, required=True, help='JSON request body {"data": [...]}')
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds for all the requests")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     body = args.request.read_bytes()
     rows = len(json.loads(body)["data"])
-    stats = probe(args.uri, args.deployment, body, rows, args.requests, os.environ.get(KEY_VARIABLE), args.timeout)
+    stats = probe(args.uri, args.deployment, body, rows, args.requests, os.environ.get(KEY_VARIABLE),
+                  args.timeout, args.budget)
     args.output.write_text(json.dumps(stats) + "\n")
     print(json.dumps(stats))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -95,15 +96,16 @@ def test_score_answers_a_bad_request_with_an_error(score: ModuleType, body: str,
 
 
 class _Server:
-    """A local stand-in for a deployment: POST -> score.run, or a fixed failure."""
+    """A local stand-in for a deployment: POST -> score.run, or a fixed failure, optionally slow."""
 
-    def __init__(self, score: ModuleType, status: int = 200):
+    def __init__(self, score: ModuleType, status: int = 200, delay: float = 0.0):
         outer = self
         self.headers: list[dict[str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                time.sleep(delay)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 payload = json.dumps(score.run(body.decode()) if status == 200 else {"detail": "boom"}).encode()
                 self.send_response(status)
@@ -148,3 +150,12 @@ def test_the_probe_fails_the_smoke_test_on_wrong_answers(score: ModuleType) -> N
     with _Server(score) as server:
         stats = probe(server.uri, "green", b'{"data": [[1, 2]]}', 1, 3, key=None)
     assert stats["errors"] == 0 and not stats["smoke_passed"]
+
+
+def test_a_deployment_still_warming_up_is_held_not_judged(score: ModuleType) -> None:
+    # Each answer takes 50 ms and the budget is 0.2 s: a handful of requests, fewer than the
+    # decision needs, so the canary is held and measured again.
+    with _Server(score, delay=0.05) as server:
+        stats = probe(server.uri, "green", SAMPLE.read_bytes(), 3, T.canary.min_requests, key=None, budget=0.2)
+    assert 0 < stats["requests"] < T.canary.min_requests and stats["smoke_passed"]
+    assert shift_decision(DeploymentStats.from_json(stats), None, T.canary).action == "hold"

@@ -138,7 +138,7 @@ canary() {
 
 probe() {  # deployment, output file
   ML_ENDPOINT_KEY="$key" "$PY" -m ml.probe --uri "$uri" --deployment "$1" \
-    --request ml/data/sample-request.json --requests "$requests" --output "$2"
+    --request ml/data/sample-request.json --requests "$requests" --budget 60 --output "$2"
 }
 
 verify() {
