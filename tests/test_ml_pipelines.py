@@ -266,3 +266,19 @@ def test_an_unknown_step_or_a_missing_endpoint_name_stops_at_once(stand_ins: dic
     result = run_step(stand_ins, "verify")
     assert result.returncode != 0 and "set ENDPOINT_NAME" in result.stderr
     assert stand_ins["log"].read_text() == "", "nothing reached Azure"
+
+
+def test_the_readme_quotes_the_thresholds_in_force() -> None:
+    from ml.settings import load_thresholds
+
+    t = load_thresholds()
+    readme = (ROOT / "README.md").read_text()
+    quoted = [f"PSI above {t.psi.significant:g}", f"p < {t.ks.p_value:g} and D > {t.ks.statistic:g}",
+              f"AUC ≥ {t.gate.min_auc:.2f}", f"at most {t.gate.max_auc_drop:g} below",
+              f"gets {t.canary.traffic_percent} % of the traffic", f"error rate above {t.canary.max_error_rate:.0%}",
+              f"p95 latency above {t.canary.max_p95_latency_ms:g} ms",
+              f"{t.canary.max_latency_ratio:g}× live and {t.canary.latency_slack_ms:g} ms slower",
+              f"fewer than {t.canary.min_requests} answered requests", f"{t.canary.max_rounds} rounds at most"]
+    quoted = [q.replace("%", " %") if q.startswith("error rate") else q for q in quoted]
+    missing = [q for q in quoted if q not in readme]
+    assert missing == [], f"README's flow table disagrees with ml/config/thresholds.yaml: {missing}"
