@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import pytest
@@ -56,3 +59,22 @@ def run_with() -> Callable[..., StackRun]:
         return run_stack(stack, values=values, **kwargs)
 
     return _run
+
+
+def load_ml_script(name: str) -> ModuleType:
+    """ml/src/<name>.py as Azure ML runs it: a plain script, not part of a package."""
+    path = Path(__file__).resolve().parent.parent / "ml" / "src" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"ml_src_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def ml_trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ml/src/train.py run once on the committed data: its output folder (model/, metrics.json)."""
+    output = tmp_path_factory.mktemp("ml-train")
+    data = Path(__file__).resolve().parent.parent / "ml" / "data" / "breast_cancer.csv"
+    assert load_ml_script("train").main(["--data", str(data), "--output", str(output)]) == 0
+    return output

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from components.roles import ASSIGNED_ROLES
 from offline.engine import StackRun
 
@@ -50,8 +52,9 @@ def test_every_variable_the_workflows_read_is_documented() -> None:
         assert f"`{name}`" in DOCS, f"vars.{name} is used by a workflow but not documented"
 
 
-def test_every_pipeline_variable_group_and_environment_is_documented() -> None:
-    pipeline = (ROOT / "pipelines" / "azure-pipelines.yml").read_text()
+@pytest.mark.parametrize("name", ["azure-pipelines.yml", "ml-delivery.yml"])
+def test_every_pipeline_variable_group_and_environment_is_documented(name: str) -> None:
+    pipeline = (ROOT / "pipelines" / name).read_text()
     for group in re.findall(r"- group: (\S+)", pipeline):
         assert f"`{group}`" in DOCS
     for environment in re.findall(r"environment: (\S+)", pipeline):

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# The ML delivery's Azure steps, shared by pipelines/ml-delivery.yml (Azure Pipelines) and
+# .github/workflows/ml-delivery.yml (GitHub Actions): one script, so both CI systems deliver the
+# same way. Each step is one sub-command; the decisions are `python -m ml.decide`, whose exit code
+# stops the run. Runs on the platform's private agents, signed in to Azure by the CI system (no
+# credential handled here), in the repository root with .venv created from requirements.txt.
+#
+#   pipelines/ml/deliver.sh train|gate|register|image|canary|verify|rollback|record
+#
+# Environment: STACK (prod/dev), RUN_ID (the CI run's number: names the job, the model and
+# environment versions), PULUMI_BACKEND_URL (stack outputs: resource group, workspace, cluster),
+# ENDPOINT_NAME (unique in the region), SERVING_COMPUTE (the Kubernetes compute attached to the
+# workspace), and for `record` optionally DRIFT_DCE, DRIFT_DCR_ID, DRIFT_STREAM (the Logs
+# Ingestion API target; without them the drift rows are only printed and kept in ml-out/).
+set -euo pipefail
+
+MODEL=bc-classifier
+ENVIRONMENT=bc-classifier-score
+OUT=${ML_OUT:-ml-out}  # what the steps hand each other (metrics, rollout plan, probe results)
+PY=.venv/bin/python
+mkdir -p "$OUT"
+
+context() {
+  pulumi login --non-interactive "$PULUMI_BACKEND_URL" >/dev/null
+  RESOURCE_GROUP=$(pulumi stack output resourceGroupName --stack "$STACK")
+  WORKSPACE=$(pulumi stack output workspaceName --stack "$STACK")
+  # The first of the stack's clusters (prod: cpu-build, dev: cpu-small: computeClusters in the stack file).
+  CLUSTER=$(pulumi stack output computeClusters --stack "$STACK" --json | jq -r '.[0]')
+  WS=(--resource-group "$RESOURCE_GROUP" --workspace-name "$WORKSPACE")
+  az extension add --name ml --upgrade --yes --only-show-errors
+  # The workspace answers only on its private endpoint: the agent resolves it through the private
+  # DNS zones linked to its VNet.
+}
+
+job_done() {  # job name -> true when a job of that name exists and completed (a re-run reuses it)
+  [ "$(az ml job show "${WS[@]}" --name "$1" --query status --output tsv 2>/dev/null)" = Completed ]
+}
+
+unset_macros() {
+  # Azure Pipelines leaves an undefined variable's macro as text ("$(DRIFT_DCE)"): treat it as unset.
+  local name
+  for name in "$@"; do
+    case "${!name:-}" in \$\(*) printf -v "$name" '%s' "" ;; esac
+  done
+}
+
+mask() {
+  # Keep a credential out of the run's log, whichever CI system runs this.
+  if [ "${GITHUB_ACTIONS:-}" = true ]; then echo "::add-mask::$1"; fi
+  if [ "${TF_BUILD:-}" = True ]; then echo "##vso[task.setsecret]$1"; fi
+}
+
+train() {
+  if job_done "bc-train-$RUN_ID"; then
+    echo "bc-train-$RUN_ID completed in an earlier attempt of this run: reusing it"
+  else
+    az ml job create "${WS[@]}" --file ml/aml/train-job.yml --name "bc-train-$RUN_ID" \
+      --set compute="azureml:$CLUSTER" --stream
+  fi
+  rm -rf "$OUT/train"
+  az ml job download "${WS[@]}" --name "bc-train-$RUN_ID" --output-name model_output --download-path "$OUT/train"
+  cp "$OUT/train/named-outputs/model_output/metrics.json" "$OUT/metrics.json"
+  cat "$OUT/metrics.json"
+}
+
+gate() {
+  # The production model is the version tagged stage=production (set when a rollout is promoted).
+  local production
+  production=$(az ml model list "${WS[@]}" --name "$MODEL" \
+    --query "[?tags.stage=='production'] | [0].tags.auc" --output tsv)
+  if [ -n "$production" ]; then
+    jq -n --arg auc "$production" '{auc: ($auc | tonumber)}' >"$OUT/production.json"
+    "$PY" -m ml.decide gate --metrics "$OUT/metrics.json" --production "$OUT/production.json"
+  else
+    "$PY" -m ml.decide gate --metrics "$OUT/metrics.json"
+  fi
+}
+
+register() {
+  local auc
+  auc=$(jq -r .auc "$OUT/metrics.json")
+  if az ml model show "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --output none 2>/dev/null; then
+    echo "$MODEL:$RUN_ID is registered already (an earlier attempt of this run)"
+    return 0
+  fi
+  az ml model create "${WS[@]}" --file ml/aml/model.yml --version "$RUN_ID" \
+    --set path="azureml://jobs/bc-train-$RUN_ID/outputs/model_output/paths/model/" \
+    --set tags.auc="$auc" --set tags.stage=candidate --set tags.run="$RUN_ID"
+}
+
+image() {
+  if ! az ml environment show "${WS[@]}" --name "$ENVIRONMENT" --version "$RUN_ID" --output none 2>/dev/null; then
+    az ml environment create "${WS[@]}" --file ml/aml/environment/score.yml --version "$RUN_ID"
+  fi
+  if ! job_done "bc-image-$RUN_ID"; then
+    az ml job create "${WS[@]}" --file ml/aml/build-image-job.yml --name "bc-image-$RUN_ID" \
+      --set environment="azureml:$ENVIRONMENT:$RUN_ID" --set compute="azureml:$CLUSTER" --stream
+  fi
+}
+
+plan() {
+  local traffic='{}'
+  if az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --output none 2>/dev/null; then
+    traffic=$(az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --query traffic --output json)
+  fi
+  "$PY" -m ml.decide colours --traffic "$traffic" >"$OUT/rollout.env"
+  load_plan
+}
+
+load_plan() {
+  # ml.decide colours' KEY=value lines: the live colour (empty on a new endpoint), the new one,
+  # and the canary settings from ml/config/thresholds.yaml.
+  live=$(sed -n 's/^live=//p' "$OUT/rollout.env")
+  new=$(sed -n 's/^new=//p' "$OUT/rollout.env")
+  share=$(sed -n 's/^share=//p' "$OUT/rollout.env")
+  requests=$(sed -n 's/^requests=//p' "$OUT/rollout.env")
+  rounds=$(sed -n 's/^rounds=//p' "$OUT/rollout.env")
+}
+
+canary() {
+  if ! az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --output none 2>/dev/null; then
+    az ml online-endpoint create "${WS[@]}" --file ml/aml/endpoint.yml --name "$ENDPOINT_NAME" \
+      --set compute="azureml:$SERVING_COMPUTE"
+  fi
+  plan
+  # A deployment of the new colour left over from a failed run carries no traffic: replace it.
+  if az ml online-deployment show "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$new" --output none 2>/dev/null; then
+    az ml online-deployment delete "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$new" --yes
+  fi
+  az ml online-deployment create "${WS[@]}" --file ml/aml/deployment.yml --name "$new" \
+    --endpoint-name "$ENDPOINT_NAME" --set endpoint_name="$ENDPOINT_NAME" \
+    --set model="azureml:$MODEL:$RUN_ID" --set environment="azureml:$ENVIRONMENT:$RUN_ID"
+  if [ -n "$live" ]; then
+    az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$live=$((100 - share)) $new=$share"
+  fi
+  # With nothing live yet the new deployment takes no traffic until `verify` promotes it.
+}
+
+probe() {  # deployment, output file
+  ML_ENDPOINT_KEY="$key" "$PY" -m ml.probe --uri "$uri" --deployment "$1" \
+    --request ml/data/sample-request.json --requests "$requests" --budget 60 --output "$2"
+}
+
+verify() {
+  load_plan
+  uri=$(az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --query scoring_uri --output tsv)
+  key=$(az ml online-endpoint get-credentials "${WS[@]}" --name "$ENDPOINT_NAME" --query primaryKey --output tsv)
+  mask "$key"
+  local round decision stable=()
+  for round in $(seq 1 "$rounds"); do
+    echo "round $round of $rounds"
+    probe "$new" "$OUT/canary.json"
+    if [ -n "$live" ]; then
+      probe "$live" "$OUT/stable.json"
+      stable=(--stable "$OUT/stable.json")
+    fi
+    decision=0
+    "$PY" -m ml.decide shift --canary "$OUT/canary.json" "${stable[@]}" || decision=$?
+    case "$decision" in
+      0) promote; return 0 ;;
+      3) sleep 60 ;;
+      *) echo "the canary is rolled back" >&2; rollback; return 1 ;;
+    esac
+  done
+  echo "still no decision after $rounds rounds: the canary is rolled back" >&2
+  rollback
+  return 1
+}
+
+promote() {
+  az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$new=100${live:+ $live=0}"
+  az ml model update "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=production
+  if [ -n "$live" ]; then
+    local previous
+    previous=$(az ml online-deployment show "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$live" \
+      --query model --output tsv | sed 's#.*[:/]##')  # azureml:name:version or .../versions/<version>
+    [ -z "$previous" ] || az ml model update "${WS[@]}" --name "$MODEL" --version "$previous" --set tags.stage=archived
+    az ml online-deployment delete "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$live" --yes --no-wait
+  fi
+  echo "promoted: $new serves 100 % of $ENDPOINT_NAME"
+}
+
+rollback() {
+  # Idempotent: `verify` rolls back itself, and the CI systems call this again when any step from
+  # `canary` on failed; before `canary` made a plan there is nothing to undo.
+  if [ ! -f "$OUT/rollout.env" ]; then
+    echo "nothing to roll back: no canary was deployed"
+    return 0
+  fi
+  load_plan
+  if ! az ml online-deployment show "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$new" --output none 2>/dev/null; then
+    echo "nothing to roll back: $new is not deployed"
+    return 0
+  fi
+  if [ -n "$live" ]; then
+    az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$live=100 $new=0"
+  fi
+  az ml online-deployment delete "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$new" --yes
+  az ml model update "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=rejected
+  echo "rolled back: ${live:-nothing} keeps the traffic of $ENDPOINT_NAME"
+}
+
+record() {
+  # The drift of the data this run trained on against the reference, as rows for the alert (name
+  # and shape: ml/drift.py drift_records, README). Sent with the Logs Ingestion API through the data
+  # collection endpoint in the platform's Azure Monitor private link scope, signed in as the
+  # pipeline's identity (Monitoring Metrics Publisher on the rule):
+  # https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview
+  unset_macros DRIFT_DCE DRIFT_DCR_ID DRIFT_STREAM
+  "$PY" -m ml.decide drift --reference ml/data/reference.csv --current ml/data/breast_cancer.csv \
+    --record "$OUT/drift-record.json" --model "$MODEL" --stack "$STACK" --run-id "$RUN_ID" || true
+  jq -c '.[]' "$OUT/drift-record.json" | sed 's/^/ML_DATA_DRIFT /'
+  if [ -n "${DRIFT_DCE:-}" ] && [ -n "${DRIFT_DCR_ID:-}" ] && [ -n "${DRIFT_STREAM:-}" ]; then
+    az rest --method post --resource https://monitor.azure.com \
+      --url "$DRIFT_DCE/dataCollectionRules/$DRIFT_DCR_ID/streams/$DRIFT_STREAM?api-version=2023-01-01" \
+      --headers Content-Type=application/json --body "@$OUT/drift-record.json"
+    echo "drift metric sent to $DRIFT_STREAM"
+  else
+    echo "drift metric not sent: DRIFT_DCE, DRIFT_DCR_ID and DRIFT_STREAM are not set (no data collection rule yet)"
+  fi
+}
+
+step=${1:?usage: deliver.sh train|gate|register|image|canary|verify|rollback|record}
+case "$step" in
+  train | gate | register | image | canary | verify | rollback | record) ;;
+  *) echo "unknown step: $step" >&2; exit 2 ;;
+esac
+case "$step" in
+  canary | verify | rollback)
+    unset_macros ENDPOINT_NAME SERVING_COMPUTE
+    : "${ENDPOINT_NAME:?set ENDPOINT_NAME (CI variable): the online endpoint name, unique in the region}"
+    ;;
+esac
+if [ "$step" = canary ]; then
+  : "${SERVING_COMPUTE:?set SERVING_COMPUTE (CI variable): the Kubernetes compute attached to the workspace}"
+fi
+context
+"$step"
