@@ -618,7 +618,7 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
 
 # Microsoft Learn: AML "must use the open Private Link mode in Azure Monitor".
 AML_MONITOR_SOURCE = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor"
-AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes"
+AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#select-an-access-mode"
 AMPLS_RESOURCE_ACCESS_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design"
                                 "#control-network-access-to-ampls-resources")
 
