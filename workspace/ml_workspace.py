@@ -72,9 +72,13 @@ class MlWorkspace(pulumi.ComponentResource):
             # change with our new API platform on Azure Resource Manager":
             # https://learn.microsoft.com/azure/machine-learning/how-to-configure-network-isolation-with-v2).
             v1_legacy_mode=False,
-            # HBI: less diagnostic data to Microsoft, local scratch disks of compute encrypted; Azure
-            # takes it only at creation ("Data encryption with Azure Machine Learning":
-            # https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest).
+            # HBI: less diagnostic data to Microsoft and extra encryption in Microsoft-managed
+            # environments; Azure takes it only at creation ("Data encryption with Azure Machine
+            # Learning", HBI_workspace flag:
+            # https://learn.microsoft.com/azure/machine-learning/concept-data-encryption). The clusters'
+            # local scratch disks are encrypted only if no cluster was created in the subscription
+            # before; otherwise it takes a support request
+            # (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys).
             hbi_workspace=args.hbi_workspace,
             # Serverless compute would otherwise run outside our VNet (a workspace without a managed
             # network): put it in the training subnet with no public IP. ServerlessComputeSettings:
