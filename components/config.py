@@ -427,6 +427,12 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         problems.add("imageBuildCluster", f"{root.show('imageBuildCluster', image_build_cluster)} is not one of "
                      f"the computeClusters ({', '.join(c.name for c in clusters)}); the workspace builds "
                      "images on a cluster this stack always creates")
+    build = next((c for c in clusters if c.name == image_build_cluster), None)
+    if build is not None and not vm_sizes.is_cpu_only(build.vm_size):
+        # Microsoft: the image-build compute supports only a CPU SKU (components/vm_sizes.py).
+        problems.add("imageBuildCluster", f"{root.show('imageBuildCluster', image_build_cluster)} runs on "
+                     f"{build.vm_size}, a GPU/FPGA size; Azure Machine Learning builds images only on a CPU "
+                     "cluster: name a CPU cluster (D, E, F, B series)")
 
     jump_host_reader = root.mapping("jumpHost")
     jump_host_reader.unknown_keys(("vmSize",))

@@ -32,9 +32,14 @@ class LogTarget:
     """Log categories, for a resource type without the `allLogs` group; empty means `allLogs`."""
 
 
-# Network security groups document two log categories and no category group
-# (https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-network-networksecuritygroups-logs);
-# their flow logs are not a diagnostic setting at all (Network Watcher flow logs).
+# Network security groups list three log categories and no category group
+# (https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-network-networksecuritygroups-logs,
+# checked 2026-12-01): event, rule counter, and rule flow event. The third is what NSG flow logs
+# write, which Network Watcher produces, not a diagnostic setting; Microsoft stopped new NSG flow logs
+# on 2025-06-30 and retires them on 2027-09-30 in favour of virtual network flow logs
+# (https://learn.microsoft.com/azure/network-watcher/nsg-flow-logs-migrate). The setting asks for
+# the two a diagnostic setting delivers. Not confirmed on Learn: whether a setting may also name the
+# third, or use `allLogs` on an NSG.
 NSG_LOG_CATEGORIES = ("NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter")
 
 

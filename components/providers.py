@@ -34,7 +34,7 @@ RESOURCE_PROVIDERS: Mapping[str, str] = {
     "Microsoft.Storage": "the workspace's storage account (and the state backend's)",
     "Microsoft.Insights": "Application Insights and the Azure Monitor Private Link Scope",
     "Microsoft.OperationalInsights": "the Log Analytics workspace",
-    "Microsoft.ManagedIdentity": "the CI/CD agents' user-assigned identity",
+    "Microsoft.ManagedIdentity": "the user-assigned identities of the CI/CD agents and the compute clusters",
 }
 
 # Registered in every subscription by default (Microsoft Learn, "Resource providers for Azure

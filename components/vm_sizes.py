@@ -443,6 +443,20 @@ def check_region(region: str, cloud: str) -> str:
 REGIONS_SOURCE = "https://learn.microsoft.com/azure/reliability/regions-list"
 
 
+# Accelerated families: N is GPU (NC, ND, NG, NV) or FPGA (NP) in Microsoft's size table ("Sizes for
+# virtual machines in Azure": https://learn.microsoft.com/azure/virtual-machines/sizes/overview). The
+# workspace's image-build compute takes "only a CPU SKU" ("Secure an Azure Machine Learning workspace
+# with virtual networks", Enable Azure Container Registry, step 4:
+# https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr).
+ACCELERATED_FAMILY_PREFIX = "N"
+
+
+def is_cpu_only(size: str) -> bool:
+    """Whether `size` is a plain CPU size, not a GPU or FPGA one (an unparsable name is not judged here)."""
+    name = parse(size)
+    return name is None or not name.family.startswith(ACCELERATED_FAMILY_PREFIX)
+
+
 def series_of(size: str) -> Optional[Series]:
     """The series `size` belongs to (constrained-vCPU sizes with their full size), if the table knows it."""
     name = parse(size)

@@ -107,7 +107,9 @@ DOC_ML_V2_ISOLATION = _LEARN + "machine-learning/how-to-configure-network-isolat
 DOC_ML_SECURE_WORKSPACE_STORAGE = _LEARN + "machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts"
 DOC_ML_SECURE_WORKSPACE_ACR = _LEARN + "machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"
 DOC_ML_SECURE_TRAINING = _LEARN + "machine-learning/how-to-secure-training-vnet"
-DOC_ML_NO_PUBLIC_IP = _LEARN + "machine-learning/how-to-secure-training-vnet#compute-cluster"
+# The article has no "#compute-cluster" anchor: its no-public-IP section is this one (checked 2026-12-01).
+DOC_ML_NO_PUBLIC_IP = (_LEARN + "machine-learning/how-to-secure-training-vnet"
+                       "#compute-instancecluster-or-serverless-compute-with-no-public-ip")
 DOC_ML_FIREWALL = _LEARN + "machine-learning/how-to-access-azureml-behind-firewall"
 DOC_ML_CUSTOM_DNS = _LEARN + "machine-learning/how-to-custom-dns"
 DOC_ML_BATCH_LIMITS = _LEARN + "machine-learning/how-to-secure-batch-endpoint"
@@ -616,7 +618,7 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
 
 # Microsoft Learn: AML "must use the open Private Link mode in Azure Monitor".
 AML_MONITOR_SOURCE = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor"
-AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes"
+AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#select-an-access-mode"
 AMPLS_RESOURCE_ACCESS_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design"
                                 "#control-network-access-to-ampls-resources")
 

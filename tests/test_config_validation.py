@@ -208,6 +208,9 @@ CASES = [
      "cannot reach the VMs in a peered VNet", 1),
     ("image-build-cluster-not-a-cluster", _set("imageBuildCluster", "gpu-trian"), "imageBuildCluster",
      "is not one of the computeClusters (cpu-build, gpu-train)", 1),
+    ("image-build-cluster-on-gpu", _set("imageBuildCluster", "gpu-train"), "imageBuildCluster",
+     "'gpu-train' runs on Standard_NC24ads_A100_v4, a GPU/FPGA size; Azure Machine Learning builds images only "
+     "on a CPU cluster", 1),
     ("duplicate-cluster-names", _set("computeClusters.1.name", "cpu-build"), "computeClusters[1].name",
      "is used by another cluster", 1),
     ("vm-size-not-a-size", _set("jumpHost.vmSize", "B2s"), "jumpHost.vmSize", "must be an Azure VM size", 1),

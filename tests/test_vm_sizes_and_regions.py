@@ -311,3 +311,12 @@ def test_the_readme_quota_note_matches_the_stack_files():
         count, v = values["agents"]["count"], vcpus(values["agents"]["vmSize"])
         line = row(stack, "agents")
         assert f"| {values['agents']['vmSize']} (" in line and f"| {count} × {v} = {count * v} |" in line, line
+
+
+@pytest.mark.parametrize("size,cpu", [
+    ("Standard_D4s_v5", True), ("Standard_B2ls_v2", True), ("Standard_E16s_v6", True),
+    ("Standard_NC24ads_A100_v4", False), ("Standard_NC4as_T4_v3", False), ("Standard_NV12ads_A10_v5", False),
+    ("Standard_ND96asr_v4", False),
+])
+def test_only_cpu_sizes_can_build_images(size: str, cpu: bool):
+    assert vm_sizes.is_cpu_only(size) is cpu

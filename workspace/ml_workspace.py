@@ -61,16 +61,24 @@ class MlWorkspace(pulumi.ComponentResource):
             image_build_compute=args.image_build_compute,
             public_network_access=ml.PublicNetworkAccessType.ENABLED if args.public_access
             else ml.PublicNetworkAccessType.DISABLED,
-            # v1 legacy mode is not a network control: when true it *disables the v2 API* (the
-            # Azure Resource Manager platform) for the workspace, which the CLI and SDK v2, managed
-            # endpoints and the delivery pipelines' `az ml job create` use. Microsoft offers it only
-            # for organisations that refuse any ARM call over public networks, and says the v2 API
-            # needs it false ("Network isolation change with our new API platform on Azure Resource
-            # Manager": https://learn.microsoft.com/azure/machine-learning/how-to-configure-network-isolation-with-v2).
+            # v1 legacy mode trades features for isolation: when true it *disables the v2 API* (the
+            # Azure Resource Manager platform) for the workspace, so operations stay on the workspace's
+            # private endpoint, but the CLI and SDK v2, managed endpoints and the delivery pipelines'
+            # `az ml job create` stop working. Microsoft offers it only where policy forbids any
+            # operation over public networks; with it false, v2 operations (jobs, models, environments)
+            # go through public ARM over TLS 1.2 and carry metadata and parameters, never the data in
+            # the VNet, which Microsoft calls acceptable for most. "If you want to use the v2 API with
+            # your workspace, you must set the v1_legacy_mode parameter to false" ("Network isolation
+            # change with our new API platform on Azure Resource Manager":
+            # https://learn.microsoft.com/azure/machine-learning/how-to-configure-network-isolation-with-v2).
             v1_legacy_mode=False,
-            # HBI: less diagnostic data to Microsoft, local scratch disks of compute encrypted; Azure
-            # takes it only at creation ("Data encryption with Azure Machine Learning":
-            # https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest).
+            # HBI: less diagnostic data to Microsoft and extra encryption in Microsoft-managed
+            # environments; Azure takes it only at creation ("Data encryption with Azure Machine
+            # Learning", HBI_workspace flag:
+            # https://learn.microsoft.com/azure/machine-learning/concept-data-encryption). The clusters'
+            # local scratch disks are encrypted only if no cluster was created in the subscription
+            # before; otherwise it takes a support request
+            # (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys).
             hbi_workspace=args.hbi_workspace,
             # Serverless compute would otherwise run outside our VNet (a workspace without a managed
             # network): put it in the training subnet with no public IP. ServerlessComputeSettings:

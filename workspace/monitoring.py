@@ -14,7 +14,7 @@ Limitations > Azure Monitor:
 https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor).
 Open lets clients in the linked VNets reach the scope's resources through the endpoint and, besides,
 Azure Monitor resources outside the scope that accept public traffic; PrivateOnly would block the
-latter (https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes), and
+latter (https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#select-an-access-mode), and
 with the zones linked to both VNets it would cut the jump host, the agents and the clusters off from
 every Azure Monitor resource outside this scope. The price, stated in the same page: Open does not
 prevent exfiltration through telemetry to another tenant's workspace; the egress stance in the
