@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -557,7 +558,7 @@ def test_docs_topology_is_prods_diagram_as_drawn_today(prod):
 # Drawn in a real browser: Mermaid's own layout in Chromium, as GitHub draws it
 # ------------------------------------------------------------------------------------------------
 MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
-CHROMIUM = Path("/usr/bin/chromium")
+PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
 # How wide a picture may be at its natural size: GitHub shows a comment or a page about 900 px wide,
 # so at 1800 px the text is drawn at half its size, the least that stays readable.
 MAX_NATURAL_WIDTH = 1800
@@ -576,17 +577,32 @@ class Rendered:
         return [i for i in ids if not i.startswith("legend_")]
 
 
+def browser() -> str | None:
+    """Debian's Chromium, as tests/mermaid/puppeteer-config.json names it (`.ci/run` installs it), or
+    else a Chromium or Chrome the machine has (GitHub's Ubuntu runners have Chrome, not Chromium)."""
+    named = json.loads(PUPPETEER_CONFIG.read_text())["executablePath"]
+    for candidate in (named, shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
 def mmdc(markdown: Path, out: Path, *extra: str) -> None:
     """One run of mermaid-cli (one Chromium) for every ```mermaid block in a Markdown file."""
-    subprocess.run([str(MMDC), "-p", str(MERMAID_DIR / "puppeteer-config.json"), "-i", str(markdown),
-                    "-o", str(out), "-q", *extra], check=True, capture_output=True, timeout=180)
+    config = out.parent / f"{out.stem}-puppeteer.json"
+    config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
+    try:
+        subprocess.run([str(MMDC), "-p", str(config), "-i", str(markdown), "-o", str(out), "-q", *extra],
+                       check=True, capture_output=True, timeout=180)
+    finally:
+        config.unlink()
 
 
 @pytest.fixture(scope="session")
 def rendered(prod, more_agents, fewer_agents, tmp_path_factory) -> dict[str, Rendered]:
     """Prod's topology, a one-resource change and a deletion, drawn once per session by mermaid-cli in
     Debian's Chromium (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium)."""
-    if not (MMDC.exists() and CHROMIUM.exists()):
+    if not (MMDC.exists() and browser()):
         if os.environ.get("CI"):
             pytest.fail("mermaid-cli or /usr/bin/chromium is missing: `.ci/run` and `make test` install them")
         pytest.skip("needs /usr/bin/chromium (apt-get install chromium) and `npm ci --prefix tests/mermaid`")
