@@ -240,8 +240,8 @@ def common_cause(diff: StackDiff, minimum: int = 10) -> Optional[CommonCause]:
     explained = frozenset(key for key, rest in left.items() if rest <= common)
     if len(explained) < minimum or len(explained) * 2 < len(diff.changes):
         return None
-    also = tuple(sorted((k[0], *values[k]) for k in common))
-    replaced = sum(1 for c in changed if c.kind == "replace" and resource_key(c.new.urn) in explained)  # type: ignore[union-attr]
+    also = tuple(sorted((k[0], values[k][0], values[k][1]) for k in common))
+    replaced = sum(1 for c in changed if c.kind == "replace" and c.new is not None and resource_key(c.new.urn) in explained)
     return CommonCause(old, new, also, explained, len(diff.changes), replaced)
 
 

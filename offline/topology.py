@@ -31,7 +31,7 @@ keeps it so), so a new kind of resource cannot silently go missing from the pict
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID
 from offline.engine import RegisteredResource, StackRun
@@ -117,6 +117,7 @@ BOX_STYLES: Mapping[str, str] = {
     "create": "fill:none,stroke:#1a7f37,stroke-width:3px",
     "update": "fill:none,stroke:#9a6700,stroke-width:3px",
     "replace": "fill:none,stroke:#bc4c00,stroke-width:3px,stroke-dasharray:8 3",
+    "delete": "fill:none,stroke:#8c959f,stroke-width:2px,stroke-dasharray:5 4",
     "exposed": "fill:none,stroke:#cf222e,stroke-width:4px",
 }
 PLAIN_NODE = "fill:#f6f8fa,stroke:#57606a"
@@ -289,7 +290,9 @@ def _public_access(r: RegisteredResource) -> str:
 def _access_modes(r: RegisteredResource) -> str:
     """A private link scope's access modes: they say what the linked networks may reach outside the
     scope (Open: also resources outside it), not who may reach in, so they are not an exposure.
-    https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#control-how-private-links-apply-to-your-networks"""
+    https://learn.microsoft.com/azure/azure-monitor/logs/private-link-security#private-link-access-modes-private-only-vs-open
+    (the page Azure's built-in policy "Azure Monitor Private Link Scope should block access to non
+    private link resources" cites)."""
     modes = r.input("accessModeSettings") or {}
     if not modes:
         return ""
@@ -361,12 +364,15 @@ class Picture:
     edges: list[Edge] = field(default_factory=list)
     exposed: set[str] = field(default_factory=set)
 
+    def items(self) -> list[tuple[str, Box | Node]]:
+        return [*self.boxes.items(), *self.nodes.items()]
+
     def shows(self, urn: str) -> list[str]:
         """The ids of the nodes and boxes that show this resource."""
-        return [i for i, item in [*self.boxes.items(), *self.nodes.items()] if urn in item.urns]
+        return [i for i, item in self.items() if urn in item.urns]
 
     def by_key(self, key: str) -> Optional[str]:
-        return next((i for i, item in [*self.boxes.items(), *self.nodes.items()] if item.key == key), None)
+        return next((i for i, item in self.items() if item.key == key), None)
 
     def container(self, item_id: str) -> Optional[str]:
         item = self.nodes.get(item_id)
@@ -477,11 +483,12 @@ def build(run: StackRun) -> Picture:
     # What shows on the nodes above: zone groups and zones on endpoints, identities and roles on
     # their holders, anything else on the resource its id extends (a secret on its vault).
     for endpoint in t.of_type(PRIVATE_ENDPOINT):
+        node_id = ids.get(endpoint.urn)
         for group in t.of_type(ZONE_GROUP):
-            if t.owner(group) is endpoint and endpoint.urn in ids:
-                also(ids[endpoint.urn], group)
+            if node_id is not None and t.owner(group) is endpoint:
+                also(node_id, group)
                 for zone in t.references(group, ZONE):
-                    also(ids[endpoint.urn], zone)
+                    also(node_id, zone)
     unused = [zone for zone in zones if not p.shows(zone.urn)]
     if unused:
         # A zone no endpoint writes to: still a resource, listed once.
@@ -703,7 +710,8 @@ def change_picture(old: StackRun, new: StackRun, changes: Mapping[str, str],
                 key = f"{item.key}#{r.urn}" if item is not None else r.urn
                 box = survivor if survivor in p.boxes else p.container(survivor)
                 ghosts[key] = Ghost(f"ghost{len(ghosts)}", f"{r.type.split(':')[-1]} {r.name}", box)
-                ghost_edges.append(Edge(ghosts[key].id, survivor, "-.-", "was on"))
+                if box != survivor:  # inside the box that showed it, it needs no arrow to it
+                    ghost_edges.append(Edge(ghosts[key].id, survivor, "-.-", "was on"))
             else:
                 elsewhere.append(f"delete: {r.type.split(':')[-1]} {r.name}")
 

@@ -449,6 +449,16 @@ def test_a_deleted_vm_is_a_struck_through_ghost_where_it_was(prod, fewer_agents)
     assert drawing.labels[drawing.box_of(ghost)].startswith("snet-agents ") and count <= 15
 
 
+def test_a_deleted_peering_is_a_ghost_in_the_vnet_that_declared_it(prod):
+    old_side = [r for r in prod.resources if r.name.endswith("bastion-to-aml")]
+    drawing, count = change(prod, broken(prod, lambda rs: [r for r in rs if not r.name.endswith("bastion-to-aml")]))
+    [ghost] = drawing.classes["delete"]
+    assert drawing.labels[ghost] == f"<s>VirtualNetworkPeering {old_side[0].name}</s>"
+    vnet = drawing.box_of(ghost)
+    assert drawing.labels[vnet].startswith("VNet vnet-bastion-mlops-prod ") and "ONE WAY ONLY" in drawing.labels[vnet]
+    assert drawing.styled[vnet] == topology.BOX_STYLES["update"] and count <= 15
+
+
 def test_containers_are_filled_only_by_nothing(prod, more_agents):
     for drawing in (draw(prod), change(prod, more_agents)[0]):
         assert drawing.styled and all(style.startswith("fill:none") for style in drawing.styled.values())
@@ -469,6 +479,19 @@ def test_a_renamed_environment_is_one_caption_and_the_picture_shows_the_rest(dev
     assert deleted and all(any(_name(r) in drawing.labels[g] for g in drawing.classes["delete"]) for r in deleted)
     links = [c.new for c in stack_diff.changes if c.kind == "replace" and c.new and c.new.type == topology.ZONE_LINK]
     assert links and all(diff.resource_key(r.urn) in cause.explained for r in links)
+
+
+def test_a_renamed_stack_is_one_caption_and_a_small_picture(prod, run_with):
+    renamed = run_with("prod", lambda v: v.update(namePrefix="mlp"))
+    stack_diff = diff.compare(prod, renamed)
+    cause = diff.common_cause(stack_diff)
+    assert cause is not None and (cause.old, cause.new) == ("mlops", "mlp")
+    assert cause.caption().startswith(f"{len(cause.explained)} of {len(stack_diff.changes)} changes have one cause: "
+                                      "`mlops` becomes `mlp` in names and ids (")
+    rest = {c.new.urn: c.kind for c in stack_diff.changes
+            if c.new is not None and diff.resource_key(c.new.urn) not in cause.explained}
+    text, count = topology.change_picture(prod, renamed, rest)
+    assert count <= 15, text
 
 
 def test_no_common_cause_for_an_ordinary_change(prod, more_agents):
@@ -520,6 +543,7 @@ def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(runs, prod
         files[-1].write_text(graph.mermaid(run, highlight=[s.resource.urn for s in path.steps]))
     pictures = {"more-agents": (prod, more_agents),
                 "fewer-agents": (prod, fewer_agents),
+                "peering-deleted": (prod, broken(prod, lambda rs: [r for r in rs if not r.name.endswith("bastion-to-aml")])),
                 "dev-to-prod": (runs["dev"], prod)}
     for name, (old, new) in pictures.items():
         files.append(tmp_path / f"pull-request-{name}.mmd")
@@ -587,34 +611,65 @@ def browser() -> str | None:
     return None
 
 
-def mmdc(markdown: Path, out: Path, *extra: str) -> None:
-    """One run of mermaid-cli (one Chromium) for every ```mermaid block in a Markdown file."""
+def _start_mmdc(markdown: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """Start one run of mermaid-cli (one Chromium) on every ```mermaid block of a Markdown file."""
     config = out.parent / f"{out.stem}-puppeteer.json"
     config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
-    try:
-        subprocess.run([str(MMDC), "-p", str(config), "-i", str(markdown), "-o", str(out), "-q", *extra],
-                       check=True, capture_output=True, timeout=180)
-    finally:
-        config.unlink()
+    return subprocess.Popen([str(MMDC), "-p", str(config), "-i", str(markdown), "-o", str(out), "-q", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _finish_mmdc(process: subprocess.Popen[bytes], out: Path) -> None:
+    _, errors = process.communicate(timeout=180)
+    (out.parent / f"{out.stem}-puppeteer.json").unlink()
+    assert process.returncode == 0, errors.decode()
+
+
+def mmdc(markdown: Path, out: Path, *extra: str) -> None:
+    _finish_mmdc(_start_mmdc(markdown, out, *extra), out)
+
+
+@dataclass
+class Rendering:
+    """mermaid-cli at work on the pictures, in the background."""
+
+    process: subprocess.Popen[bytes]
+    out: Path
+    names: list[str]
 
 
 @pytest.fixture(scope="session")
-def rendered(prod, more_agents, fewer_agents, tmp_path_factory) -> dict[str, Rendered]:
-    """Prod's topology, a one-resource change and a deletion, drawn once per session by mermaid-cli in
-    Debian's Chromium (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium)."""
+def rendering(prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | None:
+    """Prod's topology, a one-resource change and a deletion, handed to mermaid-cli in Debian's
+    Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium)."""
     if not (MMDC.exists() and browser()):
-        if os.environ.get("CI"):
-            pytest.fail("mermaid-cli or /usr/bin/chromium is missing: `.ci/run` and `make test` install them")
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium) and `npm ci --prefix tests/mermaid`")
+        return None
     blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(prod, more_agents),
               "deleted": _comment_picture(prod, fewer_agents)}
     folder = tmp_path_factory.mktemp("rendered")
     page = folder / "pictures.md"
     page.write_text("".join(f"```mermaid\n{text}```\n\n" for text in blocks.values()))
-    mmdc(page, folder / "out.md", "-e", "svg")
+    return Rendering(_start_mmdc(page, folder / "out.md", "-e", "svg"), folder / "out.md", list(blocks))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _draw_while_the_other_tests_run(request):
+    # Chromium takes seconds to start and draw: start it with this module, not with its first test.
+    if any("chromium" in item.name for item in request.session.items):
+        request.getfixturevalue("rendering")
+
+
+@pytest.fixture(scope="session")
+def rendered(rendering) -> dict[str, Rendered]:
+    """The pictures as Chromium drew them (SVG), by name."""
+    if rendering is None:
+        if os.environ.get("CI"):
+            pytest.fail("mermaid-cli or /usr/bin/chromium is missing: `.ci/run` and `make test` install them")
+        pytest.skip("needs /usr/bin/chromium (apt-get install chromium) and `npm ci --prefix tests/mermaid`")
+    _finish_mmdc(rendering.process, rendering.out)
     result = {}
-    for index, name in enumerate(blocks, start=1):
-        svg = (folder / f"out-{index}.svg").read_text()
+    for index, name in enumerate(rendering.names, start=1):
+        svg = (rendering.out.parent / f"out-{index}.svg").read_text()
         box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg)
         assert box, f"{name}: no viewBox in the SVG"
         result[name] = Rendered(svg, float(box[1]), float(box[2]))
@@ -642,7 +697,7 @@ def test_a_one_resource_change_drawn_in_chromium_is_a_few_nodes(rendered):
     assert re.search(r"<s>VM vm-agent1-mlops-prod", rendered["deleted"].svg)
 
 
-def test_docs_topology_png_is_prods_topology_rendered(rendered, prod, tmp_path):
+def test_docs_topology_png_is_prods_topology_drawn_in_chromium(rendered, prod, tmp_path):
     png = PROJECT_DIR / "docs" / "topology.png"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         source = tmp_path / "topology.mmd"
