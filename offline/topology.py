@@ -79,6 +79,7 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     RESOURCE_GROUP: "the whole diagram",
     "random:index/randomString:RandomString": "the names (the suffix)",
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
+    "azure-native:monitor:DiagnosticSetting": "the resource whose logs and metrics it sends",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
@@ -508,10 +509,12 @@ def build(run: StackRun) -> Picture:
             also(ids[scope.urn], assignment)
     for r in run.resources:
         if r.custom and not p.shows(r.urn) and r.type not in (RESOURCE_GROUP, IDENTITY):
-            owner = t.owner(r) if r.id else None
-            if owner is not None:
-                for item_id in p.shows(owner.urn)[:1]:
-                    also(item_id, r)
+            # The resource its id extends (a secret's vault), else the first drawn one its inputs name
+            # (a diagnostic setting's resourceUri): a change to it colours that node.
+            near = [t.owner(r) if r.id else None, *(t.resolve(text) for text in strings(r.inputs))]
+            holder = next((n for n in near if n is not None and p.shows(n.urn)), None)
+            if holder is not None:
+                also(p.shows(holder.urn)[0], r)
 
     p.edges = list(_edges(t, ids))
     if not any(INTERNET in (e.a, e.b) for e in p.edges):

@@ -143,6 +143,21 @@ def test_every_registered_resource_shows_on_some_node(each_stack):
     assert unshown == []
 
 
+def test_a_resource_without_a_node_shows_on_the_one_its_inputs_name(prod):
+    # A diagnostic setting (another change adds them): its id extends nothing we draw, its
+    # resourceUri names the storage account, so a change to it colours the storage account.
+    storage = next(r for r in prod.resources if r.name == "storage-account")
+    setting = dataclasses.replace(
+        storage, type="azure-native:monitor:DiagnosticSetting", name="storage-diagnostics", outputs={},
+        urn=storage.urn.replace("azure-native:storage:StorageAccount::storage-account",
+                                "azure-native:monitor:DiagnosticSetting::storage-diagnostics"),
+        id="/providers/microsoft.insights/diagnosticSettings/storage-diagnostics",
+        inputs={"resourceUri": storage.id}, masked_inputs={"resourceUri": storage.id})
+    run = dataclasses.replace(prod, resources=[*prod.resources, setting])
+    picture = topology.build(run)
+    assert topology.unshown_types(run) == [] and picture.shows(setting.urn) == picture.shows(storage.urn) != []
+
+
 def _subnet_title(label: str) -> str:
     return label.split(" · ")[0].split("<br/>")[0]
 
