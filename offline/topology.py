@@ -806,9 +806,13 @@ def _render(p: Picture, head: str, keep_nodes: set[str], keep_boxes: set[str], m
         for k in kinds:
             used.setdefault(k, []).append(f"legend_{k}")
     plain_boxes = sorted(b for b in drawn_boxes - as_node if b not in marks and b not in used["exposed"])
-    lines.append(f"  classDef plain {PLAIN_NODE}")
     if ELSEWHERE_NODE in keep_nodes:
-        lines.append(f"  class {ELSEWHERE_NODE} plain")
+        lines += [f"  classDef plain {PLAIN_NODE}", f"  class {ELSEWHERE_NODE} plain"]
+    # A box drawn as a node (an empty subnet; a subnet kept for context) looks like a box, not a resource.
+    styled = {m for members in used.values() for m in members}
+    plain_as_node = sorted(b for b in as_node if b not in styled)
+    if plain_as_node:
+        lines += [f"  classDef box {PLAIN_BOX}", f"  class {','.join(plain_as_node)} box"]
     for name, style in CLASS_STYLES.items():
         members = sorted(set(used.get(name, [])))
         nodes = [m for m in members if m not in drawn_boxes or m in as_node]
