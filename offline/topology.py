@@ -427,8 +427,8 @@ def build(run: StackRun) -> Picture:
         vid = f"vnet{next(counter)}"
         ids[vnet.urn] = vid
         space = ", ".join(vnet.input("addressSpace.addressPrefixes") or [])
-        linked = {t.owner(link).urn for link in t.of_type(ZONE_LINK)  # type: ignore[union-attr]
-                  if vnet in t.references(link, VNET) and t.owner(link) is not None}
+        owners = [t.owner(link) for link in t.of_type(ZONE_LINK) if vnet in t.references(link, VNET)]
+        linked = {owner.urn for owner in owners if owner is not None}
         count = sum(1 for zone in zones if zone.urn in linked)
         dns = "" if not zones else f" · {count} of {len(zones)} DNS zones linked" + (
             "" if count == len(zones) else ": SOME NAMES RESOLVE PUBLICLY")
