@@ -9,17 +9,19 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
 from components import config as platform_config
+from components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
 from components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
 from components.private_endpoint import PrivateEndpointPlacement
 from components.tags import platform_tags
 from components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
 from compute.agents import CiAgentPool, CiAgentPoolArgs
-from compute.clusters import create_clusters
+from compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
 from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 from network.bastion import Bastion, BastionArgs
 from network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
 from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from network.virtual_network import BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs
+from network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
+                                     with_endpoint_clients)
 from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
@@ -52,17 +54,31 @@ def main() -> None:
 
     # ---- Network ------------------------------------------------------------------------------
     net = cfg.network
+    # Which subnet may connect to which follows from the plan: Bastion's subnet reaches the VMs on
+    # SSH, the subnets whose hosts use the private endpoints reach the endpoints' subnet, a cluster's
+    # nodes reach each other; every NSG denies the rest of the VNets (virtual_network.py says why).
+    bastion_subnet = SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet)
+    access_subnets = [
+        bastion_subnet,
+        SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet, nat_egress=True,
+                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
+        SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet, nat_egress=True,
+                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
+    ]
+    aml_subnets = [
+        SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
+                   private_endpoints=True),
+        SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True,
+                   endpoint_client=True, within_subnet=True),
+        SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True,
+                   endpoint_client=True, within_subnet=True),
+    ]
     aml_network = VirtualNetwork("aml-network", VirtualNetworkArgs(
         resource_group_name=rg_name,
         location=location,
         vnet_name=names.plain("virtual_network", "aml"),
         address_space=net.aml.address_space,
-        subnets=[
-            SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
-                       private_endpoints=True),
-            SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True),
-            SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True),
-        ],
+        subnets=with_endpoint_clients(aml_subnets, clients=[*aml_subnets, *access_subnets]),
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
@@ -71,13 +87,7 @@ def main() -> None:
         location=location,
         vnet_name=names.plain("virtual_network", "bastion"),
         address_space=net.bastion.address_space,
-        subnets=[
-            SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet),
-            SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet,
-                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
-            SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet,
-                       nat_egress=True, ssh_from=net.bastion.bastion_subnet),
-        ],
+        subnets=access_subnets,
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
@@ -92,6 +102,7 @@ def main() -> None:
         cloud=cfg.cloud,
         group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints)),
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
     ))
     bastion = Bastion("bastion", BastionArgs(
@@ -99,6 +110,7 @@ def main() -> None:
         location=location,
         bastion_name=names.plain("bastion"),
         subnet_id=access_network.subnet_ids["bastion"],
+        sku=cfg.bastion_sku,
         tags=tags,
     ))
 
@@ -118,10 +130,17 @@ def main() -> None:
         placement=placement,
         protect=cfg.protect_stateful_resources,
     ))
+    workspace_name = names.plain("ml_workspace")
     storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
         account_name=names.storage_account,
         sku=cfg.storage_sku,
         group_ids=storage_groups,
+        # The workspace's id from its parts: the account's firewall admits the workspace that the
+        # account itself is an input of, without a cycle.
+        trusted_workspace_id=pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
+            "/providers/Microsoft.MachineLearningServices/workspaces/", workspace_name),
+        tenant_id=client.tenant_id,
         placement=placement,
         protect=cfg.protect_stateful_resources,
     ))
@@ -137,18 +156,43 @@ def main() -> None:
         protect=cfg.protect_stateful_resources,
     ))
     workspace = MlWorkspace("ml-workspace", MlWorkspaceArgs(
-        workspace_name=names.plain("ml_workspace"),
+        workspace_name=workspace_name,
         storage_account_id=storage.account.id,
         key_vault_id=key_vault.vault.id,
         container_registry_id=registry.registry.id,
         app_insights_id=monitoring.app_insights.id,
         image_build_compute=cfg.image_build_cluster,
         public_access=cfg.workspace_public_access,
+        hbi_workspace=cfg.hbi_workspace,
+        serverless_subnet_id=aml_network.subnet_ids["training"],
+        storage_private_endpoints=storage.private_endpoints,
+        dependency_endpoints=[*storage.private_endpoints.values(), key_vault.private_endpoint,
+                              registry.private_endpoint],
+        subscription_id=client.subscription_id,
         placement=placement,
         protect=cfg.protect_stateful_resources,
     ))
+    DiagnosticSettings("diagnostics", DiagnosticSettingsArgs(
+        log_analytics_workspace_id=monitoring.log_analytics.id,
+        targets=[
+            LogTarget("workspace", workspace.workspace.id),
+            LogTarget("key-vault", key_vault.vault.id),
+            LogTarget("storage-blob", pulumi.Output.concat(storage.account.id, "/blobServices/default")),
+            LogTarget("registry", registry.registry.id),
+            *(LogTarget(f"nsg-{vnet}-{key}", nsg.id, NSG_LOG_CATEGORIES)
+              for vnet, net in (("aml", aml_network), ("access", access_network)) for key, nsg in net.nsgs.items()),
+        ],
+    ))
 
     # ---- Compute and access --------------------------------------------------------------------
+    cluster_identity = ClusterIdentity("cluster-identity", ClusterIdentityArgs(
+        identity_name=f"id-clusters-{cfg.name_prefix}-{cfg.environment}",
+        resource_group_name=rg_name,
+        location=location,
+        registry_id=registry.registry.id,
+        subscription_id=client.subscription_id,
+        tags=tags,
+    ))
     clusters = create_clusters(
         "cluster", cfg.compute_clusters,
         workspace_name=workspace.workspace.name,
@@ -156,6 +200,7 @@ def main() -> None:
         location=location,
         subnet_id=aml_network.subnet_ids["training"],
         workspace_private_endpoint=workspace.private_endpoint,
+        identity=cluster_identity,
         tags=tags,
     )
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
 import difflib
 import ipaddress
 import json
@@ -20,12 +21,19 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 
 import pulumi
 
-from components import naming
+from components import naming, vm_sizes
 from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
+from compute.cloud_init import AGENT_USER
 
 PROJECT_NAMESPACE = "isolated-mlops"
 
 AGENT_KINDS = ("azure-devops", "github")
+# Bastion tiers this program deploys: each a dedicated host in AzureBastionSubnet on a Standard public
+# IP. Basic has no native-client tunnelling (`az network bastion ssh`), host scaling or file transfer;
+# the `bastion-subnet` rule requires Standard or Premium. Developer is not offered: it is a shared host
+# with no AzureBastionSubnet and no public IP, and cannot reach VMs in a peered VNet (Microsoft Learn,
+# "About Bastion configuration settings", https://learn.microsoft.com/azure/bastion/configuration-settings).
+BASTION_SKUS = ("Basic", "Standard", "Premium")
 STORAGE_SKUS = ("Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
 # Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU.
 LOG_RETENTION_DAYS = (30, 730)
@@ -38,7 +46,7 @@ AZURE_RESERVED_ADDRESSES = 5
 # Azure VMs accept RSA (2048 bits or more) and Ed25519 public keys; ECDSA keys are refused at create time.
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 RSA_MIN_BITS = 2048
-VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_]+"
+VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_-]+"
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256 characters.
 TAG_NAME_MAX, TAG_VALUE_MAX, TAG_NAME_FORBIDDEN = 512, 256, frozenset('<>%&\\?/')
 # Linux admin names Azure refuses (compute API "reserved user names").
@@ -87,6 +95,8 @@ class NetworkConfig:
     bastion: BastionVnetConfig
     nat_gateway: bool
     """Give compute, jump host and agent subnets egress through a NAT gateway (else bring a firewall)."""
+    private_dns_fallback_to_internet: bool = False
+    """Zone links resolve a name missing from a privatelink zone publicly (NxDomainRedirect), for hybrid DNS."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,16 @@ class AgentsConfig:
     """Azure DevOps agent pool name (ignored for GitHub)."""
     labels: tuple[str, ...]
     """GitHub runner labels (ignored for Azure DevOps)."""
+    token_expires_on: Optional[datetime.date] = None
+    """When the registration credential expires (the PAT's own expiry): the Key Vault secret's expiry."""
+
+    @property
+    def token_expires_epoch(self) -> Optional[int]:
+        """`token_expires_on` at 00:00 UTC, in seconds since 1970: Key Vault's `exp` attribute."""
+        if self.token_expires_on is None:
+            return None
+        midnight = datetime.datetime.combine(self.token_expires_on, datetime.time(), tzinfo=datetime.timezone.utc)
+        return int(midnight.timestamp())
 
 
 @dataclass(frozen=True)
@@ -128,7 +148,11 @@ class PlatformConfig:
     tags: Mapping[str, str]
     protect_stateful_resources: bool
     workspace_public_access: bool
+    hbi_workspace: bool
+    """High business impact: less diagnostic data to Microsoft, encrypted local scratch; set at creation only."""
     batch_endpoints: bool
+    bastion_sku: str
+    """Basic, Standard (the default) or Premium: see BASTION_SKUS for what Basic gives up."""
     log_retention_days: int
     storage_sku: str
     image_build_cluster: str
@@ -140,6 +164,8 @@ class PlatformConfig:
     agents: AgentsConfig
     agent_registration_token: Optional[pulumi.Output[str]] = field(default=None, compare=False)
     """A Pulumi secret; only ever written to Key Vault."""
+    notes: tuple[str, ...] = ()
+    """Accepted, but worth a warning: VM sizes in a series announced for retirement (components/vm_sizes.py)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,9 +177,13 @@ SECRET_SHOWN_AS = "[secret]"
 # Every key the project reads, and for object keys the fields they accept: unknown keys are typos.
 TOP_LEVEL_KEYS = (
     "location", "cloud", "environment", "namePrefix", "tags", "protectStatefulResources",
-    "workspacePublicAccess", "batchEndpoints", "logRetentionDays", "storageSku", "imageBuildCluster",
+    "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
+    "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
     "agentRegistrationToken",
+    # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
+    # expected to ingest or send is a tool's assumption, not infrastructure.
+    "costAssumptions",
 )
 SECRET_KEYS = ("agentRegistrationToken",)
 TOKEN_KEY = "agentRegistrationToken"
@@ -352,6 +382,8 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
     if config.agents.count > 0:
         # validate() proved it is set, as a secret; the SDK keeps it a secret Output from here on.
         token = pulumi.Config(PROJECT_NAMESPACE).require_secret(TOKEN_KEY)
+    for note in config.notes:
+        pulumi.log.warn(note)
     return dataclasses.replace(config, agent_registration_token=token)
 
 
@@ -378,6 +410,11 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     if admin_username.lower() in RESERVED_ADMIN_NAMES:
         problems.add("adminUsername", f"{root.show('adminUsername', admin_username)} is a name Azure "
                      "reserves for VMs; choose another")
+    elif admin_username == AGENT_USER:
+        # The admin has passwordless sudo; the agents' jobs run as AGENT_USER without it, cut off
+        # from the VM identity (docs/delivery.md, "Who can read the token"). One user can't be both.
+        problems.add("adminUsername", f"{root.show('adminUsername', admin_username)} is the user the agents' "
+                     "jobs run as (no sudo); choose another")
     admin_ssh_public_key = root.string("adminSshPublicKey")
     if admin_ssh_public_key:
         _check_ssh_public_key(problems, "adminSshPublicKey", admin_ssh_public_key)
@@ -394,10 +431,15 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     jump_host_reader = root.mapping("jumpHost")
     jump_host_reader.unknown_keys(("vmSize",))
     jump_host = JumpHostConfig(vm_size=jump_host_reader.string(
-        "vmSize", pattern=VM_SIZE_PATTERN, pattern_help="must be an Azure VM size such as Standard_B2s"))
+        "vmSize", pattern=VM_SIZE_PATTERN, pattern_help="must be an Azure VM size such as Standard_B2s_v2"))
 
     agents = _read_agents(root.mapping("agents"), problems)
     _check_token(root, problems, agents)
+
+    _check_region(root, problems, location, cloud)
+    notes = _check_vm_sizes(root, problems, location, cloud, [
+        *((f"computeClusters[{i}].vmSize", "computeClusters", c.vm_size) for i, c in enumerate(clusters)),
+        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size)])
 
     config = PlatformConfig(
         project=PROJECT_NAMESPACE,
@@ -408,7 +450,9 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         tags=tags,
         protect_stateful_resources=root.boolean("protectStatefulResources"),
         workspace_public_access=root.boolean("workspacePublicAccess"),
+        hbi_workspace=root.boolean("hbiWorkspace", default=False),
         batch_endpoints=root.boolean("batchEndpoints"),
+        bastion_sku=_read_bastion_sku(root),
         log_retention_days=root.integer("logRetentionDays", minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
         storage_sku=root.string("storageSku", choices=STORAGE_SKUS),
         image_build_cluster=image_build_cluster,
@@ -418,6 +462,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         compute_clusters=tuple(clusters),
         jump_host=jump_host,
         agents=agents,
+        notes=tuple(notes),
     )
     _check_capacity(problems, root, config, subnets)
     # Full names are checked in the same pass (all problems in one run), but only those whose
@@ -431,11 +476,51 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     return config
 
 
+def _read_bastion_sku(root: _Reader) -> str:
+    if root.values.get("bastionSku") == "Developer":
+        root.problems.add("bastionSku", "'Developer' is not supported: it is a shared host without "
+                          "AzureBastionSubnet or public IP and cannot reach the VMs in a peered VNet; use Basic, "
+                          "Standard or Premium")
+        return "Standard"
+    return root.string("bastionSku", default="Standard", choices=BASTION_SKUS)
+
+
 def _is_secret(key: str) -> bool:
     from pulumi.runtime import config as runtime_config
 
     full = f"{PROJECT_NAMESPACE}:{key}"
     return runtime_config.is_config_secret(full) or full in runtime_config.get_config_secret_keys_env()
+
+
+def _check_region(root: _Reader, problems: _Problems, location: str, cloud: str) -> None:
+    """`location` must be a region of the stack's cloud (components/vm_sizes.py REGIONS)."""
+    if not location or problems.at("location") or problems.at("cloud"):
+        return
+    problem = vm_sizes.check_region(location, cloud)
+    if problem:
+        problems.add("location", problem if not root.is_secret("location")
+                     else f"{SECRET_SHOWN_AS} is not a region of {cloud} (the value is secret, so no suggestion)")
+
+
+def _check_vm_sizes(root: _Reader, problems: _Problems, location: str, cloud: str,
+                    sizes: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Every VM size (path, the top-level key it sits under, size) must be one Azure still creates
+    (components/vm_sizes.py); returns the notes for sizes that are only announced for retirement."""
+    region = "" if problems.at("location") else location
+    cloud = "AzureCloud" if problems.at("cloud") else cloud
+    notes: list[str] = []
+    for path, key, size in sizes:
+        if not size or problems.at(path):
+            continue  # missing or malformed: reported once already
+        verdict = vm_sizes.check_size(size, region, cloud)
+        secret = root.is_secret(key)
+        if verdict.problem:
+            problems.add(path, verdict.problem if not secret else
+                         f"{SECRET_SHOWN_AS} is not a VM size Azure creates today (retired, unknown or misspelt; "
+                         "details not shown: the value is secret)")
+        elif verdict.note and not secret:
+            notes.append(f"{PROJECT_NAMESPACE}:{path}: {verdict.note}")
+    return notes
 
 
 def _read_tags(reader: _Reader) -> dict[str, str]:
@@ -519,7 +604,7 @@ _Subnets = Mapping[str, Optional[ipaddress.IPv4Network]]
 
 def _read_network(reader: _Reader, problems: _Problems) -> tuple[NetworkConfig, _Subnets]:
     """The network, and every subnet by its key path (None where it is missing or malformed)."""
-    reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway"))
+    reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway", "privateDnsFallbackToInternet"))
     aml = reader.mapping("amlVnet")
     aml.unknown_keys(("addressSpace", "subnets"))
     aml_space = aml.cidr("addressSpace")
@@ -550,6 +635,7 @@ def _read_network(reader: _Reader, problems: _Problems) -> tuple[NetworkConfig, 
         aml=AmlVnetConfig(str(aml_space), *(str(aml_prefixes[k]) for k in ("privateEndpoints", "training", "scoring"))),
         bastion=BastionVnetConfig(str(bastion_space), *(str(bastion_prefixes[k]) for k in ("bastion", "jumpHost", "agents"))),
         nat_gateway=reader.boolean("natGateway"),
+        private_dns_fallback_to_internet=reader.boolean("privateDnsFallbackToInternet", default=False),
     ), subnets
 
 
@@ -673,7 +759,7 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
             name=reader.string("name", pattern=naming.rule("aml_compute").pattern,
                                pattern_help=naming.rule("aml_compute").help),
             vm_size=reader.string("vmSize", pattern=VM_SIZE_PATTERN,
-                                  pattern_help="must be an Azure VM size such as Standard_DS3_v2"),
+                                  pattern_help="must be an Azure VM size such as Standard_D4s_v5"),
             min_nodes=reader.integer("minNodes", minimum=0),
             # Zero would make a cluster that can never run a job (or build an image).
             max_nodes=reader.integer("maxNodes", minimum=1),
@@ -692,7 +778,7 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
     return clusters
 
 
-_AGENT_KEYS = ("kind", "count", "vmSize", "url", "pool", "labels")
+_AGENT_KEYS = ("kind", "count", "vmSize", "url", "pool", "labels", "tokenExpiresOn")
 
 
 def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:
@@ -707,4 +793,30 @@ def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:
     pool = reader.string("pool", default="") if kind == "github" else reader.string("pool")
     vm_size = reader.string("vmSize", pattern=VM_SIZE_PATTERN,
                             pattern_help="must be an Azure VM size such as Standard_D2s_v5")
-    return AgentsConfig(kind=kind, count=count, vm_size=vm_size, url=url, pool=pool, labels=tuple(labels))
+    expires = _read_token_expiry(reader, problems, count)
+    return AgentsConfig(kind=kind, count=count, vm_size=vm_size, url=url, pool=pool, labels=tuple(labels),
+                        token_expires_on=expires)
+
+
+def _read_token_expiry(reader: _Reader, problems: _Problems, count: int) -> Optional[datetime.date]:
+    """agents.tokenExpiresOn: the registration credential's own expiry, a date. Required with agents,
+    because the program writes the credential to Key Vault with this expiry and nothing else knows it;
+    rotating it is in docs/operations.md."""
+    key = "tokenExpiresOn"
+    value = reader.values.get(key)
+    # YAML reads an unquoted 2027-03-01 as a date; the CLI hands top-level values over as strings.
+    if isinstance(value, datetime.date):
+        return value
+    if value is None:
+        if count > 0 and not problems.at(f"{reader.path}.count") and not reader.absent:
+            problems.add(f"{reader.path}.{key}", "is required when agents.count > 0: the date the registration "
+                         "credential (the PAT) expires, e.g. 2027-03-01; the Key Vault secret expires with it")
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. 2027-02-30: reported below
+    problems.add(f"{reader.path}.{key}", f"{reader.show(key, value)} is not a date; write the credential's "
+                 "expiry as YYYY-MM-DD, e.g. 2027-03-01")
+    return None

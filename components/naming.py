@@ -39,7 +39,10 @@ AZURE_NAME_RULES: dict[str, NameRule] = {
     "key_vault": NameRule(3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'"),
     "container_registry": NameRule(5, 50, r"[A-Za-z0-9]+", "letters and digits only"),
     "ml_workspace": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '_' and '-', starting with a letter or digit"),
-    "aml_compute": NameRule(3, 32, r"[A-Za-z][A-Za-z0-9-]*", "must be 3-32 letters, digits and '-', starting with a letter"),
+    # Microsoft.MachineLearningServices workspaces/computes: 2-16 alphanumerics and hyphens
+    # (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmachinelearningservices);
+    # AML's own compute docs add: starting with a letter.
+    "aml_compute": NameRule(2, 16, r"[A-Za-z][A-Za-z0-9-]*", "must be 2-16 letters, digits and '-', starting with a letter"),
     "log_analytics": NameRule(4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits and '-', starting and ending alphanumeric"),
     "app_insights": NameRule(1, 255, r"[^%&\\?/]+", "no %, &, \\, ? or /"),
     "virtual_network": NameRule(2, 64, r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]", "letters, digits, '_', '.', '-'"),

@@ -37,6 +37,10 @@ class CloudEndpoints:
     """Data-plane host suffix of Key Vault (`<vault>.<suffix>`), read by the agents at boot."""
     key_vault_resource: str
     """The audience a managed identity asks a Key Vault token for."""
+    resource_manager: str = "https://management.azure.com"
+    """Azure Resource Manager's endpoint, read by `python -m live` (preflight and verify)."""
+    authority_host: str = "login.microsoftonline.com"
+    """Microsoft Entra ID's sign-in host for this cloud (azure-identity's `authority`)."""
 
 
 def _storage_zones(suffix: str) -> dict[str, tuple[str, ...]]:
@@ -76,6 +80,9 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
         },
         key_vault_dns_suffix="vault.usgovcloudapi.net",
         key_vault_resource="https://vault.usgovcloudapi.net",
+        # https://learn.microsoft.com/azure/azure-government/compare-azure-government-global-azure
+        resource_manager="https://management.usgovcloudapi.net",
+        authority_host="login.microsoftonline.us",
     ),
     "AzureChinaCloud": CloudEndpoints(
         zones_by_group_id={
@@ -90,6 +97,9 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
         },
         key_vault_dns_suffix="vault.azure.cn",
         key_vault_resource="https://vault.azure.cn",
+        # https://learn.microsoft.com/azure/china/resources-developer-guide
+        resource_manager="https://management.chinacloudapi.cn",
+        authority_host="login.chinacloudapi.cn",
     ),
 }
 

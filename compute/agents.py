@@ -2,7 +2,10 @@
 
 The registration credential is a Pulumi secret that this component writes to Key Vault and nowhere
 else. The agents' user-assigned identity holds exactly one role, Key Vault Secrets User on that one
-vault, and the VMs are created only after that role exists, so the first boot can read it.
+vault, and the VMs are created only after that role exists. On each VM a systemd unit registers the
+agent and retries until it is registered (compute/agent_registration.py, installed by the custom
+data of compute/cloud_init.py); the agent's jobs run as a user that cannot reach the instance
+metadata service, so they cannot use that role (docs/delivery.md, "Who can read the token").
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
 from components.config import AgentsConfig
+from components.roles import KEY_VAULT_SECRETS_USER, role_definition_id
 from compute import cloud_init
 from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 
-# Built-in role "Key Vault Secrets User": read secret values, nothing else.
-KEY_VAULT_SECRETS_USER_ROLE_ID = "4633458b-17de-408a-b874-0445c86b69e6"
+# Built-in role "Key Vault Secrets User": read secret values, nothing else (components/roles.py).
+KEY_VAULT_SECRETS_USER_ROLE_ID = KEY_VAULT_SECRETS_USER.id
 REGISTRATION_SECRET_NAME = "agent-registration-token"
 
 
@@ -71,16 +75,18 @@ class CiAgentPool(pulumi.ComponentResource):
             properties=keyvault.SecretPropertiesArgs(
                 value=pulumi.Output.secret(args.registration_token),
                 content_type="text/plain",
+                # The secret expires with the credential it holds (agents.tokenExpiresOn), so Key Vault,
+                # Defender and Azure Policy ("Key Vault secrets should have an expiration date") show
+                # when it must be rotated. `exp` is seconds since 1970 in UTC:
+                # https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes
+                attributes=keyvault.SecretAttributesArgs(expires=args.agents.token_expires_epoch),
             ),
             opts=child,
         )
         self.role_assignment = authorization.RoleAssignment(
             f"{name}-secrets-user",
             scope=args.vault_id,
-            role_definition_id=pulumi.Output.concat(
-                "/subscriptions/", args.subscription_id,
-                "/providers/Microsoft.Authorization/roleDefinitions/", KEY_VAULT_SECRETS_USER_ROLE_ID,
-            ),
+            role_definition_id=role_definition_id(args.subscription_id, KEY_VAULT_SECRETS_USER),
             principal_id=self.identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             description="CI/CD agents read their registration credential at boot.",
@@ -89,7 +95,6 @@ class CiAgentPool(pulumi.ComponentResource):
         custom_data = pulumi.Output.all(args.vault_name, self.identity.client_id).apply(
             lambda values: cloud_init.encode(cloud_init.render(cloud_init.AgentBootstrap(
                 kind=args.agents.kind,
-                agent_user=args.admin_username,
                 vault_host=f"{values[0]}.{args.vault_dns_suffix}",
                 key_vault_resource=args.key_vault_resource,
                 secret_name=REGISTRATION_SECRET_NAME,

@@ -68,7 +68,10 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
             hardware_profile=compute.HardwareProfileArgs(vm_size=args.vm_size),
             identity=identity,
             network_profile=compute.NetworkProfileArgs(network_interfaces=[
-                compute.NetworkInterfaceReferenceArgs(id=self.nic.id, primary=True, delete_option=compute.DeleteOptions.DELETE),
+                # Detach, not Delete: the NIC is this program's resource. Deleting it with the VM
+                # would leave Pulumi's state pointing at a NIC that no longer exists when the VM is
+                # replaced (below), and the new VM would fail to attach it.
+                compute.NetworkInterfaceReferenceArgs(id=self.nic.id, primary=True, delete_option=compute.DeleteOptions.DETACH),
             ]),
             os_profile=compute.OSProfileArgs(
                 computer_name=args.vm_name,
@@ -94,10 +97,24 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
                 ),
             ),
             security_profile=compute.SecurityProfileArgs(
+                # Temp disk, caches and the OS disk's data flows are encrypted on the host, end to end
+                # (https://learn.microsoft.com/azure/virtual-machines/disk-encryption#encryption-at-host---end-to-end-encryption-for-your-vm-data).
+                # Needs the subscription feature Microsoft.Compute/EncryptionAtHost (README, prerequisites).
+                encryption_at_host=True,
                 security_type=compute.SecurityTypes.TRUSTED_LAUNCH,
                 uefi_settings=compute.UefiSettingsArgs(secure_boot_enabled=True, v_tpm_enabled=True),
             ),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.wait_for),
+                # Azure refuses to change custom data after creation ("This property cannot be
+                # updated after the VM is created": osProfile.customData in
+                # https://learn.microsoft.com/rest/api/compute/virtual-machines/create-or-update),
+                # and the provider does not mark it: new custom data replaces the VM, deleting
+                # the old one first because the new one has the same name.
+                replace_on_changes=["osProfile.customData"] if args.custom_data is not None else None,
+                delete_before_replace=args.custom_data is not None,
+            ),
         )
         self.register_outputs({"vm_id": self.vm.id, "vm_name": self.vm.name, "private_ip_nic_id": self.nic.id})

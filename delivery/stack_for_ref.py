@@ -1,9 +1,11 @@
 """Which stack a git ref deploys: the one place that decides it, for GitHub Actions and Azure Pipelines.
 
-The convention is Azure's mlops-v2 template: the production branch deploys `prod`, every other
-branch deploys `dev`. A pull request previews the stack that *merging* it would deploy, so callers
-pass the PR's base (target) branch. Tags, pull-request merge refs and anything else that is not a
-branch are refused: a deployment that cannot say which branch it comes from must not guess.
+The rule itself is configuration, `delivery/branches.yaml`: routes of branch pattern -> stack, the
+first match wins, and a default for every other branch (today: `main` -> prod, anything else -> dev,
+the convention of Azure's mlops-v2 template). Adding `release/*` -> staging is an edit of that file,
+not of this code. A pull request previews the stack that *merging* it would deploy, so callers pass
+the PR's base (target) branch. Tags, pull-request merge refs and anything else that is not a branch
+are refused: a deployment that cannot say which branch it comes from must not guess.
 
 Usage (the workflows call this instead of repeating the rule in YAML):
 
@@ -21,13 +23,111 @@ import argparse
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-PRODUCTION_BRANCH = "main"
-PRODUCTION_STACK = "prod"
-DEVELOPMENT_STACK = "dev"
-STACKS = (DEVELOPMENT_STACK, PRODUCTION_STACK)
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BRANCHES_FILE = Path(__file__).resolve().parent / "branches.yaml"
+# Pulumi's stack names: letters, digits, '-', '_' and '.'. Also what keeps a stack name from smuggling
+# a logging command (`##vso[...]`) or a path into the CI output it is written to.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class BranchConfigError(ValueError):
+    """delivery/branches.yaml is not a valid routing table: one line that says what to fix."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One line of the routing table: branches matching `pattern` deploy `stack`."""
+
+    pattern: str
+    """A branch glob: `*` within one path segment, `**` across segments, `?` one character."""
+    stack: str
+    """The stack those branches deploy (Pulumi.<stack>.yaml)."""
+
+    def matches(self, branch: str) -> bool:
+        return glob_regex(self.pattern).fullmatch(branch) is not None
+
+
+@dataclass(frozen=True)
+class Routes:
+    """delivery/branches.yaml: the routes in order (first match wins) and the default stack."""
+
+    routes: tuple[Route, ...]
+    default: str
+
+    def stack_for_branch(self, branch: str) -> str:
+        return next((r.stack for r in self.routes if r.matches(branch)), self.default)
+
+    @property
+    def stacks(self) -> tuple[str, ...]:
+        """Every stack the table can choose, in order of appearance, each once."""
+        return tuple(dict.fromkeys([*(r.stack for r in self.routes), self.default]))
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A branch glob as a regular expression (the subset of GitHub's branch filters that routing needs)."""
+    parts, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            parts.append("[^/]")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts))
+
+
+def _stack_name(value: Any, where: str, source: str) -> str:
+    if not isinstance(value, str) or not _STACK_NAME.fullmatch(value):
+        raise BranchConfigError(f"{source}: {where}: {value!r} is not a stack name (letters, digits, '-', '_', '.')")
+    return value
+
+
+def parse_routes(document: Any, source: str = "delivery/branches.yaml") -> Routes:
+    """`{"routes": [{"branch": "main", "stack": "prod"}], "default": "dev"}` -> Routes; a typo is an error."""
+    if not isinstance(document, dict) or set(document) - {"routes", "default"}:
+        raise BranchConfigError(f"{source}: must be a mapping with `routes` (a list) and `default` (a stack) only")
+    if "default" not in document:
+        raise BranchConfigError(f"{source}: `default` is missing: the stack every other branch deploys")
+    entries = document.get("routes") or []
+    if not isinstance(entries, list):
+        raise BranchConfigError(f"{source}: `routes` must be a list of {{branch: PATTERN, stack: STACK}}")
+    routes = []
+    for index, entry in enumerate(entries):
+        where = f"routes[{index}]"
+        if not isinstance(entry, dict) or set(entry) != {"branch", "stack"}:
+            raise BranchConfigError(f"{source}: {where}: must have exactly `branch` and `stack`, got {entry!r}")
+        pattern = entry["branch"]
+        if not isinstance(pattern, str) or not pattern.strip() or pattern != pattern.strip():
+            raise BranchConfigError(f"{source}: {where}.branch: {pattern!r} is not a branch pattern")
+        routes.append(Route(pattern, _stack_name(entry["stack"], f"{where}.stack", source)))
+    return Routes(tuple(routes), _stack_name(document["default"], "default", source))
+
+
+def load_routes(path: Optional[Path] = None) -> Routes:
+    """The committed routing table (or the one at `path`)."""
+    path = path or BRANCHES_FILE
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BranchConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise BranchConfigError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    return parse_routes(document, str(path))
+
 
 _BRANCH_PREFIX = "refs/heads/"
 # git check-ref-format, the parts that matter here: no spaces, control characters, '..', '~^:?*[\'.
@@ -50,9 +150,9 @@ def branch_of(ref: str) -> str:
     return ref
 
 
-def stack_for_ref(ref: str) -> str:
+def stack_for_ref(ref: str, routes: Optional[Routes] = None) -> str:
     """The stack a push to `ref` deploys (or a pull request into `ref` previews)."""
-    return PRODUCTION_STACK if branch_of(ref) == PRODUCTION_BRANCH else DEVELOPMENT_STACK
+    return (routes or load_routes()).stack_for_branch(branch_of(ref))
 
 
 def _ref_from_environment(environ: dict[str, str]) -> Optional[str]:
@@ -80,7 +180,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
         return 2
     try:
         stack = stack_for_ref(ref)
-    except NotABranch as exc:
+    except (NotABranch, BranchConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -92,7 +192,8 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
         with Path(output).open("a", encoding="utf-8") as handle:
             handle.write(f"stack={stack}\n")
     elif args.format == "azure-pipelines":
-        # The value is one of STACKS, never the ref itself, so no logging command can be smuggled in.
+        # The value is a validated stack name from delivery/branches.yaml, never the ref itself, so no
+        # logging command can be smuggled in.
         print(f"##vso[task.setvariable variable=stack;isOutput=true]{stack}")
     print(stack if args.format == "plain" else f"{ref} -> stack {stack}")
     return 0

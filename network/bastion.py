@@ -16,11 +16,14 @@ class BastionArgs:
     bastion_name: str
     subnet_id: pulumi.Input[str]
     """The `AzureBastionSubnet` (/26 or larger)."""
+    sku: str = "Standard"
+    """Basic, Standard or Premium (components/config.py BASTION_SKUS)."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Bastion(pulumi.ComponentResource):
-    """`mlops:network:Bastion`: Standard Bastion (native-client tunnelling) on a Standard static IP."""
+    """`mlops:network:Bastion`: a dedicated Bastion (Standard by default, with native-client tunnelling) on a
+    Standard static IP."""
 
     public_ip: network.PublicIPAddress
     host: network.BastionHost
@@ -44,9 +47,11 @@ class Bastion(pulumi.ComponentResource):
             bastion_host_name=args.bastion_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            sku=network.SkuArgs(name=network.BastionHostSkuName.STANDARD),
+            sku=network.SkuArgs(name=network.BastionHostSkuName(args.sku)),
             # Standard's native-client tunnelling lets engineers `az network bastion ssh` to the jump host.
-            enable_tunneling=True,
+            # Basic has no native client ("Connect to VMs using Azure CLI": Standard and Premium only,
+            # https://learn.microsoft.com/azure/bastion/configuration-settings), so it is not asked for.
+            enable_tunneling=args.sku != "Basic",
             enable_shareable_link=False,
             ip_configurations=[network.BastionHostIPConfigurationArgs(
                 name="bastion-ipconfig",

@@ -27,6 +27,8 @@ class PrivateDnsZonesArgs:
     """Every private-endpoint group id the stack uses; the zones follow from the zone table."""
     vnet_ids: Mapping[str, pulumi.Input[str]]
     """label -> VNet id, for every VNet whose clients resolve these names."""
+    fallback_to_internet: bool = False
+    """Links resolve a name a privatelink zone lacks publicly (NxDomainRedirect) instead of failing."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -41,6 +43,15 @@ class PrivateDnsZones(pulumi.ComponentResource):
         super().__init__("mlops:network:PrivateDnsZones", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         zone_names = sorted({zone for group in args.group_ids for zone in zones_for(args.cloud, group)})
+        # NxDomainRedirect: when a privatelink zone has no record for a name (a resource of another
+        # tenant or subscription, reached through its own private endpoint or publicly), Azure's
+        # resolver retries the public name instead of answering NXDOMAIN. Set per link, API
+        # 2024-06-01 or later; only privatelink zones and A/AAAA/CNAME queries. Off by default: a name
+        # that should be private then fails loudly instead of resolving to a public address.
+        # Microsoft Learn, "Fallback to internet for Azure Private DNS zones":
+        # https://learn.microsoft.com/azure/dns/private-dns-fallback
+        resolution_policy = (privatedns.ResolutionPolicy.NX_DOMAIN_REDIRECT if args.fallback_to_internet
+                             else privatedns.ResolutionPolicy.DEFAULT)
 
         self.zones = {
             zone: privatedns.PrivateZone(
@@ -62,6 +73,7 @@ class PrivateDnsZones(pulumi.ComponentResource):
                 location=GLOBAL_LOCATION,
                 virtual_network=privatedns.SubResourceArgs(id=vnet_id),
                 registration_enabled=False,
+                resolution_policy=resolution_policy,
                 tags=dict(args.tags),
                 opts=child,
             )

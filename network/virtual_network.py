@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -10,6 +11,34 @@ from pulumi_azure_native import network
 
 # Azure requires exactly this name for the subnet that holds Bastion.
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
+
+# Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
+# Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which
+# covers peered VNets too, so without an explicit deny the training subnet (arbitrary user code)
+# could reach the jump host, the agents and every endpoint across the peering.
+# Microsoft Learn: "Network security groups", default security rules
+# (https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview#default-security-rules),
+# and "Virtual network service tags": VirtualNetwork includes peered virtual networks and the host's
+# virtual IP (https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags).
+FIRST_ALLOW_PRIORITY = 100
+# The host's virtual IP (168.63.129.16) is in the VirtualNetwork tag: Azure's health probes keep their
+# way in explicitly, before the deny, as Azure's own default rule 65001 would have let them.
+AZURE_LOAD_BALANCER_PRIORITY = 4000
+DENY_VNET_PRIORITY = 4095
+DENY_INTERNET_PRIORITY = 4096
+
+
+@dataclass(frozen=True)
+class InboundAllow:
+    """Connections one other subnet may open into a subnet; nothing else in the VNets may."""
+
+    name: str
+    """The NSG rule's name, e.g. `AllowSshFromBastion`."""
+    source_prefix: str
+    """The source subnet's address prefix."""
+    description: str
+    protocol: network.SecurityRuleProtocol = network.SecurityRuleProtocol.ASTERISK
+    port: str = "*"
 
 
 @dataclass(frozen=True)
@@ -21,14 +50,42 @@ class SubnetPlan:
     address_prefix: str
     nat_egress: bool = False
     """Route outbound traffic through the VNet's NAT gateway (no default outbound access exists)."""
-    ssh_from: Optional[str] = None
-    """A CIDR (the Bastion subnet) allowed to reach port 22; nothing else may."""
     private_endpoints: bool = False
-    """Holds private endpoints: network policies off so the endpoints' routes win."""
+    """Holds private endpoints: their NSG rules apply (network policies for NSGs on)."""
+    inbound: tuple[InboundAllow, ...] = ()
+    """The only connections the subnet accepts from the VNets (peered ones included)."""
+    within_subnet: bool = False
+    """Its hosts talk to each other (a cluster's nodes in distributed training)."""
+    endpoint_client: bool = False
+    """Its hosts use the platform's private endpoints: the endpoints' subnet accepts its connections."""
 
     @property
     def is_bastion(self) -> bool:
         return self.name == BASTION_SUBNET_NAME
+
+
+def _pascal(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def ssh_from(source: SubnetPlan) -> InboundAllow:
+    """SSH from `source` (Bastion's subnet) only. Microsoft Learn, "Working with NSG access and Azure
+    Bastion": the target VM subnet allows RDP/SSH from the AzureBastionSubnet
+    (https://learn.microsoft.com/azure/bastion/bastion-nsg)."""
+    return InboundAllow(
+        name=f"AllowSshFrom{_pascal(source.key)}", source_prefix=source.address_prefix,
+        description=f"SSH only from the {source.name} subnet; Bastion is the way in.",
+        protocol=network.SecurityRuleProtocol.TCP, port="22")
+
+
+def with_endpoint_clients(plans: Sequence[SubnetPlan], clients: Sequence[SubnetPlan]) -> list[SubnetPlan]:
+    """`plans`, where every private-endpoint subnet accepts connections from each of `clients` that
+    uses the endpoints (any port: storage needs 443 and 445, the other services 443), and nothing else."""
+    allows = tuple(
+        InboundAllow(name=f"AllowEndpointClientsFrom{_pascal(c.key)}", source_prefix=c.address_prefix,
+                     description=f"{c.name} uses the private endpoints.")
+        for c in clients if c.endpoint_client)
+    return [dataclasses.replace(p, inbound=(*p.inbound, *allows)) if p.private_endpoints else p for p in plans]
 
 
 @dataclass
@@ -90,32 +147,49 @@ class VirtualNetwork(pulumi.ComponentResource):
             network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,
             nat_gateway=network.SubResourceArgs(id=self.nat_gateway.id)
             if self.nat_gateway is not None and plan.nat_egress else None,
-            private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.DISABLED
+            # Private endpoints ignore their subnet's NSG unless network policies for NSGs are on;
+            # route-table policies stay off (no user-defined routes here). Microsoft Learn, "Manage
+            # network policies for private endpoints":
+            # https://learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy
+            private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.NETWORK_SECURITY_GROUP_ENABLED
             if plan.private_endpoints else network.VirtualNetworkPrivateEndpointNetworkPolicies.ENABLED,
             # Said explicitly: nothing in this platform relies on Azure's retired implicit egress.
             default_outbound_access=False,
         )
 
     def _create_nsg(self, name: str, plan: SubnetPlan) -> network.NetworkSecurityGroup:
-        rules = []
-        if plan.ssh_from:
-            rules.append(network.SecurityRuleArgs(
-                name="AllowSshFromBastion",
-                description="SSH only from the Bastion subnet; Bastion is the way in.",
-                priority=100, direction=network.SecurityRuleDirection.INBOUND,
-                access=network.SecurityRuleAccess.ALLOW, protocol=network.SecurityRuleProtocol.TCP,
-                source_address_prefix=plan.ssh_from, source_port_range="*",
-                destination_address_prefix=plan.address_prefix, destination_port_range="22",
-            ))
-        # Explicit, so a later "allow" at a lower priority number is a visible, reviewable change.
-        rules.append(network.SecurityRuleArgs(
-            name="DenyInternetInbound",
-            description="Nothing in this platform accepts connections from the internet.",
-            priority=4096, direction=network.SecurityRuleDirection.INBOUND,
-            access=network.SecurityRuleAccess.DENY, protocol=network.SecurityRuleProtocol.ASTERISK,
-            source_address_prefix="Internet", source_port_range="*",
-            destination_address_prefix="*", destination_port_range="*",
-        ))
+        inbound = network.SecurityRuleDirection.INBOUND
+        allow, deny = network.SecurityRuleAccess.ALLOW, network.SecurityRuleAccess.DENY
+        any_protocol = network.SecurityRuleProtocol.ASTERISK
+
+        def rule(rule_name: str, description: str, priority: int, access: network.SecurityRuleAccess,
+                 source: str, protocol: network.SecurityRuleProtocol = any_protocol, port: str = "*",
+                 destination: str = "*") -> network.SecurityRuleArgs:
+            return network.SecurityRuleArgs(
+                name=rule_name, description=description, priority=priority, direction=inbound, access=access,
+                protocol=protocol, source_address_prefix=source, source_port_range="*",
+                destination_address_prefix=destination, destination_port_range=port)
+
+        rules = [rule(a.name, a.description, FIRST_ALLOW_PRIORITY + 10 * i, allow, a.source_prefix,
+                      a.protocol, a.port, plan.address_prefix)
+                 for i, a in enumerate(plan.inbound)]
+        if plan.within_subnet:
+            # A compute cluster's nodes reach each other for distributed training (the processes
+            # rendezvous on the first node: Microsoft Learn, "Distributed GPU training guide",
+            # https://learn.microsoft.com/azure/machine-learning/how-to-train-distributed-gpu).
+            rules.append(rule("AllowWithinSubnet", "The subnet's own hosts (a cluster's nodes) reach each other.",
+                              FIRST_ALLOW_PRIORITY + 10 * len(plan.inbound), allow, plan.address_prefix,
+                              destination=plan.address_prefix))
+        rules += [
+            rule("AllowAzureLoadBalancerInbound", "Azure's health probes (the host's virtual IP is in the "
+                 "VirtualNetwork tag denied next).", AZURE_LOAD_BALANCER_PRIORITY, allow, "AzureLoadBalancer"),
+            # Before Azure's AllowVnetInBound (65000): the peered VNet and the other subnets reach this
+            # one only through the allows above. A later "allow" at a lower number is a visible change.
+            rule("DenyVnetInbound", "Nothing else in the VNets (peered ones included) may connect: no lateral "
+                 "movement.", DENY_VNET_PRIORITY, deny, "VirtualNetwork"),
+            rule("DenyInternetInbound", "Nothing in this platform accepts connections from the internet.",
+                 DENY_INTERNET_PRIORITY, deny, "Internet"),
+        ]
         return network.NetworkSecurityGroup(
             f"{name}-nsg-{plan.key}",
             network_security_group_name=f"nsg-{self._args.vnet_name}-{plan.key}",

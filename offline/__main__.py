@@ -5,6 +5,7 @@
     python -m offline diff --stack prod --against dev       # how prod differs from dev
     python -m offline diagram --stack prod > prod.mmd   # the topology; --view dependencies for the deploy graph
     python -m offline critical-path --stack prod
+    python -m offline cost --stack prod     # the monthly estimate per resource, at list prices
 
 Exit status: 0 done; 1 the program failed, or `preview --policy` found a mandatory violation; 2 a stack,
 revision or file that does not exist. A diff that shows trouble (a rule broken, a protected
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from offline import diff as stack_diff
+from offline import cost as stack_cost
 from offline import graph, preview, snapshot, topology
 from offline.engine import PROJECT_DIR, StackRun, run_stack
 from offline.process import short_lived
@@ -50,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         "diff", help="what would change if this working tree's STACK were deployed over another version of it",
         description="The new side is STACK as this working tree declares it; the old side is the same stack at "
                     "a git revision (--against-ref, default HEAD), or another stack or a FILE.json from "
-                    "`preview --json` (--against). Also runs the platform rules on the new side.")
+                    "`preview --json` (--against). Another stack is a comparison of environments (what is only in one, "
+                    "what differs), without the data-loss and refusal verdicts of a change to one stack. Also runs "
+                    "the platform rules on the new side.")
     d.add_argument("--stack", required=True, help="the stack file to compare: Pulumi.<stack>.yaml")
     old_side = d.add_mutually_exclusive_group()
     old_side.add_argument("--against-ref", metavar="REVISION", default="HEAD",
@@ -70,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
 
     c = commands.add_parser("critical-path", help="the chain of dependencies that decides how long `pulumi up` takes")
     c.add_argument("--stack", required=True)
+
+    m = commands.add_parser(
+        "cost", help="the monthly estimate per resource and in total, at list prices (offline/prices.py)",
+        description="Fixed items over 730 hours; usage items under the assumptions listed at the end, which "
+                    "the stack file may override under isolated-mlops:costAssumptions. Unknown prices are "
+                    "listed as unknown and left out of the total.")
+    m.add_argument("--stack", required=True)
     return parser
 
 
@@ -117,12 +128,12 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _policy(run: StackRun) -> tuple[list, int]:
-    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json), and
-    how many rules ran (a disabled one does not)."""
+    """What the policy pack reports for this stack (its levels from policy/config/<stack>.json, or the
+    default for a stack without one), and how many rules ran (a disabled one does not)."""
     from policy import offline as policy_offline
     from policy.enforcement import DISABLED
 
-    levels = policy_offline.enforcement_levels(run.stack)
+    levels = policy_offline.enforcement_levels(run.stack, policy_offline.run_config(run))
     return policy_offline.check_run(run, run.stack), sum(1 for level in levels.values() if level != DISABLED)
 
 
@@ -175,7 +186,20 @@ def _critical_path(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"preview": _preview, "diff": _diff, "diagram": _diagram, "critical-path": _critical_path}
+def _cost(args: argparse.Namespace) -> int:
+    run = _run(args.stack)
+    if run is None or run.error is not None:
+        return USAGE_ERROR if run is None else 1
+    try:
+        print(stack_cost.render_text(stack_cost.estimate(run)))
+    except stack_cost.AssumptionsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"preview": _preview, "diff": _diff, "diagram": _diagram, "critical-path": _critical_path,
+            "cost": _cost}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -6,11 +6,17 @@ Both sides are whole runs of the program (see `offline/snapshot.py`), so the ans
 and replacements, property by property. Replacements are decided as the azure-native provider
 decides them where that is knowable offline: a change to any input that is part of the resource's
 ARM id (its name, its parent's name, the resource group) replaces it, and so does `location`
-(Azure cannot move a resource by PUT). Properties that the provider's schema marks "force new"
-beyond those are not known offline and show as updates.
+(Azure cannot move a resource by PUT); so does a path the program lists in a resource's
+`replace_on_changes` (the agents' custom data). Properties that the provider's schema marks
+"force new" beyond those are not known offline and show as updates.
 
 Resources are matched by URN without the stack name, so two stacks compare too (`--against dev`),
 and through aliases, so a resource renamed or moved with an alias is the same resource.
+
+Two different stacks are a comparison of environments, not a change: deploying one never touches
+the other's resources, so there is no data loss and no refused replacement to report, and the
+report says "only in dev", "differs" rather than "delete", "update". The verdicts stay for one
+stack against itself (a revision, or a saved run of the same stack).
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from offline import graph, topology
+from offline import cost, graph, topology
 from offline.topology import resource_key
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
-from offline.preview import ROOT_TYPE, finding_lines, flatten, show
+from offline.preview import ROOT_TYPE, finding_lines, fix_lines, flatten, show
+from policy.enforcement import levels_source
 from policy.rules import STATEFUL_TYPES
 
 MISSING = object()
@@ -33,6 +40,11 @@ MISSING = object()
 EXTRA_REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     # "RoleAssignmentUpdateNotPermitted": scope, role and principal of an assignment are immutable.
     "azure-native:authorization:RoleAssignment": ("scope", "roleDefinitionId", "principalId"),
+    # An extension resource: the resource it is attached to is part of its id.
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri",),
+    # HBI can be set only when a workspace is created: changing it means a new workspace
+    # (https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest).
+    "azure-native:machinelearningservices:Workspace": ("hbiWorkspace",),
 }
 
 
@@ -84,17 +96,27 @@ class StackDiff:
     changes: list[Change]
     unchanged: int
     outputs: list[PropertyChange]
+    environments: bool = False
+    """The two sides are different stacks: a comparison, in which nothing is deleted or replaced."""
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
 
+    def blocks(self, change: Change) -> bool:
+        """`pulumi up` would refuse this change (never in a comparison of two stacks)."""
+        return change.blocked and not self.environments
+
+    def loses(self, change: Change) -> bool:
+        """This change would delete a stateful resource's data (never in a comparison of two stacks)."""
+        return change.loses_data and not self.environments
+
     @property
     def blocked(self) -> list[Change]:
-        return [c for c in self.changes if c.blocked]
+        return [c for c in self.changes if self.blocks(c)]
 
     @property
     def data_losses(self) -> list[Change]:
-        return [c for c in self.changes if c.loses_data]
+        return [c for c in self.changes if self.loses(c)]
 
 
 def _same_location(old: Any, new: Any) -> bool:
@@ -112,7 +134,9 @@ def property_changes(old: RegisteredResource, new: RegisteredResource) -> list[P
         if a == b or (path == "location" and _same_location(a, b)):
             continue
         top = re.split(r"[.\[]", path, maxsplit=1)[0]
-        changes.append(PropertyChange(path, a, b, replaces=keys is None or top in keys))
+        # The program's own `replace_on_changes` paths replace too, as the engine would.
+        forced = any(path == p or path.startswith((p + ".", p + "[")) for p in new.replace_on_changes)
+        changes.append(PropertyChange(path, a, b, replaces=keys is None or top in keys or forced))
     if old.protect != new.protect:
         changes.append(PropertyChange("[protect]", old.protect, new.protect))
     return changes
@@ -148,7 +172,8 @@ def compare(old: StackRun, new: StackRun) -> StackDiff:
         for name in sorted(set(old.exports) | set(new.exports))
         if old.exports.get(name, MISSING) != new.exports.get(name, MISSING)
     ]
-    return StackDiff(changes, unchanged, outputs)
+    # A side whose stack is unknown (an empty saved document) is taken as the same stack: the verdicts stay.
+    return StackDiff(changes, unchanged, outputs, environments=bool(old.stack) and old.stack != new.stack)
 
 
 @dataclass(frozen=True)
@@ -246,9 +271,19 @@ def common_cause(diff: StackDiff, minimum: int = 10) -> Optional[CommonCause]:
 
 
 SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- "}
+
+
+def kind_label(kind: str, diff: StackDiff, old_stack: str, new_stack: str) -> str:
+    """What a change is called: its operation within one stack; in a comparison of two, where it differs."""
+    if not diff.environments:
+        return kind
+    return {"create": f"only in {new_stack}", "delete": f"only in {old_stack}", "update": "differs",
+            "replace": "differs in identity"}[kind]
 LONG_VALUE = 120
 # Under GitHub's 65,536-character comment limit, with room for the marker `delivery/pr_comment.py` adds.
 MARKDOWN_BUDGET = 60_000
+# The least room kept for property changes before the picture is left out of a comment.
+PROPERTY_ROOM = 4_000
 
 
 def _value(value: Any) -> str:
@@ -278,9 +313,22 @@ class Report:
         mandatory = sum(1 for f in self.findings if f.mandatory)
         return f"{len(self.findings)} policy violation(s) on {self.new_label}, {mandatory} mandatory"
 
+    def label(self, kind: str) -> str:
+        return kind_label(kind, self.diff, self.old.stack, self.new.stack)
+
     def summary(self) -> str:
+        if self.diff.environments:
+            counts = [f"{SYMBOLS[k].strip()} {self.diff.count(k)} {self.label(k).replace('differs', 'differ')}"
+                      for k in SYMBOLS if self.diff.count(k)]
+            return ", ".join(counts + [f"{self.diff.unchanged} the same"])
         counts = [f"{SYMBOLS[k].strip()} {self.diff.count(k)} to {k}" for k in SYMBOLS if self.diff.count(k)]
         return ", ".join(counts + [f"{self.diff.unchanged} unchanged"])
+
+    def title(self) -> str:
+        if self.diff.environments:
+            return (f"Comparison of environments, {self.old_label} and {self.new_label}: two stacks, so deploying "
+                    "one deletes or replaces nothing of the other (no data-loss verdicts)")
+        return f"Changes from {self.old_label} to {self.new_label}"
 
     def blocked_note(self) -> str:
         names = ", ".join(f"{c.resource.name}" for c in self.diff.blocked)
@@ -297,24 +345,31 @@ class Report:
         change = f"{graph.clock(before)} -> {graph.clock(after)}" if before != after else graph.clock(after)
         return f"Estimated `pulumi up` from an empty stack (critical path): {change}."
 
+    def cost_lines(self) -> list[str]:
+        """The change in the monthly estimate (offline/cost.py), or why there is none."""
+        try:
+            return cost.markdown_section(cost.estimate(self.old), cost.estimate(self.new))
+        except cost.AssumptionsError as error:
+            return [f"**Monthly cost: not estimated**: {'; '.join(error.problems)}"]
 
-def _property_lines(change: Change) -> list[str]:
-    return [f"~ {p.path}: {_value(p.old)} => {_value(p.new)}{'  (forces replacement)' if p.replaces else ''}"
-            for p in change.properties]
+
+def _property_lines(change: Change, environments: bool = False) -> list[str]:
+    # Between two stacks nothing is replaced: a property of the ARM id only shows the two are different resources.
+    mark = "  (part of its identity)" if environments else "  (forces replacement)"
+    return [f"~ {p.path}: {_value(p.old)} => {_value(p.new)}{mark if p.replaces else ''}" for p in change.properties]
 
 
 def render_text(report: Report) -> str:
     diff = report.diff
-    lines = [f"Changes from {report.old_label} to {report.new_label} "
-             "(offline: secrets are masked, so a changed secret looks unchanged).", ""]
+    lines = [f"{report.title()} (offline: secrets are masked, so a changed secret looks unchanged).", ""]
     if not diff.changes and not diff.outputs:
-        lines.append(f"No changes: {diff.unchanged} resources the same.")
+        lines.append(f"No {'differences' if diff.environments else 'changes'}: {diff.unchanged} resources the same.")
     for change in diff.changes:
         r = change.resource
-        note = "  [protected: `pulumi up` refuses this until it is unprotected]" if change.blocked else ""
-        note += "  [DATA LOSS: stateful]" if change.loses_data else ""
-        lines.append(f" {SYMBOLS[change.kind]}  {r.type}  {r.name}  {change.kind}{note}")
-        lines.extend(f"        {line}" for line in _property_lines(change))
+        note = "  [protected: `pulumi up` refuses this until it is unprotected]" if diff.blocks(change) else ""
+        note += "  [DATA LOSS: stateful]" if diff.loses(change) else ""
+        lines.append(f" {SYMBOLS[change.kind]}  {r.type}  {r.name}  {report.label(change.kind)}{note}")
+        lines.extend(f"        {line}" for line in _property_lines(change, diff.environments))
     if diff.outputs:
         lines += ["", "Outputs:"]
         lines += [f"    ~ {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
@@ -325,9 +380,10 @@ def render_text(report: Report) -> str:
     if diff.blocked:
         lines += ["", report.blocked_note()]
     lines += ["", report.timing()]
+    lines += ["", *(line.replace("**", "").replace("`", "") for line in report.cost_lines())]
     if report.findings:
         lines += ["", f"{report.findings_headline()}:"]
-        lines += [f"    {line}" for line in finding_lines(report.new, report.findings)]
+        lines += [f"    {line}" for line in finding_lines(report.new, report.findings) + fix_lines(report.findings)]
     else:
         lines += [f"Policy on {report.new_label}: {report.rules_run} rules, no violations."]
     return "\n".join(lines)
@@ -340,9 +396,17 @@ def _cell(text: str) -> str:
 def render_markdown(report: Report, command: str) -> str:
     """The pull-request comment: the verdict first, then details a reviewer opens when needed."""
     diff = report.diff
-    head = [f"### Offline preview of `{report.new.stack}`: {report.old_label} → {report.new_label}", ""]
+    if diff.environments:
+        head = [f"### Offline comparison of environments: `{report.old.stack}` → `{report.new.stack}`", "",
+                f"_{report.old_label} and {report.new_label} are different stacks: deploying either deletes or "
+                "replaces nothing of the other, so this lists how they differ, with no data-loss verdicts "
+                "(\"differs in identity\": a name, parent or location differs, so they are separate Azure resources). "
+                "A change to one stack: `--against-ref`._", ""]
+    else:
+        head = [f"### Offline preview of `{report.new.stack}`: {report.old_label} → {report.new_label}", ""]
     if not diff.changes and not diff.outputs:
-        head.append(f"**No changes** to the {diff.unchanged} resources.")
+        head.append(f"**No differences** in the {diff.unchanged} resources." if diff.environments
+                    else f"**No changes** to the {diff.unchanged} resources.")
     else:
         head.append(f"**{report.summary()}**")
     cause = common_cause(diff)
@@ -356,15 +420,17 @@ def render_markdown(report: Report, command: str) -> str:
     if report.findings:
         mandatory = any(f.mandatory for f in report.findings)
         head += ["", "> [!CAUTION]" if mandatory else "> [!WARNING]",
-                 f"> {report.findings_headline()} (levels from `policy/config/{report.new.stack}.json`):"]
-        head += [f"> - {line}" for line in finding_lines(report.new, report.findings)]
+                 f"> {report.findings_headline()} (levels from {levels_source(report.new.stack)}):"]
+        head += [f"> - {line}" for line in finding_lines(report.new, report.findings) + fix_lines(report.findings)]
     else:
         head += ["", f"Policy pack: {report.rules_run} rules checked, no violations."]
     head += ["", report.timing()]
+    head += ["", *report.cost_lines()]
     if diff.changes:
-        head += ["", "| | type | name | change |", "|---|---|---|---|"]
+        head += ["", f"| | type | name | {'difference' if diff.environments else 'change'} |", "|---|---|---|---|"]
         head += [f"| `{SYMBOLS[c.kind].strip()}` | {_cell(c.resource.type)} | {_cell(c.resource.name)} | "
-                 f"{c.kind}{' (protected)' if c.blocked else ''}{' **data loss**' if c.loses_data else ''} |"
+                 f"{report.label(c.kind)}{' (protected)' if diff.blocks(c) else ''}"
+                 f"{' **data loss**' if diff.loses(c) else ''} |"
                  for c in diff.changes]
     tail = [f"<sub>Offline: the program under Pulumi mocks, secrets masked, no Azure state; "
             f"`{command}` reproduces it.</sub>"]
@@ -373,7 +439,7 @@ def render_markdown(report: Report, command: str) -> str:
     for change in diff.changes:
         if change.properties:
             body += [f"{SYMBOLS[change.kind].strip()} {change.resource.type} {change.resource.name}"]
-            body += [f"    {line}" for line in _property_lines(change)]
+            body += [f"    {line}" for line in _property_lines(change, diff.environments)]
     body += [f"~ output {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
     details = ["", "<details><summary>Property changes</summary>", "", "```diff", *body, "```", "", "</details>"] if body else []
 
@@ -382,16 +448,25 @@ def render_markdown(report: Report, command: str) -> str:
     deleted = [c.old for c in diff.changes if c.kind == "delete" and c.old is not None]
     picture: list[str] = []
     if kinds or deleted:
-        drawing, _ = topology.change_picture(report.old, report.new, kinds, deleted)
-        picture = ["", f"<details open><summary>What changes in `{report.new.stack}`, drawn: changed resources and their "
-                       "direct neighbours, deleted ones struck through (the whole topology: "
+        # Between two stacks the legend says what the table says ("only in dev", not "deleted").
+        names = {k: report.label(k) for k in SYMBOLS} if diff.environments else {}
+        if names:
+            names["delete"] = f"<s>{names['delete']}</s>"
+        drawing, _ = topology.change_picture(report.old, report.new, kinds, deleted, names)
+        what = (f"How `{report.new.stack}` differs from `{report.old.stack}`, drawn: what differs and its direct "
+                f"neighbours, what is only in `{report.old.stack}` struck through" if diff.environments else
+                f"What changes in `{report.new.stack}`, drawn: changed resources and their direct neighbours, "
+                "deleted ones struck through")
+        picture = ["", f"<details open><summary>{what} (the whole topology: "
                        f"`python -m offline diagram --stack {report.new.stack}`)</summary>", "",
                    "```mermaid", drawing.rstrip(), "```", "", "</details>"]
 
     def size(*parts: list[str]) -> int:
         return sum(len(line) + 1 for part in parts for line in part)
 
-    if size(head, details, picture, tail) > MARKDOWN_BUDGET:
+    # The picture of a change is small by design (the change and its neighbours), the property list is
+    # not: cut the list first, and leave the picture out only when it would not fit beside a short one.
+    if size(head, picture, tail) + PROPERTY_ROOM > MARKDOWN_BUDGET:
         picture = ["", f"_The diagram is left out to fit a comment: `python -m offline diagram --stack {report.new.stack}` draws it._"]
     if size(head, details, picture, tail) > MARKDOWN_BUDGET:
         room = MARKDOWN_BUDGET - size(head, picture, tail) - 400

@@ -65,6 +65,9 @@ class RegisteredResource:
     aliases: list[str] = field(default_factory=list)
     """Every old URN this resource may claim, resolved as the engine resolves alias specs (its own
     aliases, and those it inherits from its parent's aliases)."""
+    replace_on_changes: list[str] = field(default_factory=list)
+    """Input paths whose change replaces the resource (the `replace_on_changes` option)."""
+    delete_before_replace: bool = False
 
     def input(self, path: str, default: Any = None) -> Any:
         """`input("properties.networkAcls.defaultAction")`: a dotted path into the inputs."""
@@ -201,6 +204,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             id=state.id if state else "",
             outputs=dict(state.state) if state else {},
             aliases=self._alias_urns(request),
+            replace_on_changes=list(request.replaceOnChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         with self._lock:
             record.sequence = len(self.registrations)

@@ -65,6 +65,8 @@ TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
         120, "estimate", f"{_ASYNC}; until provisioned, cloud-init runs after"),
     "azure-native:authorization:RoleAssignment": Estimate(10, "estimate", _SYNC),
     "azure-native:authorization:ManagementLockAtResourceLevel": Estimate(5, "estimate", _SYNC),
+    "azure-native:monitor:DiagnosticSetting": Estimate(
+        5, "estimate", f"{_SYNC} (Microsoft.Insights/diagnosticSettings, an extension resource)"),
 }
 UNKNOWN_CREATE_SECONDS = 30
 """Counted for a type that has no estimate above (and reported, so the table gets one)."""
@@ -77,6 +79,13 @@ ORDERING_DEPENDENCIES: Mapping[tuple[str, str], str] = {
         "no-public-IP compute needs the workspace's private endpoint to exist before it is created",
     ("azure-native:machinelearningservices:Compute", "azure-native:network:PrivateDnsZoneGroup"):
         "its nodes find the workspace through the endpoint's DNS records",
+    ("azure-native:machinelearningservices:Compute", "azure-native:authorization:RoleAssignment"):
+        "a cluster pulls images from the private registry with its identity's AcrPull role: granted first",
+    ("azure-native:machinelearningservices:Workspace", "azure-native:network:PrivateEndpoint"):
+        "Microsoft's machine-learning-end-to-end-secure template creates the workspace after the storage, "
+        "Key Vault and registry private endpoints: what runs in the workspace reaches them only through those",
+    ("azure-native:machinelearningservices:Workspace", "azure-native:network:PrivateDnsZoneGroup"):
+        "the same template's order: the dependencies' endpoints resolve (their DNS records) before the workspace",
     ("azure-native:compute:VirtualMachine", "azure-native:keyvault:Secret"):
         "an agent reads its registration token from Key Vault at first boot: the secret must be there",
     ("azure-native:compute:VirtualMachine", "azure-native:authorization:RoleAssignment"):

@@ -47,6 +47,7 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:compute:VirtualMachine": ("vmName", "Microsoft.Compute/virtualMachines"),
     "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
     "azure-native:authorization:ManagementLockAtResourceLevel": ("lockName", "Microsoft.Authorization/locks"),
+    "azure-native:monitor:DiagnosticSetting": ("name", "Microsoft.Insights/diagnosticSettings"),
     # The state backend (bootstrap/), run by the same engine.
     "azure-native:storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
     "azure-native:storage:BlobContainer": ("containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
@@ -114,6 +115,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ in ("azure-native:authorization:RoleAssignment", "azure-native:authorization:ManagementLockByScope"):
             # Extension resources live under the resource they apply to.
             return f"{inputs.get('scope', '')}/providers/{arm_type}/{name}"
+        if typ == "azure-native:monitor:DiagnosticSetting":
+            return f"{inputs.get('resourceUri', '')}/providers/{arm_type}/{name}"
         # Child resource types embed their parent's name, e.g. .../virtualNetworks/{vnet}/virtualNetworkPeerings.
         path = arm_type.format(**{k: v for k, v in inputs.items() if isinstance(v, str)})
         group = inputs.get("resourceGroupName", "rg-unknown")

@@ -105,7 +105,8 @@ KEY_SETTINGS: dict[str, tuple[Setting, ...]] = {
         Setting("ipConfigurations[].subnet.id", "subnet", True),
         Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True)),
     "azure-native:privatedns:VirtualNetworkLink": (
-        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled")),
+        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled"),
+        Setting("resolutionPolicy", azure_default="Default")),
     "azure-native:storage:StorageAccount": (
         *_any("publicNetworkAccess", "networkRuleSet.defaultAction", "allowBlobPublicAccess"),
         Setting("allowSharedKeyAccess", azure_default="true"),
@@ -251,10 +252,22 @@ def finding_lines(run: StackRun, findings: Sequence[Any]) -> list[str]:
     return [f"{f.enforcement:<9}  [{f.rule}] {names.get(f.urn, f.urn)}: {f.message}" for f in findings]
 
 
+def fix_lines(findings: Sequence[Any]) -> list[str]:
+    """One line per rule whose findings the stack file causes: the key (or level) that clears them."""
+    fixes: dict[str, str] = {}
+    for f in findings:
+        if getattr(f, "fix", None):
+            fixes.setdefault(f.rule, f.fix)
+    return [f"to fix [{rule}]: {fix}" for rule, fix in fixes.items()]
+
+
 def render_findings(run: StackRun, findings: Sequence[Any], rules_run: int) -> str:
-    """The pack's verdict for this stack, with the levels of `policy/config/<stack>.json`."""
+    """The pack's verdict for this stack, with its levels (`policy/config/<stack>.json` or the default)."""
+    from policy.enforcement import levels_source
+
+    source = f"levels from {levels_source(run.stack)}"
     if not findings:
-        return f"Policy ({run.stack}): {rules_run} rules, no violations."
+        return f"Policy ({run.stack}): {rules_run} rules, no violations; {source}."
     mandatory = sum(1 for f in findings if f.mandatory)
-    lines = [f"Policy violations ({run.stack}): {len(findings)}, {mandatory} mandatory"]
-    return "\n".join(lines + [f"    {line}" for line in finding_lines(run, findings)])
+    lines = [f"Policy violations ({run.stack}): {len(findings)}, {mandatory} mandatory; {source}"]
+    return "\n".join(lines + [f"    {line}" for line in finding_lines(run, findings) + fix_lines(findings)])

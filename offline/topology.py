@@ -15,10 +15,12 @@ What is drawn:
 - private endpoints to their targets; the workspace to its dependencies, clusters to their
   workspace, the monitor scope to what it scopes;
 - who may open connections where: the internet to a public IP, and a subnet to another where an
-  NSG rule allows it.
+  NSG rule allows it (an arrow; words in the subnet's title when several subnets may reach it, or
+  when its own hosts may reach each other).
 What would only be a long line across the picture is text on the node it belongs to (a zone on its
-endpoint, a role on the VM that holds it, NAT egress on its subnet), so the full topology of prod
-stays readable at the width GitHub shows it.
+endpoint, a role on the VM, cluster or workspace that holds it, NAT egress on its subnet, the
+clients of the endpoints' subnet), so the full topology of prod stays readable at the width GitHub
+shows it.
 
 Two pictures come out of one model (`Picture`): the whole topology (`mermaid`), and the picture of
 a change (`change_picture`): only what changed, its direct neighbours for context, and what was
@@ -33,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID
+from components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 # Type tokens, and what counts as "the internet" in an NSG rule, are named once, in the rules module.
@@ -65,8 +67,8 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     # Registered types that are not a node of their own, and where the diagram shows them instead.
     NIC: "its VM, placed in the NIC's subnet",
     PUBLIC_IP: "the Bastion, VM or NAT gateway that holds it (an arrow from the internet to the first two)",
-    NSG: "the subnet it guards (named in the subnet's title; its allow rules as arrows)",
-    SECURITY_RULE: "the subnet its NSG guards (an allow rule as an arrow)",
+    NSG: "the subnet it guards (named in the subnet's title; its allow rules as arrows, or as words there)",
+    SECURITY_RULE: "the subnet its NSG guards (an allow rule as an arrow, or as words in the subnet's title)",
     NAT_GATEWAY: "the subnets it serves (\"NAT egress\" in their title)",
     PEERING: "the titles of the two VNets (\"peered both ways with\", or ONE WAY ONLY)",
     ZONE: "the endpoints whose zone groups write to it (a line in their label)",
@@ -79,16 +81,13 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     RESOURCE_GROUP: "the whole diagram",
     "random:index/randomString:RandomString": "the names (the suffix)",
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
-    "azure-native:monitor:DiagnosticSetting": "the resource whose logs and metrics it sends",
+    # Not a network path: Azure Monitor collects resource logs on its own backbone.
+    "azure-native:monitor:DiagnosticSetting": "the resource whose logs it sends (its resourceUri)",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
-# Ids from https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
-ROLE_NAMES: Mapping[str, str] = {
-    KEY_VAULT_SECRETS_USER_ROLE_ID: "Key Vault Secrets User",
-    "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
-    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
-}
+# One table of them, in components/roles.py (with the Microsoft Learn page of each id).
+ROLE_NAMES: Mapping[str, str] = ASSIGNED_ROLE_NAMES
 
 INTERNET = "internet"
 ZONES_NODE = "dnszones"
@@ -277,6 +276,13 @@ def _name(r: RegisteredResource) -> str:
 
 def _public_access(r: RegisteredResource) -> str:
     """What a reviewer asks of a service first: can the internet reach it?"""
+    if r.type == STORAGE and r.input("publicNetworkAccess") in (None, "Enabled"):
+        # "Selected networks" with none selected: the public endpoint admits only the resource
+        # instances listed (the workspace) and Azure's trusted services, not the internet.
+        rules = r.input("networkRuleSet") or {}
+        if rules.get("defaultAction") == "Deny" and not rules.get("ipRules") and not rules.get("virtualNetworkRules"):
+            instances = len(rules.get("resourceAccessRules") or [])
+            return f"firewall: no network, {instances} resource instance(s), trusted services"
     for path in ("publicNetworkAccess", "properties.publicNetworkAccess"):
         value = r.input(path)
         if value is not None:
@@ -319,6 +325,57 @@ def _sources(rule: Mapping[str, Any]) -> list[str]:
 def from_internet(rule: Mapping[str, Any]) -> bool:
     """The rule's source is the internet, as the policy rules read it (any case, IPv4 or IPv6)."""
     return any(source.lower() in INTERNET_SOURCES for source in _sources(rule))
+
+
+def _allowed_text(rule: Mapping[str, Any]) -> str:
+    """What an allow rule lets through: "Tcp 22", or "all traffic"."""
+    ports = rule.get("destinationPortRange") or ",".join(rule.get("destinationPortRanges") or []) or "*"
+    return f'{rule.get("protocol", "*")} {ports}'.replace("* *", "all traffic")
+
+
+# A subnet that several other subnets may reach (the private endpoints' subnet and its clients) says
+# who, in words in its title, instead of an arrow from each: arrows converging on one box put each
+# source a column to its left, and the four endpoint clients (two of them in the other VNet) made
+# prod's picture 2620 px wide, where 1800 is the most GitHub's 900 px column shows legibly.
+WORDS_FROM_SOURCES = 2
+
+
+@dataclass
+class SubnetPaths:
+    """Who an NSG lets into a subnet, other subnets and the subnet's own hosts."""
+
+    arrows: list[tuple[Subnet, str]] = field(default_factory=list)
+    """(source subnet, what is allowed), each drawn as an arrow to the subnet."""
+    words: dict[str, list[Subnet]] = field(default_factory=dict)
+    """What is allowed -> the source subnets, said in the subnet's title."""
+    within: bool = False
+    """A rule admits the subnet's own prefix: its hosts reach each other (a cluster's nodes)."""
+
+    def lines(self) -> list[str]:
+        return [f"{text} from {', '.join(s.name for s in sources)}" for text, sources in self.words.items()] + (
+            ["hosts reach each other"] if self.within else [])
+
+
+def subnet_paths(t: Topology, subnet: Subnet) -> SubnetPaths:
+    """The subnet-to-subnet paths into `subnet` that its NSG's inbound allow rules open (a source
+    prefix equal to a subnet's prefix). The internet is not a subnet: `_edges` draws it as an arrow."""
+    found: dict[str, list[Subnet]] = {}
+    paths = SubnetPaths()
+    others = sorted(t.subnets.values(), key=lambda s: s.id)
+    for rule in _allowed_inbound(t, subnet):
+        sources = set(_sources(rule))
+        for origin in others:
+            if sources & set(origin.prefixes):
+                if origin is subnet:
+                    paths.within = True
+                elif origin not in found.setdefault(_allowed_text(rule), []):
+                    found[_allowed_text(rule)].append(origin)
+    origins = {o.id for sources in found.values() for o in sources}
+    if len(origins) >= WORDS_FROM_SOURCES:
+        paths.words = found
+    else:
+        paths.arrows = [(o, text) for text, sources in found.items() for o in sources]
+    return paths
 
 
 # ------------------------------------------------------------------------------------------------
@@ -414,13 +471,16 @@ def build(run: StackRun) -> Picture:
         roles.setdefault(str(assignment.inputs.get("principalId")), []).append(assignment)
 
     def role_lines(r: RegisteredResource) -> list[str]:
-        lines = []
+        # One line per role, naming every scope it holds it on (the workspace reads four endpoints).
+        scopes: dict[str, list[str]] = {}
         for principal in sorted(t.principals(r)):
             for assignment in roles.get(principal, []):
                 scope = t.resolve(assignment.inputs.get("scope"))
                 role = _last(str(assignment.inputs.get("roleDefinitionId", "")))
-                lines.append(f"role {ROLE_NAMES.get(role, role)} on {_name(scope) if scope else assignment.inputs.get('scope')}")
-        return lines
+                named = _name(scope) if scope else str(assignment.inputs.get("scope"))
+                if named not in scopes.setdefault(ROLE_NAMES.get(role, role), []):
+                    scopes[ROLE_NAMES.get(role, role)].append(named)
+        return [f"role {role} on {', '.join(names)}" for role, names in scopes.items()]
 
     # VNets, their subnets, and what sits in each subnet.
     for vnet in t.of_type(VNET):
@@ -445,11 +505,14 @@ def build(run: StackRun) -> Picture:
             # Short facts in the title (the names are in the box drawn for an empty subnet, and in
             # the preview): a long title widens the whole VNet.
             # Azure-managed subnets (Bastion's) take no NSG of ours; any other subnet without one is news.
-            facts = ["NSG" if subnet.nsg else "no NSG" if subnet.name in AZURE_MANAGED_SUBNETS else "NO NSG"] + (["NAT egress"] if subnet.nat is not None else [])
+            paths = subnet_paths(t, subnet).lines()
+            facts = ["NSG" if subnet.nsg else "no NSG" if subnet.name in AZURE_MANAGED_SUBNETS else "NO NSG"] + (
+                ["NAT egress"] if subnet.nat is not None else []) + paths
             details = [f"NSG {_name(subnet.nsg)}" if subnet.nsg else "no NSG"]
             if subnet.nat is not None:
                 ips = ", ".join(_name(ip) for ip in t.public_ips(subnet.nat))
                 details.append(f"NAT egress {_name(subnet.nat)}" + (f" via {ips}" if ips else ""))
+            details += paths
             title = f"{subnet.name} {', '.join(subnet.prefixes)}"
             # One line in a subgraph's title: Mermaid lays a taller title over the boxes inside it.
             box = Box(subnet.node, _label(f"{title} · {' · '.join(facts)}"),
@@ -593,13 +656,10 @@ def _edges(t: Topology, ids: Mapping[str, str]) -> Iterator[Edge]:
             yield Edge(INTERNET, ids[vm.urn], "==>", "public IP on a VM")
     for subnet in sorted(t.subnets.values(), key=lambda s: s.id):
         for rule in _allowed_inbound(t, subnet):
-            ports = rule.get("destinationPortRange") or ",".join(rule.get("destinationPortRanges") or []) or "*"
-            text = f'{rule.get("protocol", "*")} {ports} allowed'.replace("* * allowed", "all traffic allowed")
             if from_internet(rule):
-                yield Edge(INTERNET, subnet.node, "==>", text)
-            origins = {s.node for s in t.subnets.values() if set(_sources(rule)) & set(s.prefixes)}
-            for origin in sorted(origins):
-                yield Edge(origin, subnet.node, "-->", text)
+                yield Edge(INTERNET, subnet.node, "==>", f"{_allowed_text(rule)} allowed")
+        for origin, text in subnet_paths(t, subnet).arrows:
+            yield Edge(origin.node, subnet.node, "-->", f"{text} allowed")
 
     # Private endpoints to their target.
     for endpoint in t.of_type(PRIVATE_ENDPOINT):
@@ -660,10 +720,14 @@ class Ghost:
 
 
 def change_picture(old: StackRun, new: StackRun, changes: Mapping[str, str],
-                   deleted: Sequence[RegisteredResource] = ()) -> tuple[str, int]:
+                   deleted: Sequence[RegisteredResource] = (), names: Optional[Mapping[str, str]] = None,
+                   ) -> tuple[str, int]:
     """The picture of a change: what changed (`changes`: URN on the new side -> create, update or
     replace), its direct neighbours for context, and each deleted resource (old side) as a ghost.
+    `names`: what to call each kind in the legend and the note, when not LEGEND's words (between two
+    stacks nothing is created or deleted: "only in prod", "only in dev").
     Returns the Mermaid text and the number of resource nodes it draws."""
+    called = {**LEGEND, **(names or {})}
     p, before = build(new), build(old)
     marks: dict[str, str] = {}
     elsewhere: list[str] = []
@@ -681,7 +745,7 @@ def change_picture(old: StackRun, new: StackRun, changes: Mapping[str, str],
             mark(item_id, kind)
         if not shown:
             r = new.by_urn(urn)
-            elsewhere.append(f"{kind}: {r.type.split(':')[-1]} {r.name}")
+            elsewhere.append(f"{called.get(kind, kind)}: {r.type.split(':')[-1]} {r.name}")
 
     # Deleted resources: a ghost where the old picture drew them, or, when what showed them is
     # still there (a NIC deleted from a VM that stays), that thing marked changed and a ghost beside it.
@@ -716,7 +780,7 @@ def change_picture(old: StackRun, new: StackRun, changes: Mapping[str, str],
                 if box != survivor:  # inside the box that showed it, it needs no arrow to it
                     ghost_edges.append(Edge(ghosts[key].id, survivor, "-.-", "was on"))
             else:
-                elsewhere.append(f"delete: {r.type.split(':')[-1]} {r.name}")
+                elsewhere.append(f"{called['delete']}: {r.type.split(':')[-1]} {r.name}")
 
     # Context: what the changed things connect to, and what sits in a changed box.
     keep_nodes = {i for i in marks if i in p.nodes}
@@ -748,11 +812,12 @@ def change_picture(old: StackRun, new: StackRun, changes: Mapping[str, str],
         keep_nodes.add(ELSEWHERE_NODE)
     head = HEADER.format(project=new.project, stack=new.stack, what="the change's picture",
                          command=f"python -m offline diff --stack {new.stack} --format markdown")
-    return _render(p, head, keep_nodes, keep_boxes, marks, list(ghosts.values()), ghost_edges, legend=True)
+    return _render(p, head, keep_nodes, keep_boxes, marks, list(ghosts.values()), ghost_edges, legend=called)
 
 
 def _render(p: Picture, head: str, keep_nodes: set[str], keep_boxes: set[str], marks: Mapping[str, str],
-            ghosts: Sequence[Ghost], ghost_edges: Sequence[Edge], legend: bool = False) -> tuple[str, int]:
+            ghosts: Sequence[Ghost], ghost_edges: Sequence[Edge],
+            legend: Optional[Mapping[str, str]] = None) -> tuple[str, int]:
     """Mermaid text for the kept part of a picture, and how many resource nodes it draws (boxes drawn
     as nodes and ghosts included; the legend, the internet and the note of what is not drawn not).
     A kept box with nothing kept inside it is drawn as a node: Mermaid draws an empty subgraph as
@@ -799,7 +864,7 @@ def _render(p: Picture, head: str, keep_nodes: set[str], keep_boxes: set[str], m
     if legend or any(used.values()):
         kinds = [k for k in CLASS_STYLES if legend or used.get(k)]
         lines += ['  subgraph legend["Legend"]', "    direction LR"]
-        lines += [f'    legend_{k}["{LEGEND[k]}"]' for k in kinds]
+        lines += [f'    legend_{k}["{(legend or LEGEND)[k]}"]' for k in kinds]
         lines.append("  end")
         if len(kinds) > 1:
             lines.append("  " + " ~~~ ".join(f"legend_{k}" for k in kinds))

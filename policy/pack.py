@@ -32,7 +32,16 @@ from pulumi_policy import (
 )
 
 from policy.adapters import from_policy_resource
-from policy.enforcement import PACK_DEFAULT, config_for_stack, resolve_levels
+from policy.enforcement import (
+    DISABLED,
+    MANDATORY,
+    PACK_DEFAULT,
+    STACK_KEYS,
+    config_for_stack,
+    fix_for,
+    resolve_levels,
+    stack_file_config,
+)
 from policy.rules import RULES, ResourceView, Rule
 
 PACK_NAME = "isolated-mlops-guardrails"
@@ -62,7 +71,11 @@ class InputsSeen:
             return self._inputs.get(urn)
 
 
-def resource_policy(rule: Rule, seen: InputsSeen) -> ResourceValidationPolicy:
+def _with_fix(message: str, fix: Optional[str]) -> str:
+    return f"{message} (to fix: {fix})" if fix else message
+
+
+def resource_policy(rule: Rule, seen: InputsSeen, fix: Optional[str] = None) -> ResourceValidationPolicy:
     assert rule.per_resource and rule.check_one is not None, rule.name
     check_one = rule.check_one
 
@@ -74,34 +87,49 @@ def resource_policy(rule: Rule, seen: InputsSeen) -> ResourceValidationPolicy:
         if rule.needs_secrets and not view.secrets_known:
             args.not_applicable(SECRETS_NOT_VISIBLE)
         for message in check_one(view):
-            report_violation(message, None)
+            report_violation(_with_fix(message, fix), None)
 
     return ResourceValidationPolicy(name=rule.name, description=rule.description, validate=validate)
 
 
-def stack_policy(rule: Rule, seen: InputsSeen) -> StackValidationPolicy:
+def stack_policy(rule: Rule, seen: InputsSeen, fix: Optional[str] = None) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         if rule.needs_secrets:
             args.not_applicable(SECRETS_NOT_VISIBLE)
         resources = [from_policy_resource(r, seen.get(r.urn)) for r in args.resources]
         for urn, message in rule.check(resources):
-            report_violation(message, urn)
+            report_violation(_with_fix(message, fix), urn)
 
     return StackValidationPolicy(name=rule.name, description=rule.description, validate=validate)
 
 
-def build_policies(rules: Sequence[Rule] = RULES, seen: Optional[InputsSeen] = None) -> list[Policy]:
-    """One CrossGuard policy per rule, same name and description."""
+def build_policies(rules: Sequence[Rule] = RULES, seen: Optional[InputsSeen] = None,
+                   fixes: Optional[Mapping[str, Optional[str]]] = None) -> list[Policy]:
+    """One CrossGuard policy per rule, same name and description; `fixes`: rule -> the stack-file key
+    that clears its violations in this stack (`policy.enforcement.fix_for`)."""
     seen = seen if seen is not None else InputsSeen()
-    return [resource_policy(r, seen) if r.per_resource else stack_policy(r, seen) for r in rules]
+    fixes = fixes or {}
+    return [resource_policy(r, seen, fixes.get(r.name)) if r.per_resource else stack_policy(r, seen, fixes.get(r.name))
+            for r in rules]
 
 
 def initial_config(stack: Optional[str], rules: Sequence[Rule] = RULES) -> dict[str, EnforcementLevel]:
-    """The stack's committed enforcement levels (policy/config/<stack>.json), as the SDK takes them.
+    """The stack's enforcement levels (policy/config/<stack>.json, or the default for what its stack
+    file says), as the SDK takes them.
 
     The CLI applies these first and `--policy-pack-config` on top, so an explicit file still wins.
     """
     return {name: EnforcementLevel(level) for name, level in config_for_stack(stack, [r.name for r in rules]).items()}
+
+
+def stack_fixes(stack: Optional[str], rules: Sequence[Rule] = RULES) -> dict[str, Optional[str]]:
+    """Rule -> what in the stack's files clears its violations (read from `Pulumi.<stack>.yaml`)."""
+    if not stack:
+        return {}
+    names = [r.name for r in rules]
+    stack_config = stack_file_config(stack)
+    levels = resolve_levels(config_for_stack(stack, names, stack_config), names)
+    return {name: fix_for(name, stack, stack_config, levels[name]) for name in names}
 
 
 def pack_arguments(stack: Optional[str]) -> dict[str, Any]:
@@ -109,21 +137,29 @@ def pack_arguments(stack: Optional[str]) -> dict[str, Any]:
     return {
         "name": PACK_NAME,
         "description": PACK_DESCRIPTION,
-        "policies": build_policies(),
+        "policies": build_policies(fixes=stack_fixes(stack)),
         "enforcement_level": EnforcementLevel(PACK_DEFAULT),
         "initial_config": initial_config(stack) or None,
     }
 
 
 def rules_table(stacks: Sequence[str] = ("prod", "dev"), rules: Sequence[Rule] = RULES) -> str:
-    """The rules as a Markdown table: how each runs and its level per stack (docs/policy.md holds it)."""
+    """The rules as a Markdown table: how each runs, its level per stack and in a stack without its own
+    config (the default), the stack-file key that fixes it where there is one, and where Microsoft
+    documents what it enforces (docs/policy.md holds it)."""
     names = [r.name for r in rules]
     levels = {stack: resolve_levels(config_for_stack(stack, names), names) for stack in stacks}
-    lines = [f"| rule | runs as | {' | '.join(stacks)} | checks |", "|---|---|" + "---|" * len(stacks) + "---|"]
+    lines = [f"| rule | runs as | {' | '.join(stacks)} | any other stack | fixed in the stack file by | checks | source |",
+             "|---|---|" + "---|" * len(stacks) + "---|---|---|---|"]
     for r in rules:
         kind = "resource policy" if r.per_resource else "stack policy"
         if r.needs_secrets:
             kind += " (secrets: offline preview only)"
         stack_levels = " | ".join(levels[stack][r.name] for stack in stacks)
-        lines.append(f"| `{r.name}` | {kind} | {stack_levels} | {r.description} |")
+        key = STACK_KEYS.get(r.name)
+        default = (f"{MANDATORY}; {DISABLED} where `{key.key}: {str(not key.passes_with).lower()}`"
+                   if key and key.states_intent else MANDATORY)
+        fixed_by = f"`{key.key}: {str(key.passes_with).lower()}`" if key else ""
+        sources = " ".join(f"[{i}]({url})" for i, url in enumerate(r.sources, 1))
+        lines.append(f"| `{r.name}` | {kind} | {stack_levels} | {default} | {fixed_by} | {r.description} | {sources} |")
     return "\n".join(lines)

@@ -25,6 +25,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
+from components.roles import ACR_PULL, READER
 from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS
 
 # --------------------------------------------------------------------------------------------
@@ -56,6 +57,20 @@ PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
 ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
 VM = "azure-native:compute:VirtualMachine"
 VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+# Microsoft Learn pages the workspace rules rest on (one place, cited by several rules).
+SECURE_WORKSPACE_VNET = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
+STUDIO_IN_VNET = ("https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network"
+                  "#datastore-azure-storage-account")
+NETWORK_ISOLATION_V2 = "https://learn.microsoft.com/azure/machine-learning/how-to-configure-network-isolation-with-v2"
+SERVERLESS_SETTINGS = ("https://learn.microsoft.com/rest/api/azureml/workspaces/create-or-update"
+                       "#serverlesscomputesettings")
+STORAGE_RESOURCE_INSTANCES = "https://learn.microsoft.com/azure/storage/common/storage-network-security-resource-instances"
+ACR_WITHOUT_ADMIN = ("https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication"
+                     "#scenario-azure-container-registry-without-admin-user")
 
 # What must survive a mistaken `pulumi destroy` or replacement in production.
 STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS)
@@ -78,7 +93,51 @@ NAME_INPUTS: Mapping[str, str] = {
     PRIVATE_ZONE: "privateZoneName",
     COMPUTE: "computeName",
     PRIVATE_LINK_SCOPE: "scopeName",
+    WORKSPACE: "workspaceName",
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Where Microsoft documents what the rules enforce (each rule names its `sources`; see
+# docs/azure-requirements.md for the paraphrase and what guards it). Checked 2026-12-01.
+# --------------------------------------------------------------------------------------------
+_LEARN = "https://learn.microsoft.com/azure/"
+DOC_ML_PRIVATE_LINK = _LEARN + "machine-learning/how-to-configure-private-link"
+DOC_ML_V2_ISOLATION = _LEARN + "machine-learning/how-to-configure-network-isolation-with-v2"
+DOC_ML_SECURE_WORKSPACE_STORAGE = _LEARN + "machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts"
+DOC_ML_SECURE_WORKSPACE_ACR = _LEARN + "machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"
+DOC_ML_SECURE_TRAINING = _LEARN + "machine-learning/how-to-secure-training-vnet"
+DOC_ML_NO_PUBLIC_IP = _LEARN + "machine-learning/how-to-secure-training-vnet#compute-cluster"
+DOC_ML_FIREWALL = _LEARN + "machine-learning/how-to-access-azureml-behind-firewall"
+DOC_ML_CUSTOM_DNS = _LEARN + "machine-learning/how-to-custom-dns"
+DOC_ML_BATCH_LIMITS = _LEARN + "machine-learning/how-to-secure-batch-endpoint"
+DOC_STORAGE_MIN_TLS = _LEARN + "storage/common/transport-layer-security-configure-minimum-version"
+DOC_STORAGE_NO_ANONYMOUS = _LEARN + "storage/blobs/anonymous-read-access-prevent"
+DOC_STORAGE_NETWORK = _LEARN + "storage/common/storage-network-security"
+DOC_KV_RBAC = _LEARN + "key-vault/general/rbac-guide"
+DOC_KV_SOFT_DELETE = _LEARN + "key-vault/general/soft-delete-overview"
+DOC_KV_NETWORK = _LEARN + "key-vault/general/network-security"
+DOC_ACR_PRIVATE_LINK = _LEARN + "container-registry/container-registry-private-link"
+DOC_APPI_WORKSPACE_BASED = _LEARN + "azure-monitor/app/create-workspace-resource"
+DOC_MONITOR_PRIVATE_LINK = _LEARN + "azure-monitor/logs/private-link-security"
+DOC_MONITOR_PRIVATE_LINK_DESIGN = _LEARN + "azure-monitor/logs/private-link-design"
+DOC_PE_DNS_ZONES = _LEARN + "private-link/private-endpoint-dns"
+DOC_PE_DNS_INTEGRATION = _LEARN + "private-link/private-endpoint-dns-integration"
+DOC_PE_NETWORK_POLICIES = _LEARN + "private-link/disable-private-endpoint-network-policy"
+DOC_PRIVATE_DNS_LINKS = _LEARN + "dns/private-dns-virtual-network-links"
+DOC_NSG_OVERVIEW = _LEARN + "virtual-network/network-security-groups-overview"
+DOC_BASTION_NSG = _LEARN + "bastion/bastion-nsg"
+DOC_BASTION_SETTINGS = _LEARN + "bastion/configuration-settings"
+DOC_BASTION_OVERVIEW = _LEARN + "bastion/bastion-overview"
+DOC_VNET_PEERING = _LEARN + "virtual-network/virtual-network-manage-peering"
+DOC_VNET_PEERING_REQUIREMENTS = DOC_VNET_PEERING + "#requirements-and-constraints"
+DOC_VNET_SUBNETS = _LEARN + "virtual-network/virtual-network-manage-subnet"
+DOC_NAT_GATEWAY = _LEARN + "nat-gateway/nat-overview"
+DOC_NETWORK_BEST_PRACTICES = _LEARN + "security/fundamentals/network-best-practices"
+DOC_VM_SSH_KEYS = _LEARN + "virtual-machines/linux/create-ssh-keys-detailed"
+DOC_VM_CUSTOM_DATA = _LEARN + "virtual-machines/custom-data"
+DOC_PULUMI_SECRETS = "https://www.pulumi.com/docs/iac/concepts/secrets/"
+DOC_PULUMI_PROTECT = "https://www.pulumi.com/docs/iac/concepts/options/protect/"
 
 
 class Unknown:
@@ -464,28 +523,46 @@ def _no_identity(r: ResourceView) -> bool:
     return identity_type is not UNKNOWN and (_unset(identity_type) or _eq(identity_type, "None"))
 
 
-@resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off, "
-               "managed identity, imageBuildCompute set.", WORKSPACE)
+@resource_rule("aml-workspace-private", "AML workspace: public network access disabled, v1 legacy mode off (it "
+               "would disable the v2 API the CLI, SDK and pipelines use), managed identity, imageBuildCompute set, "
+               "serverless compute in a subnet without public IP.", WORKSPACE,
+               sources=[SECURE_WORKSPACE_VNET, NETWORK_ISOLATION_V2, SERVERLESS_SETTINGS])
 def _workspace(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("publicNetworkAccess"), "Disabled"):
         yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled' for an isolated workspace"
     if _not_exactly(r.prop("v1LegacyMode"), False):
-        yield "set v1LegacyMode to false: the v1 APIs bypass the workspace's private endpoint"
+        yield ("set v1LegacyMode to false: true disables the workspace's v2 (Azure Resource Manager) API, which "
+               "the CLI and SDK v2, managed endpoints and the pipelines' `az ml job create` use")
     if _no_identity(r):
         yield "give the workspace a managed identity"
     if _unset(r.prop("imageBuildCompute")):
         yield "set imageBuildCompute to a compute cluster: the registry is private, so images must build in the VNet"
+    if _unset(r.prop("serverlessComputeSettings.serverlessComputeCustomSubnet")):
+        yield ("set serverlessComputeSettings.serverlessComputeCustomSubnet to the training subnet: serverless "
+               "compute otherwise runs outside the VNet")
+    if _not_exactly(r.prop("serverlessComputeSettings.serverlessComputeNoPublicIP"), True):
+        yield "set serverlessComputeSettings.serverlessComputeNoPublicIP to true"
 
 
-@resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled, "
-               "network default Deny with AzureServices bypass, HTTPS only, no HNS on the workspace store.", STORAGE)
+@resource_rule("storage-hardened", "Storage: TLS 1.2+, no public blob access, public network access disabled or "
+               "limited to selected networks with none selected (no IP or VNet rule: only resource instances and "
+               "trusted services), network default Deny with AzureServices bypass, HTTPS only, no HNS on the "
+               "workspace store.", STORAGE,
+               sources=[f"{SECURE_WORKSPACE_VNET}#secure-azure-storage-accounts", STORAGE_RESOURCE_INSTANCES])
 def _storage(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("minimumTlsVersion"), "TLS1_2", "TLS1_3"):
         yield f"minimumTlsVersion is {r.prop('minimumTlsVersion')!r}; set TLS1_2 or newer"
     if _not_exactly(r.prop("allowBlobPublicAccess"), False):
         yield "set allowBlobPublicAccess to false"
-    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
-        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled'"
+    # Unset means Enabled: then the network rule set is all that stands between the account and the internet.
+    if _differs(r.prop("publicNetworkAccess"), "Disabled", "Enabled") and not _unset(r.prop("publicNetworkAccess")):
+        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Enabled' (selected networks) or 'Disabled'"
+    if not _eq(r.prop("publicNetworkAccess"), "Disabled"):
+        for rules in ("ipRules", "virtualNetworkRules"):
+            value = r.prop(f"networkRuleSet.{rules}")
+            if value is not UNKNOWN and _list(value):
+                yield (f"networkRuleSet.{rules} admits networks through the public endpoint; remove them: clients "
+                       "use the private endpoints, and only the workspace and trusted services pass the firewall")
     if _differs(r.prop("networkRuleSet.defaultAction"), "Deny"):
         yield "set networkRuleSet.defaultAction to 'Deny'"
     bypass = r.prop("networkRuleSet.bypass")
@@ -498,7 +575,8 @@ def _storage(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("key-vault-hardened", "Key Vault: RBAC authorization, purge protection, public network access "
-               "disabled, network default Deny with AzureServices bypass.", KEY_VAULT)
+               "disabled, network default Deny with AzureServices bypass.", KEY_VAULT,
+               sources=(DOC_KV_RBAC, DOC_KV_SOFT_DELETE, DOC_KV_NETWORK))
 def _key_vault(r: ResourceView) -> Iterator[str]:
     if _not_exactly(r.prop("properties.enableRbacAuthorization"), True):
         yield "set properties.enableRbacAuthorization to true (no access policies)"
@@ -513,7 +591,8 @@ def _key_vault(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("container-registry-private", "Container registry: Premium (private link needs it), admin user off, "
-               "public network access disabled, quarantine off (batch endpoints).", REGISTRY)
+               "public network access disabled, quarantine off (batch endpoints).", REGISTRY,
+               sources=(DOC_ACR_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_ACR, DOC_ML_BATCH_LIMITS))
 def _registry(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("sku.name"), "Premium"):
         yield f"sku.name is {r.prop('sku.name')!r}; private endpoints require 'Premium'"
@@ -526,7 +605,8 @@ def _registry(r: ResourceView) -> Iterator[str]:
 
 
 @resource_rule("app-insights-workspace-based", "Application Insights is workspace-based (backed by Log Analytics).",
-               APP_INSIGHTS)
+               APP_INSIGHTS,
+               sources=(DOC_APPI_WORKSPACE_BASED,))
 def _app_insights(r: ResourceView) -> Iterator[str]:
     if _unset(r.prop("workspaceResourceId")) and not r.refs("workspaceResourceId"):
         yield "set workspaceResourceId to a Log Analytics workspace (classic Application Insights is retired)"
@@ -534,23 +614,35 @@ def _app_insights(r: ResourceView) -> Iterator[str]:
         yield "set ingestionMode to 'LogAnalytics'"
 
 
+# Microsoft Learn: AML "must use the open Private Link mode in Azure Monitor".
+AML_MONITOR_SOURCE = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor"
+AMPLS_ACCESS_MODES_SOURCE = "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes"
+AMPLS_RESOURCE_ACCESS_SOURCE = ("https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design"
+                                "#control-network-access-to-ampls-resources")
+
+
 @resource_rule("monitoring-private", "Log Analytics and Application Insights refuse public ingestion and queries "
                "(publicNetworkAccessForIngestion and ForQuery 'Disabled'); an Azure Monitor Private Link Scope's "
-               "ingestion and query access modes are 'PrivateOnly', with no 'Open' exclusion.",
-               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE)
+               "ingestion and query access modes are 'Open' (Azure Machine Learning requires the Open mode), "
+               "with no 'PrivateOnly' exclusion.",
+               LOG_ANALYTICS, APP_INSIGHTS, PRIVATE_LINK_SCOPE,
+               sources=[AML_MONITOR_SOURCE, AMPLS_ACCESS_MODES_SOURCE, AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring(r: ResourceView) -> Iterator[str]:
     if r.type == PRIVATE_LINK_SCOPE:
-        # PrivateOnly: clients in the linked VNets reach only the scope's resources (no exfiltration
-        # through another tenant's workspace); Open lets them send to any Azure Monitor resource.
+        # AML supports only the Open mode. What keeps the scope's resources private is their own
+        # public-access switches (below), not the mode; Open only lets the linked VNets also reach
+        # Azure Monitor resources outside the scope. Unset means Open (Azure's default).
         for mode in ("ingestionAccessMode", "queryAccessMode"):
             value = r.prop(f"accessModeSettings.{mode}")
-            if _differs(value, "PrivateOnly"):
-                yield f"accessModeSettings.{mode} is {value!r}; set 'PrivateOnly'"
+            if value is not None and _differs(value, "Open"):
+                yield (f"accessModeSettings.{mode} is {value!r}; set 'Open': Azure Machine Learning does not "
+                       "support the PrivateOnly mode (keep Log Analytics and App Insights private through their "
+                       "own public network access settings)")
         for exclusion in _mappings(r.prop("accessModeSettings.exclusions")):
             for mode in ("ingestionAccessMode", "queryAccessMode"):
-                if _eq(exclusion.get(mode), "Open"):
-                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} 'Open'; "
-                           "remove it: every endpoint of the scope stays PrivateOnly")
+                if _eq(exclusion.get(mode), "PrivateOnly"):
+                    yield (f"exclusion for {exclusion.get('privateEndpointConnectionName')!r} sets {mode} "
+                           "'PrivateOnly'; remove it: Azure Machine Learning needs the Open mode")
         return
     for prop in ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"):
         value = r.prop(prop)
@@ -560,7 +652,11 @@ def _monitoring(r: ResourceView) -> Iterator[str]:
 
 
 @rule("monitoring-in-private-link-scope", "Every Log Analytics workspace and Application Insights component is "
-      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).")
+      "scoped into an Azure Monitor Private Link Scope of this stack (with public access off, the only way in).",
+      sources=["https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
+               "#secure-azure-monitor-and-application-insights",
+               "https://learn.microsoft.com/azure/azure-monitor/logs/private-link-configure",
+               AMPLS_RESOURCE_ACCESS_SOURCE])
 def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
     linked: set[str] = set()
@@ -582,7 +678,8 @@ def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str,
 
 
 @rule("private-targets-have-endpoints", "The workspace, Key Vault, registry and Azure Monitor Private Link Scope "
-      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.")
+      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.",
+      sources=(DOC_ML_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_MONITOR_PRIVATE_LINK))
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file"),
                 PRIVATE_LINK_SCOPE: (AZURE_MONITOR_GROUP_ID,)}
@@ -637,7 +734,8 @@ def _zones_held(resources: Sequence[ResourceView], zone_groups: Sequence[Resourc
 
 
 @rule("private-endpoint-dns-complete", "Every private endpoint has one group id and a DNS zone group holding "
-      "exactly the zones that group id needs (the workspace: api and notebooks zones; Azure Monitor: five).")
+      "exactly the zones that group id needs (the workspace: api and notebooks zones; Azure Monitor: five).",
+      sources=(DOC_PE_DNS_ZONES, DOC_ML_CUSTOM_DNS))
 def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     orphan_groups = [g for g in _of_type(resources, ZONE_GROUP)
                      if not g.refs("privateEndpointName") and not isinstance(g.prop("privateEndpointName"), str)]
@@ -665,8 +763,17 @@ def _endpoint_dns(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
                            "(or the sovereign-cloud equivalent)")
 
 
-@rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have privateEndpointNetworkPolicies "
-      "'Disabled' (checked where the endpoint's subnet id is known).")
+# Private endpoints ignore their subnet's NSG unless network policies for NSGs are on ("Enabled" also
+# turns on route-table policies, harmless without user-defined routes).
+ENDPOINT_NSG_POLICIES = ("NetworkSecurityGroupEnabled", "Enabled")
+
+
+@rule("private-endpoint-subnet-policies", "Subnets that hold private endpoints have network policies for NSGs "
+      "on (privateEndpointNetworkPolicies 'NetworkSecurityGroupEnabled' or 'Enabled'), so the subnet's NSG, "
+      "which admits only the endpoints' client subnets, applies to the endpoints (checked where the endpoint's "
+      "subnet id is known).",
+      sources=["https://learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy",
+               "https://learn.microsoft.com/azure/private-link/private-endpoint-overview#network-security-of-private-endpoints"])
 def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     reported: set[tuple[str, str]] = set()
     for pe in _of_type(resources, PRIVATE_ENDPOINT):
@@ -676,13 +783,17 @@ def _endpoint_subnets(resources: Sequence[ResourceView]) -> Iterator[tuple[str, 
         if vnet is None or subnet_name is None or (vnet.urn, subnet_name.lower()) in reported:
             continue
         subnet = _find_subnet(resources, vnet, subnet_name)
-        if subnet is not None and _differs(subnet.get("privateEndpointNetworkPolicies"), "Disabled"):
+        value = subnet.get("privateEndpointNetworkPolicies") if subnet is not None else UNKNOWN
+        if _differs(value, *ENDPOINT_NSG_POLICIES):
             reported.add((vnet.urn, subnet_name.lower()))
-            yield vnet.urn, f"subnet {subnet_name!r} holds private endpoints; set privateEndpointNetworkPolicies to 'Disabled'"
+            yield vnet.urn, (f"subnet {subnet_name!r} holds private endpoints and its privateEndpointNetworkPolicies "
+                             f"is {value!r} (unset means 'Disabled'); set 'NetworkSecurityGroupEnabled', or its "
+                             "NSG does not apply to the endpoints and every subnet of both VNets reaches them")
 
 
 @rule("zone-linked-to-every-vnet", "Every private DNS zone is linked to every VNet in the stack, without "
-      "auto-registration; zones and links are global resources.")
+      "auto-registration; zones and links are global resources.",
+      sources=(DOC_PRIVATE_DNS_LINKS, DOC_PE_DNS_INTEGRATION))
 def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
     links = _of_type(resources, ZONE_LINK)
@@ -718,7 +829,8 @@ def _same_resource_group(a: ResourceView, b: ResourceView) -> bool:
 
 
 @rule("private-dns-zone-once", "Each private DNS zone name is declared once per resource group, also when several "
-      "group ids share it (the blob zone serves storage and Azure Monitor); every zone group points at that one zone.")
+      "group ids share it (the blob zone serves storage and Azure Monitor); every zone group points at that one zone.",
+      sources=(DOC_MONITOR_PRIVATE_LINK_DESIGN, DOC_PE_DNS_INTEGRATION))
 def _zone_once(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     zones = _of_type(resources, PRIVATE_ZONE)
     for i, zone in enumerate(zones):
@@ -733,7 +845,8 @@ def _zone_once(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 # Network
 # --------------------------------------------------------------------------------------------
 @resource_rule("subnets-have-nsg", "Every workload subnet has a network security group (Azure's reserved "
-               "subnets, such as AzureBastionSubnet, excepted).", VNET, SUBNET)
+               "subnets, such as AzureBastionSubnet, excepted).", VNET, SUBNET,
+               sources=(DOC_NSG_OVERVIEW, DOC_BASTION_NSG))
 def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
     subnets = _subnets(r) if r.type == VNET else [{**r.props, "name": physical_name(r)}]
     for subnet in subnets:
@@ -745,7 +858,79 @@ def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
             yield f"subnet {name!r} has no network security group: attach one that denies inbound internet traffic"
 
 
-@rule("peering-both-directions", "Every VNet peering is declared in both directions.")
+# Sources an allow rule may not name ahead of the VNet deny: they admit the whole VNet (or more).
+_WHOLE_VNET_SOURCES = frozenset({"*", "any", "virtualnetwork", "0.0.0.0/0"})
+
+
+def _priority(rule_props: Mapping[str, Any]) -> Optional[int]:
+    value = rule_props.get("priority")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _denies_vnet(rule_props: Mapping[str, Any]) -> bool:
+    """An inbound Deny of every protocol and port from the VirtualNetwork tag (or anywhere)."""
+    return (_eq(rule_props.get("direction"), "Inbound") and _eq(rule_props.get("access"), "Deny")
+            and str(rule_props.get("protocol", "")).lower() in ("*", "any")
+            and any(s in ("virtualnetwork", "*", "any") for s in _sources(rule_props))
+            and (0, 65535) in _port_ranges(rule_props) and _priority(rule_props) is not None)
+
+
+@rule("no-lateral-from-vnet", "Every NSG of a workload subnet denies inbound from VirtualNetwork on all ports "
+      "before Azure's AllowVnetInBound (65000), which covers peered VNets; the allow rules ahead of that deny "
+      "name their sources, each a subnet of this stack (Bastion's to the VMs, the endpoints' clients to the "
+      "endpoints), never VirtualNetwork, '*' or a wider range.",
+      sources=["https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview#default-security-rules",
+               "https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags",
+               "https://learn.microsoft.com/azure/bastion/bastion-nsg",
+               "https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall"])
+def _no_lateral(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    subnets = [s for v in _of_type(resources, VNET) for s in _subnets(v)] + [s for _, s in _standalone_subnets(resources)]
+    prefixes = _networks(p for s in subnets for p in _subnet_prefixes(s))
+    # NSGs that guard only Azure's reserved subnets follow those services' own rule sets.
+    guarded: dict[str, set[str]] = {}
+    for subnet in subnets:
+        nsg_id = lookup(subnet, "networkSecurityGroup.id")
+        if isinstance(nsg_id, str) and isinstance(subnet.get("name"), str):
+            guarded.setdefault(nsg_id.lower(), set()).add(subnet["name"])
+    for nsg in _of_type(resources, NSG):
+        names = guarded.get(nsg.id.lower(), set()) if nsg.id else set()
+        if names and names <= AZURE_MANAGED_SUBNETS:
+            continue
+        if nsg.prop("securityRules") is UNKNOWN:
+            continue
+        rules = _security_rules(resources, nsg)
+        denies = [p for p in (_priority(r) for r in rules if _denies_vnet(r)) if p is not None]
+        if not denies:
+            if any(_has_unknown(r) for r in rules):
+                continue  # a rule not known yet may be the deny
+            yield nsg.urn, ("denies no inbound traffic from VirtualNetwork: Azure's AllowVnetInBound (65000) lets "
+                            "every subnet of this VNet and of the peered one in; add an inbound Deny from "
+                            "VirtualNetwork, all protocols and ports, after the named allows (e.g. priority 4095)")
+            continue
+        deny_at = min(denies)
+        for r in rules:
+            priority = _priority(r)
+            if not (_eq(r.get("direction"), "Inbound") and _eq(r.get("access"), "Allow")) \
+                    or priority is None or priority >= deny_at:
+                continue
+            for source in _sources(r):
+                if source in _WHOLE_VNET_SOURCES:
+                    yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source!r} ahead of the VirtualNetwork "
+                                    "deny: name the subnets that must connect instead")
+                    continue
+                nets = _networks([source])
+                if nets and prefixes and not any(nets[0].subnet_of(p) for p in prefixes):
+                    yield nsg.urn, (f"rule {r.get('name')!r} allows inbound from {source} ahead of the VirtualNetwork "
+                                    "deny, which is not a subnet of this stack: name the subnets that must connect")
+
+
+@rule("peering-both-directions", "Every VNet peering is declared in both directions.",
+      sources=(DOC_VNET_PEERING,))
 def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     pairs = []
     for p in _of_type(resources, PEERING):
@@ -760,7 +945,8 @@ def _peerings(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
             yield p.urn, "has no peering in the opposite direction: one-way peering carries no traffic"
 
 
-@rule("address-spaces", "Subnets lie inside their VNet and do not overlap; VNets in one stack do not overlap.")
+@rule("address-spaces", "Subnets lie inside their VNet and do not overlap; VNets in one stack do not overlap.",
+      sources=(DOC_VNET_PEERING_REQUIREMENTS, DOC_VNET_SUBNETS))
 def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     vnets = _of_type(resources, VNET)
     spaces = {v.urn: _networks(_list(v.prop("addressSpace.addressPrefixes"))) for v in vnets}
@@ -782,7 +968,8 @@ def _address_spaces(resources: Sequence[ResourceView]) -> Iterator[tuple[str, st
 
 
 @rule("bastion-subnet", "Bastion is Standard (or Premium) and sits in AzureBastionSubnet, which is /26 or "
-      "larger and holds nothing else.")
+      "larger and holds nothing else.",
+      sources=(DOC_BASTION_SETTINGS,))
 def _bastion(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     bastion_subnets = [(v, s) for v in _of_type(resources, VNET) for s in _subnets(v)]
     bastion_subnets += _standalone_subnets(resources)
@@ -804,7 +991,8 @@ def _bastion(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 
 
 @resource_rule("public-ip-standard-static", "Public IPs are Standard SKU with static allocation (Bastion and "
-               "NAT gateways accept nothing else).", PUBLIC_IP)
+               "NAT gateways accept nothing else).", PUBLIC_IP,
+               sources=(DOC_BASTION_SETTINGS, DOC_NAT_GATEWAY))
 def _public_ip(r: ResourceView) -> Iterator[str]:
     if _differs(r.prop("sku.name"), "Standard"):
         yield f"sku.name is {r.prop('sku.name')!r}; use 'Standard'"
@@ -813,7 +1001,8 @@ def _public_ip(r: ResourceView) -> Iterator[str]:
 
 
 @rule("only-bastion-inbound-public-ip", "No public IP but Bastion's accepts inbound traffic: any other public IP "
-      "belongs to a NAT gateway (egress only); no NIC or VM has a public IP.")
+      "belongs to a NAT gateway (egress only); no NIC or VM has a public IP.",
+      sources=(DOC_NAT_GATEWAY, DOC_BASTION_OVERVIEW))
 def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     allowed: set[str] = set()
     for owner_type, prop in ((BASTION, "ipConfigurations"), (NAT_GATEWAY, "publicIpAddresses")):
@@ -837,7 +1026,8 @@ def _public_ips(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
 
 
 @resource_rule("no-internet-admin-ports", "No NSG rule allows inbound 22 or 3389 from the internet.",
-               NSG, SECURITY_RULE)
+               NSG, SECURITY_RULE,
+               sources=(DOC_NETWORK_BEST_PRACTICES,))
 def _admin_ports(r: ResourceView) -> Iterator[str]:
     rules = _mappings(r.prop("securityRules")) if r.type == NSG else [r.props]
     for rule_props in rules:
@@ -848,7 +1038,8 @@ def _admin_ports(r: ResourceView) -> Iterator[str]:
 # --------------------------------------------------------------------------------------------
 # Compute and access
 # --------------------------------------------------------------------------------------------
-@resource_rule("vm-ssh-keys-only", "Linux VMs only: password authentication off, no admin password, SSH keys.", VM)
+@resource_rule("vm-ssh-keys-only", "Linux VMs only: password authentication off, no admin password, SSH keys.", VM,
+               sources=(DOC_VM_SSH_KEYS,))
 def _vm(r: ResourceView) -> Iterator[str]:
     windows = r.prop("osProfile.windowsConfiguration")
     if windows and windows is not UNKNOWN:
@@ -861,8 +1052,18 @@ def _vm(r: ResourceView) -> Iterator[str]:
         yield "configure an SSH public key (osProfile.linuxConfiguration.ssh.publicKeys)"
 
 
+@resource_rule("vm-encryption-at-host", "Every VM encrypts at the host (temp disk, caches, data flows to storage).",
+               VM, sources=["https://learn.microsoft.com/azure/virtual-machines/disk-encryption"
+                            "#encryption-at-host---end-to-end-encryption-for-your-vm-data"])
+def _vm_encryption_at_host(r: ResourceView) -> Iterator[str]:
+    if _not_exactly(r.prop("securityProfile.encryptionAtHost"), True):
+        yield ("set securityProfile.encryptionAtHost to true (the subscription needs the feature "
+               "Microsoft.Compute/EncryptionAtHost registered)")
+
+
 @rule("no-secret-in-vm-boot-data", "No secret flows into VM custom data, user data or public extension settings.",
-      needs_secrets=True)
+      needs_secrets=True,
+      sources=(DOC_VM_CUSTOM_DATA,))
 def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
         if not r.secrets_known:
@@ -880,7 +1081,8 @@ def _vm_boot_data(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]
 
 
 @resource_rule("key-vault-secret-is-secret", "A Key Vault secret's value is a Pulumi secret (encrypted in state).",
-               KEY_VAULT_SECRET, needs_secrets=True)
+               KEY_VAULT_SECRET, needs_secrets=True,
+               sources=(DOC_PULUMI_SECRETS,))
 def _kv_secret(r: ResourceView) -> Iterator[str]:
     value = r.prop("properties.value")
     if r.secrets_known and value not in (None, "[secret]") and value is not UNKNOWN \
@@ -888,8 +1090,51 @@ def _kv_secret(r: ResourceView) -> Iterator[str]:
         yield "properties.value is plain text in the program and the state: wrap it with pulumi.Output.secret"
 
 
+@resource_rule("key-vault-secret-expires", "A Key Vault secret carries an expiry (the credential's own), so its "
+               "rotation is due visibly.", KEY_VAULT_SECRET,
+               sources=["https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes",
+                        "https://learn.microsoft.com/azure/key-vault/policy-reference"])
+def _kv_secret_expires(r: ResourceView) -> Iterator[str]:
+    if _unset(r.prop("properties.attributes.expires")):
+        yield "set properties.attributes.expires to the credential's expiry (agents.tokenExpiresOn)"
+
+
+DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG)
+
+
+def _within(resource_id: Any, parent_id: str) -> bool:
+    """Is the known id `resource_id` the resource `parent_id` or one of its children (ids are case-insensitive)?"""
+    if not isinstance(resource_id, str) or not parent_id:
+        return False
+    child, parent = resource_id.rstrip("/").lower(), parent_id.rstrip("/").lower()
+    return child == parent or child.startswith(parent + "/")
+
+
+@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG and the storage account's "
+      "blob service send their resource logs to Log Analytics (a diagnostic setting with a workspace).",
+      sources=["https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",
+               "https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/"
+               "microsoft-network-networksecuritygroups-logs"])
+def _diagnostics(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    settings = [d for d in _of_type(resources, DIAGNOSTIC_SETTING)
+                if not _unset(d.prop("workspaceId")) and _list(d.prop("logs"))]
+    if any(d.prop("resourceUri") is UNKNOWN and not d.refs("resourceUri") for d in settings):
+        return  # a setting whose target is not known yet could be the missing one
+    for r in _of_type(resources, *DIAGNOSED_TYPES, STORAGE):
+        covered = [d for d in settings if r.urn in d.refs("resourceUri") or _within(d.prop("resourceUri"), r.id)]
+        if r.type == STORAGE:
+            # Storage logs are per service: the setting sits on <account>/blobServices/default.
+            covered = [d for d in covered if d.prop("resourceUri") is UNKNOWN
+                       or str(d.prop("resourceUri")).rstrip("/").lower().endswith("/blobservices/default")]
+            if not covered:
+                yield r.urn, "add a diagnostic setting on <account id>/blobServices/default to Log Analytics"
+        elif not covered:
+            yield r.urn, "add a diagnostic setting that sends its logs to Log Analytics"
+
+
 @resource_rule("aml-compute-private", "AmlCompute: no node public IP, in a subnet, SSH port closed, scales to 0, "
-               "managed identity.", COMPUTE)
+               "managed identity.", COMPUTE,
+               sources=(DOC_ML_SECURE_TRAINING, DOC_ML_NO_PUBLIC_IP))
 def _compute(r: ResourceView) -> Iterator[str]:
     if not _eq(r.prop("properties.computeType"), "AmlCompute"):
         return
@@ -909,7 +1154,8 @@ def _compute(r: ResourceView) -> Iterator[str]:
 
 
 @rule("compute-subnet-closed", "No-public-IP compute sits in a subnet declared in this stack, which has a "
-      "network security group that opens no admin port to the internet.")
+      "network security group that opens no admin port to the internet.",
+      sources=(DOC_ML_SECURE_TRAINING, DOC_ML_FIREWALL))
 def _compute_subnet(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for c in _of_type(resources, COMPUTE):
         if c.prop("properties.properties.enableNodePublicIp") is not False:
@@ -938,7 +1184,8 @@ def _compute_subnet(resources: Sequence[ResourceView]) -> Iterator[tuple[str, st
 
 
 @rule("compute-after-workspace-private-endpoint", "No-public-IP compute is created only after the workspace's "
-      "private endpoint exists (Azure refuses it before).")
+      "private endpoint exists (Azure refuses it before).",
+      sources=(DOC_ML_SECURE_TRAINING,))
 def _compute_order(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     workspace_endpoints = {pe.urn for pe in _of_type(resources, PRIVATE_ENDPOINT) if "amlworkspace" in _group_ids(pe)}
     for c in _of_type(resources, COMPUTE):
@@ -946,7 +1193,8 @@ def _compute_order(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
             yield c.urn, "add depends_on the workspace's private endpoint: Azure rejects no-public-IP compute created first"
 
 
-@rule("image-build-compute-exists", "The workspace's imageBuildCompute names a cluster this stack creates.")
+@rule("image-build-compute-exists", "The workspace's imageBuildCompute names a cluster this stack creates.",
+      sources=(DOC_ML_SECURE_WORKSPACE_ACR,))
 def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     names = [physical_name(c) for c in _of_type(resources, COMPUTE)]
     if any(not isinstance(n, str) for n in names):
@@ -958,8 +1206,73 @@ def _image_build(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
             yield ws.urn, f"imageBuildCompute {name!r} is not a cluster of this stack ({', '.join(sorted(clusters.values())) or 'none'})"
 
 
+def _role_grants(resources: Sequence[ResourceView], role_id: str, holders: set[str], scope_urn: str) -> bool:
+    """Is there an assignment of `role_id` to one of `holders` (URNs whose principal id it takes) at
+    the resource `scope_urn`? A role id not known yet counts: nothing can be proved about it."""
+    for a in _of_type(resources, ROLE_ASSIGNMENT):
+        role = a.prop("roleDefinitionId")
+        role_matches = role is UNKNOWN or (isinstance(role, str) and role.rstrip("/").lower().endswith(role_id))
+        if role_matches and holders.intersection(a.refs("principalId")) and scope_urn in a.refs("scope"):
+            return True
+    return False
+
+
+@rule("storage-admits-its-workspace", "The workspace's default storage admits the workspace through its firewall: "
+      "public network access from selected networks (not Disabled, which turns every exception off) with a "
+      "resource instance rule for the workspace.",
+      sources=[f"{SECURE_WORKSPACE_VNET}#secure-azure-storage-accounts", STORAGE_RESOURCE_INSTANCES])
+def _storage_admits_workspace(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for ws in _of_type(resources, WORKSPACE):
+        name = physical_name(ws)
+        for st in _resolve(resources, ws, "storageAccount", ws.prop("storageAccount"), STORAGE):
+            if _eq(st.prop("publicNetworkAccess"), "Disabled"):
+                yield st.urn, ("publicNetworkAccess 'Disabled' turns off resource instance rules and trusted services, "
+                               "so AML's own access to its default storage is refused; set 'Enabled' with "
+                               "networkRuleSet.defaultAction 'Deny' and a resource instance rule for the workspace")
+                continue
+            rules = st.prop("networkRuleSet.resourceAccessRules")
+            ids = [rule.get("resourceId") if isinstance(rule, Mapping) else UNKNOWN for rule in _list(rules)]
+            if rules is UNKNOWN or not isinstance(name, str) or any(i is UNKNOWN for i in ids):
+                continue  # not known yet: cannot prove it is missing
+            suffix = f"/microsoft.machinelearningservices/workspaces/{name}".lower()
+            if not any(isinstance(i, str) and i.rstrip("/").lower().endswith(suffix) for i in ids):
+                yield st.urn, (f"add a networkRuleSet.resourceAccessRules entry for workspace {name!r}: the firewall "
+                               "admits AML's service-side access (studio data preview, profiling) only from it")
+
+
+@rule("workspace-reads-storage-endpoints", "The workspace's managed identity is Reader on each private endpoint of "
+      "its default storage (studio in a virtual network).", sources=[STUDIO_IN_VNET])
+def _workspace_reads_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for ws in _of_type(resources, WORKSPACE):
+        for st in _resolve(resources, ws, "storageAccount", ws.prop("storageAccount"), STORAGE):
+            for pe in endpoints_targeting(resources, st):
+                if not _role_grants(resources, READER.id, {ws.urn}, pe.urn):
+                    yield pe.urn, (f"grant the workspace's identity Reader ({READER.id}) on this storage endpoint: "
+                                   "studio previews data through it with that identity")
+
+
+@rule("compute-can-pull-images", "Every AmlCompute cluster's identity holds AcrPull on the workspace's registry "
+      "(its admin user is off, so images are pulled with the identity).", sources=[ACR_WITHOUT_ADMIN])
+def _compute_pulls(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    by_urn = _by_urn(resources)
+    for c in _of_type(resources, COMPUTE):
+        if not _eq(c.prop("properties.computeType"), "AmlCompute"):
+            continue
+        workspaces = [by_urn[u] for u in c.refs("workspaceName") if u in by_urn and by_urn[u].type == WORKSPACE]
+        identity_type = str(c.prop("identity.type") or "")
+        holders = {u for u in c.refs("identity") if u in by_urn and by_urn[u].type == IDENTITY}
+        if "systemassigned" in identity_type.lower().replace(" ", "").replace(",", ""):
+            holders.add(c.urn)
+        for ws in workspaces:
+            for registry in _resolve(resources, ws, "containerRegistry", ws.prop("containerRegistry"), REGISTRY):
+                if not holders or not _role_grants(resources, ACR_PULL.id, holders, registry.urn):
+                    yield c.urn, (f"grant the cluster's identity AcrPull ({ACR_PULL.id}) on the workspace's registry: "
+                                  "with the admin user off, nodes pull job images with that identity")
+
+
 @rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "
-      "and Log Analytics are protected against deletion.")
+      "and Log Analytics are protected against deletion.",
+      sources=(DOC_PULUMI_PROTECT,))
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
         if r.type in STATEFUL_TYPES and not r.protect:

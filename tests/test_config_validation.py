@@ -147,8 +147,9 @@ CASES = [
      "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
     ("key-vault-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "prodweu1")),
      "namePrefix", "key vault name 'kv-mlopsplt-prodweu1-?????'", 1),
-    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-" + "x" * 30)),
-     "computeClusters[1].name", "is 34 characters; Azure allows 3-32", 1),
+    # Azure's limit for workspaces/computes is 16: a 17-character name fails, as it would in Azure.
+    ("cluster-name-too-long", _all(_set("computeClusters.1.name", "gpu-train-cluster")),
+     "computeClusters[1].name", "is 17 characters; Azure allows 2-16", 1),
     ("prefix-not-a-name", _set("namePrefix", "ML_Ops"), "namePrefix", "must be 2-8 lowercase letters", 1),
     ("stack-name-not-an-environment", _set("environment", "Prod-EU"), "environment",
      "set `environment` if the stack name is not", 1),
@@ -175,6 +176,10 @@ CASES = [
     ("wrong-type-bool-as-integer", _set("agents.count", True), "agents.count", "must be a whole number, got True", 1),
     ("wrong-type-nested-boolean", _set("network.natGateway", "sometimes"), "network.natGateway",
      "must be true or false", 1),
+    ("wrong-type-dns-fallback", _set("network.privateDnsFallbackToInternet", "NxDomainRedirect"),
+     "network.privateDnsFallbackToInternet", "must be true or false, got 'NxDomainRedirect'", 1),
+    ("dns-fallback-typo", _set("network.privateDnsFallbackToInternt", True), "network.privateDnsFallbackToInternt",
+     "did you mean 'privateDnsFallbackToInternet'?", 1),
     ("wrong-type-nested-string", _set("network.amlVnet.addressSpace", 10), "network.amlVnet.addressSpace",
      "must be a non-empty string, got 10", 1),
     ("wrong-type-labels", _set("agents.labels", "gpu"), "agents.labels", "must be a list", 1),
@@ -197,12 +202,17 @@ CASES = [
     ("agent-kind-typo", _set("agents.kind", "githb"), "agents.kind", "(did you mean 'github'?)", 1),
     ("unknown-cloud", _set("cloud", "AzureCloudd"), "cloud", "did you mean 'AzureCloud'?", 1),
     ("unknown-storage-sku", _set("storageSku", "Premium_LRS"), "storageSku", "must be one of Standard_LRS", 1),
+    ("bastion-sku-typo", _set("bastionSku", "Standrad"), "bastionSku",
+     "must be one of Basic, Standard, Premium, got 'Standrad' (did you mean 'Standard'?)", 1),
+    ("bastion-sku-developer", _set("bastionSku", "Developer"), "bastionSku",
+     "cannot reach the VMs in a peered VNet", 1),
     ("image-build-cluster-not-a-cluster", _set("imageBuildCluster", "gpu-trian"), "imageBuildCluster",
      "is not one of the computeClusters (cpu-build, gpu-train)", 1),
     ("duplicate-cluster-names", _set("computeClusters.1.name", "cpu-build"), "computeClusters[1].name",
      "is used by another cluster", 1),
     ("vm-size-not-a-size", _set("jumpHost.vmSize", "B2s"), "jumpHost.vmSize", "must be an Azure VM size", 1),
     ("reserved-admin-name", _set("adminUsername", "admin"), "adminUsername", "reserves for VMs", 1),
+    ("admin-is-the-agents-job-user", _set("adminUsername", "ciagent"), "adminUsername", "is the user the agents' jobs run as", 1),
     ("agent-url-not-https", _set("agents.url", "http://dev.azure.com/contoso"), "agents.url", "https:// URL", 1),
     # Missing required keys, reported once (not once more for every field under a missing object)
     ("missing-top-level-key", _delete("location"), "location", "is required but not set", 1),
@@ -212,6 +222,14 @@ CASES = [
     ("missing-cluster-field", _delete("computeClusters.1.vmSize"), "computeClusters[1].vmSize",
      "is required but not set", 1),
     ("no-clusters", _set("computeClusters", []), "computeClusters", "must list at least one cluster", 1),
+    # The agents' credential expiry: required with agents (the Key Vault secret expires with it), a date
+    ("missing-token-expiry", _delete("agents.tokenExpiresOn"), "agents.tokenExpiresOn",
+     "is required when agents.count > 0", 1),
+    ("token-expiry-not-a-date", _set("agents.tokenExpiresOn", "March 2027"), "agents.tokenExpiresOn",
+     "'March 2027' is not a date; write the credential's expiry as YYYY-MM-DD", 1),
+    ("token-expiry-impossible-date", _set("agents.tokenExpiresOn", "2027-02-30"), "agents.tokenExpiresOn",
+     "is not a date", 1),
+    ("hbi-not-a-boolean", _set("hbiWorkspace", "confidential"), "hbiWorkspace", "must be true or false", 1),
     # SSH keys: missing, malformed, or not one Azure accepts
     ("missing-ssh-key", _delete("adminSshPublicKey"), "adminSshPublicKey", "is required but not set", 1),
     ("empty-ssh-key", _set("adminSshPublicKey", ""), "adminSshPublicKey", "must be a non-empty string", 1),
@@ -380,6 +398,21 @@ def test_no_token_needed_without_agents():
     """The negative control of the two above: no agents, no token, no problem."""
     config, problems = check(_set("agents.count", 0), secrets={})
     assert problems == [] and config is not None and config.agents.count == 0
+
+
+def test_no_token_expiry_needed_without_agents():
+    """agents.tokenExpiresOn is required only when agents (and so the secret) exist."""
+    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets={})
+    assert problems == [] and config is not None and config.agents.token_expires_on is None
+
+
+def test_token_expiry_is_read_as_a_date():
+    import datetime
+
+    config, problems = check(stack="prod")
+    assert problems == [] and config is not None
+    assert config.agents.token_expires_on == datetime.date(2027, 3, 1)
+    assert config.agents.token_expires_epoch == 1803859200  # 2027-03-01T00:00:00Z, Key Vault's `exp`
 
 
 def test_empty_secret_token_is_refused():

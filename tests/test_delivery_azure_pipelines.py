@@ -4,6 +4,7 @@ passes shellcheck."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -39,12 +40,21 @@ def steps_of(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "steps" and isinstance(value, list):
-                yield from (s for s in value if isinstance(s, dict))
+                yield from _steps_in(value)
             else:
                 yield from steps_of(value)
     elif isinstance(node, list):
         for item in node:
             yield from steps_of(item)
+
+
+def _steps_in(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """A steps list's steps, including those inside `${{ if ... }}:` insertions."""
+    for item in items:
+        if isinstance(item, dict) and len(item) == 1 and str(next(iter(item))).startswith("${{"):
+            yield from _steps_in(next(iter(item.values())) or [])
+        elif isinstance(item, dict):
+            yield item
 
 
 def scripts() -> Iterator[tuple[str, str]]:
@@ -97,7 +107,8 @@ def test_preview_on_pull_requests_into_main_and_up_on_main() -> None:
                 if s.get("template") == "templates/pulumi.yml"}
     assert commands == {"preview", "up"}
     template = (TEMPLATES / "pulumi.yml").read_text()
-    assert 'policy=(--policy-pack policy --policy-pack-config "policy/config/$STACK.json")' in template
+    assert '.venv/bin/python -m policy.enforcement --stack "$STACK" > "$levels"' in template
+    assert 'policy=(--policy-pack policy --policy-pack-config "$levels")' in template
     assert 'pulumi preview --stack "$STACK" "${policy[@]}"' in template
     assert 'pulumi up --stack "$STACK" "${policy[@]}"' in template
 
@@ -210,3 +221,66 @@ def test_main_deploys_prod_the_stack_the_environment_is_named_after() -> None:
 
 def test_a_tag_build_fails_the_route_step() -> None:
     assert run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/tags/v1"}).returncode != 0
+
+
+# ---- Pull requests: every affected stack ------------------------------------------------------------
+def _preview_job(name: str) -> dict[str, Any]:
+    return next(j for j in stage("Preview")["jobs"] if j["job"] == name)
+
+
+def test_pull_requests_preview_every_stack_they_affect() -> None:
+    stacks = _preview_job("stacks")
+    [checkout] = [s for s in stacks["steps"] if "checkout" in s]
+    assert checkout["fetchDepth"] == "0", "the changed paths need the target branch's history"
+    [affected] = [s for s in stacks["steps"] if s.get("name") == "affected"]
+    assert "python3 -m delivery.affected_stacks" in affected["script"] and "--format azure-pipelines" in affected["script"]
+    for name in ("offline", "preview"):
+        job = _preview_job(name)
+        assert job["dependsOn"] == "stacks"
+        assert job["strategy"]["matrix"] == "$[ dependencies.stacks.outputs['affected.matrix'] ]"
+        assert "ne(dependencies.stacks.outputs['affected.count'], '0')" in job["condition"]
+    [offline] = [s for s in _preview_job("offline")["steps"] if "offline diff" in s.get("script", "")]
+    assert offline["env"]["STACK"] == "$(stack)" and "##vso[task.uploadsummary]" in offline["script"]
+    [pulumi] = [s for s in _preview_job("preview")["steps"] if s.get("template") == "templates/pulumi.yml"]
+    assert pulumi["parameters"]["stack"] == "$(stack)"
+
+
+@pytest.mark.parametrize("change, stacks", [
+    ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
+    ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
+])
+def test_the_stacks_step_sets_the_matrix(change: dict[str, str], stacks: list[str], tmp_path: Path) -> None:
+    from tests.test_delivery_workflows import pr_repository
+
+    [step] = [s for s in _preview_job("stacks")["steps"] if s.get("name") == "affected"]
+    command = step["script"].replace("python3", sys.executable)
+    result = subprocess.run(["bash", "-e", "-c", command], cwd=pr_repository(tmp_path, change), capture_output=True,
+                            text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                            "TARGET_BRANCH": "refs/heads/main"})
+    assert result.returncode == 0, result.stderr
+    matrix = {stack: {"stack": stack} for stack in stacks}
+    assert ("##vso[task.setvariable variable=matrix;isOutput=true]" + json.dumps(matrix, separators=(",", ":"))
+            in result.stdout.splitlines())
+
+
+def test_a_given_stack_skips_the_route_and_a_missing_one_routes() -> None:
+    template = load(TEMPLATES / "pulumi.yml")
+    assert template["parameters"][-1] == {"name": "stack", "displayName": template["parameters"][-1]["displayName"],
+                                          "type": "string", "default": ""}
+    [conditional] = [s for s in template["steps"] if isinstance(s, dict) and len(s) == 1 and "${{ if" in next(iter(s))]
+    assert next(iter(conditional)) == "${{ if eq(parameters.stack, '') }}"
+    assert [s["name"] for s in next(iter(conditional.values()))] == ["route"]
+
+
+def test_preflight_runs_before_pulumi_and_verify_after_the_smoke_job() -> None:
+    """Before `pulumi preview`/`up`: the read-only preflight, with the stack's name suffix when it has
+    state; after the smoke job, from the private agent: verify (README, "Checks against the live
+    subscription")."""
+    script = load(TEMPLATES / "pulumi.yml")["steps"][-1]["inputs"]["inlineScript"]
+    assert script.index("python -m live preflight") < script.index("pulumi up --stack")
+    assert script.index("python -m live preflight") < script.index("pulumi preview --stack")
+    assert '--name-suffix "${resource_group##*-}"' in script
+    [cli] = [s for s in steps_of(stage("AmlJob")) if str(s.get("task", "")).startswith("AzureCLI@")]
+    smoke = cli["inputs"]["inlineScript"]
+    assert smoke.index("az ml job create") < smoke.index("python -m live verify")
+    assert '--resource-group "$resource_group"' in smoke[smoke.index("python -m live verify"):]

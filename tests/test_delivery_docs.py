@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from components.roles import ASSIGNED_ROLES
 from offline.engine import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,14 +14,31 @@ DOCS = (ROOT / "docs" / "delivery.md").read_text()
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
+def _condition_roles(docs: str) -> list[set[str]]:
+    """The role ids of each `GuidEquals {...}` clause of the documented condition (write, then delete)."""
+    return [set(re.findall(GUID, ids)) for ids in re.findall(r"GuidEquals \{([^}]*)\}", docs)]
+
+
 def test_the_constrained_rbac_condition_covers_every_role_the_program_assigns(each_stack: StackRun) -> None:
     # If the program starts granting another role, the deploying identity's condition must allow it.
-    documented = set(re.findall(r"GuidEquals \{(" + GUID + r")\}", DOCS))
-    assert documented, "the condition is missing from docs/delivery.md"
+    clauses = _condition_roles(DOCS)
+    assert len(clauses) == 2, "the condition (write and delete clauses) is missing from docs/delivery.md"
     assigned = {r.input("roleDefinitionId").rsplit("/", 1)[1]
                 for r in each_stack.of_type("azure-native:authorization:RoleAssignment")}
     assert assigned, "the stack assigns no role: this test would check nothing"
-    assert assigned <= documented, f"roles granted but not allowed by the documented condition: {assigned - documented}"
+    for documented in clauses:
+        assert assigned <= documented, f"roles granted but not allowed by the documented condition: {assigned - documented}"
+
+
+def test_the_condition_allows_exactly_the_roles_table() -> None:
+    """No more than the program needs either: the condition, the docs' table and components/roles.py agree."""
+    table = {role.id for role in ASSIGNED_ROLES}
+    assert all(clause == table for clause in _condition_roles(DOCS)), _condition_roles(DOCS)
+    for role in ASSIGNED_ROLES:
+        assert f"| {role.name} | `{role.id}` |" in DOCS, role.name
+    # The check can fail: a condition that forgot AcrPull is caught.
+    forgot = DOCS.replace(", 7f951dda-4ed3-4680-a7ca-43fe172d538d", "")
+    assert any(clause != table for clause in _condition_roles(forgot))
 
 
 def test_every_variable_the_workflows_read_is_documented() -> None:

@@ -110,3 +110,71 @@ def test_main_needs_a_token_for_the_real_api(tmp_path: Path) -> None:
     report.write_text("x")
     env = {"GITHUB_EVENT_PATH": str(_event(tmp_path, {"pull_request": {"number": 1}})), "GITHUB_REPOSITORY": "o/r"}
     assert main(["--marker", "m", "--body-file", str(report)], environ=env) == 1
+
+
+# ---- One comment, one section per stack -------------------------------------------------------------
+from delivery.pr_comment import compose_sections, cut_markdown, read_sections, section_marker  # noqa: E402
+
+
+def _report(stack: str, size: int = 0) -> str:
+    diagram = "\n".join(f"  n{i}[node {i}] --> n{i + 1}" for i in range(size // 25))
+    return (f"### Offline preview of `{stack}`\n\n**+ 1 to create**\n\n<details><summary>Topology</summary>\n\n"
+            f"```mermaid\nflowchart LR\n{diagram}\n```\n\n</details>\n")
+
+
+def test_each_stack_gets_its_marked_section_in_order() -> None:
+    body = compose_sections("### header\n", {"dev": _report("dev"), "prod": _report("prod"), "staging": None})
+    assert body.startswith("### header\n\n" + section_marker("dev"))
+    assert body.index(section_marker("dev")) < body.index(section_marker("prod")) < body.index(section_marker("staging"))
+    assert "_No report: the offline preview of `staging` failed." in body
+
+
+def test_a_later_run_edits_the_one_comment_and_drops_stacks_no_longer_affected() -> None:
+    first = compose_sections("h", {"dev": _report("dev"), "prod": _report("prod")})
+    github = FakeGitHub([{"id": 8, "user": BOT, "body": compose("offline-preview", first)}])
+    second = compose_sections("h", {"dev": _report("dev").replace("1 to create", "2 to create")})
+    assert upsert_comment(PR, "offline-preview", second, github) == ("updated", 8)
+    [(method, _, payload)] = github.writes()
+    assert method == "PATCH" and payload is not None
+    assert "2 to create" in payload["body"] and section_marker("prod") not in payload["body"]
+
+
+def test_large_sections_share_the_limit_and_stay_valid_markdown() -> None:
+    sections = {stack: _report(stack, size=60_000) for stack in ("dev", "prod", "staging")}
+    body = compose("offline-preview", compose_sections("### header", sections))
+    assert len(body) <= MAX_BODY and "truncated" not in body, "cut per section, not at the end"
+    for stack in sections:
+        assert section_marker(stack) in body and f"Offline preview of `{stack}`" in body
+    assert body.count("cut to share the comment") == 3
+    assert sum(1 for line in body.splitlines() if line.startswith("```")) % 2 == 0
+    assert body.count("<details>") == body.count("</details>")
+
+
+def test_cut_markdown_leaves_short_text_alone() -> None:
+    assert cut_markdown("short\n", 100) == "short\n"
+
+
+def test_read_sections_marks_missing_reports_and_refuses_odd_names(tmp_path: Path) -> None:
+    (tmp_path / "dev.md").write_text("dev report")
+    assert read_sections(tmp_path, ["dev", "prod"]) == {"dev": "dev report", "prod": None}
+    assert read_sections(tmp_path, None) == {"dev": "dev report"}
+    with pytest.raises(ValueError, match="not a stack name"):
+        read_sections(tmp_path, ["../etc/passwd"])
+
+
+def test_main_posts_the_sections(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "dev.md").write_text(_report("dev"))
+    header = tmp_path / "header.md"
+    header.write_text("### Offline preview of every stack this pull request affects\n")
+    github = FakeGitHub([])
+    env = {"GITHUB_EVENT_PATH": str(_event(tmp_path, {"pull_request": {"number": 3}})), "GITHUB_REPOSITORY": "o/r"}
+    args = ["--marker", "offline-preview", "--sections-dir", str(reports), "--header-file", str(header),
+            "--stacks", '["dev", "prod"]']
+    assert main(args, environ=env, transport=github) == 0
+    [(_, _, payload)] = github.writes()
+    assert payload is not None
+    assert payload["body"].startswith(marker_line("offline-preview") + "\n### Offline preview of every stack")
+    assert section_marker("dev") in payload["body"] and "offline preview of `prod` failed" in payload["body"]
+    assert main([*args[:-1], "not json"], environ=env, transport=github) == 1

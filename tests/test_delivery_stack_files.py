@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +25,7 @@ LEAK_PATTERNS = {
     "Azure DevOps PAT": re.compile(r"^[a-z2-7]{52}$|^[A-Za-z0-9]{84}$"),
 }
 SECRET_LOOKING_KEY = re.compile(r"token|password|secret|passphrase|private[-_]?key|credential", re.IGNORECASE)
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -47,7 +49,9 @@ def plain_secrets(document: dict[str, Any]) -> list[str]:
         if isinstance(value, dict):
             continue
         key = path.rsplit(".", 1)[-1].split(":")[-1]
-        if (key in SECRET_KEYS or SECRET_LOOKING_KEY.search(key)) and value not in (None, ""):
+        # A date under a secret-looking name (agents.tokenExpiresOn) is when the secret expires, not the secret.
+        is_date = isinstance(value, datetime.date) or (isinstance(value, str) and DATE.fullmatch(value) is not None)
+        if (key in SECRET_KEYS or SECRET_LOOKING_KEY.search(key)) and value not in (None, "") and not is_date:
             found.append(f"{path}: a secret-looking key with a plain value")
         for what, pattern in LEAK_PATTERNS.items():
             if isinstance(value, str) and pattern.search(value):
@@ -75,6 +79,13 @@ def test_stack_files_are_found() -> None:
 def test_the_check_catches_a_committed_secret(config: dict[str, Any], why: str) -> None:
     problems = plain_secrets({"config": config})
     assert any(why in p for p in problems), problems
+
+
+def test_an_expiry_date_is_not_a_secret_but_a_token_under_it_is() -> None:
+    agents = {"isolated-mlops:agents": {"tokenExpiresOn": "2027-03-01"}}
+    assert plain_secrets({"config": agents}) == []
+    agents["isolated-mlops:agents"]["tokenExpiresOn"] = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
+    assert any("secret-looking" in p for p in plain_secrets({"config": agents}))
 
 
 def test_ciphertext_and_esc_imports_are_fine() -> None:

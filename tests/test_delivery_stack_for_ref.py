@@ -1,4 +1,5 @@
-"""The branch -> stack rule (mlops-v2 convention): main deploys prod, every other branch deploys dev."""
+"""The branch -> stack rule: delivery/branches.yaml (main deploys prod, every other branch dev, the
+mlops-v2 convention), read by delivery/stack_for_ref.py for both CI systems."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from delivery.stack_for_ref import NotABranch, STACKS, main, stack_for_ref
+from delivery.stack_for_ref import (
+    BRANCHES_FILE,
+    BranchConfigError,
+    NotABranch,
+    Route,
+    Routes,
+    load_routes,
+    main,
+    parse_routes,
+    stack_for_ref,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +59,87 @@ def test_refs_that_are_not_branches_are_refused(ref: str) -> None:
 
 
 def test_every_stack_the_rule_can_choose_has_a_stack_file() -> None:
-    for stack in STACKS:
-        assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), f"the rule deploys {stack!r} but there is no stack file"
+    routes = load_routes()
+    assert routes.stacks, "delivery/branches.yaml names no stack"
+    for stack in routes.stacks:
+        assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), \
+            f"delivery/branches.yaml deploys {stack!r} but there is no Pulumi.{stack}.yaml"
+
+
+def test_the_committed_table_is_main_to_prod_and_everything_else_to_dev() -> None:
+    assert load_routes() == Routes((Route("main", "prod"),), "dev")
+    assert BRANCHES_FILE == ROOT / "delivery" / "branches.yaml"
+
+
+# ---- The table: glob patterns, first match wins, unknown -> default --------------------------------
+STAGING = parse_routes({
+    "routes": [
+        {"branch": "main", "stack": "prod"},
+        {"branch": "release/*", "stack": "staging"},
+        {"branch": "release/**", "stack": "prod"},       # only reached by nested names: release/* took the rest
+        {"branch": "hotfix-?", "stack": "staging"},
+        {"branch": "team/**/sandbox", "stack": "sandbox"},
+    ],
+    "default": "dev",
+})
+
+
+@pytest.mark.parametrize("ref, stack", [
+    ("main", "prod"),
+    ("refs/heads/release/2026-12", "staging"),         # `*` matches within a segment
+    ("release/1.2", "staging"),
+    ("release/1.2/rc1", "prod"),                       # `*` stops at '/', so the next route takes it
+    ("release", "dev"),                                # the pattern matches the whole name, not a prefix
+    ("release-2026", "dev"),
+    ("xrelease/1", "dev"),
+    ("hotfix-1", "staging"),                           # `?`: exactly one character
+    ("hotfix-12", "dev"),
+    ("team/a/b/sandbox", "sandbox"),                   # `**` crosses segments
+    ("team/sandbox", "dev"),                           # ...but the slashes around it stay
+    ("Main", "dev"),                                   # case-sensitive, as git is
+    ("feature/release/1", "dev"),
+])
+def test_patterns_route_branches_and_the_first_match_wins(ref: str, stack: str) -> None:
+    assert stack_for_ref(ref, STAGING) == stack
+
+
+def test_order_decides_between_overlapping_patterns() -> None:
+    first = parse_routes({"routes": [{"branch": "release/**", "stack": "prod"},
+                                     {"branch": "release/*", "stack": "staging"}], "default": "dev"})
+    assert stack_for_ref("release/1.2", first) == "prod"
+    assert first.stacks == ("prod", "staging", "dev")
+
+
+def test_a_table_of_routes_only_by_default() -> None:
+    assert stack_for_ref("main", parse_routes({"routes": [], "default": "dev"})) == "dev"
+
+
+@pytest.mark.parametrize("document, problem", [
+    ({"routes": [{"branch": "main", "stack": "prod"}]}, "`default` is missing"),
+    ({"routes": [{"branch": "main", "stack": "prod"}], "default": "dev", "extra": 1}, "mapping with"),
+    ({"routes": {"main": "prod"}, "default": "dev"}, "must be a list"),
+    ({"routes": [{"branch": "main"}], "default": "dev"}, r"routes\[0\]: must have exactly"),
+    ({"routes": [{"branch": "main", "stack": "prod", "env": "x"}], "default": "dev"}, "must have exactly"),
+    ({"routes": [{"branch": "", "stack": "prod"}], "default": "dev"}, r"routes\[0\]\.branch"),
+    ({"routes": [{"branch": "main", "stack": "prod;rm"}], "default": "dev"}, r"routes\[0\]\.stack.*not a stack name"),
+    ({"routes": [], "default": "##vso[task.setvariable variable=x]y"}, "default.*not a stack name"),
+    (["main: prod"], "mapping with"),
+])
+def test_a_broken_table_is_one_clear_error(document: object, problem: str) -> None:
+    with pytest.raises(BranchConfigError, match=problem):
+        parse_routes(document)
+
+
+def test_a_broken_file_fails_the_step_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import delivery.stack_for_ref as module
+
+    broken = tmp_path / "branches.yaml"
+    broken.write_text("routes:\n  - branch: main\n   stack: prod\n")
+    monkeypatch.setattr(module, "BRANCHES_FILE", broken)
+    assert main(["--ref", "main"], environ={}) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {broken}:") and "not valid YAML" in err and "Traceback" not in err
 
 
 def test_github_format_appends_the_stack_to_github_output(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ would (same command, same environment variables), not by reading the YAML and tr
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from delivery.stack_for_ref import PRODUCTION_STACK, STACKS
+from delivery.stack_for_ref import load_routes, stack_for_ref
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github"
@@ -122,25 +124,50 @@ def test_every_branch_push_deploys_and_tags_do_not() -> None:
 
 
 # ---- Jobs --------------------------------------------------------------------------------------
-def test_pr_workflow_tests_diffs_and_previews() -> None:
+def test_pr_workflow_tests_diffs_and_previews_every_affected_stack() -> None:
     jobs = load(PULL_REQUEST)["jobs"]
     assert any("make test" in s.get("run", "") for s in jobs["test"]["steps"])
+
+    stacks = jobs["stacks"]
+    assert stacks["outputs"]["stacks"] == "${{ steps.affected.outputs.stacks }}"
+    [affected] = [s for s in stacks["steps"] if s.get("id") == "affected"]
+    assert "python -m delivery.affected_stacks --base" in affected["run"] and "--format github" in affected["run"]
+    checkout = next(s for s in stacks["steps"] if action(s) == "actions/checkout")
+    assert checkout["with"]["fetch-depth"] == 0, "the changed paths need the base branch's history"
+
     diff = jobs["offline-preview"]
+    assert diff["needs"] == "stacks"
+    assert diff["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert diff["strategy"]["fail-fast"] is False, "one stack's failure must not hide the others' reports"
     runs = "\n".join(s.get("run", "") for s in diff["steps"])
-    assert "python -m offline diff" in runs and "--format markdown" in runs
-    assert "python -m delivery.pr_comment --marker offline-preview" in runs
+    assert 'python -m offline diff --stack "$STACK"' in runs and "--format markdown" in runs
+    assert next(s for s in diff["steps"] if "offline diff" in s.get("run", ""))["env"]["STACK"] == "${{ matrix.stack }}"
     checkout = next(s for s in diff["steps"] if action(s) == "actions/checkout")
     assert checkout["with"]["fetch-depth"] == 0, "the diff needs the base branch's history"
+    upload = next(s for s in diff["steps"] if action(s) == "actions/upload-artifact")
+    assert upload["with"]["name"] == "offline-preview-${{ matrix.stack }}"
+    assert "pull-requests" not in diff["permissions"], "the matrix only reports; one job writes the comment"
+
+    comment = jobs["offline-preview-comment"]
+    assert set(comment["needs"]) == {"stacks", "offline-preview"}
+    assert "always()" in comment["if"], "a failed stack still gets its section (saying so)"
+    assert comment["permissions"]["pull-requests"] == "write"
+    download = next(s for s in comment["steps"] if action(s) == "actions/download-artifact")
+    assert download["with"]["pattern"] == "offline-preview-*" and download["with"]["merge-multiple"] is True
+    post = "\n".join(s.get("run", "") for s in comment["steps"])
+    assert "python -m delivery.pr_comment --marker offline-preview" in post and "--sections-dir offline-preview" in post
+    assert 'python -m delivery.affected_stacks --base "origin/$BASE_REF" --format markdown' in post
 
     preview = jobs["preview"]
-    assert preview["needs"] == "test"
+    assert set(preview["needs"]) == {"test", "stacks"}
     assert "vars.ARM_CLIENT_ID != ''" in preview["if"], "the real preview only runs where Azure is configured"
+    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
     pulumi = next(s for s in preview["steps"] if action(s) == "pulumi/actions")
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
-    assert pulumi["with"]["stack-name"] == "${{ steps.route.outputs.stack }}"
-    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ steps.route.outputs.stack }}.json"
+    assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["with"]["policyPackConfigs"] == "${{ runner.temp }}/policy-levels.json"
 
 
 def test_deploy_runs_pulumi_up_behind_the_stacks_environment() -> None:
@@ -152,13 +179,52 @@ def test_deploy_runs_pulumi_up_behind_the_stacks_environment() -> None:
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["stack-name"] == "${{ needs.route.outputs.stack }}"
     assert pulumi["with"]["policyPacks"] == "policy"
-    assert pulumi["with"]["policyPackConfigs"] == "policy/config/${{ needs.route.outputs.stack }}.json"
+    assert pulumi["with"]["policyPackConfigs"] == "${{ runner.temp }}/policy-levels.json"
     assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
 
 
-def test_every_stack_the_workflows_can_choose_has_policy_levels() -> None:
-    for stack in STACKS:
-        assert (ROOT / "policy" / "config" / f"{stack}.json").is_file(), stack
+def _levels_steps() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, job_id, step in all_steps():
+        if "policy.enforcement" in step.get("run", ""):
+            yield f"{name}:{job_id}", step
+
+
+def test_every_pulumi_run_gets_the_levels_its_stack_resolves_to() -> None:
+    """The levels file is written for the same stack pulumi runs, before it runs."""
+    for name, workflow in all_workflows():
+        for job_id, job in workflow["jobs"].items():
+            steps = job.get("steps", [])
+            pulumi = [i for i, s in enumerate(steps) if action(s) == "pulumi/actions"]
+            if not pulumi:
+                continue
+            [levels] = [i for i, s in enumerate(steps) if "policy.enforcement" in s.get("run", "")]
+            assert levels < pulumi[0], f"{name}:{job_id}"
+            assert steps[levels]["env"]["STACK"] == steps[pulumi[0]]["with"]["stack-name"], f"{name}:{job_id}"
+            assert '> "$RUNNER_TEMP/policy-levels.json"' in steps[levels]["run"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_levels_step_writes_a_pack_config_for_each_stack(stack: str, tmp_path: Path) -> None:
+    [(where, step), *_] = list(_levels_steps())
+    command = step["run"].replace(".venv/bin/python", sys.executable)
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "RUNNER_TEMP": str(tmp_path),
+           "STACK": stack}
+    result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{where}: {result.stderr}"
+    from policy.enforcement import config_for_stack, resolve_levels
+    from policy.rules import RULES
+
+    names = [r.name for r in RULES]
+    assert json.loads((tmp_path / "policy-levels.json").read_text()) == resolve_levels(config_for_stack(stack, names), names)
+
+
+def test_every_stack_the_workflows_can_choose_has_a_stack_file_and_levels() -> None:
+    from policy.enforcement import config_for_stack
+    from policy.rules import RULES
+
+    for stack in load_routes().stacks:
+        assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), stack
+        assert config_for_stack(stack, [r.name for r in RULES]), stack
 
 
 def test_two_runs_never_touch_one_stack_at_once() -> None:
@@ -241,18 +307,66 @@ def test_a_tag_push_deploys_nothing(tmp_path: Path) -> None:
     assert code != 0 and output == ""
 
 
-@pytest.mark.parametrize("base, stack", [("main", "prod"), ("develop", "dev")])
-@pytest.mark.parametrize("job_id", ["offline-preview", "preview"])
-def test_a_pull_request_previews_what_merging_it_deploys(job_id: str, base: str, stack: str, tmp_path: Path) -> None:
-    env = {"GITHUB_REF": "refs/pull/12/merge", "GITHUB_BASE_REF": base}
-    code, output = run_route_step(PULL_REQUEST, job_id, env, tmp_path)
-    assert (code, output) == (0, f"stack={stack}\n")
+def run_affected_step(repository: Path, base: str, tmp_path: Path) -> tuple[int, str]:
+    """Run the PR workflow's `affected` step's shell line in `repository`, as the runner would."""
+    step = next(s for s in load(PULL_REQUEST)["jobs"]["stacks"]["steps"] if s.get("id") == "affected")
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "GITHUB_OUTPUT": str(output),
+           "BASE_REF": base}
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repository, env=env, capture_output=True, text=True)
+    return result.returncode, output.read_text() + result.stderr
+
+
+@pytest.mark.parametrize("change, stacks", [
+    ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
+    ({"policy/config/prod.json": "{}\n"}, ["prod"]),
+    ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
+    ({"docs/delivery.md": "more\n"}, []),
+])
+def test_a_pull_request_previews_every_stack_it_affects(change: dict[str, str], stacks: list[str], tmp_path: Path) -> None:
+    code, output = run_affected_step(pr_repository(tmp_path, change), "main", tmp_path)
+    assert (code, output) == (0, f"stacks={json.dumps(stacks, separators=(',', ':'))}\n")
+
+
+def pr_repository(tmp_path: Path, change: dict[str, str]) -> Path:
+    """A git repository with this project's delivery code and two stacks, a base branch `main` (also as
+    origin/main, as a CI checkout has it) and a pull request on top that makes `change`."""
+    repository = tmp_path / "repo"
+    shutil.copytree(ROOT / "delivery", repository / "delivery", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "policy/config/prod.json", "network/vnet.py", "docs/delivery.md"):
+        (repository / name).parent.mkdir(parents=True, exist_ok=True)
+        (repository / name).write_text("x = 1\n")
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repository), *args], check=True, capture_output=True, env=identity)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")
+    for name, text in change.items():
+        (repository / name).write_text(text)
+    git("commit", "-q", "-am", "the pull request")
+    return repository
 
 
 def test_main_is_gated_by_the_prod_environment(tmp_path: Path) -> None:
     code, output = run_route_step(DEPLOY, "route", {"GITHUB_REF": "refs/heads/main"}, tmp_path)
     stack = output.strip().split("=", 1)[1]
     environment = load(DEPLOY)["jobs"]["deploy"]["environment"]["name"]
-    assert environment.replace("${{ needs.route.outputs.stack }}", stack) == PRODUCTION_STACK == "prod"
+    assert environment.replace("${{ needs.route.outputs.stack }}", stack) == stack_for_ref("main") == "prod"
     docs = (ROOT / "docs" / "delivery.md").read_text()
     assert "Required reviewers" in docs and "`prod`" in docs, "docs/delivery.md must say how to set the gate up"
+
+
+def test_pr_previews_run_preflight_against_the_subscription_before_pulumi() -> None:
+    """`python -m live preflight` (read-only) runs after the Azure sign-in and before `pulumi preview`,
+    so a size the region does not offer or a quota short fails the job with one line per problem."""
+    steps = load(WORKFLOWS / "pull-request.yml")["jobs"]["preview"]["steps"]
+    order = [("login" if action(s) == "azure/login" else "preflight" if "python -m live preflight" in s.get("run", "")
+              else "pulumi" if action(s) == "pulumi/actions" else "") for s in steps]
+    order = [o for o in order if o]
+    assert order == ["login", "preflight", "pulumi"], order

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from components import naming
 from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
 from offline.mocks import RESOURCE_KINDS, PlatformMocks
+from policy.rules import RULES
 import pulumi
 
 KIND_BY_TYPE = {
@@ -64,6 +67,10 @@ def test_two_stacks_never_share_a_global_name(runs):
     ("container_registry", "cr-x1", "letters and digits only"),
     ("aml_compute", "gpu", None),
     ("aml_compute", "9gpu", "starting with a letter"),
+    # workspaces/computes: 2-16 characters (Azure's resource-name rules), not the 3-32 once assumed here.
+    ("aml_compute", "g2", None),
+    ("aml_compute", "cpu-build-cluster", "17 characters; Azure allows 2-16"),
+    ("aml_compute", "cpu-build-cluste", None),
     ("ml_workspace", "mlw-" + "x" * 30, "34 characters"),
 ])
 def test_name_rules(kind: str, name: str, expected):
@@ -95,6 +102,46 @@ def test_new_environment_needs_only_config():
     assert run.error is None
     assert run.exports["workspaceName"] == "mlw-mlops-staging"
     assert len(run.custom_resources()) > 50
+
+
+def _mirror_with(tmp_path: Path, stack_files: dict[str, str]) -> Path:
+    """The project (a symlink per entry) with these stack files instead of the committed ones."""
+    for entry in PROJECT_DIR.iterdir():
+        if entry.name == "Pulumi.yaml" or not entry.name.startswith("Pulumi."):
+            (tmp_path / entry.name).symlink_to(entry)
+    for stack, text in stack_files.items():
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(text)
+    return tmp_path
+
+
+def test_a_copy_of_dev_previews_with_policy_as_documented(tmp_path: Path):
+    """README "Adding an environment": `cp Pulumi.dev.yaml Pulumi.staging.yaml` and nothing else.
+    No policy/config/staging.json: the default levels apply, every rule mandatory except
+    stateful-resources-protected, which the copy's `protectStatefulResources: false` turns off."""
+    assert not (PROJECT_DIR / "policy" / "config" / "staging.json").exists()
+    dev = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    assert "isolated-mlops:protectStatefulResources: false" in dev
+    project = _mirror_with(tmp_path, {"staging": dev})
+    child = subprocess.run(
+        [sys.executable, "-m", "offline", "preview", "--stack", "staging", "--policy", "--project-dir", str(project)],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180)
+    assert child.returncode == 0, child.stdout[-2000:] + child.stderr[-2000:]
+    # Every rule runs but stateful-resources-protected, which dev's copy disables by its own file.
+    assert (f"Policy (staging): {len(RULES) - 1} rules, no violations; levels from the default of policy/enforcement.py, "
+            "as there is no policy/config/staging.json.") in child.stdout
+
+
+def test_a_copy_of_dev_held_to_protection_names_the_key_that_fixes_it(dev: StackRun):
+    """The negative case: the same copy asking for production's levels (as prod's file does) fails, and
+    says which key in which file to change."""
+    from offline.preview import render_findings
+    from policy.offline import check_run
+
+    findings = check_run(dev, "prod")  # prod's committed levels: all mandatory
+    assert findings and all(f.mandatory for f in findings)
+    text = render_findings(dev, findings, 27)
+    assert ("to fix [stateful-resources-protected]: set isolated-mlops:protectStatefulResources: true in "
+            "Pulumi.prod.yaml, or set \"stateful-resources-protected\": \"disabled\" in policy/config/prod.json") in text
 
 
 def test_no_environment_names_in_code():

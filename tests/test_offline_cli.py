@@ -159,6 +159,15 @@ def test_fewer_agents_delete_their_resources_and_more_create_them(prod, run_with
     assert {c.resource.name for c in more.changes if c.kind == "create"} == {"ci-agents-1", "ci-agents-1-vm", "ci-agents-1-nic"}
 
 
+def test_new_custom_data_replaces_the_agents(prod, run_with):
+    """The program marks customData replace-on-change (Azure refuses to update it in place)."""
+    moved = run_with("prod", lambda v: v["agents"].update(url="https://dev.azure.com/fabrikam"))
+    changes = {c.resource.name: c for c in diff.compare(prod, moved).changes}
+    for name in ("ci-agents-0-vm", "ci-agents-1-vm"):
+        assert changes[name].kind == "replace"
+        assert [p.path for p in changes[name].properties if p.replaces] == ["osProfile.customData"]
+
+
 def test_a_resource_renamed_with_an_alias_is_the_same_resource():
     old = _resource("nic-old")
     renamed = dataclasses.replace(_resource("nic-new"), aliases=[old.urn])
@@ -180,6 +189,50 @@ def test_dev_and_prod_compare_resource_by_resource(dev, prod):
     created = {c.resource.name for c in result.changes if c.kind == "create"}
     assert {"storage-queue-pe", "storage-table-pe", "cluster-gpu-train-compute"} <= created
     assert all(c.resource.type != preview.ROOT_TYPE for c in result.changes)
+
+
+def test_two_stacks_are_a_comparison_of_environments_without_data_loss_verdicts(dev, prod):
+    result = diff.compare(dev, prod)
+    assert result.environments
+    storage = next(c for c in result.changes if c.resource.name == "storage-account")
+    # The raw change is still a replacement of a stateful resource...
+    assert storage.kind == "replace" and storage.loses_data
+    # ...but between two stacks nothing is deleted: no verdicts, in either format.
+    assert result.data_losses == [] and result.blocked == []
+    report = diff.Report(result, dev, prod, "dev", "prod in the working tree", findings=[], rules_run=0)
+    text = diff.render_text(report)
+    assert text.startswith("Comparison of environments, dev and prod")
+    assert "DATA LOSS" not in text and "refuses" not in text and "forces replacement" not in text
+    assert "differs in identity" in text and "only in prod" in text and "only in dev" in text
+    markdown = diff.render_markdown(report, "cmd")
+    assert markdown.startswith("### Offline comparison of environments: `dev` → `prod`")
+    assert "data loss**" not in markdown.lower() and "[!CAUTION]" not in markdown and "(protected)" not in markdown
+    assert "| difference |" in markdown
+
+
+def test_within_one_stack_the_verdicts_stay(prod, run_with, tmp_path):
+    """The negative case: the same renamed prod against prod (a revision, or a saved run of prod)."""
+    renamed = run_with("prod", lambda v: v.update(namePrefix="mlp"))
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(snapshot.to_document(prod)))
+    saved = snapshot.load(str(path))
+    for old in (prod, saved):
+        result = diff.compare(old, renamed)
+        assert not result.environments
+        assert "storage-account" in {c.resource.name for c in result.data_losses}
+        assert "storage-account" in {c.resource.name for c in result.blocked}
+        report = diff.Report(result, old, renamed, "prod at HEAD", "prod in the working tree", findings=[], rules_run=0)
+        assert "DATA LOSS: stateful" in diff.render_text(report)
+        markdown = diff.render_markdown(report, "cmd")
+        assert markdown.startswith("### Offline preview of `prod`") and "**Data loss.**" in markdown
+
+
+def test_cli_diff_against_another_stack_is_labelled_a_comparison(cli, capsys):
+    assert cli(["diff", "--stack", "prod", "--against", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Comparison of environments, dev and prod") and "DATA LOSS" not in out
+    assert cli(["diff", "--stack", "prod", "--against", "dev", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("### Offline comparison of environments")
 
 
 def test_a_preview_document_round_trips_and_holds_no_secret(prod, tmp_path):

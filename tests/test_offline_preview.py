@@ -157,7 +157,7 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
     assert "publicNetworkAccess=Enabled" in access(run_with("prod", lambda v: v.update(workspacePublicAccess=True)))
     [storage] = prod.of_type("azure-native:storage:StorageAccount")
     storage_line = _setting_line(preview.render(prod), storage)
-    assert "publicNetworkAccess=Disabled" in storage_line and "sku=Standard_ZRS" in storage_line
+    assert "publicNetworkAccess=Enabled  defaultAction=Deny" in storage_line and "sku=Standard_ZRS" in storage_line
     # An input the program leaves out shows Azure's default, marked as such.
     assert storage.input("allowSharedKeyAccess") is None, "if the program sets it now, assert its value here"
     assert "allowSharedKeyAccess=true(unset: Azure's default)" in storage_line
@@ -167,7 +167,7 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
         assert "publicNetworkAccessForIngestion=Disabled" in line and "publicNetworkAccessForQuery=Disabled" in line, type_
     [scope] = prod.of_type("azure-native:monitor:PrivateLinkScope")
     scope_line = _setting_line(preview.render(prod), scope)
-    assert "ingestionAccessMode=PrivateOnly" in scope_line and "queryAccessMode=PrivateOnly" in scope_line
+    assert "ingestionAccessMode=Open" in scope_line and "queryAccessMode=Open" in scope_line
 
 
 def test_every_key_setting_path_exists_in_the_program(runs):

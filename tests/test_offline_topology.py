@@ -249,32 +249,39 @@ def test_the_workspace_is_drawn_with_its_dependencies_and_its_clusters(prod):
         drawing.one(f"AmlCompute {_name(c)}<br/>") for c in clusters}
 
 
+def _holders(drawing: Drawing, role_line: str) -> set[str]:
+    """The first line of every node whose label holds `role_line`."""
+    return {drawing.labels[i].split("<br/>")[0] for i, label in drawing.labels.items() if role_line in label.split("<br/>")}
+
+
 def test_roles_are_words_on_the_node_of_who_holds_them(prod):
     drawing = draw(prod)
-    vault = next(r for r in prod.resources if r.type == topology.KEY_VAULT)
-    holders = {drawing.labels[i].split("<br/>")[0] for i, label in drawing.labels.items()
-               if f"role Key Vault Secrets User on {_name(vault)}" in label}
-    assert holders == {f"VM {name}" for name in prod.exports["agentPool"]["vmNames"]} and holders
-    assert not [e for e in drawing.arrows(target=drawing.one("Key Vault ")) if drawing.labels[e[0]].startswith("VM ")], \
-        "no arrow across the picture from the agents to the vault"
+    [vault] = _typed(prod, topology.KEY_VAULT)
+    [registry] = _typed(prod, topology.REGISTRY)
+    agents = {f"VM {name}" for name in prod.exports["agentPool"]["vmNames"]}
+    clusters = {f"AmlCompute {_name(c)}" for c in _typed(prod, topology.COMPUTE)}
+    # Two user-assigned identities (the agents', the clusters') and the workspace's own: each role on
+    # the node of whatever carries the identity that holds it.
+    assert _holders(drawing, f"role Key Vault Secrets User on {_name(vault)}") == agents and agents
+    assert _holders(drawing, f"role AcrPull on {_name(registry)}") == clusters and clusters
+    storage_endpoints = ", ".join(sorted(f"pe-{_name(a)}-{g}" for a in _typed(prod, topology.STORAGE)
+                                         for g in ("blob", "file", "queue", "table")))
+    assert _holders(drawing, f"role Reader on {storage_endpoints}") == {f"AML workspace {_name(_typed(prod, topology.WORKSPACE)[0])}"}
+    assert not [e for e in drawing.edges if e[2] in topology.ROLE_NAMES.values()], "no arrow across the picture for a role"
 
-    def give_a_cluster_acr_pull(resources):
-        [cluster] = [r for r in resources if r.name == "cluster-gpu-train-compute"]
-        [registry] = [r for r in resources if r.type == topology.REGISTRY]
-        [template] = [r for r in resources if r.type == topology.ROLE_ASSIGNMENT]
-        grant = copy.deepcopy(template)
-        grant.urn, grant.name = template.urn.replace(template.name, "gpu-acr-pull"), "gpu-acr-pull"
-        grant.id = registry.id + "/providers/Microsoft.Authorization/roleAssignments/1"
-        grant.inputs.update(scope=registry.id, principalId=cluster.outputs["identity"]["principalId"],
-                            roleDefinitionId="/providers/Microsoft.Authorization/roleDefinitions/"
-                                             "7f951dda-4ed3-4680-a7ca-43fe172d538d")
-        return [*resources, grant]
+    def give_the_agents_acr_pull(resources):
+        # The clusters' AcrPull assignment, made out to the agents' identity instead.
+        [grant] = [r for r in resources if r.type == topology.ROLE_ASSIGNMENT and r.inputs["scope"] == registry.id]
+        [agents_identity] = [r for r in resources if r.type == topology.IDENTITY and r.name == "ci-agents-identity"]
+        grant.inputs["principalId"] = agents_identity.outputs["principalId"]
+        return resources
 
-    run = broken(prod, give_a_cluster_acr_pull)
+    run = broken(prod, give_the_agents_acr_pull)
     drawing = draw(run)
-    assert drawing.labels[drawing.one("AmlCompute gpu-train")].endswith("role AcrPull on crmlopsprod9u3ad")
-    [grant] = [r for r in run.resources if r.name == "gpu-acr-pull"]
-    assert topology.build(run).shows(grant.urn) == [drawing.one("AmlCompute gpu-train")]
+    assert _holders(drawing, f"role AcrPull on {_name(registry)}") == agents
+    assert not any("AcrPull" in drawing.labels[i] for i in drawing.ids("AmlCompute "))
+    [grant] = [r for r in run.resources if r.type == topology.ROLE_ASSIGNMENT and r.inputs["scope"] == registry.id]
+    assert sorted(topology.build(run).shows(grant.urn)) == sorted(drawing.ids("VM vm-agent"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -364,10 +371,49 @@ def test_nsg_allow_rules_become_arrows_and_an_internet_source_is_flagged(prod, s
     assert drawing.styled[subnet] == topology.BOX_STYLES["exposed"]
 
 
+def test_subnet_paths_are_only_the_ones_the_nsgs_allow(prod):
+    """Bastion to the VMs as arrows; the endpoints' clients in words on the endpoints' subnet (an arrow
+    from each of four subnets made prod's picture 2620 px wide); a cluster's nodes to each other in
+    its subnet's title. No path from the training subnet to the jump host or the agents."""
+    drawing = draw(prod)
+
+    def titles(drawing: Drawing) -> dict[str, str]:
+        return {_subnet_title(label).split(" ")[0]: label for i, label in drawing.labels.items() if i.startswith("snet")}
+
+    def arrows(drawing: Drawing) -> set[tuple[str, str, str]]:
+        return {(drawing.labels[a].split(" ")[0], label, drawing.labels[b].split(" ")[0])
+                for a, _, label, b in drawing.edges if label.endswith("allowed") and a != topology.INTERNET}
+
+    clients = "all traffic from snet-training, snet-scoring, snet-jump-host, snet-agents"
+    assert arrows(drawing) == {("AzureBastionSubnet", "Tcp 22 allowed", "snet-jump-host"),
+                               ("AzureBastionSubnet", "Tcp 22 allowed", "snet-agents")}
+    assert titles(drawing)["snet-private-endpoints"].endswith(f" · NSG · {clients}")
+    for name, title in titles(drawing).items():
+        assert ("hosts reach each other" in title) == (name in ("snet-training", "snet-scoring")), name
+        assert (" from " in title) == (name == "snet-private-endpoints"), name
+
+    def without_clients(*names):
+        def drop(resources):
+            [nsg] = [r for r in resources if r.name == "aml-network-nsg-privateEndpoints"]
+            nsg.inputs["securityRules"] = [rule for rule in nsg.inputs["securityRules"] if rule["name"] not in names]
+            return resources
+        return drop
+
+    drawing = draw(broken(prod, without_clients("AllowEndpointClientsFromAgents")))
+    assert titles(drawing)["snet-private-endpoints"].endswith(
+        " · NSG · all traffic from snet-training, snet-scoring, snet-jump-host")
+    # One client left: an arrow, as any single path is.
+    drawing = draw(broken(prod, without_clients("AllowEndpointClientsFromAgents", "AllowEndpointClientsFromJumpHost",
+                                                "AllowEndpointClientsFromScoring")))
+    assert ("snet-training", "all traffic allowed", "snet-private-endpoints") in arrows(drawing)
+    assert titles(drawing)["snet-private-endpoints"].endswith(" · NSG")
+
+
 def test_a_service_open_to_the_internet_is_flagged(prod):
     def open_storage(resources):
         [account] = [r for r in resources if r.name == "storage-account"]
-        account.inputs["publicNetworkAccess"] = "Enabled"
+        # Public access is Enabled for "selected networks"; a default action of Allow opens it to all.
+        account.inputs["networkRuleSet"]["defaultAction"] = "Allow"
         return resources
 
     drawing = draw(broken(prod, open_storage))
@@ -376,14 +422,19 @@ def test_a_service_open_to_the_internet_is_flagged(prod):
 
 
 def test_the_monitor_scopes_open_access_mode_is_not_an_exposure(prod):
-    def open_access_modes(resources):
-        [scope] = [r for r in resources if r.type == topology.MONITOR_SCOPE]
-        scope.inputs["accessModeSettings"] = {"ingestionAccessMode": "Open", "queryAccessMode": "Open"}
-        return resources
-
-    drawing = draw(broken(prod, open_access_modes))
+    # Prod's scope is Open (AML requires it): shown as a setting, and nothing is red.
+    drawing = draw(prod)
     assert "access modes: ingestion Open, query Open" in drawing.labels[drawing.one("Azure Monitor ")]
     assert "exposed" not in drawing.classes
+
+    def private_only(resources):
+        [scope] = [r for r in resources if r.type == topology.MONITOR_SCOPE]
+        scope.inputs["accessModeSettings"] = {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}
+        return resources
+
+    # The label is read from the scope's inputs, not assumed.
+    drawing = draw(broken(prod, private_only))
+    assert "access modes: ingestion PrivateOnly, query Open" in drawing.labels[drawing.one("Azure Monitor ")]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ import dataclasses
 import json
 
 import pytest
+import yaml
 
+from components.roles import ACR_PULL, READER
 from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
-from compute.cloud_init import AgentBootstrap, github_api_registration_endpoint, render
+from compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
 from offline.engine import MASK, StackRun, run_stack
 from policy import rules as R
 from policy.adapters import views
@@ -31,8 +33,33 @@ def test_clusters_from_config_are_private_and_scale_to_zero(prod: StackRun):
         assert props["remoteLoginPortPublicAccess"] == "Disabled"
         assert props["scaleSettings"]["minNodeCount"] == 0
         assert props["scaleSettings"]["nodeIdleTimeBeforeScaleDown"].startswith("PT")
-        assert cluster.input("identity.type") == "SystemAssigned"
+        assert cluster.input("identity.type") == "UserAssigned"
     assert violations(prod, "aml-compute-private") == []
+
+
+def test_clusters_pull_images_with_an_identity_that_holds_acr_pull_first(each_stack: StackRun):
+    """The registry is private with its admin user off: nodes pull with the cluster identity, whose
+    AcrPull role on that registry exists before any cluster is created."""
+    [identity] = [i for i in each_stack.of_type(R.IDENTITY) if i.input("resourceName").startswith("id-clusters-")]
+    [registry] = each_stack.of_type(R.REGISTRY)
+    [acr_pull] = [a for a in each_stack.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(ACR_PULL.id)]
+    assert acr_pull.input("scope") == registry.id
+    assert acr_pull.input("principalId") == identity.outputs["principalId"]
+    assert acr_pull.input("principalType") == "ServicePrincipal"
+    for cluster in each_stack.of_type(R.COMPUTE):
+        assert cluster.input("identity.userAssignedIdentities") == [identity.id]
+        assert acr_pull.urn in cluster.dependencies, "the role must exist before the cluster"
+    assert violations(each_stack, "compute-can-pull-images") == []
+
+
+def test_a_cluster_whose_identity_cannot_pull_is_caught(prod: StackRun):
+    base = views(prod)
+    no_role = [r for r in base if not (r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull")]
+    assert len(no_role) == len(base) - 1
+    assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {c.urn for c in prod.of_type(R.COMPUTE)}
+    wrong_role = changed(base, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull",
+                         roleDefinitionId=f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{READER.id}")
+    assert violations(wrong_role, "compute-can-pull-images")
 
 
 def test_low_priority_option(dev: StackRun):
@@ -77,6 +104,15 @@ def test_vms_ssh_keys_only_and_no_public_ip(each_stack: StackRun):
     assert violations(each_stack, "vm-ssh-keys-only") == []
 
 
+def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
+    vms = each_stack.of_type(R.VM)
+    assert vms and all(vm.input("securityProfile.encryptionAtHost") is True for vm in vms)
+    assert violations(each_stack, "vm-encryption-at-host") == []
+    off = changed(views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
+                  securityProfile__encryptionAtHost=DELETE)
+    assert [v.urn for v in violations(off, "vm-encryption-at-host")] == [vm.urn for vm in vms if "agent" in vm.name]
+
+
 @pytest.mark.parametrize("props", [
     {"osProfile__linuxConfiguration__disablePasswordAuthentication": False},
     {"osProfile__adminPassword": "Hunter2!Hunter2!"},
@@ -90,6 +126,20 @@ def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
     assert subnets["nic-vm-jump-mlops-prod"].endswith("/virtualNetworks/vnet-bastion-mlops-prod/subnets/snet-jump-host")
     agents = [s for name, s in subnets.items() if "agent" in name]
     assert len(agents) == 2 and all(s.endswith("/subnets/snet-agents") for s in agents)
+
+
+def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun):
+    """Azure refuses to update custom data in place: the agents' VMs are replaced instead (the
+    registration service re-registers them with --replace)."""
+    agents = [vm for vm in each_stack.of_type(R.VM) if "agent" in vm.name]
+    assert agents
+    for vm in agents:
+        assert vm.replace_on_changes == ["osProfile.customData"] and vm.delete_before_replace
+        # The NIC (a resource of this program) survives the VM's deletion, for the new VM to attach.
+        [nic] = vm.input("networkProfile.networkInterfaces")
+        assert nic["deleteOption"] == "Detach"
+    [jump_host] = [vm for vm in each_stack.of_type(R.VM) if "agent" not in vm.name]
+    assert jump_host.replace_on_changes == [] and not jump_host.delete_before_replace
 
 
 def test_agent_count_zero_creates_no_agent_resources(run_with):
@@ -143,6 +193,18 @@ def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
     assert violations(prod_with_token, "key-vault-secret-is-secret") == []
 
 
+def test_the_secret_expires_with_the_token(prod_with_token: StackRun, run_with):
+    """agents.tokenExpiresOn (2027-03-01 in the stack file) becomes the secret's `exp`: seconds at 00:00 UTC."""
+    [secret] = prod_with_token.of_type(R.KEY_VAULT_SECRET)
+    assert secret.input("properties.attributes.expires") == 1803859200  # 2027-03-01T00:00:00Z
+    assert violations(prod_with_token, "key-vault-secret-expires") == []
+    later = run_with("prod", lambda v: v["agents"].update(tokenExpiresOn="2027-09-30"))
+    [secret] = later.of_type(R.KEY_VAULT_SECRET)
+    assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
+    no_expiry = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
+    assert violations(no_expiry, "key-vault-secret-expires")
+
+
 def test_token_never_in_plain_text(prod_with_token: StackRun):
     leaks = [s for s in _every_plain_string(prod_with_token) if TOKEN in s]
     assert leaks == []
@@ -159,13 +221,23 @@ def test_plain_text_scan_can_fail(prod_with_token: StackRun):
 
 
 def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
+    """Custom data installs the registration service; its configuration names where the secret is."""
     [vault] = prod_with_token.of_type(R.KEY_VAULT)
+    # The agents' identity (the clusters have their own, for AcrPull).
+    [identity] = [r for r in prod_with_token.resources
+                  if r.type == "azure-native:managedidentity:UserAssignedIdentity" and r.name.startswith("ci-agents")]
     for vm in [v for v in prod_with_token.of_type(R.VM) if "agent" in v.name]:
         assert "osProfile.customData" not in vm.secret_paths
-        script = base64.b64decode(vm.input("osProfile.customData")).decode()
-        assert f"https://{vault.input('vaultName')}.vault.azure.net/secrets/{REGISTRATION_SECRET_NAME}" in script
-        assert "169.254.169.254/metadata/identity/oauth2/token" in script
-        assert "--token" not in script, "a token on a command line is visible in ps"
+        document = base64.b64decode(vm.input("osProfile.customData")).decode()
+        assert document.startswith("#cloud-config\n")
+        files = {f["path"]: f["content"] for f in yaml.safe_load(document)["write_files"]}
+        config = json.loads(files[CONFIG_PATH])
+        assert config["vault_url"] == f"https://{vault.input('vaultName')}.vault.azure.net"
+        assert config["secret_name"] == REGISTRATION_SECRET_NAME
+        assert config["identity_client_id"] == identity.outputs["clientId"]
+        assert config["key_vault_resource"] == "https://vault.azure.net"
+        assert "169.254.169.254/metadata/identity/oauth2/token" in files[PROGRAM_PATH]
+        assert "--token" not in document, "a token on a command line is visible in ps"
     assert violations(prod_with_token, "no-secret-in-vm-boot-data") == []
 
 
@@ -179,9 +251,10 @@ def test_secret_in_custom_data_is_caught(prod_with_token: StackRun):
 
 
 def test_agent_identity_can_read_secrets_of_that_one_vault_only(prod: StackRun):
-    [identity] = [r for r in prod.resources if r.type == "azure-native:managedidentity:UserAssignedIdentity"]
+    [identity] = [r for r in prod.of_type(R.IDENTITY) if r.input("resourceName").startswith("id-agents-")]
     [vault] = prod.of_type(R.KEY_VAULT)
-    assignments = [r for r in prod.resources if r.type == "azure-native:authorization:RoleAssignment"]
+    assignments = [r for r in prod.of_type(R.ROLE_ASSIGNMENT)
+                   if r.property_dependencies["principalId"] == [identity.urn]]
     assert len(assignments) == 1
     [assignment] = assignments
     assert assignment.input("scope") == vault.id
@@ -200,11 +273,11 @@ def test_agents_need_the_token(run_with):
 
 
 def test_github_runner_flavour():
-    script = render(AgentBootstrap(kind="github", agent_user="ops", vault_host="kv.vault.azure.net",
-                                   key_vault_resource="https://vault.azure.net", secret_name="s", identity_client_id="c",
-                                   url="https://github.com/contoso/ml", pool="", labels=("aml", "private")))
-    assert "https://api.github.com/repos/contoso/ml/actions/runners/registration-token" in script
-    assert "--labels aml,private" in script and "ACTIONS_RUNNER_INPUT_TOKEN" in script
+    config = render_config(AgentBootstrap(kind="github", vault_host="kv.vault.azure.net",
+                                          key_vault_resource="https://vault.azure.net", secret_name="s", identity_client_id="c",
+                                          url="https://github.com/contoso/ml", pool="", labels=("aml", "private")))
+    assert config["github_registration_url"] == "https://api.github.com/repos/contoso/ml/actions/runners/registration-token"
+    assert config["labels"] == ["aml", "private"] and config["install_dir"] == "/opt/actions-runner"
     assert github_api_registration_endpoint("https://ghe.contoso.com/platform").startswith("https://ghe.contoso.com/api/v3/orgs/")
     with pytest.raises(ValueError):
         github_api_registration_endpoint("https://github.com/a/b/c")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from typing import Any, Callable
 
 import pytest
 
 from components.zones import CLOUDS, storage_group_ids
-from offline.engine import StackRun
+from offline.engine import StackRun, stack_values
 from policy import rules as R
 from policy.adapters import views
-from tests.helpers import changed, of_type, violations, without
+from tests.helpers import DELETE, changed, of_type, violations, without
 
 
 def _vnet(run: StackRun, role: str):
@@ -54,18 +55,25 @@ def test_address_space_check_catches_overlap_and_escape(prod: StackRun):
     assert any("outside" in m for m in messages) and any("overlaps" in m for m in messages)
 
 
-def test_private_endpoint_subnet_has_network_policies_disabled(each_stack: StackRun):
+def test_private_endpoint_subnet_applies_its_nsg_to_the_endpoints(each_stack: StackRun):
     subnet = _subnets(_vnet(each_stack, "aml"))["snet-private-endpoints"]
-    assert subnet["privateEndpointNetworkPolicies"] == "Disabled"
+    assert subnet["privateEndpointNetworkPolicies"] == "NetworkSecurityGroupEnabled"
     assert violations(each_stack, "private-endpoint-subnet-policies") == []
 
 
-def test_private_endpoint_subnet_check_can_fail(prod: StackRun):
-    def enable_policies(r):
-        subnets = [dict(s, privateEndpointNetworkPolicies="Enabled") for s in r.props["subnets"]]
+@pytest.mark.parametrize("value", ["Disabled", "RouteTableEnabled", DELETE])
+def test_private_endpoint_subnet_check_can_fail(prod: StackRun, value):
+    """With NSG policies off the endpoints ignore the subnet's NSG, so every subnet of both VNets reaches them."""
+    def set_policies(r):
+        subnets = [dict(s) for s in r.props["subnets"]]
+        for subnet in subnets:
+            subnet.pop("privateEndpointNetworkPolicies", None)
+            if value is not DELETE:
+                subnet["privateEndpointNetworkPolicies"] = value
         return dataclasses.replace(r, props={**r.props, "subnets": subnets})
-    broken = changed(views(prod), lambda r: r.type == R.VNET, enable_policies)
-    assert violations(broken, "private-endpoint-subnet-policies")
+    broken = changed(views(prod), lambda r: r.type == R.VNET, set_policies)
+    [v] = violations(broken, "private-endpoint-subnet-policies")
+    assert "snet-private-endpoints" in v.message and "NetworkSecurityGroupEnabled" in v.message
 
 
 def test_no_subnet_relies_on_default_outbound_access(each_stack: StackRun):
@@ -83,13 +91,87 @@ def test_every_workload_subnet_has_an_nsg(each_stack: StackRun):
             assert subnet.get("networkSecurityGroup", {}).get("id") in nsg_ids, subnet["name"]
 
 
+def _nsg_of(run: StackRun, vnet_role: str, subnet_name: str):
+    subnet = _subnets(_vnet(run, vnet_role))[subnet_name]
+    [nsg] = [n for n in run.of_type(R.NSG) if n.id == subnet["networkSecurityGroup"]["id"]]
+    return nsg
+
+
+def _inbound(nsg, access: str) -> list[dict]:
+    return [r for r in nsg.input("securityRules") if r["direction"] == "Inbound" and r["access"] == access]
+
+
 def test_ssh_only_from_bastion_subnet(each_stack: StackRun):
     bastion_prefix = _subnets(_vnet(each_stack, "bastion"))["AzureBastionSubnet"]["addressPrefix"]
-    allows = [rule for nsg in each_stack.of_type(R.NSG) for rule in nsg.input("securityRules")
-              if rule["access"] == "Allow" and rule["direction"] == "Inbound"]
-    assert allows, "the jump host and agents must be reachable from Bastion"
-    assert all(rule["sourceAddressPrefix"] == bastion_prefix and rule["destinationPortRange"] == "22" for rule in allows)
+    for subnet in ("snet-jump-host", "snet-agents"):
+        allows = [r for r in _inbound(_nsg_of(each_stack, "bastion", subnet), "Allow")
+                  if r["sourceAddressPrefix"] != "AzureLoadBalancer"]
+        assert [(r["sourceAddressPrefix"], r["protocol"], r["destinationPortRange"]) for r in allows] == [
+            (bastion_prefix, "Tcp", "22")], subnet
     assert violations(each_stack, "no-internet-admin-ports") == []
+
+
+# Who may connect to whom, from the stack file's subnets: Bastion's subnet to the VMs on SSH; the subnets
+# whose hosts use the private endpoints to the endpoints; a cluster's nodes to each other. Nothing else.
+EXPECTED_INBOUND = {
+    ("bastion", "snet-jump-host"): [("bastionVnet", "bastion", "22")],
+    ("bastion", "snet-agents"): [("bastionVnet", "bastion", "22")],
+    ("aml", "snet-private-endpoints"): [("amlVnet", "training", "*"), ("amlVnet", "scoring", "*"),
+                                        ("bastionVnet", "jumpHost", "*"), ("bastionVnet", "agents", "*")],
+    ("aml", "snet-training"): [("amlVnet", "training", "*")],
+    ("aml", "snet-scoring"): [("amlVnet", "scoring", "*")],
+}
+
+
+@pytest.mark.parametrize("vnet_role, subnet", sorted(EXPECTED_INBOUND))
+def test_each_subnet_accepts_only_the_subnets_that_must_connect(each_stack: StackRun, vnet_role: str, subnet: str):
+    network = stack_values(each_stack.stack)["network"]
+    nsg = _nsg_of(each_stack, vnet_role, subnet)
+    own_prefix = _subnets(_vnet(each_stack, vnet_role))[subnet]["addressPrefix"]
+    allows = [r for r in _inbound(nsg, "Allow") if r["priority"] < 4000]
+    expected = [(network[vnet]["subnets"][key], port) for vnet, key, port in EXPECTED_INBOUND[(vnet_role, subnet)]]
+    assert [(r["sourceAddressPrefix"], r["destinationPortRange"]) for r in allows] == expected
+    assert all(r["destinationAddressPrefix"] == own_prefix for r in allows)
+    # The same ending everywhere, ahead of Azure's AllowVnetInBound (65000).
+    tail = [(r["name"], r["priority"], r["access"], r["sourceAddressPrefix"], r["destinationPortRange"], r["protocol"])
+            for r in nsg.input("securityRules") if r["priority"] >= 4000]
+    assert tail == [("AllowAzureLoadBalancerInbound", 4000, "Allow", "AzureLoadBalancer", "*", "*"),
+                    ("DenyVnetInbound", 4095, "Deny", "VirtualNetwork", "*", "*"),
+                    ("DenyInternetInbound", 4096, "Deny", "Internet", "*", "*")]
+    assert violations(each_stack, "no-lateral-from-vnet") == []
+
+
+def _edit_rules(name: str, edit):
+    def change(r):
+        return dataclasses.replace(r, props={**r.props, "securityRules": edit([dict(x) for x in r.props["securityRules"]])})
+    return lambda r: r.type == R.NSG and r.name == name, change
+
+
+def test_an_nsg_without_the_vnet_deny_is_caught(prod: StackRun):
+    match, change = _edit_rules("access-network-nsg-jumpHost",
+                                lambda rules: [x for x in rules if x["name"] != "DenyVnetInbound"])
+    [v] = violations(changed(views(prod), match, change), "no-lateral-from-vnet")
+    assert "AllowVnetInBound (65000)" in v.message and prod.by_urn(v.urn).name == "access-network-nsg-jumpHost"
+
+
+@pytest.mark.parametrize("edit, text", [
+    # A deny that leaves a protocol or port open, or sits only after Azure's rules would, is no deny.
+    (lambda rules: [dict(x, protocol="Tcp") if x["name"] == "DenyVnetInbound" else x for x in rules], "denies no inbound"),
+    (lambda rules: [dict(x, destinationPortRange="22") if x["name"] == "DenyVnetInbound" else x for x in rules],
+     "denies no inbound"),
+    # An allow ahead of the deny from the whole VNet, anywhere, or a range wider than any subnet.
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "VirtualNetwork"}, *rules],
+     "'virtualnetwork'"),
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "*"}, *rules], "'*'"),
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "10.0.0.0/8"}, *rules],
+     "not a subnet of this stack"),
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": None,
+                     "sourceAddressPrefixes": ["10.10.4.0/22", "10.10.0.0/16"]}, *rules], "10.10.0.0/16"),
+])
+def test_lateral_paths_are_caught(prod: StackRun, edit, text: str):
+    match, change = _edit_rules("access-network-nsg-agents", edit)
+    [v] = violations(changed(views(prod), match, change), "no-lateral-from-vnet")
+    assert text in v.message
 
 
 @pytest.mark.parametrize("source, port", [("Internet", "22"), ("*", "3389"), ("0.0.0.0/0", "20-30")])
@@ -162,8 +244,36 @@ def test_missing_zone_link_is_caught(prod: StackRun):
     assert violations(registering, "zone-linked-to-every-vnet")
 
 
+def in_cloud(cloud: str) -> Callable[[dict[str, Any]], None]:
+    """dev moved to a sovereign cloud: one of its regions, and VM sizes it offers (Bsv2 is public-cloud
+    only; components/vm_sizes.py), or the configuration check refuses the stack before any zone."""
+    region = {"AzureUSGovernment": "usgovvirginia", "AzureChinaCloud": "chinanorth3"}[cloud]
+
+    def change(values: dict[str, Any]) -> None:
+        values.update(cloud=cloud, location=region)
+        values["jumpHost"]["vmSize"] = values["agents"]["vmSize"] = "Standard_D2s_v5"
+    return change
+def test_zone_links_fail_closed_by_default(each_stack: StackRun):
+    """Without `network.privateDnsFallbackToInternet` a name missing from a privatelink zone answers
+    NXDOMAIN rather than a public address (Microsoft Learn, "Fallback to internet for Azure Private
+    DNS zones")."""
+    assert stack_values(each_stack.stack)["network"].get("privateDnsFallbackToInternet", False) is False
+    links = each_stack.of_type(R.ZONE_LINK)
+    assert links and all(l.input("resolutionPolicy") == "Default" for l in links)
+
+
+def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(run_with):
+    run = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=True))
+    assert run.error is None
+    links = run.of_type(R.ZONE_LINK)
+    assert len(links) == 2 * len(run.of_type(R.PRIVATE_ZONE))
+    assert {l.input("resolutionPolicy") for l in links} == {"NxDomainRedirect"}
+    off = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=False))
+    assert {l.input("resolutionPolicy") for l in off.of_type(R.ZONE_LINK)} == {"Default"}
+
+
 def test_sovereign_cloud_uses_its_own_zone_names(run_with):
-    run = run_with("dev", lambda v: v.update(cloud="AzureUSGovernment"))
+    run = run_with("dev", in_cloud("AzureUSGovernment"))
     assert run.error is None
     zones = {r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)}
     assert "privatelink.api.ml.azure.us" in zones and "privatelink.api.azureml.ms" not in zones
@@ -189,6 +299,17 @@ def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
     assert any("/26" in v.message for v in violations(small, "bastion-subnet"))
     basic = changed(base, lambda r: r.type == R.BASTION, sku__name="Basic")
     assert violations(basic, "bastion-subnet")
+
+
+def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with):
+    [host] = each_stack.of_type(R.BASTION)
+    assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
+    basic = run_with(each_stack.stack, lambda v: v.update(bastionSku="Basic"))
+    [cheap] = basic.of_type(R.BASTION)
+    # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.
+    assert (cheap.input("sku.name"), cheap.input("enableTunneling")) == ("Basic", False)
+    assert [v.message for v in violations(basic, "bastion-subnet")] == [
+        "Bastion SKU is 'Basic'; use 'Standard' (native-client tunnelling, scale)"]
 
 
 def test_no_public_ip_but_bastions_accepts_inbound(each_stack: StackRun):
@@ -236,7 +357,7 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
 def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
-    run = run_with("dev", lambda v: v.update(cloud=cloud))
+    run = run_with("dev", in_cloud(cloud))
     assert run.error is None
     names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from components.roles import READER
 from components.zones import CLOUDS, private_endpoint_group_ids
 from offline.engine import StackRun
 from policy import rules as R
@@ -93,10 +94,52 @@ def test_storage_hardened(each_stack: StackRun):
     [account] = each_stack.of_type(R.STORAGE)
     assert account.input("minimumTlsVersion") == "TLS1_2"
     assert account.input("allowBlobPublicAccess") is False
-    assert account.input("publicNetworkAccess") == "Disabled"
-    assert account.input("networkRuleSet") == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    # Selected networks with none selected: only the workspace (resource instance) and trusted services
+    # pass the firewall; clients use the private endpoints (how-to-secure-workspace-vnet).
+    assert account.input("publicNetworkAccess") == "Enabled"
+    [ws] = each_stack.of_type(R.WORKSPACE)
+    assert account.input("networkRuleSet") == {
+        "defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": [],
+        "resourceAccessRules": [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": ws.id}]}
     assert account.input("isHnsEnabled") is False
     assert violations(each_stack, "storage-hardened") == []
+    assert violations(each_stack, "storage-admits-its-workspace") == []
+
+
+@pytest.mark.parametrize("props, text", [
+    ({"publicNetworkAccess": "Disabled"}, "turns off resource instance rules"),
+    ({"networkRuleSet__resourceAccessRules": [{"tenantId": "t", "resourceId": "/subscriptions/s/resourceGroups/g/"
+      "providers/Microsoft.MachineLearningServices/workspaces/someone-else"}]}, "resourceAccessRules"),
+])
+def test_storage_that_does_not_admit_its_workspace_is_caught(prod: StackRun, props: dict, text: str):
+    [v] = violations(changed(views(prod), lambda r: r.type == R.STORAGE, **props), "storage-admits-its-workspace")
+    assert text in v.message
+
+
+def test_workspace_identity_reads_every_storage_endpoint(each_stack: StackRun):
+    """Studio in a VNet: the workspace's identity is Reader on each storage private endpoint."""
+    [ws] = each_stack.of_type(R.WORKSPACE)
+    [account] = each_stack.of_type(R.STORAGE)
+    storage_endpoints = {pe.id for pe in each_stack.of_type(R.PRIVATE_ENDPOINT)
+                         if pe.property_dependencies["privateLinkServiceConnections"] == [account.urn]}
+    readers = [a for a in each_stack.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(READER.id)]
+    assert {a.input("scope") for a in readers} == storage_endpoints and len(readers) == len(storage_endpoints)
+    for a in readers:
+        assert a.input("principalId") == ws.outputs["identity"]["principalId"]
+        assert a.property_dependencies["principalId"] == [ws.urn]
+    assert violations(each_stack, "workspace-reads-storage-endpoints") == []
+
+
+def test_workspace_waits_for_its_dependencies_endpoints(each_stack: StackRun):
+    """Microsoft's end-to-end secure template creates the workspace after the storage, vault and registry
+    endpoints; undoing the depends_on fails here."""
+    [ws] = each_stack.of_type(R.WORKSPACE)
+    targets = {r.urn for t in (R.STORAGE, R.KEY_VAULT, R.REGISTRY) for r in each_stack.of_type(t)}
+    endpoints = [pe for pe in each_stack.of_type(R.PRIVATE_ENDPOINT)
+                 if set(pe.property_dependencies["privateLinkServiceConnections"]) & targets]
+    assert len(endpoints) == len(private_endpoint_group_ids(each_stack.stack == "prod")) - 2  # not amlworkspace, azuremonitor
+    for pe in endpoints:
+        assert pe.urn in ws.dependencies, pe.name
 
 
 def test_key_vault_hardened(each_stack: StackRun):
@@ -130,7 +173,10 @@ def test_app_insights_workspace_based(each_stack: StackRun):
     (R.STORAGE, {"minimumTlsVersion": "TLS1_0"}, "storage-hardened"),
     (R.STORAGE, {"allowBlobPublicAccess": True}, "storage-hardened"),
     (R.STORAGE, {"networkRuleSet__defaultAction": "Allow"}, "storage-hardened"),
-    (R.STORAGE, {"publicNetworkAccess": "Enabled"}, "storage-hardened"),
+    (R.STORAGE, {"publicNetworkAccess": "Enabled", "networkRuleSet__ipRules": [{"value": "203.0.113.0/24"}]},
+     "storage-hardened"),
+    (R.STORAGE, {"networkRuleSet__virtualNetworkRules": [{"virtualNetworkResourceId": "/subscriptions/s/x"}]},
+     "storage-hardened"),
     (R.STORAGE, {"isHnsEnabled": True}, "storage-hardened"),
     (R.KEY_VAULT, {"properties__enablePurgeProtection": False}, "key-vault-hardened"),
     (R.KEY_VAULT, {"properties__enableRbacAuthorization": DELETE}, "key-vault-hardened"),
@@ -142,6 +188,8 @@ def test_app_insights_workspace_based(each_stack: StackRun):
     (R.WORKSPACE, {"publicNetworkAccess": "Enabled"}, "aml-workspace-private"),
     (R.WORKSPACE, {"v1LegacyMode": True}, "aml-workspace-private"),
     (R.WORKSPACE, {"identity": DELETE}, "aml-workspace-private"),
+    (R.WORKSPACE, {"serverlessComputeSettings": DELETE}, "aml-workspace-private"),
+    (R.WORKSPACE, {"serverlessComputeSettings__serverlessComputeNoPublicIP": False}, "aml-workspace-private"),
 ])
 def test_hardening_checks_can_fail(prod: StackRun, type_: str, props: dict, rule: str):
     broken = changed(views(prod), lambda r: r.type == type_, **props)
@@ -154,6 +202,9 @@ def test_workspace_isolated_and_linked_to_its_dependencies(each_stack: StackRun)
     assert ws.input("publicNetworkAccess") == "Disabled"
     assert ws.input("v1LegacyMode") is False
     assert ws.input("identity.type") == "SystemAssigned"
+    # Serverless compute runs in the training subnet, without public IPs, like the clusters.
+    assert ws.input("serverlessComputeSettings.serverlessComputeCustomSubnet").endswith("/subnets/snet-training")
+    assert ws.input("serverlessComputeSettings.serverlessComputeNoPublicIP") is True
     for prop, type_ in (("storageAccount", R.STORAGE), ("keyVault", R.KEY_VAULT),
                         ("containerRegistry", R.REGISTRY), ("applicationInsights", R.APP_INSIGHTS)):
         [dependency] = each_stack.of_type(type_)
@@ -181,6 +232,23 @@ def test_workspace_public_access_switch(run_with):
     assert violations(run, "aml-workspace-private"), "opening the workspace must show up as a violation"
 
 
+def test_hbi_workspace_is_a_stack_setting_on_in_prod(runs, run_with):
+    assert [ws.input("hbiWorkspace") for ws in runs["prod"].of_type(R.WORKSPACE)] == [True]
+    assert [ws.input("hbiWorkspace") for ws in runs["dev"].of_type(R.WORKSPACE)] == [False]
+    run = run_with("dev", lambda v: v.pop("hbiWorkspace"))
+    assert run.error is None and [ws.input("hbiWorkspace") for ws in run.of_type(R.WORKSPACE)] == [False]
+
+
+def test_turning_hbi_on_replaces_the_workspace_in_the_diff(dev: StackRun, run_with):
+    """Azure takes hbiWorkspace only at creation: the diff must say the workspace is replaced (data loss)."""
+    from offline.diff import compare
+
+    changes = compare(dev, run_with("dev", lambda v: v.update(hbiWorkspace=True))).changes
+    [change] = [c for c in changes if c.new is not None and c.new.type == R.WORKSPACE]
+    assert change.kind == "replace" and [p.path for p in change.properties if p.replaces] == ["hbiWorkspace"]
+    assert change.loses_data
+
+
 def test_batch_endpoints_off_means_no_queue_or_table_endpoints(dev: StackRun):
     groups = {pe.input("privateLinkServiceConnections")[0]["groupIds"][0] for pe in dev.of_type(R.PRIVATE_ENDPOINT)}
     assert "queue" not in groups and "table" not in groups
@@ -197,7 +265,9 @@ MONITORING_RULES = ["monitoring-private", "monitoring-in-private-link-scope", "p
 def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: StackRun):
     [scope] = each_stack.of_type(R.PRIVATE_LINK_SCOPE)
     assert scope.input("location") == "global"
-    assert scope.input("accessModeSettings") == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "PrivateOnly"}
+    # Open: AML does not support PrivateOnly (Microsoft Learn, how-to-secure-workspace-vnet#azure-monitor);
+    # the scope's resources stay private through their own switches, asserted next.
+    assert scope.input("accessModeSettings") == {"ingestionAccessMode": "Open", "queryAccessMode": "Open"}
     monitored = [*each_stack.of_type(R.LOG_ANALYTICS), *each_stack.of_type(R.APP_INSIGHTS)]
     assert len(monitored) == 2
     for resource in monitored:
@@ -225,15 +295,21 @@ def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: St
     (R.LOG_ANALYTICS, {"publicNetworkAccessForQuery": DELETE}, "unset means 'Enabled'"),
     (R.APP_INSIGHTS, {"publicNetworkAccessForIngestion": "Enabled"}, "publicNetworkAccessForIngestion"),
     (R.APP_INSIGHTS, {"publicNetworkAccessForQuery": "Enabled"}, "publicNetworkAccessForQuery"),
-    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__ingestionAccessMode": "Open"}, "ingestionAccessMode"),
-    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__queryAccessMode": "Open"}, "queryAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__ingestionAccessMode": "PrivateOnly"}, "ingestionAccessMode"),
+    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__queryAccessMode": "PrivateOnly"}, "queryAccessMode"),
     (R.PRIVATE_LINK_SCOPE, {"accessModeSettings__exclusions": [
-        {"privateEndpointConnectionName": "pe-x", "queryAccessMode": "Open"}]}, "exclusion"),
+        {"privateEndpointConnectionName": "pe-x", "queryAccessMode": "PrivateOnly"}]}, "exclusion"),
 ])
-def test_opening_monitoring_is_caught(prod: StackRun, type_: str, props: dict, text: str):
+def test_opening_monitoring_or_closing_the_scope_is_caught(prod: StackRun, type_: str, props: dict, text: str):
     broken = changed(views(prod), lambda r: r.type == type_, **props)
     [v] = violations(broken, "monitoring-private")
     assert text in v.message and prod.by_urn(v.urn).type == type_
+
+
+def test_scope_without_access_modes_is_open_by_default(prod: StackRun):
+    """Azure's default for both modes is Open (the REST spec's AccessModeSettings): unset is accepted."""
+    unset = changed(views(prod), lambda r: r.type == R.PRIVATE_LINK_SCOPE, accessModeSettings=DELETE)
+    assert violations(unset, "monitoring-private") == []
 
 
 @pytest.mark.parametrize("scoped_name, type_", [("monitoring-logs-scoped", R.LOG_ANALYTICS),
@@ -286,3 +362,33 @@ def test_shared_blob_zone_declared_twice_is_caught(prod: StackRun):
     assert v.urn == again.urn and "privatelink.blob.core.windows.net" in v.message
     # The endpoint's own rule is satisfied by the copy: only the zone-once rule sees the duplicate.
     assert violations(twice, "private-endpoint-dns-complete") == []
+
+
+# ---- Diagnostic settings: resource logs to the stack's Log Analytics ------------------------------
+def test_resource_logs_go_to_log_analytics(each_stack: StackRun):
+    [logs] = each_stack.of_type(R.LOG_ANALYTICS)
+    settings = {s.input("resourceUri"): s for s in each_stack.of_type(R.DIAGNOSTIC_SETTING)}
+    [account] = each_stack.of_type(R.STORAGE)
+    expected = {r.id for t in (R.WORKSPACE, R.KEY_VAULT, R.REGISTRY, R.NSG) for r in each_stack.of_type(t)}
+    expected.add(f"{account.id}/blobServices/default")  # storage logs are per service
+    assert set(settings) == expected
+    for uri, setting in settings.items():
+        assert setting.input("workspaceId") == logs.id
+        categories = [(log.get("category"), log.get("categoryGroup"), log["enabled"]) for log in setting.input("logs")]
+        if "/networkSecurityGroups/" in uri:
+            # NSGs document two categories and no category group.
+            assert categories == [("NetworkSecurityGroupEvent", None, True), ("NetworkSecurityGroupRuleCounter", None, True)]
+        else:
+            assert categories == [(None, "allLogs", True)]
+    assert violations(each_stack, "diagnostics-to-log-analytics") == []
+
+
+def test_a_resource_without_diagnostics_is_caught(prod: StackRun):
+    base = views(prod)
+    no_blob = without(base, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-storage-blob")
+    [account] = prod.of_type(R.STORAGE)
+    assert [v.urn for v in violations(no_blob, "diagnostics-to-log-analytics")] == [account.urn]
+    # A setting on the account itself does not keep blob logs: it must sit on the blob service.
+    on_account = changed(base, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-storage-blob",
+                         resourceUri=account.id)
+    assert [v.urn for v in violations(on_account, "diagnostics-to-log-analytics")] == [account.urn]

@@ -100,7 +100,9 @@ def test_dev_is_advisory_and_does_not_ask_for_protection():
 
 
 def test_a_stack_without_a_config_file_is_held_to_production():
-    assert set(E.resolve_levels(E.config_for_stack("staging", NAMES), NAMES).values()) == {"mandatory"}
+    assert set(E.resolve_levels(E.config_for_stack("staging", NAMES, {}), NAMES).values()) == {"mandatory"}
+    assert set(E.resolve_levels(E.config_for_stack("staging", NAMES, {"protectStatefulResources": True}),
+                                NAMES).values()) == {"mandatory"}
     assert E.config_path("acme/isolated-mlops/dev") == E.CONFIG_DIR / "dev.json"
 
 
@@ -122,6 +124,24 @@ def test_levels_resolve_like_the_cli():
 def test_a_config_typo_is_an_error_not_a_weaker_rule(document: Any, problem: str):
     with pytest.raises(E.PolicyConfigError, match=problem):
         E.parse_config(document, NAMES)
+
+
+def test_resolved_levels_file_for_ci(monkeypatch, tmp_path, capsys):
+    """`python -m policy.enforcement --stack S`: the file CI hands to --policy-pack-config, for any stack."""
+    import json
+
+    assert E.main(["--stack", "dev"]) == 0
+    assert json.loads(capsys.readouterr().out) == E.resolve_levels(E.config_for_stack("dev", NAMES), NAMES)
+    _stack_files(monkeypatch, tmp_path, {"staging": (PROJECT_DIR / "Pulumi.dev.yaml").read_text()})
+    assert E.main(["--stack", "staging"]) == 0
+    levels = json.loads(capsys.readouterr().out)
+    assert levels.pop("stateful-resources-protected") == "disabled" and set(levels.values()) == {"mandatory"}
+    assert E.main(["--stack", "nosuchstack"]) == 2
+    assert "no stack file Pulumi.nosuchstack.yaml" in capsys.readouterr().err
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  isolated-mlops:location: [westeurope\n")
+    assert E.main(["--stack", "broken"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Pulumi.broken.yaml:3:1: not valid YAML") and "Traceback" not in err
 
 
 def test_committed_config_files_are_valid():
@@ -293,12 +313,12 @@ def test_prod_passes_the_pack(prod: StackRun, first_preview: bool):
 def test_resource_violation_is_mandatory_in_prod_and_advisory_in_dev(prod: StackRun):
     def open_storage(r: RegisteredResource, props: dict) -> None:
         if r.type == R.STORAGE:
-            props["publicNetworkAccess"] = "Enabled"
+            props["allowBlobPublicAccess"] = True
     levels = {}
     for stack in ("prod", "dev"):
         wire = Wire(prod, first_preview=True)
         [d] = _diagnostics(analyze_each(_servicer(stack), wire, wire.custom(), open_storage))
-        assert d.policyName == "storage-hardened" and "publicNetworkAccess is 'Enabled'" in d.message
+        assert d.policyName == "storage-hardened" and "allowBlobPublicAccess" in d.message
         levels[stack] = d.enforcementLevel
     assert levels == {"prod": proto.MANDATORY, "dev": proto.ADVISORY}
 
@@ -347,6 +367,48 @@ def test_dev_disables_the_protection_rule(dev: StackRun):
     found = _diagnostics([analyze_stack(prod_servicer, wire, wire.custom())])
     assert len(found) == len(R.STATEFUL_TYPES)
     assert {(d.policyName, d.enforcementLevel) for d in found} == {("stateful-resources-protected", proto.MANDATORY)}
+
+
+def _stack_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, files: dict[str, str]) -> None:
+    """The pack reads `Pulumi.<stack>.yaml` from the project: point it at these files instead."""
+    for stack, text in files.items():
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text(text)
+    monkeypatch.setattr(E, "PROJECT_DIR", tmp_path)
+
+
+def test_a_stack_without_its_own_config_gets_the_default_in_the_pack(dev: StackRun, monkeypatch, tmp_path):
+    """A copy of dev as `staging`: no policy/config/staging.json, so the default levels, and the copy's
+    `protectStatefulResources: false` turns the protection rule off; every other rule is mandatory."""
+    _stack_files(monkeypatch, tmp_path, {"staging": (PROJECT_DIR / "Pulumi.dev.yaml").read_text()})
+    arguments = pack_arguments("staging")
+    assert {k: v.value for k, v in arguments["initial_config"].items()} == {
+        "all": "mandatory", "stateful-resources-protected": "disabled"}
+    servicer, wire = _servicer("staging"), Wire(dev, first_preview=False)
+    responses = analyze_each(servicer, wire, wire.custom())
+    responses.append(analyze_stack(servicer, wire, wire.custom()))
+    assert _diagnostics(responses) == []
+
+
+def test_a_violation_the_stack_file_causes_names_its_key(dev: StackRun, monkeypatch, tmp_path):
+    """prod's file saying `protectStatefulResources: false`: mandatory, and the message says what to change."""
+    prod_file = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+    assert "protectStatefulResources: true" in prod_file
+    _stack_files(monkeypatch, tmp_path, {"prod": prod_file.replace("protectStatefulResources: true",
+                                                                  "protectStatefulResources: false")})
+    servicer, wire = _servicer("prod"), Wire(dev, first_preview=False)
+    analyze_each(servicer, wire, wire.custom())
+    found = _diagnostics([analyze_stack(servicer, wire, wire.custom())])
+    assert len(found) == len(R.STATEFUL_TYPES)
+    for d in found:
+        assert d.enforcementLevel == proto.MANDATORY
+        assert d.message.endswith("(to fix: set isolated-mlops:protectStatefulResources: true in Pulumi.prod.yaml, or "
+                                  'set "stateful-resources-protected": "disabled" in policy/config/prod.json '
+                                  "(it is mandatory there now))")
+    # prod's own file asks for protection: the same registrations fail, but no key is blamed.
+    _stack_files(monkeypatch, tmp_path, {"prod": prod_file})
+    servicer = _servicer("prod")
+    analyze_each(servicer, wire, wire.custom())
+    assert all("to fix" not in d.message for d in _diagnostics([analyze_stack(servicer, wire, wire.custom())]))
 
 
 # --------------------------------------------------------------------------------------------

@@ -120,10 +120,19 @@ def _vault_zone_group_wrong_zone(b: Views):
     return broken, pe.urn, "privatelink.vaultcore.azure.net"
 
 
-def _endpoint_subnet_policies_on(b: Views):
+def _endpoint_subnet_policies_off(b: Views):
     vnet = _one(b, _vnet("aml"))
-    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Enabled"}))
+    broken = changed(b, lambda r: r is vnet, _with_subnets(lambda s: {**s, "privateEndpointNetworkPolicies": "Disabled"}))
     return broken, vnet.urn, "snet-private-endpoints"
+
+
+def _training_reaches_the_agents(b: Views):
+    nsg = _one(b, _named(R.NSG, "access-network-nsg-agents"))
+    from_vnet = {"name": "AllowVnet", "priority": 300, "direction": "Inbound", "access": "Allow", "protocol": "*",
+                 "sourceAddressPrefix": "VirtualNetwork", "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                 "destinationPortRange": "*"}
+    broken = changed(b, lambda r: r is nsg, securityRules=[*nsg.props["securityRules"], from_vnet])
+    return broken, nsg.urn, "'AllowVnet'"
 
 
 def _zone_link_regional(b: Views):
@@ -223,6 +232,37 @@ def _unprotected_storage(b: Views):
     return changed(b, lambda r: r is st, lambda r: dataclasses.replace(r, protect=False)), st.urn, "not protected"
 
 
+def _storage_without_workspace_rule(b: Views):
+    st = _one(b, lambda r: r.type == R.STORAGE)
+    return changed(b, lambda r: r is st, networkRuleSet__resourceAccessRules=[]), st.urn, "resourceAccessRules"
+
+
+def _workspace_not_reader_on_file_endpoint(b: Views):
+    [pe] = [r for r in b if r.type == R.PRIVATE_ENDPOINT and r.name == "storage-file-pe"]
+    return without(b, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "ml-workspace-reader-file"), pe.urn, "Reader"
+
+
+def _cluster_identity_without_acr_pull(b: Views):
+    c = _one(b, _named(R.COMPUTE, "cluster-gpu-train-compute"))
+    return without(b, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull"), c.urn, "AcrPull"
+
+
+def _vm_without_encryption_at_host(b: Views):
+    vm = _one(b, _named(R.VM, "jump-host-vm"))
+    return changed(b, lambda r: r is vm, securityProfile__encryptionAtHost=False), vm.urn, "encryptionAtHost"
+
+
+def _vault_secret_without_expiry(b: Views):
+    secret = _one(b, lambda r: r.type == R.KEY_VAULT_SECRET)
+    return changed(b, lambda r: r is secret, properties__attributes=DELETE), secret.urn, "expires"
+
+
+def _registry_without_diagnostics(b: Views):
+    registry = _one(b, lambda r: r.type == R.REGISTRY)
+    return without(b, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-registry"), \
+        registry.urn, "diagnostic setting"
+
+
 CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "aml-workspace-private": _workspace_public,
     "storage-hardened": _storage_no_bypass,
@@ -233,10 +273,11 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "monitoring-in-private-link-scope": _app_insights_not_scoped,
     "private-targets-have-endpoints": _registry_without_endpoint,
     "private-endpoint-dns-complete": _vault_zone_group_wrong_zone,
-    "private-endpoint-subnet-policies": _endpoint_subnet_policies_on,
+    "private-endpoint-subnet-policies": _endpoint_subnet_policies_off,
     "zone-linked-to-every-vnet": _zone_link_regional,
     "private-dns-zone-once": _blob_zone_declared_twice,
     "subnets-have-nsg": _training_subnet_without_nsg,
+    "no-lateral-from-vnet": _training_reaches_the_agents,
     "peering-both-directions": _one_way_peering,
     "address-spaces": _overlapping_subnets,
     "bastion-subnet": _nic_in_bastion_subnet,
@@ -251,6 +292,12 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "compute-after-workspace-private-endpoint": _compute_before_endpoint,
     "image-build-compute-exists": _image_build_on_missing_cluster,
     "stateful-resources-protected": _unprotected_storage,
+    "storage-admits-its-workspace": _storage_without_workspace_rule,
+    "workspace-reads-storage-endpoints": _workspace_not_reader_on_file_endpoint,
+    "compute-can-pull-images": _cluster_identity_without_acr_pull,
+    "vm-encryption-at-host": _vm_without_encryption_at_host,
+    "key-vault-secret-expires": _vault_secret_without_expiry,
+    "diagnostics-to-log-analytics": _registry_without_diagnostics,
 }
 
 
@@ -349,14 +396,15 @@ def _strip_unknown(value: Any) -> Any:
                  "networkRuleSet": UNKNOWN, "enableHttpsTrafficOnly": UNKNOWN, "isHnsEnabled": UNKNOWN}),
     (R.KEY_VAULT, {"properties": UNKNOWN}),
     (R.REGISTRY, {"sku": UNKNOWN, "adminUserEnabled": UNKNOWN, "publicNetworkAccess": UNKNOWN, "policies": UNKNOWN}),
-    (R.WORKSPACE, {"publicNetworkAccess": UNKNOWN, "v1LegacyMode": UNKNOWN, "identity": UNKNOWN, "imageBuildCompute": UNKNOWN}),
+    (R.WORKSPACE, {"publicNetworkAccess": UNKNOWN, "v1LegacyMode": UNKNOWN, "identity": UNKNOWN, "imageBuildCompute": UNKNOWN,
+                   "serverlessComputeSettings": UNKNOWN}),
     (R.APP_INSIGHTS, {"workspaceResourceId": UNKNOWN, "ingestionMode": UNKNOWN,
                       "publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
     (R.LOG_ANALYTICS, {"publicNetworkAccessForIngestion": UNKNOWN, "publicNetworkAccessForQuery": UNKNOWN}),
-    (R.PRIVATE_LINK_SCOPE, {"accessModeSettings": UNKNOWN}),
     (R.COMPUTE, {"properties": {"computeType": "AmlCompute", "properties": UNKNOWN}, "identity": UNKNOWN}),
     (R.PUBLIC_IP, {"sku": UNKNOWN, "publicIPAllocationMethod": UNKNOWN}),
-    (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}}),
+    (R.VM, {"osProfile": {"linuxConfiguration": UNKNOWN}, "securityProfile": UNKNOWN}),
+    (R.KEY_VAULT_SECRET, {"properties": UNKNOWN}),
     (R.VNET, {"subnets": [{"name": "snet-a", "networkSecurityGroup": UNKNOWN}], "addressSpace": UNKNOWN}),
 ])
 def test_unknown_values_are_not_violations(type_: str, props: dict):
@@ -367,6 +415,27 @@ def test_unknown_values_are_not_violations(type_: str, props: dict):
     assert evaluate([view], only=own_rules) == []
     known_bad = dataclasses.replace(view, props=_strip_unknown(props))
     assert evaluate([known_bad], only=own_rules), "the same resource with those values unset must fail"
+
+
+def test_nsg_rules_not_known_yet_prove_no_lateral_path(base: Views):
+    """A deny whose fields are still unknown may be the one the rule looks for: nothing is reported."""
+    nsg = _one(base, _named(R.NSG, "access-network-nsg-agents"))
+    blurred = [{**r, "sourceAddressPrefix": UNKNOWN} if r["name"] == "DenyVnetInbound" else r
+               for r in nsg.props["securityRules"]]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=blurred), only=["no-lateral-from-vnet"]) == []
+    known = [r for r in nsg.props["securityRules"] if r["name"] != "DenyVnetInbound"]
+    assert evaluate(changed(base, lambda r: r is nsg, securityRules=known), only=["no-lateral-from-vnet"])
+
+
+@pytest.mark.parametrize("settings", [UNKNOWN, {"ingestionAccessMode": UNKNOWN, "queryAccessMode": UNKNOWN},
+                                      {"exclusions": UNKNOWN}])
+def test_unknown_scope_access_modes_are_not_violations(settings):
+    """Unset access modes are Azure's default, Open, which AML needs: only a known PrivateOnly is reported."""
+    view = ResourceView(urn=f"urn:pulumi:s::p::{R.PRIVATE_LINK_SCOPE}::x", type=R.PRIVATE_LINK_SCOPE, name="x",
+                        props={"accessModeSettings": settings})
+    assert evaluate([view], only=["monitoring-private"]) == []
+    closed = dataclasses.replace(view, props={"accessModeSettings": {"ingestionAccessMode": "PrivateOnly"}})
+    assert evaluate([closed], only=["monitoring-private"]), "a known PrivateOnly mode must fail"
 
 
 def test_two_unknown_names_are_not_the_same_name():
@@ -491,3 +560,26 @@ def test_physical_names_from_inputs_or_outputs():
     assert R.physical_name(_view(R.VNET, "v", {"name": "vnet-b"})) == "vnet-b"  # a stack policy's outputs
     assert R.arm_segment("/s/x/providers/Microsoft.Network/virtualNetworks/v1/subnets/s1", "subnets") == "s1"
     assert R.arm_segment(UNKNOWN, "subnets") is None
+
+
+# --------------------------------------------------------------------------------------------
+# A rule without a source is a guess: each names where its Azure fact is documented
+# --------------------------------------------------------------------------------------------
+DOCUMENTATION_HOSTS = ("https://learn.microsoft.com/", "https://www.pulumi.com/docs/",
+                       "https://github.com/Azure/azure-rest-api-specs/")
+
+
+def undocumented(rules) -> list[str]:
+    return [r.name for r in rules
+            if not r.sources or not all(url.startswith(DOCUMENTATION_HOSTS) for url in r.sources)]
+
+
+def test_every_rule_names_a_documented_source():
+    assert undocumented(RULES) == []
+
+
+def test_a_rule_without_a_source_is_caught():
+    import dataclasses
+    broken = [dataclasses.replace(RULES[0], sources=()),
+              dataclasses.replace(RULES[1], sources=("https://example.com/blog",))]
+    assert undocumented(broken) == [RULES[0].name, RULES[1].name]

@@ -4,10 +4,21 @@ only through an Azure Monitor Private Link Scope (AMPLS) and its private endpoin
 Log Analytics and Application Insights take no private endpoint of their own: Azure Monitor's private
 link goes through a scope. The workspace and the component are scoped into the AMPLS, the AMPLS gets
 one `azuremonitor` endpoint with its five DNS zones, and both resources refuse public ingestion and
-queries. The scope's access modes are PrivateOnly, so clients in the linked VNets cannot send data to,
-or query, Azure Monitor resources outside the scope either (no exfiltration through telemetry).
-Source: Microsoft Learn, "Configure private link for Azure Monitor" and "Design your Azure Private
-Link setup" (access modes).
+queries (their own `publicNetworkAccessForIngestion`/`ForQuery`): that, not the scope's access mode,
+is what keeps them private.
+
+The scope's access modes are Open, because Azure Machine Learning requires it: "Azure Monitor supports
+using Azure Private Link to connect to a VNet. However, you must use the open Private Link mode in
+Azure Monitor" (Microsoft Learn, "Secure an Azure Machine Learning workspace with virtual networks",
+Limitations > Azure Monitor:
+https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#azure-monitor).
+Open lets clients in the linked VNets reach the scope's resources through the endpoint and, besides,
+Azure Monitor resources outside the scope that accept public traffic; PrivateOnly would block the
+latter (https://learn.microsoft.com/azure/azure-monitor/logs/private-link-design#access-modes), and
+with the zones linked to both VNets it would cut the jump host, the agents and the clusters off from
+every Azure Monitor resource outside this scope. The price, stated in the same page: Open does not
+prevent exfiltration through telemetry to another tenant's workspace; the egress stance in the
+README says what does.
 """
 
 from __future__ import annotations
@@ -82,9 +93,11 @@ class Monitoring(pulumi.ComponentResource):
             scope_name=args.private_link_scope_name,
             resource_group_name=placement.resource_group_name,
             location=GLOBAL_LOCATION,
+            # Open: AML requires it (see the module docstring for the source); the scope's resources
+            # stay private through their own public-access switches above.
             access_mode_settings=monitor.AccessModeSettingsArgs(
-                ingestion_access_mode=monitor.AccessMode.PRIVATE_ONLY,
-                query_access_mode=monitor.AccessMode.PRIVATE_ONLY,
+                ingestion_access_mode=monitor.AccessMode.OPEN,
+                query_access_mode=monitor.AccessMode.OPEN,
             ),
             tags=dict(placement.tags),
             opts=pulumi.ResourceOptions(parent=self),

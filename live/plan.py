@@ -1,0 +1,93 @@
+"""What a stack asks of its subscription, read from the program's own registrations.
+
+The offline engine runs the real `__main__.py` (as `python -m offline preview` does); this module
+reads from what it registered the facts only the subscription can judge: the region, the resource
+providers behind every resource type, the VM sizes and how many of each, the address spaces, the
+globally unique names, and whether the stack assigns roles. Nothing here re-states what the program
+builds: a new VM or cluster in the program is checked without a change here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from components.config import PlatformConfig
+from components.naming import TEMPLATES
+from components.providers import namespace_of
+from offline.engine import StackRun
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
+AML_COMPUTE = "azure-native:machinelearningservices:Compute"
+VIRTUAL_NETWORK = "azure-native:network:VirtualNetwork"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+# Which stack-file key sets each VNet's address space, by the VNet's role in its name.
+ADDRESS_SPACE_KEYS = {"aml": "network.amlVnet.addressSpace", "bastion": "network.bastionVnet.addressSpace"}
+
+
+@dataclass(frozen=True)
+class SizeUse:
+    """One VM or cluster and the size it asks for."""
+
+    owner: str
+    """The Azure name of the VM or cluster."""
+    size: str
+    instances: int
+    """1 for a VM; maxNodes for a cluster (the most it will ask for)."""
+    cluster: bool
+    low_priority: bool = False
+
+
+@dataclass
+class Plan:
+    stack: str
+    location: str
+    cloud: str
+    prefix: str
+    environment: str
+    providers: set[str] = field(default_factory=set)
+    encryption_at_host: bool = False
+    sizes: list[SizeUse] = field(default_factory=list)
+    address_spaces: list[tuple[str, str, str]] = field(default_factory=list)
+    """(VNet name, prefix, the stack-file key that sets it)."""
+    assigns_roles: bool = False
+    unmapped_types: list[str] = field(default_factory=list)
+    """Types components/providers.py cannot place (tests/test_delivery_providers.py keeps this empty)."""
+
+    def suffixed_name(self, kind: str, suffix: str) -> str:
+        return TEMPLATES[kind].format(p=self.prefix, e=self.environment, s=suffix)
+
+
+def plan_from(run: StackRun, config: PlatformConfig) -> Plan:
+    plan = Plan(stack=run.stack, location=config.location, cloud=config.cloud,
+                prefix=config.name_prefix, environment=config.environment)
+    for r in run.custom_resources():
+        try:
+            namespace = namespace_of(r.type)
+        except KeyError:
+            plan.unmapped_types.append(r.type)
+            namespace = None
+        if namespace:
+            plan.providers.add(namespace)
+        if r.type == VIRTUAL_MACHINE:
+            plan.sizes.append(SizeUse(r.input("vmName", r.name), r.input("hardwareProfile.vmSize"), 1, cluster=False))
+            if r.input("securityProfile.encryptionAtHost") is True:
+                plan.encryption_at_host = True
+        elif r.type == AML_COMPUTE and r.input("properties.computeType") == "AmlCompute":
+            props = r.input("properties.properties", {})
+            plan.sizes.append(SizeUse(
+                r.input("computeName", r.name), props.get("vmSize"),
+                int(props.get("scaleSettings", {}).get("maxNodeCount", 0)), cluster=True,
+                low_priority=props.get("vmPriority") == "LowPriority"))
+        elif r.type == VIRTUAL_NETWORK:
+            name = str(r.input("virtualNetworkName", r.name))
+            role = next((role for role in ADDRESS_SPACE_KEYS
+                         if name == TEMPLATES["virtual_network"].format(r=role, p=plan.prefix, e=plan.environment)),
+                        None)
+            key = ADDRESS_SPACE_KEYS.get(role or "", "network")
+            for prefix in r.input("addressSpace.addressPrefixes", []):
+                plan.address_spaces.append((name, prefix, key))
+        elif r.type == ROLE_ASSIGNMENT:
+            plan.assigns_roles = True
+    return plan

@@ -1,0 +1,203 @@
+"""Resource providers and subscription features: the one table (components/providers.py) covers every
+resource the stacks register, and the script, the README and docs/azure-requirements.md say the same.
+
+azure-native registers no provider; a subscription without one fails `pulumi up` with
+MissingSubscriptionRegistration. `bootstrap/register-providers.sh` is run here against a fake `az`
+that records its calls, so its order and idempotence are tested, not only its text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from components.providers import (MODULE_NAMESPACES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, SUBSCRIPTION_FEATURES,
+                                  namespace_of)
+from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
+
+SCRIPT = PROJECT_DIR / "bootstrap" / "register-providers.sh"
+BIN = Path(sys.executable).parent
+
+
+def unregistered(types: Iterable[str]) -> dict[str, str]:
+    """type token -> why its namespace is not covered (absent from the table, or unknown module)."""
+    missing = {}
+    for type_ in sorted(set(types)):
+        try:
+            namespace = namespace_of(type_)
+        except KeyError as error:
+            missing[type_] = str(error)
+            continue
+        if namespace is not None and namespace not in RESOURCE_PROVIDERS and namespace not in REGISTERED_BY_DEFAULT:
+            missing[type_] = f"{namespace} is not in RESOURCE_PROVIDERS"
+    return missing
+
+
+@pytest.fixture(scope="module")
+def registered_types(runs: dict[str, StackRun]) -> set[str]:
+    """Every resource type the stacks and the state bootstrap register."""
+    bootstrap = run_stack("state", values=stack_values("state", PROJECT_DIR / "bootstrap"), secrets={},
+                          project_dir=PROJECT_DIR / "bootstrap")
+    assert bootstrap.error is None, bootstrap.error
+    return {r.type for run in [*runs.values(), bootstrap] for r in run.resources}
+
+
+def test_every_resource_type_has_its_provider_in_the_table(registered_types: set[str]):
+    assert unregistered(registered_types) == {}
+    used = {namespace_of(t) for t in registered_types} - {None}
+    # Nothing listed that no stack uses: the table says what the stacks need, not what might be nice.
+    assert used == set(RESOURCE_PROVIDERS) | set(REGISTERED_BY_DEFAULT)
+
+
+def test_a_resource_from_a_new_namespace_fails_the_check(registered_types: set[str]):
+    missing = unregistered([*registered_types, "azure-native:cache:Redis", "azure-native:dbforpostgresql:Server"])
+    assert set(missing) == {"azure-native:cache:Redis", "azure-native:dbforpostgresql:Server"}
+    assert all("RESOURCE_PROVIDERS" in why for why in missing.values())
+    assert namespace_of("random:index/randomString:RandomString") is None
+
+
+def test_modules_named_unlike_their_namespace_map_to_a_listed_one():
+    assert set(MODULE_NAMESPACES.values()) <= set(RESOURCE_PROVIDERS)
+    assert namespace_of("azure-native:privatedns:PrivateZone") == "Microsoft.Network"
+    assert namespace_of("azure-native:machinelearningservices:Workspace") == "Microsoft.MachineLearningServices"
+
+
+# ---- The script, the README and the docs say what the table says ------------------------------------
+def _bash_array(name: str) -> list[str]:
+    match = re.search(rf"^{name}=\(\n(.*?)^\)", SCRIPT.read_text(), flags=re.M | re.S)
+    assert match, f"{name}=( ... ) not found in {SCRIPT.name}"
+    return [line.strip() for line in match.group(1).splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def test_script_registers_exactly_the_table():
+    assert _bash_array("PROVIDERS") == list(RESOURCE_PROVIDERS)
+    assert _bash_array("FEATURES") == [f"{ns}/{name}" for ns, name in SUBSCRIPTION_FEATURES]
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    level = heading.split(" ")[0]
+    following = re.search(rf"^#{{1,{len(level)}}} ", text[start + len(heading):], flags=re.M)
+    return text[start:start + len(heading) + (following.start() if following else len(text))]
+
+
+def test_readme_prerequisites_and_requirements_doc_name_every_provider_and_feature():
+    readme = _section((PROJECT_DIR / "README.md").read_text(), "### Prerequisites in the subscription")
+    doc = _section((PROJECT_DIR / "docs" / "azure-requirements.md").read_text(),
+                   "## Subscription: resource providers and features")
+    for namespace in RESOURCE_PROVIDERS:
+        assert f"az provider register --namespace {namespace}" in readme, namespace
+        assert f"`{namespace}`" in doc, namespace
+    for namespace, feature in SUBSCRIPTION_FEATURES:
+        assert f"az feature register --namespace {namespace} --name {feature}" in readme
+        assert f"`{namespace}/{feature}`" in doc
+    assert "bootstrap/register-providers.sh" in readme
+
+
+# ---- The script, run against a fake Azure CLI ----------------------------------------------------------
+FAKE_AZ = '''#!{python}
+"""A fake `az`: appends its arguments to calls.jsonl and answers from state.json."""
+import json, sys
+from pathlib import Path
+here = Path(__file__).parent
+args = sys.argv[1:]
+with open(here / "calls.jsonl", "a") as log:
+    log.write(json.dumps(args) + "\\n")
+state = json.loads((here / "state.json").read_text())
+def save():
+    (here / "state.json").write_text(json.dumps(state))
+if args[:2] == ["account", "show"]:
+    print("sub-from-login")
+elif args[:2] == ["feature", "show"]:
+    key = args[args.index("--namespace") + 1] + "/" + args[args.index("--name") + 1]
+    polls = state["polls_left"].get(key)
+    if polls is not None and state["features"].get(key) == "Registering":
+        if polls <= 0:
+            state["features"][key] = "Registered"
+        state["polls_left"][key] = polls - 1
+        save()
+    print(state["features"].get(key, "NotRegistered"))
+elif args[:2] == ["feature", "register"]:
+    key = args[args.index("--namespace") + 1] + "/" + args[args.index("--name") + 1]
+    state["features"][key] = "Registering"
+    save()
+elif args[:2] == ["provider", "register"]:
+    state["providers"][args[args.index("--namespace") + 1]] = "Registered"
+    save()
+elif args[:2] == ["provider", "show"]:
+    print(state["providers"].get(args[args.index("--namespace") + 1], "NotRegistered"))
+else:
+    sys.exit("fake az: unexpected " + " ".join(args))
+'''
+
+
+def run_script(tmp_path: Path, *args: str, features: dict | None = None, polls: int = 2,
+               timeout: int = 1800) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    az = fake / "az"
+    az.write_text(FAKE_AZ.format(python=sys.executable))
+    az.chmod(0o755)
+    state = fake / "state.json"
+    if not state.exists():
+        state.write_text(json.dumps({"features": features or {}, "providers": {},
+                                     "polls_left": {"Microsoft.Compute/EncryptionAtHost": polls}}))
+    (fake / "calls.jsonl").write_text("")
+    env = {"PATH": f"{fake}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "POLL_SECONDS": "0",
+           "FEATURE_TIMEOUT_SECONDS": str(timeout)}
+    result = subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=60)
+    calls = [json.loads(line) for line in (fake / "calls.jsonl").read_text().splitlines()]
+    return result, calls
+
+
+def _verb(call: list[str]) -> str:
+    return " ".join(call[:2])
+
+
+def test_script_registers_the_feature_then_every_provider_in_one_subscription(tmp_path: Path):
+    result, calls = run_script(tmp_path, "--subscription", "sub-123")
+    assert result.returncode == 0, result.stderr
+    assert all(c[c.index("--subscription") + 1] == "sub-123" for c in calls), "every call names the subscription"
+    verbs = [_verb(c) for c in calls]
+    assert verbs.count("feature register") == 1
+    registered = [c[c.index("--namespace") + 1] for c in calls if _verb(c) == "provider register"]
+    assert registered == list(RESOURCE_PROVIDERS)
+    assert all("--wait" in c for c in calls if _verb(c) == "provider register")
+    # The feature is Registered before Microsoft.Compute is (re-)registered, which propagates it.
+    last_feature_poll = max(i for i, c in enumerate(calls) if _verb(c) == "feature show")
+    assert last_feature_poll < verbs.index("provider register")
+    assert "feature Microsoft.Compute/EncryptionAtHost: Registered" in result.stdout
+    assert "provider Microsoft.ManagedIdentity: Registered" in result.stdout
+
+
+def test_script_is_idempotent_and_defaults_to_the_signed_in_subscription(tmp_path: Path):
+    first, _ = run_script(tmp_path)
+    again, calls = run_script(tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    assert "feature register" not in [_verb(c) for c in calls], "a registered feature is left alone"
+    assert all(c[c.index("--subscription") + 1] == "sub-from-login" for c in calls if "--subscription" in c)
+
+
+def test_script_gives_up_on_a_feature_that_never_registers(tmp_path: Path):
+    result, calls = run_script(tmp_path, polls=10**6, timeout=0)
+    assert result.returncode == 1
+    assert "not Registered" in result.stderr and "run this script again" in result.stderr
+    assert "provider register" not in [_verb(c) for c in calls]
+
+
+@pytest.mark.parametrize("args", [("--subscription",), ("--sub", "x"), ("--subscription", "")])
+def test_script_refuses_bad_arguments(tmp_path: Path, args: tuple[str, ...]):
+    result, calls = run_script(tmp_path, *args)
+    assert result.returncode == 2 and "usage:" in result.stderr and calls == []
+
+
+def test_script_passes_shellcheck():
+    result = subprocess.run([str(BIN / "shellcheck"), "--severity=style", str(SCRIPT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,0 +1,593 @@
+"""The agents' first boot, run for real: the program the custom data ships, taken out of the rendered
+cloud-config, runs against loopback fakes of IMDS, Key Vault, the agent download, Microsoft's
+package key and GitHub's registration-token exchange, with fake `config.sh`/`svc.sh`/
+`installdependencies.sh` (from the served archive) and fake `iptables`/`systemctl`/`apt-get`/`gpg`
+(on PATH) that record how they were called. Key Vault refuses connections, then answers 403, before
+it gives the secret; the apt lock is held for a while.
+
+Checked: the agent registers exactly once and a rerun does not register again; the token never
+appears in any process's argv (a thread reads /proc/*/cmdline throughout), in any file, or in the
+output; it reaches config.sh only in the variable the agent reads; the IMDS block comes before
+anything runs as the agent user; apt waits for the lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from compute import agent_registration as program
+from compute import cloud_init
+from compute.cloud_init import AgentBootstrap
+
+TOKEN = "pat-firstboot-0123456789abcdef-do-not-leak"
+ACCESS_TOKEN = "eyJ0eXAi.imds-access-token-0123456789.sig"
+RUNNER_TOKEN = "AABBCCDD-runner-registration-token-0123"
+SECRETS = (TOKEN, ACCESS_TOKEN, RUNNER_TOKEN)
+CLIENT_ID = "00000000-1111-2222-3333-444444444444"
+SERVICE_NAME = "vsts.agent.contoso.aml-private.vm-agent-0.service"
+HOLD_APT_LOCK_SECONDS = 0.4
+# Key Vault starts listening only when IMDS hands out its third token: the first two reads of the
+# secret are refused (each read asks IMDS for a fresh token first).
+KEY_VAULT_LISTENS_AT_TOKEN = 3
+
+
+def bootstrap(kind: str) -> AgentBootstrap:
+    url = "https://dev.azure.com/contoso" if kind == "azure-devops" else "https://github.com/contoso/ml"
+    return AgentBootstrap(kind=kind, vault_host="kv-mlops-prod.vault.azure.net", key_vault_resource="https://vault.azure.net",
+                          secret_name="agent-registration-token", identity_client_id=CLIENT_ID, url=url,
+                          pool="aml-private", labels=("aml", "private") if kind == "github" else ())
+
+
+def shipped_files(kind: str) -> dict[str, str]:
+    """The files the VM gets, read back out of the custom data the way cloud-init reads it."""
+    document = cloud_init.render(bootstrap(kind))
+    assert document.startswith("#cloud-config\n")
+    parsed = yaml.safe_load(document)
+    return {f["path"]: f["content"] for f in parsed["write_files"]}
+
+
+# ---- fakes ------------------------------------------------------------------------------------
+def _recorder(log: Path, name: str, body: str = "") -> str:
+    """A fake command (Python, so it can record argv exactly): appends one JSON line, then `body`."""
+    return f"""#!{sys.executable}
+import hashlib, json, os, sys, time
+here = os.path.dirname(os.path.abspath(__file__))
+secret_vars = ("VSTS_AGENT_INPUT_TOKEN", "ACTIONS_RUNNER_INPUT_TOKEN")
+record = {{"name": {name!r}, "argv": sys.argv[1:], "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+          "cwd": os.getcwd(), "time": time.time(),
+          "env": {{k: v for k, v in os.environ.items() if k not in secret_vars}},
+          "token_sha256": {{k: hashlib.sha256(os.environ[k].encode()).hexdigest() for k in secret_vars if k in os.environ}}}}
+with open({str(log)!r}, "a") as f:
+    f.write(json.dumps(record) + "\\n")
+{body}
+"""
+
+
+def agent_archive(log: Path, kind: str, state: Path) -> bytes:
+    marker = ".agent" if kind == "azure-devops" else ".runner"
+    files = {
+        "config.sh": _recorder(log, "config.sh", f"""
+time.sleep(0.25)  # long enough for the /proc reader to see this process
+open(os.path.join(here, {marker!r}), "w").write(json.dumps({{"agentName": "vm-agent-0"}}))
+open(os.path.join(here, ".credentials"), "w").write(json.dumps({{"scheme": "OAuth"}}))
+"""),
+        "svc.sh": _recorder(log, "svc.sh", f"""
+if sys.argv[1] == "install":
+    open(os.path.join(here, ".service"), "w").write({SERVICE_NAME!r} + "\\n")
+elif sys.argv[1] == "start":
+    open({str(state / ("active-" + SERVICE_NAME))!r}, "w").close()
+"""),
+        "bin/installdependencies.sh": _recorder(log, "installdependencies.sh"),
+        "bin/Agent.Listener": "binary placeholder\n",
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def fake_bin(directory: Path, log: Path, state: Path) -> None:
+    fakes = {
+        # iptables -C fails until -I has inserted the rule (state file), like the real one.
+        "iptables": f"""
+rule = os.path.join({str(state)!r}, "iptables-rule")
+if "-C" in sys.argv:
+    sys.exit(0 if os.path.exists(rule) else 1)
+if "-I" in sys.argv:
+    open(rule, "w").write(json.dumps(sys.argv[1:]))
+""",
+        "systemctl": f"""
+if sys.argv[1] == "is-active":
+    sys.exit(0 if os.path.exists(os.path.join({str(state)!r}, "active-" + sys.argv[-1])) else 3)
+""",
+        "apt-get": "",
+        "gpg": "sys.stdout.buffer.write(b'dearmored:' + sys.stdin.buffer.read())",
+        "useradd": "sys.exit(1)  # the tests' agent user exists: never called",
+    }
+    directory.mkdir(parents=True)
+    for name, body in fakes.items():
+        path = directory / name
+        path.write_text(_recorder(log, name, body))
+        path.chmod(0o755)
+
+
+@dataclass
+class Fakes:
+    """The HTTP side: IMDS, downloads and GitHub on one server; Key Vault on its own, started late."""
+    archive: bytes
+    kv_forbidden_first: int = 2
+    imds_failures_first: int = 1
+    kv_always_forbidden: bool = False
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    imds_calls: int = 0
+    tokens_given: int = 0
+    kv_calls: int = 0
+    on_token: Callable[[int], None] = lambda n: None
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        fakes = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                fakes.route(self, "GET")
+
+            def do_POST(self) -> None:
+                fakes.route(self, "POST")
+
+        return Handler
+
+    def route(self, h: Any, method: str) -> None:
+        url = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        with self.lock:
+            self.requests.append((method, url.path))
+        if url.path == "/metadata/identity/oauth2/token":
+            assert h.headers.get("Metadata") == "true"
+            assert query == {"api-version": "2018-02-01", "resource": "https://vault.azure.net", "client_id": CLIENT_ID}
+            with self.lock:
+                self.imds_calls += 1
+                fail = self.imds_calls <= self.imds_failures_first
+                if not fail:
+                    self.tokens_given += 1
+                    self.on_token(self.tokens_given)
+            if fail:
+                return h._send(500, b'{"error": "identity not ready"}')
+            return h._send(200, json.dumps({"access_token": ACCESS_TOKEN, "token_type": "Bearer"}).encode())
+        if url.path == "/secrets/agent-registration-token":
+            assert query == {"api-version": "7.4"}
+            with self.lock:
+                self.kv_calls += 1
+                forbidden = self.kv_always_forbidden or self.kv_calls <= self.kv_forbidden_first
+            if forbidden:  # the role assignment has not propagated yet
+                return h._send(403, b'{"error": {"code": "Forbidden"}}')
+            if h.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
+                return h._send(401, b"{}")
+            return h._send(200, json.dumps({"value": TOKEN, "id": "https://kv/secrets/x/1"}).encode())
+        if url.path == "/agent.tar.gz":
+            return h._send(200, self.archive, "application/gzip")
+        if url.path == "/keys/microsoft.asc":
+            return h._send(200, b"-----BEGIN PGP PUBLIC KEY BLOCK-----\nfake\n", "text/plain")
+        if url.path == "/repos/contoso/ml/actions/runners/registration-token" and method == "POST":
+            if h.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return h._send(401, b"{}")
+            return h._send(201, json.dumps({"token": RUNNER_TOKEN, "expires_at": "2026-12-01T10:00:00Z"}).encode())
+        h._send(404, b"{}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ProcReader(threading.Thread):
+    """Reads every process's argv from /proc until stopped, keeping those that hold a secret."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.leaks: list[str] = []
+        self.seen_config_sh = False
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if "config.sh" in cmdline:
+                    self.seen_config_sh = True
+                if any(secret in cmdline for secret in SECRETS):
+                    self.leaks.append(cmdline)
+            time.sleep(0.005)
+
+
+@dataclass
+class Boot:
+    root: Path
+    program: Path
+    env: dict[str, str]
+    log: Path
+
+    def run(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(self.program), "register"], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def calls(self, name: Optional[str] = None) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        records = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [r for r in records if name is None or r["name"] == name]
+
+    def index(self, name: str, predicate: Callable[[dict[str, Any]], bool] = lambda r: True) -> int:
+        return next(i for i, r in enumerate(self.calls()) if r["name"] == name and predicate(r))
+
+
+@pytest.fixture
+def first_boot(tmp_path: Path) -> Iterator[Callable[..., tuple[Boot, Fakes]]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def make(kind: str, **fake_options: Any) -> tuple[Boot, Fakes]:
+        root = tmp_path / "root"
+        log = tmp_path / "calls.jsonl"
+        state = tmp_path / "state"
+        state.mkdir()
+        for path, content in shipped_files(kind).items():
+            target = root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        (root / "etc/os-release").write_text('NAME="Ubuntu"\nVERSION_CODENAME=noble\n')
+        fakes = Fakes(archive=agent_archive(log, kind, state), **fake_options)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), fakes.handler())
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        # Key Vault is not listening yet (the private endpoint or its DNS record is not there):
+        # the first tries get "connection refused".
+        kv_port = free_port()
+
+        def start_key_vault(tokens_given: int) -> None:
+            if tokens_given == KEY_VAULT_LISTENS_AT_TOKEN:
+                kv = ThreadingHTTPServer(("127.0.0.1", kv_port), fakes.handler())
+                servers.append(kv)
+                threading.Thread(target=kv.serve_forever, daemon=True).start()
+
+        fakes.on_token = start_key_vault
+        fake_bin(tmp_path / "bin", log, state)
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+            "AGENT_REGISTRATION_CONFIG": str(root / "etc/agent-registration/config.json"),
+            "AGENT_REGISTRATION_ROOT": str(root),
+            "AGENT_REGISTRATION_AGENT_USER": pwd.getpwuid(os.getuid()).pw_name,
+            "AGENT_REGISTRATION_IMDS_URL": f"{base}/metadata/identity/oauth2/token",
+            "AGENT_REGISTRATION_VAULT_URL": f"http://127.0.0.1:{kv_port}",
+            "AGENT_REGISTRATION_DOWNLOAD_URL": f"{base}/agent.tar.gz",
+            "AGENT_REGISTRATION_MICROSOFT_KEY_URL": f"{base}/keys/microsoft.asc",
+            "AGENT_REGISTRATION_GITHUB_REGISTRATION_URL": f"{base}/repos/contoso/ml/actions/runners/registration-token",
+            "AGENT_REGISTRATION_BACKOFF_BASE_SECONDS": "0.02",
+            "AGENT_REGISTRATION_BACKOFF_CAP_SECONDS": "0.1",
+            "AGENT_REGISTRATION_STEP_DEADLINE_SECONDS": "15",
+        }
+        program_path = root / cloud_init.PROGRAM_PATH.lstrip("/")
+        return Boot(root=root, program=program_path, env=env, log=log), fakes
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def hold_apt_lock(root: Path, seconds: float) -> tuple[threading.Thread, list[float]]:
+    """Hold dpkg's frontend lock (an fcntl lock, as apt-daily holds it) from this process for a while."""
+    lock = root / "var/lib/dpkg/lock-frontend"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    released: list[float] = []
+
+    def release() -> None:
+        time.sleep(seconds)
+        released.append(time.time())
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    holder = threading.Thread(target=release, daemon=True)
+    holder.start()
+    return holder, released
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def files_holding_a_secret(*roots: Path) -> list[str]:
+    found = []
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                found += [f"{path}: {s[:8]}..." for s in SECRETS if s.encode() in data]
+    return found
+
+
+# ---- the first boot, for real -----------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["azure-devops", "github"])
+def test_first_boot_registers_once_and_never_shows_the_token(first_boot, tmp_path: Path, kind: str) -> None:
+    boot, fakes = first_boot(kind)
+    holder, released = hold_apt_lock(boot.root, HOLD_APT_LOCK_SECONDS)
+    reader = ProcReader()
+    reader.start()
+    try:
+        result = boot.run()
+    finally:
+        reader.stop.set()
+        reader.join()
+        holder.join()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+
+    # Registered exactly once, as the agent user, the token only in the variable the agent reads.
+    [config] = boot.calls("config.sh")
+    variable = program.TOKEN_VARIABLE[kind]
+    assert config["token_sha256"] == {variable: sha256(TOKEN if kind == "azure-devops" else RUNNER_TOKEN)}
+    agent = pwd.getpwuid(os.getuid())
+    assert (config["uid"], config["gid"], config["groups"]) == (agent.pw_uid, agent.pw_gid, []), "the agent user, no extra groups"
+    assert {"--unattended", "--replace", "--url"} <= set(config["argv"])
+    assert not [a for a in config["argv"] if any(secret in a for secret in SECRETS)]
+    assert not [k for k in config["env"] if k.startswith("AGENT_REGISTRATION_")], "nothing of ours leaks into the agent"
+    if kind == "github":
+        assert config["argv"][config["argv"].index("--labels") + 1] == "aml,private"
+    else:
+        assert config["argv"][config["argv"].index("--pool") + 1] == "aml-private"
+    assert (boot.root / "opt" / ("azp" if kind == "azure-devops" else "actions-runner") / ".credentials").exists()
+
+    # Key Vault refused connections, then answered 403 twice; every try had a fresh IMDS token.
+    assert output.count("ConnectionRefusedError reaching http://127.0.0.1") == KEY_VAULT_LISTENS_AT_TOKEN - 1
+    assert output.count("HTTP 403 from") == 2
+    assert fakes.kv_calls == 3
+    assert fakes.imds_calls == 1 + (KEY_VAULT_LISTENS_AT_TOKEN - 1) + fakes.kv_calls  # one IMDS 500, then a token per try
+
+    # The apt lock: nothing touched apt before the holder let go, and apt itself waits for it too.
+    apt_calls = [c for c in boot.calls() if c["name"] in ("apt-get", "installdependencies.sh")]
+    assert apt_calls and min(c["time"] for c in apt_calls) >= released[0]
+    for call in apt_calls:
+        assert call["env"]["DEBIAN_FRONTEND"] == "noninteractive"
+        assert 'DPkg::Lock::Timeout "600";' in Path(call["env"]["APT_CONFIG"]).read_text()
+    assert [c["argv"][-4:] for c in boot.calls("apt-get") if "install" in c["argv"]] == [list(program.JOB_PACKAGES)]
+
+    # The IMDS block comes before anything runs as the agent user, and the agent's own service
+    # cannot start without it.
+    inserted = boot.index("iptables", lambda r: "-I" in r["argv"])
+    assert inserted < boot.index("config.sh") < boot.index("svc.sh", lambda r: r["argv"] == ["start"])
+    assert boot.calls("iptables")[inserted - boot.index("iptables")]["argv"][-8:] == [
+        "-m", "owner", "--uid-owner", str(os.getuid()), "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+    dropin = boot.root / f"etc/systemd/system/{SERVICE_NAME}.d/10-imds-block.conf"
+    assert "Requires=agent-imds-block.service" in dropin.read_text()
+    assert boot.index("systemctl", lambda r: r["argv"] == ["daemon-reload"]) < boot.index("svc.sh", lambda r: r["argv"] == ["start"])
+
+    # The token: in no process's arguments, no file, no output.
+    assert reader.seen_config_sh, "the /proc reader must have seen config.sh running"
+    assert reader.leaks == []
+    assert files_holding_a_secret(tmp_path) == []
+    assert not [s for s in SECRETS if s in output]
+
+
+def test_file_scan_can_fail(tmp_path: Path) -> None:
+    (tmp_path / "leak.txt").write_text(f"token={TOKEN}")
+    assert files_holding_a_secret(tmp_path)
+
+
+def test_a_rerun_does_not_register_again(first_boot) -> None:
+    boot, fakes = first_boot("azure-devops")
+    assert boot.run().returncode == 0
+    requests = len(fakes.requests)
+
+    again = boot.run()  # a reboot: the unit runs again
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already registered" in again.stdout
+    assert len(boot.calls("config.sh")) == 1
+    assert len(fakes.requests) == requests, "no IMDS, Key Vault or download when registered"
+    assert [c["argv"] for c in boot.calls("svc.sh")] == [["install", os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name], ["start"]]
+    assert len([c for c in boot.calls("iptables") if "-I" in c["argv"]]) == 1, "the rule is not inserted twice"
+
+    # The agent's service stopped (or was never started): started again, still not re-registered.
+    for active in (boot.root.parent / "state").glob("active-*"):
+        active.unlink()
+    third = boot.run()
+    assert third.returncode == 0
+    assert len(boot.calls("config.sh")) == 1
+    assert [c["argv"] for c in boot.calls("svc.sh")][-1] == ["start"] and len(boot.calls("svc.sh")) == 3
+
+
+def test_a_vault_that_keeps_refusing_fails_the_run_so_systemd_restarts_it(first_boot) -> None:
+    boot, fakes = first_boot("azure-devops", kv_always_forbidden=True)
+    boot.env["AGENT_REGISTRATION_STEP_DEADLINE_SECONDS"] = "0.5"
+    result = boot.run()
+    assert result.returncode == 1
+    assert "registration credential (Key Vault): still failing" in result.stdout
+    assert boot.calls("config.sh") == [] and boot.calls("svc.sh") == []
+    assert not [s for s in SECRETS if s in result.stdout + result.stderr]
+
+
+def test_without_iptables_the_block_fails_and_so_does_the_unit(tmp_path: Path) -> None:
+    """Fail closed: the agent's unit requires the block, so no block means no agent."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cloud_init.render_config(bootstrap("azure-devops"))))
+    (tmp_path / "empty").mkdir()
+    env = {"PATH": str(tmp_path / "empty"), "AGENT_REGISTRATION_CONFIG": str(config),
+           "AGENT_REGISTRATION_ROOT": str(tmp_path), "AGENT_REGISTRATION_AGENT_USER": pwd.getpwuid(os.getuid()).pw_name}
+    result = subprocess.run([sys.executable, program.__file__, "block-imds"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot run iptables" in result.stdout and "Traceback" not in result.stderr
+
+
+# ---- what the custom data carries -------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["azure-devops", "github"])
+def test_custom_data_ships_the_tested_program_and_units(kind: str) -> None:
+    files = shipped_files(kind)
+    assert files[cloud_init.PROGRAM_PATH] == Path(program.__file__).read_text()
+    assert files[f"/etc/systemd/system/{cloud_init.REGISTRATION_UNIT}"] == cloud_init.registration_unit()
+    assert files[f"/etc/systemd/system/{cloud_init.IMDS_BLOCK_UNIT}"] == cloud_init.imds_block_unit()
+    config = json.loads(files[cloud_init.CONFIG_PATH])
+    assert config["vault_url"] == "https://kv-mlops-prod.vault.azure.net"
+    assert config["agent_user"] == cloud_init.AGENT_USER != "root"
+    runcmd = yaml.safe_load(cloud_init.render(bootstrap(kind)))["runcmd"]
+    assert ["systemctl", "enable", cloud_init.IMDS_BLOCK_UNIT, cloud_init.REGISTRATION_UNIT] in runcmd
+
+
+def test_endpoints_default_to_the_real_ones() -> None:
+    """The overrides exist for the tests only: without them the program talks to Azure."""
+    config = cloud_init.render_config(bootstrap("github"))
+    s = program.Settings(config, environ={})
+    assert s.get("imds_url", program.IMDS_TOKEN_URL) == "http://169.254.169.254/metadata/identity/oauth2/token"
+    assert s.get("vault_url") == "https://kv-mlops-prod.vault.azure.net"
+    assert s.get("download_url").startswith("https://github.com/actions/runner/releases/download/v")
+    assert s.get("github_registration_url") == "https://api.github.com/repos/contoso/ml/actions/runners/registration-token"
+    assert s.get("microsoft_key_url", program.MICROSOFT_KEY_URL) == "https://packages.microsoft.com/keys/microsoft.asc"
+    assert s.path("/var/lib/dpkg/lock-frontend") == Path("/var/lib/dpkg/lock-frontend")
+    assert program.CONFIG_PATH == cloud_init.CONFIG_PATH
+    assert program.IMDS_BLOCK_UNIT == cloud_init.IMDS_BLOCK_UNIT
+    assert "AGENT_REGISTRATION_" not in cloud_init.registration_unit() + cloud_init.imds_block_unit()
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown agent kind"):
+        cloud_init.render(bootstrap("gitlab"))
+
+
+@pytest.mark.parametrize("kind", ["azure-devops", "github"])
+def test_custom_data_fits_azures_limit(kind: str) -> None:
+    encoded = cloud_init.encode(cloud_init.render(bootstrap(kind)))
+    assert len(encoded) <= cloud_init.CUSTOM_DATA_MAX_BYTES
+
+
+def test_custom_data_limit_is_enforced() -> None:
+    with pytest.raises(ValueError, match="65535"):
+        cloud_init.encode("#cloud-config\n" + "x" * 60_000)
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    delays: list[float] = []
+    failures = iter(range(8))
+
+    def attempt() -> str:
+        if next(failures, None) is not None:
+            raise program.RetryableError("not yet")
+        return "done"
+
+    defaults = program.Settings({}, environ={})
+    assert program.retry("step", attempt, defaults, sleep=delays.append) == "done"
+    assert delays == [5, 10, 20, 40, 80, 160, 300, 300]
+
+
+def test_backoff_gives_up_at_the_deadline() -> None:
+    s = program.Settings({}, environ={"AGENT_REGISTRATION_STEP_DEADLINE_SECONDS": "12"})
+
+    def attempt() -> None:
+        raise program.RetryableError("HTTP 403 from https://kv")
+
+    delays: list[float] = []
+    with pytest.raises(program.RegistrationError, match="still failing after 3 tries"):
+        program.retry("step", attempt, s, sleep=delays.append)
+    assert delays == [5, 10]  # the next wait (20 s) would pass the 12 s deadline
+
+
+def test_imds_block_rule() -> None:
+    check, insert = program.imds_block_rules(1234)
+    rule = ["-d", "169.254.169.254/32", "-m", "owner", "--uid-owner", "1234", "-j", "REJECT",
+            "--reject-with", "icmp-port-unreachable"]
+    assert check == ["iptables", "-w", "-C", "OUTPUT", *rule]
+    assert insert == ["iptables", "-w", "-I", "OUTPUT", "1", *rule]
+
+
+# ---- the units --------------------------------------------------------------------------------
+def _unit(text: str) -> dict[str, dict[str, str]]:
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+        elif "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            current[key] = value
+    return sections
+
+
+def test_registration_retries_for_ever_after_the_imds_block() -> None:
+    unit = _unit(cloud_init.registration_unit())
+    assert unit["Service"]["Type"] == "oneshot"
+    assert unit["Service"]["Restart"] == "on-failure" and int(unit["Service"]["RestartSec"]) > 0
+    assert unit["Unit"]["StartLimitIntervalSec"] == "0", "systemd must not stop restarting it"
+    assert cloud_init.IMDS_BLOCK_UNIT in unit["Unit"]["Requires"].split()
+    assert cloud_init.IMDS_BLOCK_UNIT in unit["Unit"]["After"].split()
+    assert unit["Service"]["ExecStart"].endswith(f"{cloud_init.PROGRAM_PATH} register")
+    block = _unit(cloud_init.imds_block_unit())
+    assert block["Service"]["RemainAfterExit"] == "yes" and block["Install"]["WantedBy"] == "multi-user.target"
+    dropin = _unit(program.agent_service_dropin())
+    assert dropin["Unit"] == {"Requires": cloud_init.IMDS_BLOCK_UNIT, "After": cloud_init.IMDS_BLOCK_UNIT}
+
+
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    for name, text in cloud_init.units().items():
+        (tmp_path / name).write_text(text)
+    result = _verify(tmp_path, *cloud_init.units())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_systemd_analyze_can_fail(tmp_path: Path) -> None:
+    broken = cloud_init.registration_unit().replace("Restart=on-failure", "Restart=always")
+    (tmp_path / "broken.service").write_text(broken)
+    (tmp_path / cloud_init.IMDS_BLOCK_UNIT).write_text(cloud_init.imds_block_unit())
+    assert _verify(tmp_path, "broken.service").returncode != 0
+
+
+def _verify(directory: Path, *names: str) -> subprocess.CompletedProcess[str]:
+    assert SYSTEMD_ANALYZE is not None
+    return subprocess.run([SYSTEMD_ANALYZE, "verify", "--man=no", *(str(directory / n) for n in names)],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SYSTEMD_UNIT_PATH": f"{directory}:"})
