@@ -545,6 +545,8 @@ def test_a_renamed_environment_is_one_caption_and_the_picture_shows_the_rest(dev
     assert deleted and all(any(_name(r) in drawing.labels[g] for g in drawing.classes["delete"]) for r in deleted)
     links = [c.new for c in stack_diff.changes if c.kind == "replace" and c.new and c.new.type == topology.ZONE_LINK]
     assert links and all(diff.resource_key(r.urn) in cause.explained for r in links)
+    # Two stacks: the legend says what the table says, nothing is "deleted" or "created".
+    assert (drawing.labels["legend_delete"], drawing.labels["legend_create"]) == ("<s>only in dev</s>", "only in prod")
 
 
 def test_a_renamed_stack_is_one_caption_and_a_small_picture(prod, run_with):
