@@ -15,12 +15,14 @@ $(VENV)/.installed: requirements.txt
 preview: $(VENV)/.installed
 	$(PY) -m offline preview --stack $(STACK)
 
-# Mermaid's own parser checks the diagrams the CLI draws (tests/test_offline_topology.py): Node.js
-# is on the machines this project runs on; without it that one test is skipped outside CI.
+# Mermaid's own parser checks the diagrams the CLI draws, and mermaid-cli draws them in Chromium
+# (tests/test_offline_topology.py): Node.js is on the machines this project runs on; without it
+# those tests are skipped outside CI. Puppeteer would download a browser of its own: it uses
+# Debian's /usr/bin/chromium instead (.ci/run installs it; tests/mermaid/puppeteer-config.json).
 MERMAID := tests/mermaid
 $(MERMAID)/node_modules/.installed: $(MERMAID)/package-lock.json
-	@if command -v npm >/dev/null; then npm ci --prefix $(MERMAID) --silent --no-audit --no-fund && touch $@; \
-	else echo "note: no npm here; the Mermaid parse test will be skipped"; fi
+	@if command -v npm >/dev/null; then PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix $(MERMAID) --silent --no-audit --no-fund && touch $@; \
+	else echo "note: no npm here; the Mermaid tests will be skipped"; fi
 
 test: $(VENV)/.installed $(MERMAID)/node_modules/.installed
 	$(PY) -m pytest -q

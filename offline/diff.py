@@ -22,10 +22,12 @@ stack against itself (a revision, or a saved run of the same stack).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from offline import cost, graph, topology
+from offline.topology import resource_key
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, fix_lines, flatten, show
@@ -55,11 +57,6 @@ def replace_keys(type_token: str) -> Optional[frozenset[str]]:
     if name_key:
         keys.add(name_key)
     return frozenset(keys)
-
-
-def resource_key(urn: str) -> str:
-    """A URN without its stack and project: `type$chain::name`."""
-    return urn.split("::", 2)[2]
 
 
 @dataclass(frozen=True)
@@ -179,6 +176,100 @@ def compare(old: StackRun, new: StackRun) -> StackDiff:
     return StackDiff(changes, unchanged, outputs, environments=bool(old.stack) and old.stack != new.stack)
 
 
+@dataclass(frozen=True)
+class CommonCause:
+    """One cause behind most of a diff's changes (a renamed stack or environment: every name and id
+    changes, and with the resource group's name every resource is replaced)."""
+
+    old: str
+    new: str
+    """The substitution, `dev` -> `prod`, that explains the names and ids."""
+    also: tuple[tuple[str, Any, Any], ...]
+    """Property changes left on most of those resources after it (a tag that differs): path, old, new."""
+    explained: frozenset[str]
+    """Resource keys whose every change the cause explains: the picture leaves them out."""
+    total: int
+    replaced: int
+
+    def caption(self) -> str:
+        also = "".join(f"; and `{path}` {_value(a)} → {_value(b)}" for path, a, b in self.also[:2])
+        also += f"; and {len(self.also) - 2} more property changes on each" if len(self.also) > 2 else ""
+        rest = self.total - len(self.explained)
+        return (f"{len(self.explained)} of {self.total} changes have one cause: `{self.old}` becomes `{self.new}` in "
+                f"names and ids{also} ({self.replaced} of them replacements). The picture leaves them out"
+                + (" and draws the rest." if rest else "; nothing else changes."))
+
+
+def _substitute(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _substitute(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, old, new) for v in value]
+    return value
+
+
+def _token_change(old: str, new: str) -> tuple[str, str]:
+    """What differs between two strings, widened to whole words: ("rg-mlops-dev", "rg-mlops-prod")
+    gives ("dev", "prod")."""
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    while start and old[start - 1].isalnum():
+        start -= 1
+    while end and old[len(old) - end].isalnum():
+        end -= 1
+    return old[start:len(old) - end], new[start:len(new) - end]
+
+
+def common_cause(diff: StackDiff, minimum: int = 10) -> Optional[CommonCause]:
+    """The one cause behind most of the changes, if there is one: the most frequent text change,
+    reduced to the words that differ and applied to every old input. A change the substitution does
+    not explain (or a property change that is not on most of them) keeps its resource in the picture."""
+    changed = [c for c in diff.changes if c.kind in ("update", "replace") and c.old and c.new and c.new.custom]
+    if len(changed) < minimum:
+        return None
+    texts = Counter((p.old, p.new) for c in changed for p in c.properties
+                    if isinstance(p.old, str) and isinstance(p.new, str))
+    if not texts:
+        return None
+    old, new = _token_change(*texts.most_common(1)[0][0])
+    if not old:
+        return None
+    left: dict[str, set[tuple[str, str, str]]] = {}
+    values: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    for c in changed:
+        assert c.old is not None and c.new is not None
+        raw, after = flatten(c.old.masked_inputs), flatten(c.new.masked_inputs)
+        before = flatten(_substitute(c.old.masked_inputs, old, new))
+        rest = set()
+        for path in set(raw) | set(after):
+            a, b = raw.get(path, MISSING), after.get(path, MISSING)
+            # Explained: unchanged, or changed exactly as the substitution says.
+            if a == b or before.get(path, MISSING) == b or (path == "location" and _same_location(a, b)):
+                continue
+            key = (path, show(a) if a is not MISSING else "", show(b) if b is not MISSING else "")
+            rest.add(key)
+            values[key] = (a, b)
+        if c.old.protect != c.new.protect:
+            key = ("[protect]", show(c.old.protect), show(c.new.protect))
+            rest.add(key)
+            values[key] = (c.old.protect, c.new.protect)
+        left[resource_key(c.new.urn)] = rest
+    frequent = Counter(k for rest in left.values() for k in rest)
+    common = {k for k, n in frequent.items() if n * 2 >= len(changed)}
+    explained = frozenset(key for key, rest in left.items() if rest <= common)
+    if len(explained) < minimum or len(explained) * 2 < len(diff.changes):
+        return None
+    also = tuple(sorted((k[0], values[k][0], values[k][1]) for k in common))
+    replaced = sum(1 for c in changed if c.kind == "replace" and c.new is not None and resource_key(c.new.urn) in explained)
+    return CommonCause(old, new, also, explained, len(diff.changes), replaced)
+
+
 SYMBOLS = {"create": "+ ", "update": "~ ", "replace": "+-", "delete": "- "}
 
 
@@ -191,6 +282,8 @@ def kind_label(kind: str, diff: StackDiff, old_stack: str, new_stack: str) -> st
 LONG_VALUE = 120
 # Under GitHub's 65,536-character comment limit, with room for the marker `delivery/pr_comment.py` adds.
 MARKDOWN_BUDGET = 60_000
+# The least room kept for property changes before the picture is left out of a comment.
+PROPERTY_ROOM = 4_000
 
 
 def _value(value: Any) -> str:
@@ -316,6 +409,10 @@ def render_markdown(report: Report, command: str) -> str:
                     else f"**No changes** to the {diff.unchanged} resources.")
     else:
         head.append(f"**{report.summary()}**")
+    cause = common_cause(diff)
+    if cause is not None:
+        # One line for a change that touches everything for one reason, so the picture can show the rest.
+        head += ["", cause.caption()]
     if diff.data_losses:
         head += ["", "> [!CAUTION]", f"> **Data loss.** {report.data_loss_note()}"]
     if diff.blocked:
@@ -346,16 +443,30 @@ def render_markdown(report: Report, command: str) -> str:
     body += [f"~ output {p.path}: {_value(p.old)} => {_value(p.new)}" for p in diff.outputs]
     details = ["", "<details><summary>Property changes</summary>", "", "```diff", *body, "```", "", "</details>"] if body else []
 
-    kinds = {c.new.urn: c.kind for c in diff.changes if c.new is not None}
-    drawing = topology.mermaid(report.new, changes=kinds)
-    picture = ["", f"<details><summary>Topology of `{report.new.stack}` on {report.new_label} "
-                   "(changes coloured; a thick red border is reachable from the internet)</summary>", "",
-               "```mermaid", drawing.rstrip(), "```", "", "</details>"]
+    explained = cause.explained if cause is not None else frozenset()
+    kinds = {c.new.urn: c.kind for c in diff.changes if c.new is not None and resource_key(c.new.urn) not in explained}
+    deleted = [c.old for c in diff.changes if c.kind == "delete" and c.old is not None]
+    picture: list[str] = []
+    if kinds or deleted:
+        # Between two stacks the legend says what the table says ("only in dev", not "deleted").
+        names = {k: report.label(k) for k in SYMBOLS} if diff.environments else {}
+        if names:
+            names["delete"] = f"<s>{names['delete']}</s>"
+        drawing, _ = topology.change_picture(report.old, report.new, kinds, deleted, names)
+        what = (f"How `{report.new.stack}` differs from `{report.old.stack}`, drawn: what differs and its direct "
+                f"neighbours, what is only in `{report.old.stack}` struck through" if diff.environments else
+                f"What changes in `{report.new.stack}`, drawn: changed resources and their direct neighbours, "
+                "deleted ones struck through")
+        picture = ["", f"<details open><summary>{what} (the whole topology: "
+                       f"`python -m offline diagram --stack {report.new.stack}`)</summary>", "",
+                   "```mermaid", drawing.rstrip(), "```", "", "</details>"]
 
     def size(*parts: list[str]) -> int:
         return sum(len(line) + 1 for part in parts for line in part)
 
-    if size(head, details, picture, tail) > MARKDOWN_BUDGET:
+    # The picture of a change is small by design (the change and its neighbours), the property list is
+    # not: cut the list first, and leave the picture out only when it would not fit beside a short one.
+    if size(head, picture, tail) + PROPERTY_ROOM > MARKDOWN_BUDGET:
         picture = ["", f"_The diagram is left out to fit a comment: `python -m offline diagram --stack {report.new.stack}` draws it._"]
     if size(head, details, picture, tail) > MARKDOWN_BUDGET:
         room = MARKDOWN_BUDGET - size(head, picture, tail) - 400
