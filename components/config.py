@@ -172,6 +172,11 @@ class _Problems:
             self.items.append(line)
             self._paths.add(path)
 
+    def has(self, path: str) -> bool:
+        """Is there a problem at `path` itself (`*` standing for any list index: `computeClusters[*]`)?"""
+        pattern = re.compile(re.escape(path).replace(r"\*", r"\d+"))
+        return any(pattern.fullmatch(p) for p in self._paths)
+
     def at(self, path: str) -> bool:
         """Is there a problem at `path` or anywhere under it (`network` covers `network.amlVnet...`)?"""
         return any(p == path or p.startswith((f"{path}.", f"{path}[")) for p in self._paths)
@@ -620,7 +625,10 @@ def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
         # Microsoft Learn, "Secure an Azure Machine Learning training environment with virtual
         # networks": "Each node within a compute cluster ... requires one IP address"; a subnet that
         # runs short leaves the cluster partially allocated.
-        _SubnetDemand("network.amlVnet.subnets.training", ("computeClusters",), nodes,
+        # Only the maxNodes decide the demand: a mistake elsewhere in a cluster (its vmSize, its name)
+        # must not hide this one until the next run.
+        _SubnetDemand("network.amlVnet.subnets.training",
+                      ("computeClusters", "computeClusters[*]", "computeClusters[*].maxNodes"), nodes,
                       f"{nodes} compute nodes (maxNodes of computeClusters: "
                       f"{', '.join(f'{c.name} {c.max_nodes}' for c in clusters)}; one address per node)",
                       "the computeClusters' maxNodes", instead=", or lower maxNodes to {usable} in all"),
@@ -637,12 +645,14 @@ def _check_capacity(problems: _Problems, root: _Reader, config: PlatformConfig, 
     themselves are checked: a malformed or too-small subnet, a rejected count, is reported once."""
     for demand in _subnet_demands(config):
         subnet = subnets.get(demand.subnet)
-        if subnet is None or problems.at(demand.subnet) or any(problems.at(key) for key in demand.sources):
+        # A source is wrong when it has a problem itself (`computeClusters` not a list), not when a
+        # key under it does: only the keys listed decide the demand.
+        if subnet is None or problems.at(demand.subnet) or any(problems.has(key) for key in demand.sources):
             continue
         usable = _usable(subnet)
         if demand.addresses <= usable:
             continue
-        if any(root.is_secret(key) for key in ("network", *(key.split(".")[0] for key in demand.sources))):
+        if any(root.is_secret(key) for key in ("network", *(re.split(r"[.\[]", key)[0] for key in demand.sources))):
             shown = SECRET_SHOWN_AS if root.is_secret("network") else str(subnet)
             problems.add(demand.subnet, f"{shown} is too small for {demand.what_secret} (Azure keeps "
                          f"{AZURE_RESERVED_ADDRESSES} addresses of every subnet; "

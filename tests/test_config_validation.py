@@ -489,3 +489,28 @@ def test_valid_configuration_registers_resources(prod):
 def test_placeholder_secret_is_what_the_engine_passes():
     """The direct checks above see the config the engine (and so the CLI) hands over."""
     assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER}
+
+
+def test_capacity_is_reported_with_the_other_mistakes_of_its_keys():
+    """Five mistakes, one a capacity problem: all six lines in one run. A mistake elsewhere in a
+    cluster (its vmSize, its name) or in the agents (their URL) says nothing about maxNodes or the
+    count, so it must not hide the subnets they overflow until the next run."""
+    problems = problems_of(_all(
+        _set("computeClusters.0.vmSize", "DS3_v2"),                      # not an Azure VM size
+        _set("computeClusters.1.name", "Build_Cluster"),                 # not a compute name
+        _set("agents.url", "http://dev.azure.com/contoso"),              # not https
+        _set("network.amlVnet.subnets.training", "10.10.4.0/29"),        # 3 addresses for 12 nodes
+        _set("network.bastionVnet.subnets.agents", "10.11.2.0/29"),      # 3 addresses for the agents
+        _set("agents.count", 4),
+    ))
+    for path in ("computeClusters[0].vmSize", "computeClusters[1].name", "agents.url"):
+        assert at(problems, path), problems
+    assert any("subnets.training: 10.10.4.0/29 is too small for" in p for p in problems), problems
+    assert any("subnets.agents: 10.11.2.0/29 is too small for 4 agents" in p for p in problems), problems
+
+
+def test_a_cluster_that_is_not_an_object_still_hides_the_node_count():
+    """Its maxNodes are unknown, so the total is too: the capacity check waits for the fix."""
+    problems = problems_of(_all(_set("network.amlVnet.subnets.training", "10.10.4.0/29"),
+                                lambda v: v["computeClusters"].append("gpu")))
+    assert len(problems) == 1 and at(problems, "computeClusters[2]"), problems
