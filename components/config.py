@@ -27,8 +27,14 @@ PROJECT_NAMESPACE = "isolated-mlops"
 
 AGENT_KINDS = ("azure-devops", "github")
 STORAGE_SKUS = ("Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
-# Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU.
+# Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU; a workspace
+# keeps 30 days unless told otherwise, the retention included in the ingestion price
+# (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
 LOG_RETENTION_DAYS = (30, 730)
+DEFAULT_LOG_RETENTION_DAYS = 30
+# Azure ML's idle time before a cluster scales down when none is given
+# (https://learn.microsoft.com/azure/machine-learning/reference-yaml-compute-aml).
+DEFAULT_IDLE_SECONDS = 120
 # Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger.
 SMALLEST_SUBNET_PREFIX = 29
 BASTION_SUBNET_MAX_PREFIX = 26
@@ -412,9 +418,12 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         name_prefix=name_prefix,
         tags=tags,
         protect_stateful_resources=root.boolean("protectStatefulResources"),
-        workspace_public_access=root.boolean("workspacePublicAccess"),
-        batch_endpoints=root.boolean("batchEndpoints"),
-        log_retention_days=root.integer("logRetentionDays", minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
+        # Defaults: private (the platform's point), no batch endpoints (two fewer private endpoints
+        # until they are wanted), and Log Analytics' own default retention.
+        workspace_public_access=root.boolean("workspacePublicAccess", default=False),
+        batch_endpoints=root.boolean("batchEndpoints", default=False),
+        log_retention_days=root.integer("logRetentionDays", default=DEFAULT_LOG_RETENTION_DAYS,
+                                        minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
         storage_sku=root.string("storageSku", choices=STORAGE_SKUS),
         image_build_cluster=image_build_cluster,
         admin_username=admin_username,
@@ -684,10 +693,13 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
                                pattern_help=naming.rule("aml_compute").help),
             vm_size=reader.string("vmSize", pattern=VM_SIZE_PATTERN,
                                   pattern_help="must be an Azure VM size such as Standard_DS3_v2"),
-            min_nodes=reader.integer("minNodes", minimum=0),
+            # Defaults: what almost every cluster wants. 0 nodes when idle is the only value the check
+            # below accepts; Azure ML's own idle time (DEFAULT_IDLE_SECONDS); dedicated nodes.
+            min_nodes=reader.integer("minNodes", default=0, minimum=0),
             # Zero would make a cluster that can never run a job (or build an image).
             max_nodes=reader.integer("maxNodes", minimum=1),
-            idle_seconds_before_scale_down=reader.integer("idleSecondsBeforeScaleDown", minimum=60, maximum=86400 * 7),
+            idle_seconds_before_scale_down=reader.integer("idleSecondsBeforeScaleDown", default=DEFAULT_IDLE_SECONDS,
+                                                          minimum=60, maximum=86400 * 7),
             low_priority=reader.boolean("lowPriority", default=False),
         )
         if not problems.at(f"{path}.minNodes") and cluster.min_nodes > 0:
