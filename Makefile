@@ -24,8 +24,10 @@ $(MERMAID)/node_modules/.installed: $(MERMAID)/package-lock.json
 	@if command -v npm >/dev/null; then PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix $(MERMAID) --silent --no-audit --no-fund && touch $@; \
 	else echo "note: no npm here; the Mermaid tests will be skipped"; fi
 
+# Two workers, a test file each at a time: tests/test_types.py (mypy, most of a cold run) starts first
+# on one while the other takes the rest (tests/conftest.py puts it first); benchmarks/suite.py has the figures.
 test: $(VENV)/.installed $(MERMAID)/node_modules/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(MERMAID)/node_modules

@@ -35,8 +35,14 @@ AGENT_KINDS = ("azure-devops", "github")
 # "About Bastion configuration settings", https://learn.microsoft.com/azure/bastion/configuration-settings).
 BASTION_SKUS = ("Basic", "Standard", "Premium")
 STORAGE_SKUS = ("Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS")
-# Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU.
+# Log Analytics accepts 30..730 days of interactive retention on the PerGB2018 SKU; a workspace
+# keeps 30 days unless told otherwise, the retention included in the ingestion price
+# (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
 LOG_RETENTION_DAYS = (30, 730)
+DEFAULT_LOG_RETENTION_DAYS = 30
+# Azure ML's idle time before a cluster scales down when none is given
+# (https://learn.microsoft.com/azure/machine-learning/reference-yaml-compute-aml).
+DEFAULT_IDLE_SECONDS = 120
 # Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger.
 SMALLEST_SUBNET_PREFIX = 29
 BASTION_SUBNET_MAX_PREFIX = 26
@@ -201,6 +207,11 @@ class _Problems:
         if line not in self.items:
             self.items.append(line)
             self._paths.add(path)
+
+    def has(self, path: str) -> bool:
+        """Is there a problem at `path` itself (`*` standing for any list index: `computeClusters[*]`)?"""
+        pattern = re.compile(re.escape(path).replace(r"\*", r"\d+"))
+        return any(pattern.fullmatch(p) for p in self._paths)
 
     def at(self, path: str) -> bool:
         """Is there a problem at `path` or anywhere under it (`network` covers `network.amlVnet...`)?"""
@@ -455,11 +466,14 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         name_prefix=name_prefix,
         tags=tags,
         protect_stateful_resources=root.boolean("protectStatefulResources"),
-        workspace_public_access=root.boolean("workspacePublicAccess"),
+        # Defaults: private (the platform's point), no batch endpoints (two fewer private endpoints
+        # until they are wanted), and Log Analytics' own default retention.
+        workspace_public_access=root.boolean("workspacePublicAccess", default=False),
         hbi_workspace=root.boolean("hbiWorkspace", default=False),
-        batch_endpoints=root.boolean("batchEndpoints"),
+        batch_endpoints=root.boolean("batchEndpoints", default=False),
         bastion_sku=_read_bastion_sku(root),
-        log_retention_days=root.integer("logRetentionDays", minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
+        log_retention_days=root.integer("logRetentionDays", default=DEFAULT_LOG_RETENTION_DAYS,
+                                        minimum=LOG_RETENTION_DAYS[0], maximum=LOG_RETENTION_DAYS[1]),
         storage_sku=root.string("storageSku", choices=STORAGE_SKUS),
         image_build_cluster=image_build_cluster,
         admin_username=admin_username,
@@ -712,7 +726,10 @@ def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
         # Microsoft Learn, "Secure an Azure Machine Learning training environment with virtual
         # networks": "Each node within a compute cluster ... requires one IP address"; a subnet that
         # runs short leaves the cluster partially allocated.
-        _SubnetDemand("network.amlVnet.subnets.training", ("computeClusters",), nodes,
+        # Only the maxNodes decide the demand: a mistake elsewhere in a cluster (its vmSize, its name)
+        # must not hide this one until the next run.
+        _SubnetDemand("network.amlVnet.subnets.training",
+                      ("computeClusters", "computeClusters[*]", "computeClusters[*].maxNodes"), nodes,
                       f"{nodes} compute nodes (maxNodes of computeClusters: "
                       f"{', '.join(f'{c.name} {c.max_nodes}' for c in clusters)}; one address per node)",
                       "the computeClusters' maxNodes", instead=", or lower maxNodes to {usable} in all"),
@@ -729,12 +746,14 @@ def _check_capacity(problems: _Problems, root: _Reader, config: PlatformConfig, 
     themselves are checked: a malformed or too-small subnet, a rejected count, is reported once."""
     for demand in _subnet_demands(config):
         subnet = subnets.get(demand.subnet)
-        if subnet is None or problems.at(demand.subnet) or any(problems.at(key) for key in demand.sources):
+        # A source is wrong when it has a problem itself (`computeClusters` not a list), not when a
+        # key under it does: only the keys listed decide the demand.
+        if subnet is None or problems.at(demand.subnet) or any(problems.has(key) for key in demand.sources):
             continue
         usable = _usable(subnet)
         if demand.addresses <= usable:
             continue
-        if any(root.is_secret(key) for key in ("network", *(key.split(".")[0] for key in demand.sources))):
+        if any(root.is_secret(key) for key in ("network", *(re.split(r"[.\[]", key)[0] for key in demand.sources))):
             shown = SECRET_SHOWN_AS if root.is_secret("network") else str(subnet)
             problems.add(demand.subnet, f"{shown} is too small for {demand.what_secret} (Azure keeps "
                          f"{AZURE_RESERVED_ADDRESSES} addresses of every subnet; "
@@ -766,10 +785,13 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
                                pattern_help=naming.rule("aml_compute").help),
             vm_size=reader.string("vmSize", pattern=VM_SIZE_PATTERN,
                                   pattern_help="must be an Azure VM size such as Standard_D4s_v5"),
-            min_nodes=reader.integer("minNodes", minimum=0),
+            # Defaults: what almost every cluster wants. 0 nodes when idle is the only value the check
+            # below accepts; Azure ML's own idle time (DEFAULT_IDLE_SECONDS); dedicated nodes.
+            min_nodes=reader.integer("minNodes", default=0, minimum=0),
             # Zero would make a cluster that can never run a job (or build an image).
             max_nodes=reader.integer("maxNodes", minimum=1),
-            idle_seconds_before_scale_down=reader.integer("idleSecondsBeforeScaleDown", minimum=60, maximum=86400 * 7),
+            idle_seconds_before_scale_down=reader.integer("idleSecondsBeforeScaleDown", default=DEFAULT_IDLE_SECONDS,
+                                                          minimum=60, maximum=86400 * 7),
             low_priority=reader.boolean("lowPriority", default=False),
         )
         if not problems.at(f"{path}.minNodes") and cluster.min_nodes > 0:

@@ -7,8 +7,8 @@
     python -m offline critical-path --stack prod
     python -m offline cost --stack prod     # the monthly estimate per resource, at list prices
 
-Exit status: 0 done; 1 the program failed, or `preview --policy` found a mandatory violation; 2 a stack,
-revision or file that does not exist. A diff that shows trouble (a rule broken, a protected
+Exit status: 0 done; 1 the program failed (a bad stack file: one line per problem, never a traceback),
+or `preview --policy` found a mandatory violation; 2 a stack, revision or file that does not exist. A diff that shows trouble (a rule broken, a protected
 resource replaced) still exits 0: it is a report, and the tests are the gate.
 """
 
@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 from offline import diff as stack_diff
 from offline import cost as stack_cost
 from offline import graph, preview, snapshot, topology
-from offline.engine import PROJECT_DIR, StackRun, run_stack
+from offline.engine import PROJECT_DIR, StackFileError, StackRun, run_stack
 from offline.process import short_lived
 
 USAGE_ERROR = 2
@@ -208,6 +208,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _parser().error("--json prints the preview document only; run --policy without it")
     try:
         return COMMANDS[args.command](args)
+    except StackFileError as error:
+        # A stack file YAML cannot read is the user's to fix: where and what, never a traceback.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `python -m offline preview ... | head`: the reader stopped reading, which is not our failure.
         # Point stdout at /dev/null so the interpreter's final flush does not raise again.

@@ -277,13 +277,81 @@ def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
+class StackFileError(ValueError):
+    """A stack file that cannot be read as the Pulumi CLI reads it: a user's mistake, said in one
+    line that starts with `file:line:column:` where the file shows it."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as the Pulumi CLI reads a stack file: a key given twice is an error (Go's yaml.v3
+    refuses it), where PyYAML alone would silently keep the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                first = seen[key].start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (first at line {first.line + 1})", key_node.start_mark)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+# yaml.v3, which the CLI uses, hands a date-like scalar (`2024-01-01`) to the program as the string
+# it is; PyYAML would make it a date that no config value can be.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _where(path: Path, mark: Optional[yaml.Mark]) -> str:
+    return f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path.name
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The stack file as a mapping, or a StackFileError saying where and what is wrong with it."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise StackFileError(f"{path.name}:{line}: is not UTF-8 text (byte 0x{data[error.start]:02x}); "
+                             "save it as UTF-8") from None
+    try:
+        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as error:
+        what = "; ".join(part for part in (error.context, error.problem) if part)
+        if (error.problem or "").startswith("expected <block end>") and error.context_mark is not None:
+            what = (f"this line's indentation does not fit the block that starts at line "
+                    f"{error.context_mark.line + 1} ({what})")
+        if "\t" in (error.problem or "") or "'\\t'" in (error.problem or ""):
+            what += " (YAML indents with spaces, never tabs)"
+        raise StackFileError(f"{_where(path, error.problem_mark or error.context_mark)}: {what}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: not valid YAML ({error})") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: must be a YAML mapping with a `config:` section, "
+                             f"got a {type(document).__name__}")
+    config = document.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise StackFileError(f"{path.name}: `config:` must be a mapping of key: value, got a {type(config).__name__}")
+    for key in config or {}:
+        if not isinstance(key, str):
+            raise StackFileError(f"{path.name}: config key {key!r} must be a name such as "
+                                 f"isolated-mlops:location")
+    return document
+
+
 def stack_values(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     """The stack file's `config:` as Python values, keys without the project namespace where it is ours."""
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = ", ".join(available_stacks(project_dir)) or "none"
         raise FileNotFoundError(f"no stack file {path.name} (stacks here: {known})")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = read_stack_file(path)
     prefix = f"{project_name(project_dir)}:"
     return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in (document.get("config") or {}).items()}
 
@@ -304,7 +372,7 @@ def _wire_config(values: Mapping[str, Any], project: str,
         elif isinstance(value, (int, float, str)):
             config[full] = str(value)
         else:
-            config[full] = json.dumps(value)
+            config[full] = json.dumps(value, default=str)
     for key, value in secrets.items():
         full = key if ":" in key else f"{project}:{key}"
         config.setdefault(full, value)

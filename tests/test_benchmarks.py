@@ -81,3 +81,16 @@ def test_a_scaled_stack_the_program_would_refuse_is_caught():
     crowded["network"]["bastionVnet"]["subnets"]["agents"] = "10.11.2.0/28"  # 16 addresses, 11 usable
     with pytest.raises(ConfigError, match=r"subnets\.agents: 10\.11\.2\.0/28 is too small for 20 agents"):
         _validate(crowded, "bench-20")
+
+
+def test_the_suite_benchmark_times_what_make_test_runs(tmp_path: Path):
+    """benchmarks/suite.py reads its command from the Makefile's `test` target, so its figures are
+    `make test`'s; a Makefile whose test target runs no pytest is refused, not timed."""
+    from benchmarks.suite import make_test_command
+
+    command = make_test_command()
+    assert command[:3] == [sys.executable, "-m", "pytest"] and "-n" in command, command
+    makefile = tmp_path / "Makefile"
+    makefile.write_text("test: deps\n\techo no tests here\n\nother:\n\t$(PY) -m pytest -q\n")
+    with pytest.raises(ValueError, match="no `\\$\\(PY\\) -m pytest` line"):
+        make_test_command(makefile)

@@ -525,3 +525,73 @@ def test_valid_configuration_registers_resources(prod):
 def test_placeholder_secret_is_what_the_engine_passes():
     """The direct checks above see the config the engine (and so the CLI) hands over."""
     assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER}
+
+
+def test_capacity_is_reported_with_the_other_mistakes_of_its_keys():
+    """Five mistakes, one a capacity problem: all six lines in one run. A mistake elsewhere in a
+    cluster (its vmSize, its name) or in the agents (their URL) says nothing about maxNodes or the
+    count, so it must not hide the subnets they overflow until the next run."""
+    problems = problems_of(_all(
+        _set("computeClusters.0.vmSize", "DS3_v2"),                      # not an Azure VM size
+        _set("computeClusters.1.name", "Build_Cluster"),                 # not a compute name
+        _set("agents.url", "http://dev.azure.com/contoso"),              # not https
+        _set("network.amlVnet.subnets.training", "10.10.4.0/29"),        # 3 addresses for 12 nodes
+        _set("network.bastionVnet.subnets.agents", "10.11.2.0/29"),      # 3 addresses for the agents
+        _set("agents.count", 4),
+    ))
+    for path in ("computeClusters[0].vmSize", "computeClusters[1].name", "agents.url"):
+        assert at(problems, path), problems
+    assert any("subnets.training: 10.10.4.0/29 is too small for" in p for p in problems), problems
+    assert any("subnets.agents: 10.11.2.0/29 is too small for 4 agents" in p for p in problems), problems
+
+
+def test_a_cluster_that_is_not_an_object_still_hides_the_node_count():
+    """Its maxNodes are unknown, so the total is too: the capacity check waits for the fix."""
+    problems = problems_of(_all(_set("network.amlVnet.subnets.training", "10.10.4.0/29"),
+                                lambda v: v["computeClusters"].append("gpu")))
+    assert len(problems) == 1 and at(problems, "computeClusters[2]"), problems
+
+
+# ---- Defaults: keys almost everyone sets the same way may be left out --------------------------
+def _without_cluster_keys(*keys: str) -> Callable[[dict[str, Any]], None]:
+    def change(values: dict[str, Any]) -> None:
+        for cluster in values["computeClusters"]:
+            for key in keys:
+                cluster.pop(key, None)
+    return change
+
+
+def test_a_cluster_needs_only_its_name_size_and_max_nodes():
+    config, problems = check(_without_cluster_keys("minNodes", "idleSecondsBeforeScaleDown", "lowPriority"))
+    assert problems == [] and config is not None
+    for cluster in config.compute_clusters:
+        assert (cluster.min_nodes, cluster.idle_seconds_before_scale_down, cluster.low_priority) == (0, 120, False)
+
+
+def test_left_out_top_level_keys_take_their_documented_defaults():
+    config, problems = check(_all(_delete("workspacePublicAccess"), _delete("batchEndpoints"),
+                                  _delete("logRetentionDays")))
+    assert problems == [] and config is not None
+    assert (config.workspace_public_access, config.batch_endpoints, config.log_retention_days) == (False, False, 30)
+
+
+@pytest.mark.parametrize("key", ["location", "namePrefix", "storageSku", "protectStatefulResources", "network",
+                                 "computeClusters", "imageBuildCluster", "jumpHost", "agents", "adminUsername",
+                                 "adminSshPublicKey"])
+def test_what_must_be_chosen_stays_required(key: str):
+    assert at(problems_of(_delete(key)), key)
+
+
+@pytest.mark.parametrize("key", ["name", "vmSize", "maxNodes"])
+def test_a_cluster_s_name_size_and_max_nodes_stay_required(key: str):
+    assert at(problems_of(_without_cluster_keys(key)), f"computeClusters[0].{key}")
+
+
+def test_the_readme_states_the_defaults():
+    from offline.engine import PROJECT_DIR
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    for text in ("`minNodes` (default 0, ", "`idleSecondsBeforeScaleDown` (default 120, ", "`lowPriority` (default false)",
+                 "`workspacePublicAccess` | optional, default `false`", "`batchEndpoints` | optional, default `false`",
+                 "default 30"):
+        assert text in readme, text

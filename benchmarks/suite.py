@@ -1,0 +1,118 @@
+"""How long `make test` takes once installed: the whole suite CI runs, the type check included, cold and warm.
+
+- cold: what a fresh clone pays on its first `make test` after installation: mypy has no cache
+  (a new, empty MYPY_CACHE_DIR for each run), so it reads the types of the SDK services the code
+  imports (mypy.ini);
+- warm: every later run: the same cache directory, kept from one run to the next (one run first
+  to fill it, not counted).
+
+Each run is the command the Makefile's `test` target runs, in a child process, timed by wall clock,
+with the CPU time the child and its own children used (user + system: on a shared machine, compare
+CPU and ratios, not seconds). The project's own `.mypy_cache` is neither read nor written. Target:
+60 s cold and 30 s warm on 2 cores (issue #11). This is a benchmark, not a gate: it exits non-zero
+only when a run fails.
+
+    python benchmarks/suite.py [--runs 3] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+TARGETS = {"cold": 60.0, "warm": 30.0}
+
+
+def make_test_command(makefile: Path = PROJECT_DIR / "Makefile") -> list[str]:
+    """The pytest command of the Makefile's `test` target, `$(PY)` as this interpreter: what is
+    timed is what `make test` runs, not a copy of it that could drift."""
+    lines = makefile.read_text().splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("test:")))
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        if "-m pytest" in line:
+            return [sys.executable if word == "$(PY)" else word for word in shlex.split(line.strip())]
+    raise ValueError(f"{makefile}: no `$(PY) -m pytest` line under `test:`")
+
+
+@dataclass
+class Runs:
+    """One case's runs: wall and CPU seconds each, and pytest's own summary of the last."""
+
+    name: str
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    summary: str = ""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(command: list[str], cache_dir: Path) -> tuple[float, float, str]:
+    env = {**os.environ, "MYPY_CACHE_DIR": str(cache_dir)}
+    cpu_before, started = _children_cpu(), time.perf_counter()
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
+    if done.returncode != 0:
+        raise SystemExit(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    summary = next((line for line in reversed(done.stdout.splitlines()) if re.search(r"\d+ passed", line)), "")
+    return wall, cpu, summary.strip("= ")
+
+
+def measure(runs: int, command: list[str]) -> list[Runs]:
+    cold, warm = Runs("cold (no mypy cache)"), Runs("warm")
+    with tempfile.TemporaryDirectory(prefix="suite-bench-") as scratch:
+        for index in range(runs):
+            wall, cpu, cold.summary = run_once(command, Path(scratch) / f"cold-{index}")
+            cold.wall.append(wall)
+            cold.cpu.append(cpu)
+        kept = Path(scratch) / "warm"
+        run_once(command, kept)  # fills the cache; not counted
+        for _ in range(runs):
+            wall, cpu, warm.summary = run_once(command, kept)
+            warm.wall.append(wall)
+            warm.cpu.append(cpu)
+    return [cold, warm]
+
+
+def render(found: list[Runs], markdown: bool) -> str:
+    rows = []
+    for case, target in zip(found, TARGETS.values()):
+        rows.append((case.name, f"{statistics.median(case.wall):.1f}", f"{min(case.wall):.1f}-{max(case.wall):.1f}",
+                     f"{statistics.median(case.cpu):.1f}", f"{target:.0f}", case.summary))
+    header = ("case", "median wall s", "min-max s", "median CPU s", "target s", "pytest")
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|---|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each case (default 3)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
+    args = parser.parse_args(argv)
+    command = make_test_command()
+    print(f"{' '.join(command)}  ({os.cpu_count()} cores, {args.runs} runs each)", file=sys.stderr)
+    print(render(measure(args.runs, command), args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
