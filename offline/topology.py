@@ -70,6 +70,14 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
     # Not a network path: Azure Monitor collects resource logs on its own backbone.
     "azure-native:monitor:DiagnosticSetting": "not drawn: it routes a resource's logs to Log Analytics inside Azure Monitor",
+    "azure-native:operationalinsights:Table": "Log Analytics (the drift table is one of its tables)",
+    "azure-native:monitor:DataCollectionEndpoint": "the Azure Monitor private link scope: one of its scoped resources, "
+                                                   "reached through the scope's endpoint",
+    "azure-native:monitor:DataCollectionRule": "not drawn: it tells the data collection endpoint which table a stream "
+                                               "goes to, inside Azure Monitor",
+    "azure-native:monitor:ActionGroup": "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
+    "azure-native:monitor:MetricAlert": "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
+    "azure-native:monitor:ScheduledQueryRule": "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the arrows.
