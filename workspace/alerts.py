@@ -35,7 +35,7 @@ from pulumi_azure_native import authorization, monitor, operationalinsights
 from components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
 
 # The table the drift rows land in. Custom tables' names end in `_CL`
-# (https://learn.microsoft.com/azure/azure-monitor/logs/create-custom-table#create-a-custom-table).
+# (https://learn.microsoft.com/azure/azure-monitor/logs/create-custom-table).
 DRIFT_TABLE = "MlDataDrift_CL"
 # A DCR's incoming custom stream is named `Custom-<name>`; the pipeline posts to it (DRIFT_STREAM).
 DRIFT_STREAM = "Custom-MlDataDrift"
@@ -57,8 +57,10 @@ GLOBAL_LOCATION = "global"
 NOTIFY_SHORT_NAME = "ml-notify"
 RETRAIN_SHORT_NAME = "ml-retrain"
 
-# "Failed Runs" (REST name) counts the workspace's failed runs; its default aggregation is Total
-# (https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-metrics).
+# "Failed Runs" (REST name) counts the workspace's failed runs, summed with the Total aggregation
+# (https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-metrics);
+# Azure Monitor Baseline Alerts recommends an alert on it for every workspace
+# (https://azure.github.io/azure-monitor-baseline-alerts/services/MachineLearningServices/workspaces).
 WORKSPACE_METRIC_NAMESPACE = "Microsoft.MachineLearningServices/workspaces"
 FAILED_RUNS_METRIC = "Failed Runs"
 
@@ -73,7 +75,7 @@ class DriftIngestionArgs:
     """The data collection rule's name."""
     resource_group_name: pulumi.Input[str]
     location: str
-    """The Log Analytics workspace's region: a DCE ingests into workspaces in its own region."""
+    """The Log Analytics workspace's region: a DCE's logs ingestion endpoint serves workspaces in its own region (data-collection-endpoint-overview)."""
     log_analytics_name: pulumi.Input[str]
     log_analytics_id: pulumi.Input[str]
     private_link_scope_name: pulumi.Input[str]
