@@ -78,7 +78,9 @@ ACR_WITHOUT_ADMIN = ("https://learn.microsoft.com/azure/machine-learning/how-to-
                      "#scenario-azure-container-registry-without-admin-user")
 
 # What must survive a mistaken `pulumi destroy` or replacement in production.
-STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS)
+LOG_TABLE = "azure-native:operationalinsights:Table"
+# The drift table (workspace/alerts.py) holds the drift history its alert reads: deleting it deletes that.
+STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS, LOG_TABLE)
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
 BASTION_MAX_PREFIX = 26
 # Subnets Azure reserves for its own services. They get no NSG of ours: Bastion's would need
@@ -1352,8 +1354,8 @@ def _compute_pulls(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
                                   "with the admin user off, nodes pull job images with that identity")
 
 
-@rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "
-      "and Log Analytics are protected against deletion.",
+@rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry, "
+      "Log Analytics and its drift table are protected against deletion.",
       sources=(DOC_PULUMI_PROTECT,))
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:
