@@ -23,6 +23,7 @@ from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
 from network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
                                      with_endpoint_clients)
 from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
+from workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from workspace.monitoring import Monitoring, MonitoringArgs
@@ -184,6 +185,40 @@ def main() -> None:
         ],
     ))
 
+    # ---- Monitoring of the ML lifecycle: the drift table's private ingestion path, alerts --------
+    drift = None
+    if cfg.alerts is not None:
+        drift = DriftIngestion("drift", DriftIngestionArgs(
+            table_name=DRIFT_TABLE,
+            endpoint_name=names.plain("data_collection_endpoint"),
+            rule_name=names.plain("data_collection_rule", "drift"),
+            resource_group_name=rg_name,
+            location=location,
+            log_analytics_name=monitoring.log_analytics.name,
+            log_analytics_id=monitoring.log_analytics.id,
+            private_link_scope_name=monitoring.private_link_scope.name,
+            retention_days=cfg.log_retention_days,
+            publisher_principal_id=cfg.alerts.ml_identity_principal_id,
+            subscription_id=client.subscription_id,
+            protect=cfg.protect_stateful_resources,
+            tags=tags,
+        ))
+        if cfg.alerts.enabled:
+            Alerts("alerts", AlertsArgs(
+                resource_group_name=rg_name,
+                location=location,
+                notify_group_name=names.plain("action_group", "notify"),
+                retrain_group_name=names.plain("action_group", "retrain"),
+                emails=cfg.alerts.emails,
+                retrain_webhook_url=cfg.alerts.retrain_webhook_url,
+                workspace_id=workspace.workspace.id,
+                log_analytics_id=monitoring.log_analytics.id,
+                drift_table=drift.table.name,
+                thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi),
+                rule_prefix=names.plain("alert_rule"),
+                tags=tags,
+            ))
+
     # ---- Compute and access --------------------------------------------------------------------
     cluster_identity = ClusterIdentity("cluster-identity", ClusterIdentityArgs(
         identity_name=f"id-clusters-{cfg.name_prefix}-{cfg.environment}",
@@ -246,6 +281,13 @@ def main() -> None:
     pulumi.export("keyVaultName", key_vault.vault.name)
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
     pulumi.export("computeClusters", [c.compute.name for c in clusters])
+    # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
+    # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.
+    pulumi.export("driftIngestion", {
+        "dce": drift.logs_ingestion_endpoint if drift else None,
+        "dcrImmutableId": drift.rule.immutable_id if drift else None,
+        "stream": DRIFT_STREAM if drift else None,
+    })
     pulumi.export("agentPool", {
         "kind": cfg.agents.kind,
         "url": cfg.agents.url,

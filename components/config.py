@@ -22,6 +22,7 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 import pulumi
 
 from components import naming, vm_sizes
+from components.webhooks import credential_in_url
 from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
 from compute.cloud_init import AGENT_USER
 
@@ -145,6 +146,24 @@ class AgentsConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """Stack file `alerts`: the drift table's ingestion path, action groups and alert rules (workspace/alerts.py)."""
+
+    enabled: bool
+    """False (dev): no action groups or alert rules; the drift table and its ingestion path stay."""
+    emails: tuple[str, ...]
+    """Email receivers of the action groups."""
+    retrain_webhook_url: Optional[str]
+    """The retraining pipeline's webhook (Azure DevOps incoming webhook); never carries a credential."""
+    ml_identity_principal_id: Optional[str]
+    """The ML delivery identity's principal id: Monitoring Metrics Publisher on the drift DCR."""
+    failed_runs: int
+    """Failed runs within an hour that fire the failed-training alert."""
+    drift_psi: float
+    """A feature of the latest delivery run with a PSI above this fires the drift alert (as Level significant does)."""
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     project: str
     environment: str
@@ -170,6 +189,8 @@ class PlatformConfig:
     agents: AgentsConfig
     agent_registration_token: Optional[pulumi.Output[str]] = field(default=None, compare=False)
     """A Pulumi secret; only ever written to Key Vault."""
+    alerts: Optional[AlertsConfig] = None
+    """None: the stack file has no `alerts` key, so no drift table, action group or alert rule."""
     notes: tuple[str, ...] = ()
     """Accepted, but worth a warning: VM sizes in a series announced for retirement (components/vm_sizes.py)."""
 
@@ -186,7 +207,7 @@ TOP_LEVEL_KEYS = (
     "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
     "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
-    "agentRegistrationToken",
+    "agentRegistrationToken", "alerts",
     # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
     # expected to ingest or send is a tool's assumption, not infrastructure.
     "costAssumptions",
@@ -452,6 +473,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
 
     agents = _read_agents(root.mapping("agents"), problems)
     _check_token(root, problems, agents)
+    alerts = _read_alerts(root.mapping("alerts"), problems) if "alerts" in values else None
 
     _check_region(root, problems, location, cloud)
     notes = _check_vm_sizes(root, problems, location, cloud, [
@@ -482,6 +504,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         compute_clusters=tuple(clusters),
         jump_host=jump_host,
         agents=agents,
+        alerts=alerts,
         notes=tuple(notes),
     )
     _check_capacity(problems, root, config, subnets)
@@ -848,3 +871,46 @@ def _read_token_expiry(reader: _Reader, problems: _Problems, count: int) -> Opti
     problems.add(f"{reader.path}.{key}", f"{reader.show(key, value)} is not a date; write the credential's "
                  "expiry as YYYY-MM-DD, e.g. 2027-03-01")
     return None
+
+
+_ALERT_KEYS = ("enabled", "email", "retrainWebhookUrl", "mlIdentityPrincipalId", "thresholds")
+_THRESHOLD_KEYS = ("failedRuns", "driftPsi")
+GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+def _read_alerts(reader: _Reader, problems: _Problems) -> Optional[AlertsConfig]:
+    reader.unknown_keys(_ALERT_KEYS)
+    enabled = reader.boolean("enabled", default=True)
+    emails = reader.sequence("email", default=[]) or []
+    for i, address in enumerate(emails):
+        if not isinstance(address, str) or not re.fullmatch(EMAIL_PATTERN, address):
+            problems.add(f"{reader.path}.email[{i}]", f"{reader.show('email', address)} is not an email address "
+                         "such as ml-platform@example.com")
+    webhook = reader.string("retrainWebhookUrl", default=None, pattern=r"https://[^\s/]+/[^\s]*",
+                            pattern_help="must be an https:// URL (the retraining pipeline's webhook)") or None
+    if webhook and (found := credential_in_url(webhook)):
+        problems.add(f"{reader.path}.retrainWebhookUrl", f"carries a credential ({found}): an action group keeps its "
+                     "webhook URL readable in ARM; use a webhook that needs none (Azure DevOps incoming webhook, "
+                     "README 'Alerts and the retraining trigger')")
+    if enabled and not emails and not webhook and not reader.absent:
+        problems.add(f"{reader.path}.email", "is empty and no retrainWebhookUrl is set: an alert with no receiver "
+                     "tells no one; list at least one address, or set alerts.enabled: false")
+    principal = reader.string("mlIdentityPrincipalId", default=None, pattern=GUID_PATTERN,
+                              pattern_help="must be the ML delivery identity's principal (object) id, a GUID") or None
+    thresholds = reader.mapping("thresholds", default={})
+    thresholds.unknown_keys(_THRESHOLD_KEYS)
+    failed_runs = thresholds.integer("failedRuns", default=1, minimum=1)
+    psi = thresholds.raw("driftPsi", default=0.25)
+    if isinstance(psi, str):
+        try:
+            psi = float(psi)
+        except ValueError:
+            pass
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0 < psi <= 10:
+        problems.add(f"{thresholds.path}.driftPsi", f"must be a number above 0 (0.25 is the usual 'significant' "
+                     f"PSI, as in ml/config/thresholds.yaml), got {thresholds.show('driftPsi', psi)}")
+        psi = 0.25
+    return AlertsConfig(enabled=enabled, emails=tuple(e for e in emails if isinstance(e, str)),
+                        retrain_webhook_url=webhook, ml_identity_principal_id=principal,
+                        failed_runs=failed_runs, drift_psi=float(psi))

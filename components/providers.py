@@ -32,8 +32,9 @@ RESOURCE_PROVIDERS: Mapping[str, str] = {
     "Microsoft.ContainerRegistry": "the container registry",
     "Microsoft.KeyVault": "the Key Vault and its secret (and the state backend's vault and key)",
     "Microsoft.Storage": "the workspace's storage account (and the state backend's)",
-    "Microsoft.Insights": "Application Insights and the Azure Monitor Private Link Scope",
-    "Microsoft.OperationalInsights": "the Log Analytics workspace",
+    "Microsoft.Insights": "Application Insights, the Azure Monitor Private Link Scope, the drift table's data "
+                          "collection endpoint and rule, action groups and alert rules",
+    "Microsoft.OperationalInsights": "the Log Analytics workspace and the drift table",
     "Microsoft.ManagedIdentity": "the user-assigned identities of the CI/CD agents and the compute clusters",
 }
 
@@ -59,7 +60,9 @@ SUBSCRIPTION_FEATURES: Mapping[tuple[str, str], str] = {
 MODULE_NAMESPACES: Mapping[str, str] = {
     "privatedns": "Microsoft.Network",  # Microsoft.Network/privateDnsZones
     "applicationinsights": "Microsoft.Insights",  # Microsoft.Insights/components
-    "monitor": "Microsoft.Insights",  # Microsoft.Insights/privateLinkScopes, diagnosticSettings
+    # Microsoft.Insights/privateLinkScopes, diagnosticSettings, dataCollectionEndpoints, dataCollectionRules,
+    # actionGroups, metricAlerts, scheduledQueryRules.
+    "monitor": "Microsoft.Insights",
 }
 
 

@@ -46,8 +46,15 @@ READER = BuiltInRole(
     "behind them (https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network"
     "#datastore-azure-storage-account; workspace/ml_workspace.py)",
 )
+MONITORING_METRICS_PUBLISHER = BuiltInRole(
+    "Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb",
+    f"{BUILT_IN_ROLES_URL}/monitor#monitoring-metrics-publisher",
+    "the ML delivery's identity posts the drift rows to the drift table's data collection rule with the Logs "
+    "Ingestion API (https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview; "
+    "workspace/alerts.py), when the stack file names that identity (alerts.mlIdentityPrincipalId)",
+)
 
-ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER)
+ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER, MONITORING_METRICS_PUBLISHER)
 ROLE_NAMES: dict[str, str] = {r.id: r.name for r in ASSIGNED_ROLES}
 
 

@@ -67,6 +67,13 @@ TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
     "azure-native:authorization:ManagementLockAtResourceLevel": Estimate(5, "estimate", _SYNC),
     "azure-native:monitor:DiagnosticSetting": Estimate(
         5, "estimate", f"{_SYNC} (Microsoft.Insights/diagnosticSettings, an extension resource)"),
+    "azure-native:operationalinsights:Table": Estimate(20, "estimate", f"{_ASYNC}; a custom table's schema; not measured"),
+    "azure-native:monitor:DataCollectionEndpoint": Estimate(10, "estimate", f"{_SYNC}; not measured"),
+    "azure-native:monitor:DataCollectionRule": Estimate(10, "estimate", f"{_SYNC}; not measured"),
+    "azure-native:monitor:ActionGroup": Estimate(10, "estimate", f"{_SYNC} (a global resource); not measured"),
+    "azure-native:monitor:MetricAlert": Estimate(15, "estimate", f"{_SYNC} (a global resource); not measured"),
+    "azure-native:monitor:ScheduledQueryRule": Estimate(
+        15, "estimate", f"{_SYNC}; Azure validates the query against the table; not measured"),
 }
 UNKNOWN_CREATE_SECONDS = 30
 """Counted for a type that has no estimate above (and reported, so the table gets one)."""

@@ -48,6 +48,12 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
     "azure-native:authorization:ManagementLockAtResourceLevel": ("lockName", "Microsoft.Authorization/locks"),
     "azure-native:monitor:DiagnosticSetting": ("name", "Microsoft.Insights/diagnosticSettings"),
+    "azure-native:operationalinsights:Table": ("tableName", "Microsoft.OperationalInsights/workspaces/{workspaceName}/tables"),
+    "azure-native:monitor:DataCollectionEndpoint": ("dataCollectionEndpointName", "Microsoft.Insights/dataCollectionEndpoints"),
+    "azure-native:monitor:DataCollectionRule": ("dataCollectionRuleName", "Microsoft.Insights/dataCollectionRules"),
+    "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups"),
+    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts"),
+    "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules"),
     # The state backend (bootstrap/), run by the same engine.
     "azure-native:storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
     "azure-native:storage:BlobContainer": ("containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
@@ -135,6 +141,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             if "SystemAssigned" in str(identity.get("type", "")):
                 return {"identity": {**identity, "principalId": _stable_guid("principal", resource_id),
                                      "tenantId": TENANT_ID}}
+        if typ == "azure-native:monitor:DataCollectionEndpoint":
+            # Azure answers with the endpoint's ingestion URL (`<name>-<id>.<region>-1.ingest.monitor.azure.com`).
+            region = inputs.get("location", "westeurope")
+            return {"logsIngestion": {"endpoint": f"https://{name}-{_stable_hex(resource_id, length=4)}.{region}-1.ingest.monitor.azure.com"}}
+        if typ == "azure-native:monitor:DataCollectionRule":
+            return {"immutableId": f"dcr-{_stable_hex(resource_id, length=32)}"}
         if typ == "azure-native:keyvault:Vault":
             return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
         return {}

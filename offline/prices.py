@@ -158,6 +158,12 @@ BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
 KEY_VAULT_KEY = "azure-native:keyvault:Key"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+LOG_TABLE = "azure-native:operationalinsights:Table"
+DATA_COLLECTION_ENDPOINT = "azure-native:monitor:DataCollectionEndpoint"
+DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+ACTION_GROUP = "azure-native:monitor:ActionGroup"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
 RANDOM_STRING = "random:index/randomString:RandomString"
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
@@ -297,6 +303,18 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
     DIAGNOSTIC_SETTING: {"*": free("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings"
                                    "#controlling-costs", "no meter of its own: the logs it sends are billed as "
                                    "Log Analytics ingestion (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
+    # The drift table's rows are Log Analytics ingestion (a few rows per delivery run), which
+    # logAnalyticsGbPerDay already counts; the endpoint and rule that carry them have no price read here.
+    LOG_TABLE: {"*": free(LEARN_MONITOR_LOGS_COST, "a table has no meter of its own: its rows are billed as Log "
+                          "Analytics ingestion and retention (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
+    DATA_COLLECTION_ENDPOINT: {"*": unknown("month", MONITOR_PAGE)},
+    DATA_COLLECTION_RULE: {"*": unknown("month", MONITOR_PAGE)},
+    # Alerts have list prices (per monitored metric time series, per log search rule by frequency,
+    # per notification beyond a free monthly grant): none was read from a page on READ_ON.
+    ACTION_GROUP: {"*": unknown("month", MONITOR_PAGE, "emails per month beyond a free grant: not read on " + READ_ON)},
+    METRIC_ALERT: {"*": unknown("month", MONITOR_PAGE, "per monitored time series: not read on " + READ_ON)},
+    SCHEDULED_QUERY_RULE: {"*": unknown("month", MONITOR_PAGE, "per rule, by evaluation frequency: not read on "
+                                        + READ_ON)},
     VNET: {"*": infracost_free("azurerm_virtual_network", "traffic across a peering is billed on the peering",
                                verify=VNET_PAGE)},
     NSG: {"*": infracost_free("azurerm_network_security_group", verify=VNET_PAGE)},

@@ -83,6 +83,14 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
     # Not a network path: Azure Monitor collects resource logs on its own backbone.
     "azure-native:monitor:DiagnosticSetting": "the resource whose logs it sends (its resourceUri)",
+    "azure-native:operationalinsights:Table": "Log Analytics (the drift table is one of its tables)",
+    "azure-native:monitor:DataCollectionEndpoint": "the Azure Monitor private link scope: one of its scoped resources, "
+                                                   "reached through the scope's endpoint",
+    "azure-native:monitor:DataCollectionRule": "not drawn: it tells the data collection endpoint which table a stream "
+                                               "goes to, inside Azure Monitor",
+    "azure-native:monitor:ActionGroup": "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
+    "azure-native:monitor:MetricAlert": "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
+    "azure-native:monitor:ScheduledQueryRule": "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
@@ -570,14 +578,30 @@ def build(run: StackRun) -> Picture:
         scope = t.resolve(assignment.inputs.get("scope"))
         if not carriers and scope is not None and scope.urn in ids:
             also(ids[scope.urn], assignment)
-    for r in run.resources:
-        if r.custom and not p.shows(r.urn) and r.type not in (RESOURCE_GROUP, IDENTITY):
-            # The resource its id extends (a secret's vault), else the first drawn one its inputs name
-            # (a diagnostic setting's resourceUri): a change to it colours that node.
-            near = [t.owner(r) if r.id else None, *(t.resolve(text) for text in strings(r.inputs))]
-            holder = next((n for n in near if n is not None and p.shows(n.urn)), None)
+    # A resource without a node of its own shows on the resource its id extends (a secret's vault),
+    # else the first shown one its inputs name (a diagnostic setting's resourceUri, an alert's scope),
+    # else the first shown one whose inputs name it (an action group, on its alert rule's node; a data
+    # collection endpoint, on the private link scope that scopes it): a change to it colours that
+    # node. Repeated until nothing moves, as one placed resource can place the next.
+    unplaced = [r for r in run.resources if r.custom and not p.shows(r.urn) and r.type not in (RESOURCE_GROUP, IDENTITY)]
+    referrers: dict[str, list[RegisteredResource]] = {}
+    for other in run.resources:
+        for text in strings(other.inputs):
+            target = t.resolve(text)
+            if target is not None and target.urn != other.urn:
+                referrers.setdefault(target.urn, []).append(other)
+    while unplaced:
+        placed = []
+        for r in unplaced:
+            near = [t.owner(r) if r.id else None, *(t.resolve(text) for text in strings(r.inputs)),
+                    *referrers.get(r.urn, [])]
+            holder = next((n for n in near if n is not None and n.urn != r.urn and p.shows(n.urn)), None)
             if holder is not None:
                 also(p.shows(holder.urn)[0], r)
+                placed.append(r)
+        if not placed:
+            break
+        unplaced = [r for r in unplaced if r not in placed]
 
     p.edges = list(_edges(t, ids))
     if not any(INTERNET in (e.a, e.b) for e in p.edges):

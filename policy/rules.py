@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from components.roles import ACR_PULL, READER
+from components.webhooks import credential_in_url
 from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS
 
 # --------------------------------------------------------------------------------------------
@@ -60,6 +61,10 @@ VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+DATA_COLLECTION_ENDPOINT = "azure-native:monitor:DataCollectionEndpoint"
+ACTION_GROUP = "azure-native:monitor:ActionGroup"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
 
 # Microsoft Learn pages the workspace rules rest on (one place, cited by several rules).
 SECURE_WORKSPACE_VNET = "https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet"
@@ -73,7 +78,9 @@ ACR_WITHOUT_ADMIN = ("https://learn.microsoft.com/azure/machine-learning/how-to-
                      "#scenario-azure-container-registry-without-admin-user")
 
 # What must survive a mistaken `pulumi destroy` or replacement in production.
-STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS)
+LOG_TABLE = "azure-native:operationalinsights:Table"
+# The drift table (workspace/alerts.py) holds the drift history its alert reads: deleting it deletes that.
+STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS, LOG_TABLE)
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
 BASTION_MAX_PREFIX = 26
 # Subnets Azure reserves for its own services. They get no NSG of ours: Bastion's would need
@@ -669,8 +676,10 @@ def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str,
         targets = [t for type_ in (LOG_ANALYTICS, APP_INSIGHTS)
                    for t in _resolve(resources, scoped, "linkedResourceId", linked_id, type_)]
         if (not in_stack_scope and scope_name is UNKNOWN and not scoped.refs("scopeName")) \
-                or (not targets and _has_unknown(linked_id)):
-            return  # a scoped resource not known yet may be the one that links any of them
+                or (not targets and _has_unknown(linked_id) and not scoped.refs("linkedResourceId")):
+            # A scoped resource whose target is not known yet may be the one that links any of them
+            # (one whose target is known by dependency, such as the drift DCE's, is not).
+            return
         if in_stack_scope:
             linked.update(t.urn for t in targets)
     for r in _of_type(resources, LOG_ANALYTICS, APP_INSIGHTS):
@@ -1101,6 +1110,79 @@ def _kv_secret_expires(r: ResourceView) -> Iterator[str]:
         yield "set properties.attributes.expires to the credential's expiry (agents.tokenExpiresOn)"
 
 
+# --------------------------------------------------------------------------------------------
+# Monitoring of the ML lifecycle: drift ingestion, action groups, alert rules (workspace/alerts.py)
+# --------------------------------------------------------------------------------------------
+DOC_DCE = "https://learn.microsoft.com/azure/azure-monitor/essentials/data-collection-endpoint-overview"
+DOC_LOGS_INGESTION = "https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview"
+DOC_ACTION_GROUPS = "https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups"
+DOC_ADO_WEBHOOK = "https://learn.microsoft.com/azure/devops/pipelines/yaml-schema/resources-webhooks-webhook"
+# Where an action group keeps a URL it calls, per receiver list (REST API, Action Groups).
+ACTION_GROUP_URLS: Mapping[str, str] = {
+    "webhookReceivers": "serviceUri", "logicAppReceivers": "callbackUrl",
+    "azureFunctionReceivers": "httpTriggerUrl", "automationRunbookReceivers": "serviceUri",
+}
+ACTION_GROUP_RECEIVERS = ("emailReceivers", "smsReceivers", "voiceReceivers", "azureAppPushReceivers",
+                          "armRoleReceivers", "eventHubReceivers", "itsmReceivers", "incidentReceivers",
+                          *ACTION_GROUP_URLS)
+@resource_rule("action-group-urls-carry-no-plain-credential", "No URL an action group calls carries a credential "
+               "(`sig=`, `code=`, `token=`, `key=`, user:password@) unless it is a Pulumi secret: the action "
+               "group keeps the URL readable to anyone who can read the resource.", ACTION_GROUP, needs_secrets=True,
+               sources=(DOC_ACTION_GROUPS, DOC_ADO_WEBHOOK, DOC_PULUMI_SECRETS))
+def _action_group_urls(r: ResourceView) -> Iterator[str]:
+    for receivers, key in ACTION_GROUP_URLS.items():
+        for i, receiver in enumerate(_mappings(r.prop(receivers))):
+            path = f"{receivers}[{i}].{key}"
+            found = credential_in_url(receiver.get(key))
+            secret = any(s == path or path.startswith(s + ".") or s == receivers or s == f"{receivers}[{i}]"
+                         for s in r.secret_paths)
+            if found and not (secret or not r.secrets_known):
+                yield (f"{path} carries a credential in plain text ({found}): use a receiver that needs none "
+                       "(an Azure DevOps incoming webhook), or pass the URL as a Pulumi secret")
+
+
+@rule("alerts-reach-a-receiver", "Every action group has a receiver, and every alert rule names an action group: "
+      "an alert that tells no one is no alert.", sources=(DOC_ACTION_GROUPS,
+      "https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-overview"))
+def _alerts_reach(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    for group in _of_type(resources, ACTION_GROUP):
+        lists = [group.prop(key) for key in ACTION_GROUP_RECEIVERS]
+        if not any(_has_unknown(v) or _list(v) for v in lists):
+            yield group.urn, "has no receiver: add an email address or a webhook (stack file alerts.email)"
+    for alert in _of_type(resources, METRIC_ALERT):
+        actions = alert.prop("actions")
+        if not _has_unknown(actions) and not any(a.get("actionGroupId") for a in _mappings(actions)):
+            yield alert.urn, "names no action group: nobody is told when it fires"
+    for alert in _of_type(resources, SCHEDULED_QUERY_RULE):
+        groups = alert.prop("actions.actionGroups")
+        if not _has_unknown(groups) and not _list(groups):
+            yield alert.urn, "names no action group: nobody is told when it fires"
+
+
+@rule("data-collection-endpoint-private", "Every data collection endpoint refuses public ingestion and is scoped "
+      "into an Azure Monitor Private Link Scope of this stack (private ingestion goes through the scope).",
+      sources=(DOC_DCE, DOC_LOGS_INGESTION, DOC_MONITOR_PRIVATE_LINK_DESIGN))
+def _dce_private(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    scopes = _of_type(resources, PRIVATE_LINK_SCOPE)
+    linked: set[str] = set()
+    for scoped in _of_type(resources, SCOPED_RESOURCE):
+        scope_name = scoped.prop("scopeName")
+        in_stack_scope = any(s.urn in scoped.refs("scopeName") or _same(scope_name, physical_name(s)) for s in scopes)
+        linked_id = scoped.prop("linkedResourceId")
+        targets = _resolve(resources, scoped, "linkedResourceId", linked_id, DATA_COLLECTION_ENDPOINT)
+        if (not in_stack_scope and scope_name is UNKNOWN and not scoped.refs("scopeName")) \
+                or (not targets and _has_unknown(linked_id) and not scoped.refs("linkedResourceId")):
+            return  # a scoped resource whose target is not known yet may be the one that links it
+        if in_stack_scope:
+            linked.update(t.urn for t in targets)
+    for dce in _of_type(resources, DATA_COLLECTION_ENDPOINT):
+        if _differs(dce.prop("networkAcls.publicNetworkAccess"), "Disabled"):
+            yield dce.urn, "set networkAcls.publicNetworkAccess to Disabled: ingestion only through the private link scope"
+        if dce.urn not in linked:
+            yield dce.urn, ("is in no Azure Monitor Private Link Scope of this stack: link it with a "
+                            "PrivateLinkScopedResource, or the VNets cannot ingest through it privately")
+
+
 DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG)
 
 
@@ -1272,8 +1354,8 @@ def _compute_pulls(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
                                   "with the admin user off, nodes pull job images with that identity")
 
 
-@rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry "
-      "and Log Analytics are protected against deletion.",
+@rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry, "
+      "Log Analytics and its drift table are protected against deletion.",
       sources=(DOC_PULUMI_PROTECT,))
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:

@@ -141,6 +141,9 @@ case "$*" in
   *resourceGroupName*) echo rg-mlops-prod-abc12 ;;
   *workspaceName*) echo mlw-mlops-prod-abc12 ;;
   *computeClusters*) echo '["cpu-build"]' ;;
+  *driftIngestion*)
+    if [ -n "${FAKE_DRIFT_OUTPUT:-}" ]; then echo "$FAKE_DRIFT_OUTPUT"
+    else echo '{"dce": null, "dcrImmutableId": null, "stream": null}'; fi ;;
   *) echo "unexpected: $*" >&2; exit 1 ;;
 esac
 '''
@@ -247,6 +250,19 @@ def test_record_sends_the_rows_to_the_logs_ingestion_api_when_configured(stand_i
     assert "--resource https://monitor.azure.com" in call
     assert ("https://dce-x.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-0123/streams/"
             "Custom-MlDataDrift_CL?api-version=2023-01-01") in call
+
+
+def test_record_reads_the_ingestion_target_from_the_stack_output_when_ci_sets_none(stand_ins: dict[str, Any]) -> None:
+    """workspace/alerts.py exports driftIngestion; an unset (or Azure Pipelines' literal) variable falls back to it."""
+    stand_ins["state"].write_text(json.dumps({"endpoint": False, "traffic": {}, "deployments": {}}))
+    stand_ins["env"].update(DRIFT_DCE="$(DRIFT_DCE)", FAKE_DRIFT_OUTPUT=json.dumps({
+        "dce": "https://dce-mlops-prod-ab12.westeurope-1.ingest.monitor.azure.com",
+        "dcrImmutableId": "dcr-0456", "stream": "Custom-MlDataDrift"}))
+    result = run_step(stand_ins, "record")
+    assert result.returncode == 0, result.stderr
+    [call] = [c for c in stand_ins["log"].read_text().splitlines() if c.startswith("rest ")]
+    assert ("https://dce-mlops-prod-ab12.westeurope-1.ingest.monitor.azure.com/dataCollectionRules/dcr-0456/streams/"
+            "Custom-MlDataDrift?api-version=2023-01-01") in call
 
 
 def test_the_readme_documents_the_drift_metric_the_alert_reads() -> None:

@@ -263,6 +263,22 @@ def _registry_without_diagnostics(b: Views):
         registry.urn, "diagnostic setting"
 
 
+def _action_group_url_with_sig(b: Views):
+    group = _one(b, lambda r: r.type == R.ACTION_GROUP and "retrain" in r.props["actionGroupName"])
+    return changed(b, lambda r: r is group, webhookReceivers=[
+        {"name": "x", "serviceUri": "https://x.logic.azure.com/workflows/w/invoke?sig=s"}]), group.urn, "sig="
+
+
+def _action_group_without_receiver(b: Views):
+    group = _one(b, lambda r: r.type == R.ACTION_GROUP and "notify" in r.props["actionGroupName"])
+    return changed(b, lambda r: r is group, emailReceivers=[]), group.urn, "no receiver"
+
+
+def _public_collection_endpoint(b: Views):
+    dce = _one(b, lambda r: r.type == R.DATA_COLLECTION_ENDPOINT)
+    return changed(b, lambda r: r is dce, networkAcls__publicNetworkAccess="Enabled"), dce.urn, "Disabled"
+
+
 CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "aml-workspace-private": _workspace_public,
     "storage-hardened": _storage_no_bypass,
@@ -298,6 +314,9 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "vm-encryption-at-host": _vm_without_encryption_at_host,
     "key-vault-secret-expires": _vault_secret_without_expiry,
     "diagnostics-to-log-analytics": _registry_without_diagnostics,
+    "action-group-urls-carry-no-plain-credential": _action_group_url_with_sig,
+    "alerts-reach-a-receiver": _action_group_without_receiver,
+    "data-collection-endpoint-private": _public_collection_endpoint,
 }
 
 
@@ -552,7 +571,8 @@ def test_secret_rules_do_not_guess_where_secrets_are_hidden(base: Views):
     """CrossGuard unwraps secrets: with secrets_known False, neither secret rule may pass judgement."""
     hidden = [dataclasses.replace(r, secret_paths=(), secrets_known=False) for r in base]
     assert evaluate(hidden, only=[r.name for r in RULES if r.needs_secrets]) == []
-    assert {r.name for r in RULES if r.needs_secrets} == {"no-secret-in-vm-boot-data", "key-vault-secret-is-secret"}
+    assert {r.name for r in RULES if r.needs_secrets} == {"no-secret-in-vm-boot-data", "key-vault-secret-is-secret",
+                                                          "action-group-urls-carry-no-plain-credential"}
 
 
 def test_physical_names_from_inputs_or_outputs():

@@ -33,6 +33,7 @@ PROTECTED_TYPES = (
     "azure-native:keyvault:Vault",
     "azure-native:containerregistry:Registry",
     "azure-native:operationalinsights:Workspace",
+    "azure-native:operationalinsights:Table",  # the drift table's history (workspace/alerts.py)
 )
 # The random name suffix lives only in state: replaced, it renames (and so replaces) every globally
 # unique resource above. Its URN is guarded too.

@@ -11,7 +11,8 @@
 # environment versions), PULUMI_BACKEND_URL (stack outputs: resource group, workspace, cluster),
 # ENDPOINT_NAME (unique in the region), SERVING_COMPUTE (the Kubernetes compute attached to the
 # workspace), and for `record` optionally DRIFT_DCE, DRIFT_DCR_ID, DRIFT_STREAM (the Logs
-# Ingestion API target; without them the drift rows are only printed and kept in ml-out/).
+# Ingestion API target; unset, the stack output driftIngestion gives them; without either the drift
+# rows are only printed and kept in ml-out/).
 set -euo pipefail
 
 MODEL=bc-classifier
@@ -207,6 +208,15 @@ record() {
   # pipeline's identity (Monitoring Metrics Publisher on the rule):
   # https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview
   unset_macros DRIFT_DCE DRIFT_DCR_ID DRIFT_STREAM
+  if [ -z "${DRIFT_DCE:-}${DRIFT_DCR_ID:-}${DRIFT_STREAM:-}" ]; then
+    # Unset in CI: the platform's own stack output (workspace/alerts.py; null without an `alerts` key,
+    # absent on a stack deployed before it existed).
+    local ingestion
+    ingestion=$(pulumi stack output driftIngestion --stack "$STACK" --json 2>/dev/null || echo '{}')
+    DRIFT_DCE=$(jq -r '.dce // empty' <<<"$ingestion")
+    DRIFT_DCR_ID=$(jq -r '.dcrImmutableId // empty' <<<"$ingestion")
+    DRIFT_STREAM=$(jq -r '.stream // empty' <<<"$ingestion")
+  fi
   "$PY" -m ml.decide drift --reference ml/data/reference.csv --current ml/data/breast_cancer.csv \
     --record "$OUT/drift-record.json" --model "$MODEL" --stack "$STACK" --run-id "$RUN_ID" || true
   jq -c '.[]' "$OUT/drift-record.json" | sed 's/^/ML_DATA_DRIFT /'
@@ -216,7 +226,7 @@ record() {
       --headers Content-Type=application/json --body "@$OUT/drift-record.json"
     echo "drift metric sent to $DRIFT_STREAM"
   else
-    echo "drift metric not sent: DRIFT_DCE, DRIFT_DCR_ID and DRIFT_STREAM are not set (no data collection rule yet)"
+    echo "drift metric not sent: DRIFT_DCE, DRIFT_DCR_ID and DRIFT_STREAM are not set, nor is the stack output driftIngestion (no alerts key in the stack file)"
   fi
 }
 
