@@ -30,7 +30,7 @@ from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 # Type tokens are named once, in the rules module.
 from policy.rules import (
-    APP_INSIGHTS, BASTION, COMPUTE, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, NAT_GATEWAY, NIC, NSG, PEERING,
+    APP_INSIGHTS, BASTION, COMPUTE, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, ML_REGISTRY, NAT_GATEWAY, NIC, NSG, PEERING,
     PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, STORAGE, SUBNET, VM, VNET, WORKSPACE,
     ZONE_GROUP, ZONE_LINK, strings,
 )
@@ -49,6 +49,7 @@ SERVICES: Mapping[str, str] = {
     LOG_ANALYTICS: "Log Analytics",
     APP_INSIGHTS: "Application Insights",
     MONITOR_SCOPE: "Azure Monitor private link scope",
+    ML_REGISTRY: "AML registry",
 }
 
 DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, NAT_GATEWAY, ZONE, *SERVICES})
@@ -385,6 +386,12 @@ def _edges(t: Topology) -> Iterator[str]:
             target = t.resolve(connection.get("privateLinkServiceId"))
             if target is not None and target.urn in nodes:
                 yield f'{nodes[endpoint.urn]} -->|"private link"| {nodes[target.urn]}'
+            elif target is None:
+                # A target outside the stack that a drawn service reports (an AML registry's managed
+                # storage and ACR, in the resource group Azure creates for it): drawn onto that service.
+                for urn in endpoint.property_dependencies.get("privateLinkServiceConnections", []):
+                    if urn in nodes and t.run.by_urn(urn).type in SERVICES:
+                        yield f'{nodes[endpoint.urn]} -->|"private link, its managed account"| {nodes[urn]}'
         for group in t.of_type(ZONE_GROUP):
             if t.owner(group) is endpoint:
                 for zone in t.references(group, ZONE):

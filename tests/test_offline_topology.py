@@ -164,8 +164,14 @@ def test_each_endpoint_points_at_its_target_and_exactly_its_groups_zones(each_st
     for pe in endpoints:
         node = drawing.one(f"PE {_name(pe)}<br/>")
         [connection] = pe.inputs["privateLinkServiceConnections"]
-        target = by_id[connection["privateLinkServiceId"]]
-        [(_, _, _, to)] = [e for e in drawing.arrows(source=node) if e[2] == "private link"]
+        if connection["privateLinkServiceId"] in by_id:
+            target = by_id[connection["privateLinkServiceId"]]
+            [(_, _, _, to)] = [e for e in drawing.arrows(source=node) if e[2] == "private link"]
+        else:  # an AML registry's managed storage or ACR: drawn onto the registry that reports it
+            [owner_urn] = pe.property_dependencies["privateLinkServiceConnections"]
+            target = each_stack.by_urn(owner_urn)
+            assert target.type == topology.ML_REGISTRY
+            [(_, _, _, to)] = [e for e in drawing.arrows(source=node) if e[2] == "private link, its managed account"]
         assert _name(target) in drawing.labels[to]
         zones = sorted(drawing.labels[e[3]] for e in drawing.arrows(source=node) if e[1] == "-.->")
         assert zones == sorted(zones_by_group[connection["groupIds"][0]])
