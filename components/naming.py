@@ -39,8 +39,9 @@ AZURE_NAME_RULES: dict[str, NameRule] = {
     "key_vault": NameRule(3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'"),
     "container_registry": NameRule(5, 50, r"[A-Za-z0-9]+", "letters and digits only"),
     # Microsoft.MachineLearningServices/registries: the REST API's registryName pattern is
-    # `^[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}$` (azure-rest-api-specs, machinelearningservices stable
-    # 2024-04-01 and later: https://learn.microsoft.com/rest/api/azureml/registries/create-or-update).
+    # `^[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}$` (Azure REST API specs: specification/machinelearningservices/
+    # resource-manager/Microsoft.MachineLearningServices, registries.json, `RegistryNameParameter`;
+    # resource reference: https://learn.microsoft.com/azure/templates/microsoft.machinelearningservices/registries).
     "ml_registry": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '_' and '-', starting with a letter or digit"),
     "ml_workspace": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '_' and '-', starting with a letter or digit"),
     # Microsoft.MachineLearningServices workspaces/computes: 2-16 alphanumerics and hyphens
