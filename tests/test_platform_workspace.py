@@ -482,3 +482,14 @@ def test_unprotected_model_registry_in_prod_is_caught(prod: StackRun):
     [v] = violations(changed(views(prod), lambda r: r.type == R.ML_REGISTRY,
                              lambda r: dataclasses.replace(r, protect=False)), "stateful-resources-protected")
     assert v.urn == prod.of_type(R.ML_REGISTRY)[0].urn
+
+
+def test_a_registry_without_managed_accounts_stops_with_a_reason():
+    """If Azure reported no managed storage/ACR, the endpoints would have no target: say so, by kind."""
+    from workspace.model_registry import _managed_id
+
+    for kind in ("storage", "acr"):
+        with pytest.raises(ValueError, match=f"no {kind} account"):
+            _managed_id(None, kind)
+        with pytest.raises(ValueError, match=f"no {kind} account"):
+            _managed_id([], kind)

@@ -20,7 +20,7 @@ the registry reports in `regionDetails` once it exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization, machinelearningservices as ml
@@ -46,18 +46,25 @@ class ModelRegistryArgs:
     """Protect the registry (it holds the promoted models) against deletion."""
 
 
-def _managed_id(regions: Optional[Sequence[Any]], kind: str) -> Optional[str]:
+def _managed_id(regions: Optional[Sequence[ml.outputs.RegistryRegionArmDetailsResponse]], kind: str) -> str:
     """The ARM id of the storage account (`kind`="storage") or ACR (`kind`="acr") the registry
-    manages in its home region: `regionDetails[0].<kind>Details[0].systemCreated*.armResourceId`."""
-    if not regions:
-        return None
-    details = (regions[0].storage_account_details if kind == "storage" else regions[0].acr_details) or []
-    if not details:
-        return None
-    account = (details[0].system_created_storage_account if kind == "storage"
-               else details[0].system_created_acr_account)
-    arm = account.arm_resource_id if account is not None else None
-    return arm.resource_id if arm is not None else None
+    manages in its home region: `regionDetails[0].<kind>Details[0].systemCreated*.armResourceId`.
+    Known once the registry exists; without it the endpoint would have no target, so say so."""
+    resource_id: Optional[str] = None
+    if regions:
+        if kind == "storage":
+            accounts = regions[0].storage_account_details or []
+            storage = accounts[0].system_created_storage_account if accounts else None
+            arm = storage.arm_resource_id if storage is not None else None
+        else:
+            acrs = regions[0].acr_details or []
+            acr = acrs[0].system_created_acr_account if acrs else None
+            arm = acr.arm_resource_id if acr is not None else None
+        resource_id = arm.resource_id if arm is not None else None
+    if not resource_id:
+        raise ValueError(f"the model registry reports no {kind} account in regionDetails[0]: its private "
+                         "endpoint has no target (Azure creates one per registry region)")
+    return resource_id
 
 
 class ModelRegistry(pulumi.ComponentResource):
