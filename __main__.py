@@ -26,6 +26,7 @@ from workspace.container_registry import ContainerRegistry, ContainerRegistryArg
 from workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
 from workspace.key_vault import KeyVault, KeyVaultArgs
 from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from workspace.model_registry import ModelRegistry, ModelRegistryArgs
 from workspace.monitoring import Monitoring, MonitoringArgs
 from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 
@@ -101,7 +102,7 @@ def main() -> None:
     dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
         resource_group_name=rg_name,
         cloud=cfg.cloud,
-        group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints)),
+        group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints, cfg.model_registry.create)),
         vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
         fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
@@ -173,6 +174,17 @@ def main() -> None:
         placement=placement,
         protect=cfg.protect_stateful_resources,
     ))
+    # The registry models are promoted through (README, "Model registry"): one per organisation, in
+    # the stack whose file says `modelRegistry: {create: true}`.
+    model_registry = None
+    if cfg.model_registry.create:
+        model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
+            registry_name=names.ml_registry,
+            placement=placement,
+            user_principal_ids=cfg.model_registry.user_principal_ids,
+            subscription_id=client.subscription_id,
+            protect=cfg.protect_stateful_resources,
+        ))
     DiagnosticSettings("diagnostics", DiagnosticSettingsArgs(
         log_analytics_workspace_id=monitoring.log_analytics.id,
         targets=[
@@ -280,6 +292,7 @@ def main() -> None:
     pulumi.export("storageAccountName", storage.account.name)
     pulumi.export("keyVaultName", key_vault.vault.name)
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
+    pulumi.export("modelRegistryName", model_registry.registry.name if model_registry else None)
     pulumi.export("computeClusters", [c.compute.name for c in clusters])
     # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
     # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.

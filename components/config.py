@@ -164,6 +164,16 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class ModelRegistryConfig:
+    """`modelRegistry`: whether this stack creates the Azure ML registry models are promoted through."""
+
+    create: bool = False
+    """Create the registry (private only) in this stack; off by default (see README, "Model registry")."""
+    user_principal_ids: tuple[str, ...] = ()
+    """Object ids of the ML delivery's identities (`id-mlops-ml-<stack>`) granted AzureML Registry User."""
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     project: str
     environment: str
@@ -187,6 +197,7 @@ class PlatformConfig:
     compute_clusters: tuple[ComputeClusterConfig, ...]
     jump_host: JumpHostConfig
     agents: AgentsConfig
+    model_registry: ModelRegistryConfig = field(default_factory=ModelRegistryConfig)
     agent_registration_token: Optional[pulumi.Output[str]] = field(default=None, compare=False)
     """A Pulumi secret; only ever written to Key Vault."""
     alerts: Optional[AlertsConfig] = None
@@ -207,7 +218,7 @@ TOP_LEVEL_KEYS = (
     "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
     "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
-    "agentRegistrationToken", "alerts",
+    "agentRegistrationToken", "alerts", "modelRegistry",
     # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
     # expected to ingest or send is a tool's assumption, not infrastructure.
     "costAssumptions",
@@ -474,6 +485,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     agents = _read_agents(root.mapping("agents"), problems)
     _check_token(root, problems, agents)
     alerts = _read_alerts(root.mapping("alerts"), problems) if "alerts" in values else None
+    model_registry = _read_model_registry(root.mapping("modelRegistry", default={}), problems)
 
     _check_region(root, problems, location, cloud)
     notes = _check_vm_sizes(root, problems, location, cloud, [
@@ -505,6 +517,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         jump_host=jump_host,
         agents=agents,
         alerts=alerts,
+        model_registry=model_registry,
         notes=tuple(notes),
     )
     _check_capacity(problems, root, config, subnets)
@@ -736,7 +749,7 @@ def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
     nodes = sum(c.max_nodes for c in clusters)
     # Counted from the list the program builds its endpoints' DNS from, so the two cannot drift.
     endpoints = [(group, private_endpoint_addresses(group))
-                 for group in private_endpoint_group_ids(config.batch_endpoints)]
+                 for group in private_endpoint_group_ids(config.batch_endpoints, config.model_registry.create)]
     endpoint_addresses = sum(n for _, n in endpoints)
     return [
         _SubnetDemand("network.bastionVnet.subnets.jumpHost", (), 1,
@@ -756,7 +769,7 @@ def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
                       f"{nodes} compute nodes (maxNodes of computeClusters: "
                       f"{', '.join(f'{c.name} {c.max_nodes}' for c in clusters)}; one address per node)",
                       "the computeClusters' maxNodes", instead=", or lower maxNodes to {usable} in all"),
-        _SubnetDemand("network.amlVnet.subnets.privateEndpoints", ("batchEndpoints",), endpoint_addresses,
+        _SubnetDemand("network.amlVnet.subnets.privateEndpoints", ("batchEndpoints", "modelRegistry"), endpoint_addresses,
                       f"{len(endpoints)} private endpoints taking {endpoint_addresses} addresses "
                       f"({', '.join(f'{g} {n}' for g, n in endpoints)})",
                       "the private endpoints"),
@@ -830,6 +843,30 @@ def _read_clusters(root: _Reader, problems: _Problems) -> list[ComputeClusterCon
 
 
 _AGENT_KEYS = ("kind", "count", "vmSize", "url", "pool", "labels", "tokenExpiresOn")
+
+
+_MODEL_REGISTRY_KEYS = ("create", "userPrincipalIds")
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _read_model_registry(reader: _Reader, problems: _Problems) -> ModelRegistryConfig:
+    reader.unknown_keys(_MODEL_REGISTRY_KEYS)
+    create = reader.boolean("create", default=False)
+    ids = reader.sequence("userPrincipalIds", default=[]) or []
+    good: list[str] = []
+    for index, value in enumerate(ids):
+        if isinstance(value, str) and re.fullmatch(_GUID, value):
+            good.append(value.lower())
+        else:
+            problems.add(f"{reader.path}.userPrincipalIds[{index}]",
+                         f"must be an object id (a GUID such as 00000000-0000-0000-0000-000000000000: "
+                         f"`az identity show -n id-mlops-ml-<stack> -g <group> --query principalId`), got {value!r}")
+    if good and not create and not problems.at(f"{reader.path}.create"):
+        problems.add(f"{reader.path}.userPrincipalIds", "grants roles on a registry this stack does not create: "
+                     "set modelRegistry.create: true, or remove userPrincipalIds")
+    if len(set(good)) != len(good):
+        problems.add(f"{reader.path}.userPrincipalIds", "lists an object id twice: list each identity once")
+    return ModelRegistryConfig(create=create, user_principal_ids=tuple(dict.fromkeys(good)))
 
 
 def _read_agents(reader: _Reader, problems: _Problems) -> AgentsConfig:

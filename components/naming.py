@@ -38,6 +38,11 @@ AZURE_NAME_RULES: dict[str, NameRule] = {
     "storage_account": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits only"),
     "key_vault": NameRule(3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits and '-', starting with a letter, ending with a letter or digit, no '--'"),
     "container_registry": NameRule(5, 50, r"[A-Za-z0-9]+", "letters and digits only"),
+    # Microsoft.MachineLearningServices/registries: the REST API's registryName pattern is
+    # `^[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}$` (Azure REST API specs: specification/machinelearningservices/
+    # resource-manager/Microsoft.MachineLearningServices, registries.json, `RegistryNameParameter`;
+    # resource reference: https://learn.microsoft.com/azure/templates/microsoft.machinelearningservices/registries).
+    "ml_registry": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '_' and '-', starting with a letter or digit"),
     "ml_workspace": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '_' and '-', starting with a letter or digit"),
     # Microsoft.MachineLearningServices workspaces/computes: 2-16 alphanumerics and hyphens
     # (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmachinelearningservices);
@@ -94,6 +99,10 @@ class ResourceNames:
     def container_registry(self) -> pulumi.Output[str]:
         return self._suffixed(TEMPLATES["container_registry"])
 
+    @property
+    def ml_registry(self) -> pulumi.Output[str]:
+        return self._suffixed(TEMPLATES["ml_registry"])
+
     # Names scoped by the resource group need no suffix.
     def plain(self, kind: str, role: str = "") -> str:
         return TEMPLATES[kind].format(p=self.prefix, e=self.environment, r=role, s="")
@@ -106,6 +115,9 @@ TEMPLATES: dict[str, str] = {
     "key_vault": "kv-{p}-{e}-{s}",
     "container_registry": "cr{p}{e}{s}",
     "ml_workspace": "mlw-{p}-{e}",
+    # Suffixed: a registry's name is part of its region-wide discovery URL
+    # (`<region>.api.azureml.ms/registrymanagement/v1.0/registries/<name>`), so not only group-scoped.
+    "ml_registry": "mlr-{p}-{e}-{s}",
     "log_analytics": "log-{p}-{e}",
     "app_insights": "appi-{p}-{e}",
     "private_link_scope": "ampls-{p}-{e}",
@@ -155,6 +167,8 @@ def _candidates(config: "PlatformConfig") -> Iterator[NameCandidate]:
     for role in VNET_ROLES:
         yield NameCandidate("namePrefix", parts, "virtual_network", *joined("virtual_network", role))
     yield NameCandidate("namePrefix", parts, "linux_vm", *joined("linux_vm", "jump"))
+    if config.model_registry.create:
+        yield NameCandidate("namePrefix", parts, "ml_registry", *joined("ml_registry"))
     if config.agents.count:
         yield NameCandidate("agents.count", (*parts, "agents.count"), "linux_vm",
                             *joined("linux_vm", agent_role(config.agents.count - 1)))

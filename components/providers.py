@@ -24,7 +24,7 @@ AZURE_NATIVE = "azure-native"
 RESOURCE_PROVIDERS: Mapping[str, str] = {
     # "The resource provider for Azure Machine Learning is Microsoft.MachineLearningServices"
     # (https://learn.microsoft.com/azure/machine-learning/how-to-manage-workspace#limitations).
-    "Microsoft.MachineLearningServices": "the workspace and its compute clusters",
+    "Microsoft.MachineLearningServices": "the workspace, its compute clusters and the model registry",
     # Private endpoints need it in the subscription of the endpoint and of the target
     # (https://learn.microsoft.com/azure/private-link/private-endpoint-overview#private-endpoint-properties).
     "Microsoft.Network": "VNets, NSGs, NAT gateways, public IPs, peering, Bastion, private endpoints, private DNS zones",

@@ -54,7 +54,17 @@ MONITORING_METRICS_PUBLISHER = BuiltInRole(
     "workspace/alerts.py), when the stack file names that identity (alerts.mlIdentityPrincipalId)",
 )
 
-ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER, MONITORING_METRICS_PUBLISHER)
+AZUREML_REGISTRY_USER = BuiltInRole(
+    "AzureML Registry User", "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
+    f"{BUILT_IN_ROLES_URL}/ai-machine-learning#azureml-registry-user",
+    "the ML delivery's identities (modelRegistry.userPrincipalIds) read the model registry and create and "
+    "use its assets: the identity that creates assets in a registry needs this role, Owner or Contributor "
+    "(https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation"
+    "#create-assets-in-registry-from-local-files; workspace/model_registry.py)",
+)
+
+ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER, MONITORING_METRICS_PUBLISHER,
+                                         AZUREML_REGISTRY_USER)
 ROLE_NAMES: dict[str, str] = {r.id: r.name for r in ASSIGNED_ROLES}
 
 

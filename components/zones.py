@@ -13,6 +13,12 @@ Azure Monitor row for Azure China; its names below follow the China public endpo
 (`monitor.azure.cn`, `{oms,ods}.opinsights.azure.cn`, `agentsvc.azure-automation.cn`) the way the
 other clouds' names follow theirs: confirm them before deploying there.
 
+An Azure Machine Learning registry (`amlregistry`) registers in the workspace's API zone
+(`privatelink.api.azureml.ms`, Microsoft's table, "AI + Machine Learning"): the one zone serves both
+group ids and is still created once. Microsoft's US Government and China tables have no registry row;
+their entries below reuse each cloud's workspace API zone by the same reasoning: unconfirmed, confirm
+them (and that registries exist in that cloud) before deploying there.
+
 `private_endpoint_group_ids` is the one list of the platform's private endpoints: the program builds
 the DNS zones from it, and the configuration check counts the private-endpoint subnet's addresses
 from it (a test proves every endpoint the program declares is in it, once), with the addresses each
@@ -26,6 +32,9 @@ from typing import Mapping
 
 # The group id of an endpoint to an Azure Monitor Private Link Scope (Log Analytics, App Insights).
 AZURE_MONITOR_GROUP_ID = "azuremonitor"
+# The group id of an endpoint to an Azure Machine Learning registry (Microsoft Learn, "Azure Private
+# Endpoint private DNS zone values": https://learn.microsoft.com/azure/private-link/private-endpoint-dns).
+AML_REGISTRY_GROUP_ID = "amlregistry"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ def _monitor_zones(*zones: str, storage_suffix: str) -> tuple[str, ...]:
 CLOUDS: Mapping[str, CloudEndpoints] = {
     "AzureCloud": CloudEndpoints(
         zones_by_group_id={
+            AML_REGISTRY_GROUP_ID: ("privatelink.api.azureml.ms",),
             "amlworkspace": ("privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"),
             **_storage_zones("core.windows.net"),
             "vault": ("privatelink.vaultcore.azure.net",),
@@ -69,6 +79,7 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
     ),
     "AzureUSGovernment": CloudEndpoints(
         zones_by_group_id={
+            AML_REGISTRY_GROUP_ID: ("privatelink.api.ml.azure.us",),  # unconfirmed: see the module docstring
             "amlworkspace": ("privatelink.api.ml.azure.us", "privatelink.notebooks.usgovcloudapi.net"),
             **_storage_zones("core.usgovcloudapi.net"),
             "vault": ("privatelink.vaultcore.usgovcloudapi.net",),
@@ -86,6 +97,7 @@ CLOUDS: Mapping[str, CloudEndpoints] = {
     ),
     "AzureChinaCloud": CloudEndpoints(
         zones_by_group_id={
+            AML_REGISTRY_GROUP_ID: ("privatelink.api.ml.azure.cn",),  # unconfirmed: see the module docstring
             "amlworkspace": ("privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"),
             **_storage_zones("core.chinacloudapi.cn"),
             "vault": ("privatelink.vaultcore.azure.cn",),
@@ -125,7 +137,13 @@ def storage_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
 #   even if you're connecting to a single workspace" (Microsoft Learn, "Design your Azure Private
 #   Link setup", "Network subnet size", which therefore asks for a /27 at least). A floor: workspaces
 #   or components in other regions add regional endpoints.
-PRIVATE_ENDPOINT_ADDRESSES: Mapping[str, int] = {"amlworkspace": 3, "registry": 2, AZURE_MONITOR_GROUP_ID: 11}
+# - amlregistry: 2, an estimate on the safe side: Microsoft documents no count for a registry's
+#   endpoint. A registry answers on its own FQDNs, which its discovery URL lists ("registryFqdns";
+#   Microsoft Learn, "Network isolation with Azure Machine Learning registries", "How to find the
+#   registry's fully qualified domain name"); count the NIC's IP configurations after the first
+#   deployment (`az network private-endpoint show --query customDnsConfigs`) and correct this.
+PRIVATE_ENDPOINT_ADDRESSES: Mapping[str, int] = {"amlworkspace": 3, "registry": 2, AZURE_MONITOR_GROUP_ID: 11,
+                                                 AML_REGISTRY_GROUP_ID: 2}
 
 
 def private_endpoint_addresses(group_id: str) -> int:
@@ -133,6 +151,17 @@ def private_endpoint_addresses(group_id: str) -> int:
     return PRIVATE_ENDPOINT_ADDRESSES.get(group_id, 1)
 
 
-def private_endpoint_group_ids(batch_endpoints: bool) -> tuple[str, ...]:
-    """Every private endpoint the platform creates, one group id each, in the private-endpoint subnet."""
-    return ("amlworkspace", *storage_group_ids(batch_endpoints), "vault", "registry", AZURE_MONITOR_GROUP_ID)
+# A model registry's endpoints: the registry itself, and the storage account (blob) and container
+# registry it manages. "For a user created Azure Machine Learning registry, we recommend using a
+# private endpoint for the registry, managed storage account, and managed ACR" (Microsoft Learn,
+# https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation
+# #data-exfiltration-protection); a workspace "uses assets from registry" through all three.
+MODEL_REGISTRY_GROUP_IDS = (AML_REGISTRY_GROUP_ID, "blob", "registry")
+
+
+def private_endpoint_group_ids(batch_endpoints: bool, model_registry: bool = False) -> tuple[str, ...]:
+    """Every private endpoint the platform creates, one group id each, in the private-endpoint subnet
+    (a group id appears once per endpoint: with a model registry, `blob` and `registry` twice)."""
+    registry = MODEL_REGISTRY_GROUP_IDS if model_registry else ()
+    return ("amlworkspace", *storage_group_ids(batch_endpoints), "vault", "registry", AZURE_MONITOR_GROUP_ID,
+            *registry)

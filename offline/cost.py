@@ -203,6 +203,13 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
                          price(t, "low priority"), "clusterHoursAtMaxNodes")]
         return [Line(resource, f"{nodes:.0f} x {size} (node hours)", node_hours,
                      price(prices.VIRTUAL_MACHINE, size), "clusterHoursAtMaxNodes")]
+    if t == prices.ML_REGISTRY:
+        acrs = [a for region in resource.input("regionDetails") or [] for a in region.get("acrDetails") or []]
+        return [Line(resource, "registry", 1, price(t, "registry")),
+                Line(resource, "managed storage account", 1, price(t, "managed storage")),
+                *(Line(resource, f"managed ACR {sku}", prices.DAYS_PER_MONTH, price(prices.REGISTRY, sku))
+                  for sku in (str((a.get("systemCreatedAcrAccount") or {}).get("acrAccountSku") or "Premium")
+                              for a in acrs))]
     if t == prices.ML_WORKSPACE:
         return [Line(resource, f"workspace {_sku(resource) or 'Basic'}", 1, price(t, _sku(resource) or "Basic"))]
     return [Line(resource, "", 1, price(t, "*"))]

@@ -59,6 +59,9 @@ TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
         30, "estimate", "ARM PUT that connects an existing workspace or component to the scope; not measured"),
     "azure-native:machinelearningservices:Workspace": Estimate(
         120, "estimate", f"{_ASYNC}; wires up storage, Key Vault, registry and Application Insights"),
+    "azure-native:machinelearningservices:Registry": Estimate(
+        300, "estimate", f"{_ASYNC}; Azure also creates the registry's storage account and Premium ACR in a "
+        "managed resource group; not measured"),
     "azure-native:machinelearningservices:Compute": Estimate(90, "estimate", f"{_ASYNC}; an empty AmlCompute cluster in a VNet (0 nodes)"),
     "azure-native:managedidentity:UserAssignedIdentity": Estimate(10, "estimate", _SYNC),
     "azure-native:compute:VirtualMachine": Estimate(

@@ -42,6 +42,7 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:monitor:PrivateLinkScope": ("scopeName", "Microsoft.Insights/privateLinkScopes"),
     "azure-native:monitor:PrivateLinkScopedResource": ("name", "Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources"),
     "azure-native:machinelearningservices:Workspace": ("workspaceName", "Microsoft.MachineLearningServices/workspaces"),
+    "azure-native:machinelearningservices:Registry": ("registryName", "Microsoft.MachineLearningServices/registries"),
     "azure-native:machinelearningservices:Compute": ("computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"),
     "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"),
     "azure-native:compute:VirtualMachine": ("vmName", "Microsoft.Compute/virtualMachines"),
@@ -69,6 +70,23 @@ def _stable_hex(*parts: str, length: int = 8) -> str:
 def _stable_guid(*parts: str) -> str:
     h = hashlib.sha256("/".join(parts).encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _registry_regions(name: str, inputs: dict) -> list[dict]:
+    """Azure ML answers a registry's regionDetails with the ids of the storage and ACR it created, in
+    its managed resource group `azureml-rg-<registry>_<guid>` (how-to-registry-network-isolation)."""
+    group = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/azureml-rg-{name}_{_stable_guid('managed', name)}"
+    regions = []
+    for region in inputs.get("regionDetails") or []:
+        suffix = _stable_hex(name, str(region.get("location")), length=10)
+        acrs = [{"systemCreatedAcrAccount": {**(a.get("systemCreatedAcrAccount") or {}), "armResourceId": {
+            "resourceId": f"{group}/providers/Microsoft.ContainerRegistry/registries/{suffix}"}}}
+            for a in region.get("acrDetails") or []]
+        accounts = [{"systemCreatedStorageAccount": {**(a.get("systemCreatedStorageAccount") or {}), "armResourceId": {
+            "resourceId": f"{group}/providers/Microsoft.Storage/storageAccounts/{suffix}"}}}
+            for a in region.get("storageAccountDetails") or []]
+        regions.append({**region, "acrDetails": acrs, "storageAccountDetails": accounts})
+    return regions
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -147,6 +165,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"logsIngestion": {"endpoint": f"https://{name}-{_stable_hex(resource_id, length=4)}.{region}-1.ingest.monitor.azure.com"}}
         if typ == "azure-native:monitor:DataCollectionRule":
             return {"immutableId": f"dcr-{_stable_hex(resource_id, length=32)}"}
+        if typ == "azure-native:machinelearningservices:Registry":
+            return {"regionDetails": _registry_regions(name, inputs),
+                    "identity": {**(inputs.get("identity") or {}), "principalId": _stable_guid("principal", resource_id),
+                                 "tenantId": TENANT_ID}}
         if typ == "azure-native:keyvault:Vault":
             return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
         return {}

@@ -149,6 +149,7 @@ PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
 SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
 ML_COMPUTE = "azure-native:machinelearningservices:Compute"
+ML_REGISTRY = "azure-native:machinelearningservices:Registry"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
@@ -289,6 +290,16 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
     ML_WORKSPACE: {
         "Basic": infracost_free("azurerm_machine_learning_workspace", "what a workspace bills is its compute, storage, "
                                 "registry, Key Vault and monitoring, each priced here", verify=AML_PAGE),
+    },
+    ML_REGISTRY: {
+        # Azure creates a storage account and an ACR for every registry region ("az ml registry create":
+        # https://learn.microsoft.com/cli/azure/ml/registry#az-ml-registry-create); the ACR is priced as
+        # REGISTRY's Premium (the SKU workspace/model_registry.py asks for). A charge of the registry
+        # itself, and its storage's size, were not found on a page read on READ_ON: unknown, not zero.
+        "registry": unknown("month", AML_PAGE, "a charge of the registry resource itself: not found in the "
+                            f"pages read on {READ_ON}"),
+        "managed storage": unknown("month", AML_PAGE, "the storage account Azure creates for it: billed by "
+                                   "what the models take, not estimated"),
     },
     APP_INSIGHTS: {
         "*": free(LEARN_MONITOR_LOGS_COST, "workspace-based: its telemetry is ingested and billed by the Log "

@@ -40,7 +40,7 @@ from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 # Type tokens, and what counts as "the internet" in an NSG rule, are named once, in the rules module.
 from policy.rules import (
-    APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, NAT_GATEWAY, NIC,
+    APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, ML_REGISTRY, NAT_GATEWAY, NIC,
     NSG, PEERING, PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, SECURITY_RULE, STORAGE,
     SUBNET, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK, strings,
 )
@@ -59,6 +59,7 @@ SERVICES: Mapping[str, str] = {
     LOG_ANALYTICS: "Log Analytics",
     APP_INSIGHTS: "Application Insights",
     MONITOR_SCOPE: "Azure Monitor private link scope",
+    ML_REGISTRY: "AML registry",
 }
 
 DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, *SERVICES})
@@ -689,6 +690,11 @@ def _edges(t: Topology, ids: Mapping[str, str]) -> Iterator[Edge]:
     for endpoint in t.of_type(PRIVATE_ENDPOINT):
         for connection in endpoint.inputs.get("privateLinkServiceConnections") or []:
             target = t.resolve(connection.get("privateLinkServiceId"))
+            if target is None:
+                # A target Azure creates and manages (an AML registry's storage account and ACR): the
+                # arrow goes to the resource whose outputs named it.
+                owners = endpoint.property_dependencies.get("privateLinkServiceConnections", [])
+                target = next((t.run.by_urn(u) for u in owners if u in ids), None)
             if endpoint.urn in ids and target is not None and target.urn in ids:
                 yield Edge(ids[endpoint.urn], ids[target.urn], "-->")
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from components.roles import ACR_PULL, READER
 from components.webhooks import credential_in_url
-from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS
+from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS, MODEL_REGISTRY_GROUP_IDS
 
 # --------------------------------------------------------------------------------------------
 # Types
@@ -38,6 +38,7 @@ STORAGE = "azure-native:storage:StorageAccount"
 KEY_VAULT = "azure-native:keyvault:Vault"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
 REGISTRY = "azure-native:containerregistry:Registry"
+ML_REGISTRY = "azure-native:machinelearningservices:Registry"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
 PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
@@ -80,7 +81,8 @@ ACR_WITHOUT_ADMIN = ("https://learn.microsoft.com/azure/machine-learning/how-to-
 # What must survive a mistaken `pulumi destroy` or replacement in production.
 LOG_TABLE = "azure-native:operationalinsights:Table"
 # The drift table (workspace/alerts.py) holds the drift history its alert reads: deleting it deletes that.
-STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS, LOG_TABLE)
+# The model registry holds the promoted models.
+STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS, LOG_TABLE, ML_REGISTRY)
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
 BASTION_MAX_PREFIX = 26
 # Subnets Azure reserves for its own services. They get no NSG of ours: Bastion's would need
@@ -127,6 +129,7 @@ DOC_KV_RBAC = _LEARN + "key-vault/general/rbac-guide"
 DOC_KV_SOFT_DELETE = _LEARN + "key-vault/general/soft-delete-overview"
 DOC_KV_NETWORK = _LEARN + "key-vault/general/network-security"
 DOC_ACR_PRIVATE_LINK = _LEARN + "container-registry/container-registry-private-link"
+DOC_ML_REGISTRY_ISOLATION = _LEARN + "machine-learning/how-to-registry-network-isolation"
 DOC_APPI_WORKSPACE_BASED = _LEARN + "azure-monitor/app/create-workspace-resource"
 DOC_MONITOR_PRIVATE_LINK = _LEARN + "azure-monitor/logs/private-link-security"
 DOC_MONITOR_PRIVATE_LINK_DESIGN = _LEARN + "azure-monitor/logs/private-link-design"
@@ -613,6 +616,26 @@ def _registry(r: ResourceView) -> Iterator[str]:
         yield "disable quarantinePolicy: quarantined images never reach batch endpoints"
 
 
+@resource_rule("model-registry-private", "Azure ML registry: public network access disabled, and the storage "
+               "account and ACR Azure creates for it private-capable: a Premium ACR (private link needs it) and no "
+               "public blob access.", ML_REGISTRY,
+               sources=(f"{DOC_ML_REGISTRY_ISOLATION}#how-to-create-a-private-endpoint",
+                        f"{DOC_ML_REGISTRY_ISOLATION}#data-exfiltration-protection", DOC_ACR_PRIVATE_LINK))
+def _model_registry(r: ResourceView) -> Iterator[str]:
+    if _differs(r.prop("publicNetworkAccess"), "Disabled"):
+        yield f"publicNetworkAccess is {r.prop('publicNetworkAccess')!r}; set 'Disabled' (private endpoint only)"
+    for index, region in enumerate(_mappings(r.prop("regionDetails"))):
+        for acr in _mappings(region.get("acrDetails")):
+            created = acr.get("systemCreatedAcrAccount")
+            if isinstance(created, Mapping) and _differs(created.get("acrAccountSku"), "Premium"):
+                yield (f"regionDetails[{index}]: the registry's ACR sku is {created.get('acrAccountSku')!r}; "
+                       "set acrAccountSku 'Premium', the only tier with private endpoints")
+        for account in _mappings(region.get("storageAccountDetails")):
+            created = account.get("systemCreatedStorageAccount")
+            if isinstance(created, Mapping) and _not_exactly(created.get("allowBlobPublicAccess"), False):
+                yield f"regionDetails[{index}]: set the registry's storage allowBlobPublicAccess to false"
+
+
 @resource_rule("app-insights-workspace-based", "Application Insights is workspace-based (backed by Log Analytics).",
                APP_INSIGHTS,
                sources=(DOC_APPI_WORKSPACE_BASED,))
@@ -689,11 +712,16 @@ def _monitoring_scoped(resources: Sequence[ResourceView]) -> Iterator[tuple[str,
 
 
 @rule("private-targets-have-endpoints", "The workspace, Key Vault, registry and Azure Monitor Private Link Scope "
-      "each have a private endpoint with the right group id; the storage account has blob and file endpoints.",
-      sources=(DOC_ML_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_MONITOR_PRIVATE_LINK))
+      "each have a private endpoint with the right group id; the storage account has blob and file endpoints; "
+      "an Azure ML registry has endpoints to itself (amlregistry) and to the storage (blob) and ACR (registry) "
+      "Azure manages for it.",
+      sources=(DOC_ML_PRIVATE_LINK, DOC_ML_SECURE_WORKSPACE_STORAGE, DOC_MONITOR_PRIVATE_LINK,
+               DOC_ML_REGISTRY_ISOLATION, f"{DOC_ML_REGISTRY_ISOLATION}#data-exfiltration-protection"))
 def _targets_have_endpoints(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
+    # A registry's managed storage and ACR live in a resource group Azure creates; their endpoints
+    # name them by ids the registry reports, so they count as targeting the registry.
     required = {WORKSPACE: ("amlworkspace",), KEY_VAULT: ("vault",), REGISTRY: ("registry",), STORAGE: ("blob", "file"),
-                PRIVATE_LINK_SCOPE: (AZURE_MONITOR_GROUP_ID,)}
+                PRIVATE_LINK_SCOPE: (AZURE_MONITOR_GROUP_ID,), ML_REGISTRY: MODEL_REGISTRY_GROUP_IDS}
     target_types = tuple(required)
     # An endpoint whose target we cannot identify yet might be the one we look for: say nothing
     # about its group ids rather than report what we cannot prove.
@@ -1355,7 +1383,7 @@ def _compute_pulls(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str
 
 
 @rule("stateful-resources-protected", "Production: the resource group, workspace, storage, Key Vault, registry, "
-      "Log Analytics and its drift table are protected against deletion.",
+      "Log Analytics, its drift table and the Azure ML (model) registry are protected against deletion.",
       sources=(DOC_PULUMI_PROTECT,))
 def _protected(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
     for r in resources:

@@ -141,7 +141,18 @@ CASES = [
     ("cluster-nodes-do-not-fit-subnet", _set("network.amlVnet.subnets.training", "10.10.4.0/28"),
      "network.amlVnet.subnets.training", "is too small for 12 compute nodes", 1),
     ("private-endpoints-do-not-fit-subnet", _set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"),
-     "network.amlVnet.subnets.privateEndpoints", "is too small for 8 private endpoints taking 21 addresses", 1),
+     "network.amlVnet.subnets.privateEndpoints", "is too small for 11 private endpoints taking 26 addresses", 1),
+    # The model registry (modelRegistry)
+    ("model-registry-create-not-a-bool", _set("modelRegistry.create", "yes"), "modelRegistry.create",
+     "must be true or false, got 'yes'", 1),
+    ("model-registry-user-not-a-guid", _set("modelRegistry.userPrincipalIds", ["id-mlops-ml-prod"]),
+     "modelRegistry.userPrincipalIds[0]", "must be an object id (a GUID", 1),
+    ("model-registry-users-without-registry", _set("modelRegistry.create", False), "modelRegistry.userPrincipalIds",
+     "grants roles on a registry this stack does not create", 1),
+    ("model-registry-user-twice", _set("modelRegistry.userPrincipalIds", ["0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"] * 2),
+     "modelRegistry.userPrincipalIds", "lists an object id twice", 1),
+    ("model-registry-unknown-key", _set("modelRegistry.crate", True), "modelRegistry.crate",
+     "unknown key (did you mean 'create'?)", 1),
     # Names once prefix, environment and the random suffix are joined
     ("storage-name-too-long", _all(_set("namePrefix", "mlopsplt"), _set("environment", "production")),
      "namePrefix", "storage account name 'stmlopspltproduction?????'", 2),  # and the Key Vault name
@@ -287,14 +298,16 @@ def test_capacity_message_says_why_and_what_would_fit():
 
 def test_private_endpoint_message_lists_every_endpoint():
     [problem] = problems_of(_set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"))
-    assert problem.endswith("8 private endpoints taking 21 addresses (amlworkspace 3, blob 1, file 1, queue 1, "
-                            "table 1, vault 1, registry 2, azuremonitor 11): 11 usable addresses "
+    assert problem.endswith("11 private endpoints taking 26 addresses (amlworkspace 3, blob 1, file 1, queue 1, "
+                            "table 1, vault 1, registry 2, azuremonitor 11, amlregistry 2, blob 1, registry 2): "
+                            "11 usable addresses "
                             "(Azure keeps 5 of its 16); make it /27 or larger")
 
 
-@pytest.mark.parametrize("stack, block, addresses", [("dev", "10.110.0.0", 19), ("prod", "10.10.0.0", 21)])
+@pytest.mark.parametrize("stack, block, addresses", [("dev", "10.110.0.0", 19), ("prod", "10.10.0.0", 26)])
 def test_private_endpoint_demand_follows_the_stack(stack: str, block: str, addresses: int):
-    """Counted as the program declares them: prod's batchEndpoints add queue and table. A /27 (27 usable)
+    """Counted as the program declares them: prod's batchEndpoints add queue and table, its modelRegistry the
+    registry's three endpoints (5 addresses). A /27 (27 usable)
     holds either stack's endpoints, a /28 (11) neither."""
     assert check(_set("network.amlVnet.subnets.privateEndpoints", f"{block}/27"), stack=stack)[1] == []
     [problem] = problems_of(_set("network.amlVnet.subnets.privateEndpoints", f"{block}/28"), stack=stack)
@@ -318,11 +331,12 @@ def test_exact_fit_is_accepted(change):
 
 def test_private_endpoints_exact_fit_is_accepted(monkeypatch):
     """No real endpoint set sums to a subnet's usable size (2^n - 5), so move the demand instead: with
-    azuremonitor at 17, prod's endpoints take 3 + 4 + 1 + 2 + 17 = 27 addresses, all a /27 has."""
+    azuremonitor at 12, prod's endpoints take 3 + 4 + 1 + 2 + 12 + (2 + 1 + 2, the model registry's)
+    = 27 addresses, all a /27 has."""
     smaller = _set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/27")
-    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 17)
+    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 12)
     assert check(smaller)[1] == []
-    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 18)
+    monkeypatch.setitem(zones.PRIVATE_ENDPOINT_ADDRESSES, "azuremonitor", 13)
     [problem] = problems_of(smaller)
     assert "taking 28 addresses" in problem and "27 usable addresses" in problem and "make it /26 or larger" in problem
 
@@ -349,6 +363,9 @@ NO_CASCADE = [
     ("batch-endpoints-wrong-type", _all(_set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/28"),
                                         _set("batchEndpoints", "maybe")),
      "batchEndpoints"),
+    ("model-registry-wrong-type", _all(_set("network.amlVnet.subnets.privateEndpoints", "10.10.0.0/27"),
+                                       _set("modelRegistry", {"create": "maybe"})),
+     "modelRegistry.create"),
 ]
 
 

@@ -84,12 +84,24 @@ def test_name_check_uses_the_worst_case_suffix():
 
     def config(prefix: str, environment: str):
         return SimpleNamespace(name_prefix=prefix, environment=environment,
-                               agents=SimpleNamespace(count=2), compute_clusters=())
+                               agents=SimpleNamespace(count=2), compute_clusters=(),
+                               model_registry=SimpleNamespace(create=True))
 
     overflow = naming.check_names(config("mlopsplt", "production"))  # type: ignore[arg-type]
     assert any("storage account" in message and "random suffix" in message for _, message in overflow)
     # 'st' + 'mlopsplt' + 'prod' + 5 = 19 characters: fits.
     assert naming.check_names(config("mlopsplt", "prod")) == []  # type: ignore[arg-type]
+
+
+def test_model_registry_name_follows_the_rest_api_pattern():
+    """`^[a-zA-Z0-9][a-zA-Z0-9\\-_]{2,32}$`: 3-33 characters, no leading '-' or '_'."""
+    assert naming.violation("ml_registry", "mlr-mlops-prod-ab1c2") is None
+    assert naming.violation("ml_registry", "-mlr") is not None
+    assert naming.violation("ml_registry", "ab") is not None and naming.violation("ml_registry", "a" * 34) is not None
+    assert naming.violation("ml_registry", "a" * 33) is None
+    # The longest prefix and environment still fit: 'mlr-' + 8 + '-' + 10 + '-' + 5 = 29.
+    worst = naming.TEMPLATES["ml_registry"].format(p="a" * 8, e="b" * 10, s="c" * naming.SUFFIX_LENGTH)
+    assert len(worst) == 29 and naming.violation("ml_registry", worst) is None
 
 
 # ---- Environments are stack files ------------------------------------------------------------

@@ -130,7 +130,8 @@ def test_json_of_a_failing_program_carries_its_error_and_fails(cli, run_with, mo
 def test_private_endpoints_show_their_group_target_and_subnet(prod):
     text = preview.render(prod)
     endpoints = prod.of_type("azure-native:network:PrivateEndpoint")
-    assert len(endpoints) == 8  # workspace, storage x4 (batch endpoints), vault, registry, Azure Monitor
+    # workspace, storage x4 (batch endpoints), vault, registry, Azure Monitor; the model registry and its storage and ACR
+    assert len(endpoints) == 11
     for endpoint in endpoints:
         [connection] = endpoint.input("privateLinkServiceConnections")
         line = _setting_line(text, endpoint)

@@ -221,7 +221,12 @@ def test_each_endpoint_points_at_its_target_and_names_exactly_its_groups_zones(e
     for pe in endpoints:
         node = drawing.one(f"PE {_name(pe)}<br/>")
         [connection] = pe.inputs["privateLinkServiceConnections"]
-        target = by_id[connection["privateLinkServiceId"]]
+        if connection["privateLinkServiceId"] in by_id:
+            target = by_id[connection["privateLinkServiceId"]]
+        else:  # an AML registry's managed storage or ACR: the arrow goes to the registry that reports it
+            [owner_urn] = pe.property_dependencies["privateLinkServiceConnections"]
+            target = each_stack.by_urn(owner_urn)
+            assert target.type == topology.ML_REGISTRY
         [(_, _, _, to)] = [e for e in drawing.arrows(source=node) if e[1] == "-->"]
         assert _name(target) in drawing.labels[to]
         # The zones are lines of the endpoint's own label (no arrow to a zone column).

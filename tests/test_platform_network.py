@@ -342,14 +342,17 @@ def test_stray_public_ip_or_nic_public_ip_is_caught(prod: StackRun):
 
 
 def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: StackRun):
-    """Storage's `blob` endpoint and Azure Monitor's `azuremonitor` endpoint both need the blob zone:
+    """Storage's `blob` endpoint and Azure Monitor's `azuremonitor` endpoint (and prod's model registry's
+    storage endpoint) all need the blob zone:
     `PrivateDnsZones` declares it once, links it once to each VNet, and both zone groups point at it."""
     [dns] = each_stack.of_type("mlops:network:PrivateDnsZones")
     zones = [z for z in each_stack.of_type(R.PRIVATE_ZONE) if z.input("privateZoneName") == "privatelink.blob.core.windows.net"]
     assert len(zones) == 1 and zones[0].parent == dns.urn
     [blob] = zones
     users = sorted(g.name for g in each_stack.of_type(R.ZONE_GROUP) if blob.urn in g.property_dependencies["privateDnsZoneConfigs"])
-    assert users == ["monitoring-azuremonitor-dns", "storage-blob-dns"]
+    # prod's model registry adds the endpoint to the storage account Azure manages for it.
+    registry = ["model-registry-storage-blob-dns"] if each_stack.stack == "prod" else []
+    assert users == sorted([*registry, "monitoring-azuremonitor-dns", "storage-blob-dns"])
     links = [l for l in each_stack.of_type(R.ZONE_LINK) if l.property_dependencies["privateZoneName"] == [blob.urn]]
     assert sorted(l.property_dependencies["virtualNetwork"][0] for l in links) == sorted(v.urn for v in each_stack.of_type(R.VNET))
     assert violations(each_stack, "private-dns-zone-once") == []

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.roles import READER
+from components.roles import AZUREML_REGISTRY_USER, READER
 from components.zones import CLOUDS, private_endpoint_group_ids
 from offline.engine import StackRun
 from policy import rules as R
@@ -32,17 +32,19 @@ def _zones_of(run: StackRun, endpoint) -> set[str]:
 
 
 @pytest.mark.parametrize("stack, groups", [
-    ("dev", {"amlworkspace", "blob", "file", "vault", "registry", "azuremonitor"}),
-    ("prod", {"amlworkspace", "blob", "file", "queue", "table", "vault", "registry", "azuremonitor"}),  # batch endpoints on
+    ("dev", {"amlworkspace": 1, "blob": 1, "file": 1, "vault": 1, "registry": 1, "azuremonitor": 1}),
+    # Batch endpoints on; the model registry adds its own endpoint and its managed storage's and ACR's.
+    ("prod", {"amlworkspace": 1, "blob": 2, "file": 1, "queue": 1, "table": 1, "vault": 1, "registry": 2,
+              "azuremonitor": 1, "amlregistry": 1}),
 ])
-def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]):
+def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: dict[str, int]):
     run = runs[stack]
     endpoints = _endpoints(run)
-    assert set(endpoints) == groups
+    assert {group: len(pes) for group, pes in endpoints.items()} == groups
     for group, pes in endpoints.items():
-        assert len(pes) == 1, group
-        assert _zones_of(run, pes[0]) == set(ZONES[group]), group
-        assert pes[0].input("subnet.id").endswith("/subnets/snet-private-endpoints")
+        for pe in pes:
+            assert _zones_of(run, pe) == set(ZONES[group]), group
+            assert pe.input("subnet.id").endswith("/subnets/snet-private-endpoints")
     assert violations(run, "private-endpoint-dns-complete") == []
     assert violations(run, "private-targets-have-endpoints") == []
 
@@ -50,9 +52,9 @@ def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: set[str]
 def test_one_list_names_every_private_endpoint(each_stack: StackRun):
     """`private_endpoint_group_ids` is what the configuration check counts addresses from: it must be
     exactly the endpoints the program declares, each once, or the check would drift from the program."""
-    batch = each_stack.stack == "prod"  # prod enables batch endpoints in its stack file
+    prod = each_stack.stack == "prod"  # prod enables batch endpoints and the model registry in its stack file
     declared = sorted(group for group, pes in _endpoints(each_stack).items() for _ in pes)
-    assert declared == sorted(private_endpoint_group_ids(batch))
+    assert declared == sorted(private_endpoint_group_ids(prod, model_registry=prod))
 
 
 def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
@@ -62,12 +64,16 @@ def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
 
 def test_endpoint_targets_its_resource(prod: StackRun):
     targets = {"amlworkspace": R.WORKSPACE, "blob": R.STORAGE, "file": R.STORAGE, "queue": R.STORAGE,
-               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY, "azuremonitor": R.PRIVATE_LINK_SCOPE}
-    for group, [pe] in _endpoints(prod).items():
-        [target_urn] = pe.property_dependencies["privateLinkServiceConnections"]
-        target = prod.by_urn(target_urn)
-        assert target.type == targets[group]
-        assert pe.input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == target.id
+               "table": R.STORAGE, "vault": R.KEY_VAULT, "registry": R.REGISTRY, "azuremonitor": R.PRIVATE_LINK_SCOPE,
+               "amlregistry": R.ML_REGISTRY}
+    for group, pes in _endpoints(prod).items():
+        for pe in pes:
+            [target_urn] = pe.property_dependencies["privateLinkServiceConnections"]
+            target = prod.by_urn(target_urn)
+            if target.type == R.ML_REGISTRY and group != "amlregistry":
+                continue  # the registry's managed storage/ACR: test_model_registry_reaches_its_managed_accounts
+            assert target.type == targets[group]
+            assert pe.input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == target.id
 
 
 def test_incomplete_zone_group_is_caught(prod: StackRun):
@@ -137,7 +143,8 @@ def test_workspace_waits_for_its_dependencies_endpoints(each_stack: StackRun):
     targets = {r.urn for t in (R.STORAGE, R.KEY_VAULT, R.REGISTRY) for r in each_stack.of_type(t)}
     endpoints = [pe for pe in each_stack.of_type(R.PRIVATE_ENDPOINT)
                  if set(pe.property_dependencies["privateLinkServiceConnections"]) & targets]
-    assert len(endpoints) == len(private_endpoint_group_ids(each_stack.stack == "prod")) - 2  # not amlworkspace, azuremonitor
+    # Every endpoint but the workspace's and Azure Monitor's (and the model registry's three).
+    assert len(endpoints) == len(private_endpoint_group_ids(each_stack.stack == "prod")) - 2
     for pe in endpoints:
         assert pe.urn in ws.dependencies, pe.name
 
@@ -394,3 +401,97 @@ def test_a_resource_without_diagnostics_is_caught(prod: StackRun):
     on_account = changed(base, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-storage-blob",
                          resourceUri=account.id)
     assert [v.urn for v in violations(on_account, "diagnostics-to-log-analytics")] == [account.urn]
+
+
+# ---- The model registry (prod's stack file creates it) ---------------------------------------
+def test_model_registry_only_where_the_stack_file_creates_it(dev: StackRun, prod: StackRun):
+    assert dev.of_type(R.ML_REGISTRY) == []
+    [registry] = prod.of_type(R.ML_REGISTRY)
+    assert registry.input("publicNetworkAccess") == "Disabled"
+    assert registry.input("identity") == {"type": "SystemAssigned"}
+    assert registry.protect is True
+    [region] = registry.input("regionDetails")
+    assert region["location"] == "westeurope"
+    assert region["acrDetails"] == [{"systemCreatedAcrAccount": {"acrAccountSku": "Premium"}}]
+    assert region["storageAccountDetails"][0]["systemCreatedStorageAccount"]["allowBlobPublicAccess"] is False
+    assert registry.input("registryName").startswith("mlr-mlops-prod-")
+    assert violations(prod, "model-registry-private") == []
+
+
+def test_model_registry_reaches_its_managed_accounts(prod: StackRun):
+    """Private endpoints to the registry, and to the storage and ACR Azure manages for it."""
+    [registry] = prod.of_type(R.ML_REGISTRY)
+    [region] = registry.outputs["regionDetails"]
+    managed = {"blob": region["storageAccountDetails"][0]["systemCreatedStorageAccount"]["armResourceId"]["resourceId"],
+               "registry": region["acrDetails"][0]["systemCreatedAcrAccount"]["armResourceId"]["resourceId"],
+               "amlregistry": registry.id}
+    mine = [pe for pe in prod.of_type(R.PRIVATE_ENDPOINT)
+            if pe.property_dependencies["privateLinkServiceConnections"] == [registry.urn]]
+    found = {}
+    for pe in mine:
+        [connection] = pe.input("privateLinkServiceConnections")
+        [group] = connection["groupIds"]
+        found[group] = connection["privateLinkServiceId"]
+        assert _zones_of(prod, pe) == set(ZONES[group])
+    assert found == managed
+    assert "/resourceGroups/azureml-rg-" in managed["blob"] and "/resourceGroups/azureml-rg-" in managed["registry"]
+    assert violations(prod, "private-targets-have-endpoints") == []
+    assert violations(prod, "private-endpoint-dns-complete") == []
+
+
+def test_model_registry_shares_the_workspace_api_zone(prod: StackRun):
+    """amlregistry and amlworkspace both register in privatelink.api.azureml.ms: one zone, declared once."""
+    api = [z for z in prod.of_type(R.PRIVATE_ZONE) if z.input("privateZoneName") == "privatelink.api.azureml.ms"]
+    assert len(api) == 1
+    assert violations(prod, "private-dns-zone-once") == []
+
+
+@pytest.mark.parametrize("endpoint, group", [
+    ("model-registry-registry-pe", "'amlregistry'"), ("model-registry-acr-pe", "'registry'"),
+    ("model-registry-storage-blob-pe", "'blob'"),
+])
+def test_model_registry_without_an_endpoint_is_caught(prod: StackRun, endpoint: str, group: str):
+    missing = without(views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == endpoint)
+    [v] = violations(missing, "private-targets-have-endpoints")
+    assert v.urn == prod.of_type(R.ML_REGISTRY)[0].urn and group in v.message
+
+
+@pytest.mark.parametrize("props, text", [
+    ({"publicNetworkAccess": "Enabled"}, "publicNetworkAccess"),
+    ({"publicNetworkAccess": DELETE}, "publicNetworkAccess"),
+    ({"regionDetails": [{"location": "westeurope", "acrDetails": [{"systemCreatedAcrAccount": {"acrAccountSku": "Standard"}}],
+                         "storageAccountDetails": []}]}, "Premium"),
+    ({"regionDetails": [{"location": "westeurope", "acrDetails": [], "storageAccountDetails": [
+        {"systemCreatedStorageAccount": {"allowBlobPublicAccess": True}}]}]}, "allowBlobPublicAccess"),
+])
+def test_open_model_registry_is_caught(prod: StackRun, props: dict, text: str):
+    [v] = violations(changed(views(prod), lambda r: r.type == R.ML_REGISTRY, **props), "model-registry-private")
+    assert text in v.message
+
+
+def test_delivery_identities_are_registry_users(prod: StackRun):
+    """AzureML Registry User on the registry for each object id in modelRegistry.userPrincipalIds."""
+    [registry] = prod.of_type(R.ML_REGISTRY)
+    users = [a for a in prod.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
+    assert {a.input("principalId") for a in users} == {"6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e",
+                                                       "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"}
+    for a in users:
+        assert a.input("scope") == registry.id and a.property_dependencies["scope"] == [registry.urn]
+        assert a.input("principalType") == "ServicePrincipal"
+
+
+def test_unprotected_model_registry_in_prod_is_caught(prod: StackRun):
+    [v] = violations(changed(views(prod), lambda r: r.type == R.ML_REGISTRY,
+                             lambda r: dataclasses.replace(r, protect=False)), "stateful-resources-protected")
+    assert v.urn == prod.of_type(R.ML_REGISTRY)[0].urn
+
+
+def test_a_registry_without_managed_accounts_stops_with_a_reason():
+    """If Azure reported no managed storage/ACR, the endpoints would have no target: say so, by kind."""
+    from workspace.model_registry import _managed_id
+
+    for kind in ("storage", "acr"):
+        with pytest.raises(ValueError, match=f"no {kind} account"):
+            _managed_id(None, kind)
+        with pytest.raises(ValueError, match=f"no {kind} account"):
+            _managed_id([], kind)

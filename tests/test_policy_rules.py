@@ -83,6 +83,11 @@ def _registry_standard(b: Views):
     return changed(b, lambda r: r is acr, sku__name="Standard"), acr.urn, "Premium"
 
 
+def _model_registry_public(b: Views):
+    registry = _one(b, lambda r: r.type == R.ML_REGISTRY)
+    return changed(b, lambda r: r is registry, publicNetworkAccess="Enabled"), registry.urn, "'Disabled'"
+
+
 def _classic_app_insights(b: Views):
     appi = _one(b, lambda r: r.type == R.APP_INSIGHTS)
     broken = changed(b, lambda r: r is appi, lambda r: dataclasses.replace(r, property_dependencies={}),
@@ -284,6 +289,7 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "storage-hardened": _storage_no_bypass,
     "key-vault-hardened": _vault_access_policies,
     "container-registry-private": _registry_standard,
+    "model-registry-private": _model_registry_public,
     "app-insights-workspace-based": _classic_app_insights,
     "monitoring-private": _log_analytics_public_ingestion,
     "monitoring-in-private-link-scope": _app_insights_not_scoped,
