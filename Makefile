@@ -27,7 +27,7 @@ $(MERMAID)/node_modules/.installed: $(MERMAID)/package-lock.json
 # Two workers, a test file each at a time: tests/test_types.py (mypy, most of a cold run) starts first
 # on one while the other takes the rest (tests/conftest.py puts it first); benchmarks/suite.py has the figures.
 test: $(VENV)/.installed $(MERMAID)/node_modules/.installed
-	$(PY) -m pytest -q -n 2 --dist worksteal
+	$(PY) -m pytest -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(MERMAID)/node_modules

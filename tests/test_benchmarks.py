@@ -15,6 +15,7 @@ import pytest
 from pulumi._utils import _LazyModule
 
 from benchmarks.preview import AZURE, program_imports, scaled_values
+from offline.engine import PROJECT_DIR
 from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
 from offline.engine import StackRun, _wire_config, default_secrets, stack_values
 
@@ -89,7 +90,9 @@ def test_the_suite_benchmark_times_what_make_test_runs(tmp_path: Path):
     from benchmarks.suite import make_test_command
 
     command = make_test_command()
-    assert command[:3] == [sys.executable, "-m", "pytest"] and "-n" in command, command
+    assert command[:3] == [sys.executable, "-m", "pytest"], command
+    # The workers come from pytest.ini's addopts, which every pytest run here reads.
+    assert "-n 2" in (PROJECT_DIR / "pytest.ini").read_text()
     makefile = tmp_path / "Makefile"
     makefile.write_text("test: deps\n\techo no tests here\n\nother:\n\t$(PY) -m pytest -q\n")
     with pytest.raises(ValueError, match="no `\\$\\(PY\\) -m pytest` line"):
