@@ -469,12 +469,17 @@ def test_open_model_registry_is_caught(prod: StackRun, props: dict, text: str):
     assert text in v.message
 
 
-def test_delivery_identities_are_registry_users(prod: StackRun):
-    """AzureML Registry User on the registry for each object id in modelRegistry.userPrincipalIds."""
-    [registry] = prod.of_type(R.ML_REGISTRY)
-    users = [a for a in prod.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
-    assert {a.input("principalId") for a in users} == {"6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e",
-                                                       "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"}
+DELIVERY_IDENTITIES = ["6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e", "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"]
+
+
+def test_delivery_identities_are_registry_users(prod: StackRun, run_with):
+    """AzureML Registry User on the registry for each object id in modelRegistry.userPrincipalIds, and
+    none while the stack file lists none (prod's does not, until the identities exist)."""
+    assert not [a for a in prod.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
+    run = run_with("prod", lambda v: v["modelRegistry"].update(userPrincipalIds=DELIVERY_IDENTITIES))
+    [registry] = run.of_type(R.ML_REGISTRY)
+    users = [a for a in run.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
+    assert {a.input("principalId") for a in users} == set(DELIVERY_IDENTITIES)
     for a in users:
         assert a.input("scope") == registry.id and a.property_dependencies["scope"] == [registry.urn]
         assert a.input("principalType") == "ServicePrincipal"
