@@ -49,7 +49,8 @@ def test_the_wheel_holds_the_library_under_one_name(tmp_path: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("isolated_mlops/__init__.py", "isolated_mlops/py.typed", "isolated_mlops/network/bastion.py",
                      "isolated_mlops/workspace/ml_workspace.py", "isolated_mlops/compute/clusters.py",
-                     "isolated_mlops/components/zones.py", "isolated_mlops/policy/rules.py",
+                     "isolated_mlops/components/zones.py", "isolated_mlops/policy/rules/__init__.py",
+                     "isolated_mlops/policy/rules/network.py",
                      "isolated_mlops/policy/PulumiPolicy.yaml"):
         assert expected in names, f"{expected} missing from {wheel.name}"
     tools = {"offline", "live", "delivery", "ml", "tests", "bootstrap", "benchmarks"}
