@@ -22,6 +22,7 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 import pulumi
 
 from isolated_mlops.components import naming, vm_sizes
+from isolated_mlops.components.catalogue import BASTION_SUBNET_MAX_PREFIX
 from isolated_mlops.components.webhooks import credential_in_url
 from isolated_mlops.components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
 from isolated_mlops.compute.cloud_init import AGENT_USER
@@ -44,9 +45,9 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 # Azure ML's idle time before a cluster scales down when none is given
 # (https://learn.microsoft.com/azure/machine-learning/reference-yaml-compute-aml).
 DEFAULT_IDLE_SECONDS = 120
-# Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger.
+# Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger (BASTION_SUBNET_MAX_PREFIX, from the
+# catalogue of Azure facts).
 SMALLEST_SUBNET_PREFIX = 29
-BASTION_SUBNET_MAX_PREFIX = 26
 # Azure keeps 5 addresses of every subnet: the network address, the default gateway, two for Azure
 # DNS, and the broadcast address (Microsoft Learn, "Azure Virtual Network FAQ").
 AZURE_RESERVED_ADDRESSES = 5

@@ -38,17 +38,18 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 from isolated_mlops.components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
-# Type tokens, and what counts as "the internet" in an NSG rule, are named once, in the rules module.
-from isolated_mlops.policy.rules import (
-    APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, ML_REGISTRY, NAT_GATEWAY, NIC,
-    NSG, PEERING, PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, SECURITY_RULE, STORAGE,
-    SUBNET, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK, strings,
+# Type tokens, what counts as "the internet" in an NSG rule and Azure's defaults are named once, in the
+# package's catalogue.
+from isolated_mlops.components.catalogue import (
+    APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, CATALOGUE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING, IDENTITY, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET, LOCK, LOG_ANALYTICS, LOG_TABLE,
+    METRIC_ALERT, ML_REGISTRY, MONITOR_PUBLIC_ACCESS_INPUTS, NAT_GATEWAY, NIC, NSG, PEERING, PRIVATE_ENDPOINT,
+    PUBLIC_IP, RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SCOPED_RESOURCE,
+    SECURITY_RULE, STORAGE, SUBNET, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK, ACTION_GROUP, is_internet_source,
 )
-from isolated_mlops.policy.rules import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
-from isolated_mlops.policy.rules import PRIVATE_ZONE as ZONE
-
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+from isolated_mlops.components.catalogue import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
+from isolated_mlops.components.catalogue import PRIVATE_ZONE as ZONE
+from isolated_mlops.policy.rules import strings
 
 SERVICES: Mapping[str, str] = {
     # Platform services outside the VNets, reached through private endpoints: type -> what to call it.
@@ -80,18 +81,18 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     SCOPED_RESOURCE: "the private link scope (\"scopes X\" in its label)",
     KEY_VAULT_SECRET: "its Key Vault",
     RESOURCE_GROUP: "the whole diagram",
-    "random:index/randomString:RandomString": "the names (the suffix)",
-    "azure-native:authorization:ManagementLockAtResourceLevel": "the resource it locks",
+    RANDOM_STRING: "the names (the suffix)",
+    LOCK: "the resource it locks",
     # Not a network path: Azure Monitor collects resource logs on its own backbone.
-    "azure-native:monitor:DiagnosticSetting": "the resource whose logs it sends (its resourceUri)",
-    "azure-native:operationalinsights:Table": "Log Analytics (the drift table is one of its tables)",
-    "azure-native:monitor:DataCollectionEndpoint": "the Azure Monitor private link scope: one of its scoped resources, "
+    DIAGNOSTIC_SETTING: "the resource whose logs it sends (its resourceUri)",
+    LOG_TABLE: "Log Analytics (the drift table is one of its tables)",
+    DATA_COLLECTION_ENDPOINT: "the Azure Monitor private link scope: one of its scoped resources, "
                                                    "reached through the scope's endpoint",
-    "azure-native:monitor:DataCollectionRule": "not drawn: it tells the data collection endpoint which table a stream "
+    DATA_COLLECTION_RULE: "not drawn: it tells the data collection endpoint which table a stream "
                                                "goes to, inside Azure Monitor",
-    "azure-native:monitor:ActionGroup": "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
-    "azure-native:monitor:MetricAlert": "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
-    "azure-native:monitor:ScheduledQueryRule": "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
+    ACTION_GROUP: "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
+    METRIC_ALERT: "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
+    SCHEDULED_QUERY_RULE: "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
@@ -296,10 +297,11 @@ def _public_access(r: RegisteredResource) -> str:
         value = r.input(path)
         if value is not None:
             return f"public access {value}"
-    ingestion, query = r.input("publicNetworkAccessForIngestion"), r.input("publicNetworkAccessForQuery")
-    if r.type in (LOG_ANALYTICS, APP_INSIGHTS):
-        # Azure's default for both is Enabled: an unset switch is an open one.
-        return f"public ingestion {ingestion or 'Enabled'}, query {query or 'Enabled'}"
+    known = CATALOGUE.get(r.type)
+    if known and all(p in known.azure_defaults for p in MONITOR_PUBLIC_ACCESS_INPUTS):
+        # Log Analytics, Application Insights: an unset switch is Azure's default (the catalogue's).
+        ingestion, query = (r.input(p) or known.default_of(p) for p in MONITOR_PUBLIC_ACCESS_INPUTS)
+        return f"public ingestion {ingestion}, query {query}"
     return ""
 
 
@@ -333,7 +335,7 @@ def _sources(rule: Mapping[str, Any]) -> list[str]:
 
 def from_internet(rule: Mapping[str, Any]) -> bool:
     """The rule's source is the internet, as the policy rules read it (any case, IPv4 or IPv6)."""
-    return any(source.lower() in INTERNET_SOURCES for source in _sources(rule))
+    return any(is_internet_source(source) for source in _sources(rule))
 
 
 def _allowed_text(rule: Mapping[str, Any]) -> str:

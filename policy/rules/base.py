@@ -9,67 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
+# Resource types, the Bastion subnet, what "the internet" is in an NSG rule, which types hold state and
+# which input carries a resource's Azure name: Azure facts, defined once in the package's catalogue.
+# (Stack policies see outputs, where the name comes back as `name` instead: see `physical_name`.)
+from isolated_mlops.components.catalogue import (  # noqa: F401
+    ACTION_GROUP, APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, BASTION_SUBNET_NAME, COMPUTE,
+    DATA_COLLECTION_ENDPOINT, DIAGNOSTIC_SETTING, IDENTITY, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET,
+    LOG_ANALYTICS, LOG_TABLE, METRIC_ALERT, ML_REGISTRY, NAME_INPUTS, NAT_GATEWAY, NIC, NSG, PEERING,
+    PRIVATE_ENDPOINT, PRIVATE_LINK_SCOPE, PRIVATE_ZONE, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT,
+    SCHEDULED_QUERY_RULE, SCOPED_RESOURCE, SECURITY_RULE, STATEFUL_TYPES, STORAGE, SUBNET, VM, VM_EXTENSION, VNET,
+    WORKSPACE, ZONE_GROUP, ZONE_LINK,
+)
+from isolated_mlops.components.catalogue import BASTION_SUBNET_MAX_PREFIX as BASTION_MAX_PREFIX  # noqa: F401
 
-WORKSPACE = "azure-native:machinelearningservices:Workspace"
-COMPUTE = "azure-native:machinelearningservices:Compute"
-STORAGE = "azure-native:storage:StorageAccount"
-KEY_VAULT = "azure-native:keyvault:Vault"
-KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
-REGISTRY = "azure-native:containerregistry:Registry"
-ML_REGISTRY = "azure-native:machinelearningservices:Registry"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
-PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
-VNET = "azure-native:network:VirtualNetwork"
-SUBNET = "azure-native:network:Subnet"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-NSG = "azure-native:network:NetworkSecurityGroup"
-SECURITY_RULE = "azure-native:network:SecurityRule"
-PUBLIC_IP = "azure-native:network:PublicIPAddress"
-NAT_GATEWAY = "azure-native:network:NatGateway"
-BASTION = "azure-native:network:BastionHost"
-NIC = "azure-native:network:NetworkInterface"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
-ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
-ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
-VM = "azure-native:compute:VirtualMachine"
-VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-DATA_COLLECTION_ENDPOINT = "azure-native:monitor:DataCollectionEndpoint"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-METRIC_ALERT = "azure-native:monitor:MetricAlert"
-SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
-# What must survive a mistaken `pulumi destroy` or replacement in production.
-LOG_TABLE = "azure-native:operationalinsights:Table"
-# The drift table (workspace/alerts.py) holds the drift history its alert reads: deleting it deletes that.
-# The model registry holds the promoted models.
-STATEFUL_TYPES = (RESOURCE_GROUP, WORKSPACE, STORAGE, KEY_VAULT, REGISTRY, LOG_ANALYTICS, LOG_TABLE, ML_REGISTRY)
-BASTION_SUBNET_NAME = "AzureBastionSubnet"
-BASTION_MAX_PREFIX = 26
-# Subnets Azure reserves for its own services. They get no NSG of ours: Bastion's would need
-# Bastion's own rule set, and the gateway/firewall/route-server subnets reject or ignore one.
-AZURE_MANAGED_SUBNETS = frozenset({BASTION_SUBNET_NAME, "GatewaySubnet", "AzureFirewallSubnet",
-                                   "AzureFirewallManagementSubnet", "RouteServerSubnet"})
+# The admin ports an NSG must not open to the internet (SSH, RDP):
+# https://learn.microsoft.com/azure/security/fundamentals/network-best-practices
 ADMIN_PORTS = (22, 3389)
-INTERNET_SOURCES = frozenset({"*", "internet", "any", "0.0.0.0/0", "::/0"})
-
-# The input that carries a resource's Azure name. Stack policies see outputs, where the name
-# comes back as `name` instead (see `physical_name`).
-NAME_INPUTS: Mapping[str, str] = {
-    VNET: "virtualNetworkName",
-    SUBNET: "subnetName",
-    NSG: "networkSecurityGroupName",
-    PRIVATE_ENDPOINT: "privateEndpointName",
-    PRIVATE_ZONE: "privateZoneName",
-    COMPUTE: "computeName",
-    PRIVATE_LINK_SCOPE: "scopeName",
-    WORKSPACE: "workspaceName",
-}
 
 
 class Unknown:

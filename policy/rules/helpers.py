@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
+from isolated_mlops.components.catalogue import any_internet_source
 from isolated_mlops.policy.rules.base import (
-    ADMIN_PORTS, COMPUTE, INTERNET_SOURCES, NAME_INPUTS, NIC, PRIVATE_ENDPOINT, ResourceView, SECURITY_RULE,
+    ADMIN_PORTS, COMPUTE, NAME_INPUTS, NIC, PRIVATE_ENDPOINT, ResourceView, SECURITY_RULE,
     SUBNET, UNKNOWN, VNET, ZONE_GROUP, lookup,
 )
 
@@ -182,7 +183,7 @@ def open_admin_ports(rule_props: Mapping[str, Any]) -> list[int]:
     """The admin ports (22, 3389) that one NSG rule opens to the internet."""
     if not (_eq(rule_props.get("direction"), "Inbound") and _eq(rule_props.get("access"), "Allow")):
         return []
-    if not INTERNET_SOURCES.intersection(_sources(rule_props)):
+    if not any_internet_source(_sources(rule_props)):
         return []
     return [port for port in ADMIN_PORTS if any(low <= port <= high for low, high in _port_ranges(rule_props))]
 

@@ -7,7 +7,7 @@ import ipaddress
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from isolated_mlops.policy.rules.base import (
-    AZURE_MANAGED_SUBNETS, BASTION, BASTION_MAX_PREFIX, BASTION_SUBNET_NAME, NAT_GATEWAY, NIC, NSG, PEERING,
+    AZURE_MANAGED_SUBNETS, BASTION, INTERNET_SOURCES, BASTION_MAX_PREFIX, BASTION_SUBNET_NAME, NAT_GATEWAY, NIC, NSG, PEERING,
     PUBLIC_IP, ResourceView, SECURITY_RULE, SUBNET, UNKNOWN, VM, VNET, lookup, resource_rule, rule,
 )
 from isolated_mlops.policy.rules.sources import (
@@ -35,8 +35,10 @@ def _subnet_nsgs(r: ResourceView) -> Iterator[str]:
             yield f"subnet {name!r} has no network security group: attach one that denies inbound internet traffic"
 
 
-# Sources an allow rule may not name ahead of the VNet deny: they admit the whole VNet (or more).
-_WHOLE_VNET_SOURCES = frozenset({"*", "any", "virtualnetwork", "0.0.0.0/0"})
+# Sources an allow rule may not name ahead of the VNet deny: they admit the whole VNet (or more): the
+# `VirtualNetwork` tag, and every internet source but the `Internet` tag, which covers only addresses
+# outside the VNet (https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags).
+_WHOLE_VNET_SOURCES = (INTERNET_SOURCES - {"internet"}) | {"virtualnetwork"}
 
 
 def _priority(rule_props: Mapping[str, Any]) -> Optional[int]:
