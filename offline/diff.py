@@ -293,7 +293,7 @@ class Report:
     old_label: str
     new_label: str
     findings: list[Any]
-    """`policy.offline.Finding`s for the new side."""
+    """`offline.policy_check.Finding`s for the new side."""
     rules_run: int
 
     def findings_headline(self) -> str:

@@ -172,7 +172,7 @@ def render_error(run: StackRun) -> str:
 
 
 def finding_lines(run: StackRun, findings: Sequence[Any]) -> list[str]:
-    """`policy.offline.Finding`s as lines: level, rule, resource, message."""
+    """`offline.policy_check.Finding`s as lines: level, rule, resource, message."""
     names = {r.urn: f"{r.type} {r.name}" for r in run.resources}
     return [f"{f.enforcement:<9}  [{f.rule}] {names.get(f.urn, f.urn)}: {f.message}" for f in findings]
 

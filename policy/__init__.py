@@ -5,5 +5,6 @@
 - `adapters.py`: offline registrations and CrossGuard resources -> `ResourceView`
 - `enforcement.py` + `config/<stack>.json`: each rule's level per stack
 - `pack.py`: the CrossGuard policies built from the rules; `__main__.py` serves them (blocks)
-- `offline.py`: the pack's verdict on an offline run (`python -m offline preview --policy`)
+(The pack's verdict on an offline run, `python -m offline preview --policy`, is the tool's own:
+`offline/policy_check.py`. The guardrails never import the tools that use them.)
 """

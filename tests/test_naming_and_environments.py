@@ -147,7 +147,7 @@ def test_a_copy_of_dev_held_to_protection_names_the_key_that_fixes_it(dev: Stack
     """The negative case: the same copy asking for production's levels (as prod's file does) fails, and
     says which key in which file to change."""
     from offline.preview import render_findings
-    from isolated_mlops.policy.offline import check_run
+    from offline.policy_check import check_run
 
     findings = check_run(dev, "prod")  # prod's committed levels: all mandatory
     assert findings and all(f.mandatory for f in findings)
