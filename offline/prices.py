@@ -177,14 +177,19 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
         "Basic": Price(0.19, "hour", "unstated", STRATOLENS_BASTION, BASTION_PAGE, as_of="2026-07-01",
                        note="'roughly $0.19/hour, about $140/month at list price'; Infracost's golden file has "
                             "the same $138.70 for 730 hours in australiaeast"),
-        "Standard": unknown("hour", BASTION_PAGE, "Standard (2 instances included): not found in the pages "
-                            f"read on {READ_ON}; it is above Basic's"),
+        # Third-party figures for Standard disagree ($0.29/hour, ~$278/month, ~$289/month, with no region
+        # or date, or none that can be cited): none is recorded until the page is read.
+        "Standard": unknown("hour", BASTION_PAGE, "Standard (2 instances included): no citable figure in the "
+                            f"pages read on {READ_ON} (third-party figures disagree); it is above Basic's"),
         "Premium": unknown("hour", BASTION_PAGE),
         # Microsoft Learn: "The Bastion Developer SKU is a free, lightweight SKU" (shared pool, no
         # AzureBastionSubnet, no VNet peering, one connection at a time, some regions only).
         "Developer": Price(0.0, "hour", "any", LEARN_BASTION_SKUS, BASTION_PAGE,
                            note="free, shared infrastructure; no VNet peering"),
-        "outbound data GB": unknown("GB", BASTION_PAGE),
+        # Infracost's golden file prices Basic's meter only ('Basic Data Transfer Out': 'first 10TB
+        # 10,000 GB $1,200.00', australiaeast); no figure for Standard's or Premium's meter was read.
+        "outbound data GB": unknown("GB", BASTION_PAGE, "Standard's and Premium's outbound data meters: not "
+                                    f"found in the pages read on {READ_ON} (Basic's: $0.12/GB, australiaeast)"),
     },
     PUBLIC_IP: {
         "Standard static": Price(0.005, "hour", "westeurope", golden("nat_gateway"), IP_PAGE, as_of="2024-07-01",
@@ -315,17 +320,45 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                                    "#controlling-costs", "no meter of its own: the logs it sends are billed as "
                                    "Log Analytics ingestion (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
     # The drift table's rows are Log Analytics ingestion (a few rows per delivery run), which
-    # logAnalyticsGbPerDay already counts; the endpoint and rule that carry them have no price read here.
+    # logAnalyticsGbPerDay already counts.
     LOG_TABLE: {"*": free(LEARN_MONITOR_LOGS_COST, "a table has no meter of its own: its rows are billed as Log "
                           "Analytics ingestion and retention (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
-    DATA_COLLECTION_ENDPOINT: {"*": unknown("month", MONITOR_PAGE)},
-    DATA_COLLECTION_RULE: {"*": unknown("month", MONITOR_PAGE)},
-    # Alerts have list prices (per monitored metric time series, per log search rule by frequency,
-    # per notification beyond a free monthly grant): none was read from a page on READ_ON.
-    ACTION_GROUP: {"*": unknown("month", MONITOR_PAGE, "emails per month beyond a free grant: not read on " + READ_ON)},
-    METRIC_ALERT: {"*": unknown("month", MONITOR_PAGE, "per monitored time series: not read on " + READ_ON)},
-    SCHEDULED_QUERY_RULE: {"*": unknown("month", MONITOR_PAGE, "per rule, by evaluation frequency: not read on "
-                                        + READ_ON)},
+    # A data collection endpoint: no price was found on a page read on READ_ON (Infracost has no
+    # entry for azurerm_monitor_data_collection_endpoint, priced or free): unknown, not zero.
+    DATA_COLLECTION_ENDPOINT: {"*": unknown("month", MONITOR_PAGE, "the endpoint itself: no price and no "
+                                            f"statement that it is free found in the pages read on {READ_ON}")},
+    # A data collection rule has no fixed charge: Infracost prices it only by the metric samples it
+    # sends to Azure Monitor Metrics ('Baseline cost $0.00'; 'Metrics ingestion ... $0.16 per 10M
+    # samples', West Europe). The drift rule sends rows to a Log Analytics table, billed as Log
+    # Analytics ingestion (logAnalyticsGbPerDay), and no metrics.
+    DATA_COLLECTION_RULE: {"*": Price(0.0, "month", "any", golden("monitor_data_collection_rule"),
+                                      MONITOR_PAGE, as_of="2024-07-01",
+                                      note="no fixed charge: only metric samples sent to Azure Monitor Metrics are "
+                                           "billed ($0.16 per 10M samples), and this rule sends none; its log rows "
+                                           "are Log Analytics ingestion")},
+    # An action group has no fixed charge: each notification is billed per unit ('Baseline cost
+    # $0.00' in Infracost's golden file, East US: 'Email notifications ... $0.00002 per emails', 'Web
+    # hooks ... $0.000006 per notifications', priced from the tiers that start at 1,000 emails and
+    # 10,000 webhooks a month: internal/resources/azure/monitor_action_group.go). The alerts here
+    # notify a few times a month: the per-notification charge is not estimated.
+    ACTION_GROUP: {"*": Price(0.0, "month", "any", golden("monitor_action_group"), MONITOR_PAGE,
+                              as_of="2024-07-01",
+                              note="no fixed charge; per notification: email $0.00002 (tier from 1,000 a month), "
+                                   "webhook $0.000006 (tier from 10,000 a month), East US; not estimated")},
+    # Metric alert rules: per monitored time series a month ('Metrics monitoring 1 time-series $0.10',
+    # East US). Infracost reads the tier that starts at 10 time series (monitor_metric_alert.go): the
+    # first ones a subscription monitors may cost nothing; the estimate counts every one.
+    METRIC_ALERT: {"time series": Price(0.10, "time series-month", "eastus", golden("monitor_metric_alert"),
+                                        MONITOR_PAGE, as_of="2024-07-01",
+                                        note="'Metrics monitoring 1 time-series $0.10' (East US)")},
+    # Log search alert rules: per rule a month by evaluation frequency, in bands of 1, 5, 10 and 15
+    # minutes (15 and over: the 15-minute price; monitor_scheduled_query_rules_alert.go), West Europe.
+    SCHEDULED_QUERY_RULE: {
+        f"log alert {band} min": Price(usd, "rule-month", "westeurope", golden("monitor_scheduled_query_rules_alert_v2"),
+                                       MONITOR_PAGE, as_of="2024-07-01",
+                                       note=f"'Log alerts monitoring ({band} minute frequency) 1 rule ${usd:.2f}' "
+                                            "(West Europe)")
+        for band, usd in ((1, 3.00), (5, 1.50), (10, 1.00), (15, 0.50))},
     VNET: {"*": infracost_free("azurerm_virtual_network", "traffic across a peering is billed on the peering",
                                verify=VNET_PAGE)},
     NSG: {"*": infracost_free("azurerm_network_security_group", verify=VNET_PAGE)},
