@@ -210,7 +210,7 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
         node_hours = nodes * a["clusterHoursAtMaxNodes"]
         if props.get("vmPriority") == "LowPriority":
             return [Line(resource, f"{nodes:.0f} x {size} low priority (node hours)", node_hours,
-                         price(t, "low priority"), "clusterHoursAtMaxNodes")]
+                         price(prices.VIRTUAL_MACHINE, f"{size} low priority"), "clusterHoursAtMaxNodes")]
         return [Line(resource, f"{nodes:.0f} x {size} (node hours)", node_hours,
                      price(prices.VIRTUAL_MACHINE, size), "clusterHoursAtMaxNodes")]
     if t == prices.ML_REGISTRY:

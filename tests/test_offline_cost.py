@@ -373,3 +373,25 @@ def test_a_metric_alert_is_priced_per_time_series_it_monitors(prod):
     two = _resource("two", prices.METRIC_ALERT, scopes=["a", "b"], criteria={"allOf": [{"name": "x"}, {"name": "y"}]})
     [line] = [l for l in cost.estimate(_run(two)).lines if l.resource.name == "two"]
     assert line.quantity == 4 and math.isclose(line.monthly, 0.40)
+
+
+# ------------------------------------------------------------------------------------------------
+# VM sizes: dedicated and low-priority meters
+# ------------------------------------------------------------------------------------------------
+def test_a_low_priority_cluster_is_priced_at_its_sizes_low_priority_meter(dev, run_with):
+    [line] = [l for l in cost.estimate(dev).lines if l.resource.name == "cluster-cpu-small-compute"]
+    size = line.resource.input("properties.properties.vmSize")
+    assert line.resource.input("properties.properties.vmPriority") == "LowPriority"
+    assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][f"{size} low priority"] and line.known
+    # Negative: the same cluster with dedicated nodes is priced at the size's dedicated meter.
+    dedicated = run_with("dev", lambda v: [c.update(lowPriority=False) for c in v["computeClusters"]])
+    [line] = [l for l in cost.estimate(dedicated).lines if l.resource.name == "cluster-cpu-small-compute"]
+    assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][size]
+
+
+def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
+    # A typo in the copied figures (a dedicated price under a low-priority key) fails here.
+    vms = prices.TABLE[prices.VIRTUAL_MACHINE]
+    pairs = [(size, vms[f"{size} low priority"].usd, vms[size].usd) for size, *_ in prices.VM_WESTEUROPE]
+    known = [(size, low, dedicated) for size, low, dedicated in pairs if low is not None]
+    assert known and all(dedicated is not None and 0 < low < dedicated for _, low, dedicated in known), known
