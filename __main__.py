@@ -8,27 +8,27 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
-from components import config as platform_config
-from components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
-from components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
-from components.private_endpoint import PrivateEndpointPlacement
-from components.tags import platform_tags
-from components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
-from compute.agents import CiAgentPool, CiAgentPoolArgs
-from compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
-from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
-from network.bastion import Bastion, BastionArgs
-from network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
-from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
+from isolated_mlops.components import config as platform_config
+from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
+from isolated_mlops.components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
+from isolated_mlops.components.private_endpoint import PrivateEndpointPlacement
+from isolated_mlops.components.tags import platform_tags
+from isolated_mlops.components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
+from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
+from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
+from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from isolated_mlops.network.bastion import Bastion, BastionArgs
+from isolated_mlops.network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
+from isolated_mlops.network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
+from isolated_mlops.network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
                                      with_endpoint_clients)
-from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
-from workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
-from workspace.key_vault import KeyVault, KeyVaultArgs
-from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from workspace.model_registry import ModelRegistry, ModelRegistryArgs
-from workspace.monitoring import Monitoring, MonitoringArgs
-from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
+from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
+from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
+from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
+from isolated_mlops.workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from isolated_mlops.workspace.model_registry import ModelRegistry, ModelRegistryArgs
+from isolated_mlops.workspace.monitoring import Monitoring, MonitoringArgs
+from isolated_mlops.workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 
 
 def main() -> None:

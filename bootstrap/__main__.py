@@ -20,8 +20,6 @@ the container it created.
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -29,10 +27,10 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault, resources, storage
 
 # The platform's Azure name rules and cloud endpoints are the single source of truth for names and
-# DNS suffixes; this program lives in the same repository and reuses them rather than copying them.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from components.naming import PREFIX_PATTERN, violation  # noqa: E402
-from components.zones import CLOUDS  # noqa: E402
+# DNS suffixes: this program imports them from the library (installed by requirements.txt) rather
+# than copying them.
+from isolated_mlops.components.naming import PREFIX_PATTERN, violation
+from isolated_mlops.components.zones import CLOUDS
 
 CONTAINER_NAME = "state"
 KEY_NAME = "pulumi-secrets"

@@ -21,10 +21,10 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 
 import pulumi
 
-from components import naming, vm_sizes
-from components.webhooks import credential_in_url
-from components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
-from compute.cloud_init import AGENT_USER
+from isolated_mlops.components import naming, vm_sizes
+from isolated_mlops.components.webhooks import credential_in_url
+from isolated_mlops.components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
+from isolated_mlops.compute.cloud_init import AGENT_USER
 
 PROJECT_NAMESPACE = "isolated-mlops"
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Collection, Iterator, Union
 import pulumi
 
 if TYPE_CHECKING:
-    from components.config import PlatformConfig
+    from isolated_mlops.components.config import PlatformConfig
 
 SUFFIX_LENGTH = 5
 PREFIX_PATTERN = r"[a-z][a-z0-9]{1,7}"

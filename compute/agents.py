@@ -16,10 +16,10 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
-from components.config import AgentsConfig
-from components.roles import KEY_VAULT_SECRETS_USER, role_definition_id
-from compute import cloud_init
-from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from isolated_mlops.components.config import AgentsConfig
+from isolated_mlops.components.roles import KEY_VAULT_SECRETS_USER, role_definition_id
+from isolated_mlops.compute import cloud_init
+from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 
 # Built-in role "Key Vault Secrets User": read secret values, nothing else (components/roles.py).
 KEY_VAULT_SECRETS_USER_ROLE_ID = KEY_VAULT_SECRETS_USER.id

@@ -10,8 +10,8 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 from pulumi_azure_native import machinelearningservices as ml
 
-from components.config import ComputeClusterConfig
-from components.roles import ACR_PULL, role_definition_id
+from isolated_mlops.components.config import ComputeClusterConfig
+from isolated_mlops.components.roles import ACR_PULL, role_definition_id
 
 
 @dataclass

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.config import PlatformConfig
-from components.naming import TEMPLATES
-from components.providers import namespace_of
+from isolated_mlops.components.config import PlatformConfig
+from isolated_mlops.components.naming import TEMPLATES
+from isolated_mlops.components.providers import namespace_of
 from offline.engine import StackRun
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"

@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 from pulumi_azure_native import privatedns
 
-from components.zones import zones_for
+from isolated_mlops.components.zones import zones_for
 
 # Private DNS zones and their links are global resources.
 GLOBAL_LOCATION = "global"

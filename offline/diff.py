@@ -31,8 +31,8 @@ from offline.topology import resource_key
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, fix_lines, flatten, show
-from policy.enforcement import levels_source
-from policy.rules import STATEFUL_TYPES
+from isolated_mlops.policy.enforcement import levels_source
+from isolated_mlops.policy.rules import STATEFUL_TYPES
 
 MISSING = object()
 

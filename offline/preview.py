@@ -263,7 +263,7 @@ def fix_lines(findings: Sequence[Any]) -> list[str]:
 
 def render_findings(run: StackRun, findings: Sequence[Any], rules_run: int) -> str:
     """The pack's verdict for this stack, with its levels (`policy/config/<stack>.json` or the default)."""
-    from policy.enforcement import levels_source
+    from isolated_mlops.policy.enforcement import levels_source
 
     source = f"levels from {levels_source(run.stack)}"
     if not findings:

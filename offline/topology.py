@@ -35,17 +35,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
+from isolated_mlops.components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 # Type tokens, and what counts as "the internet" in an NSG rule, are named once, in the rules module.
-from policy.rules import (
+from isolated_mlops.policy.rules import (
     APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, INTERNET_SOURCES, KEY_VAULT, KEY_VAULT_SECRET, LOG_ANALYTICS, ML_REGISTRY, NAT_GATEWAY, NIC,
     NSG, PEERING, PRIVATE_ENDPOINT, PUBLIC_IP, REGISTRY, RESOURCE_GROUP, SCOPED_RESOURCE, SECURITY_RULE, STORAGE,
     SUBNET, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK, strings,
 )
-from policy.rules import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
-from policy.rules import PRIVATE_ZONE as ZONE
+from isolated_mlops.policy.rules import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
+from isolated_mlops.policy.rules import PRIVATE_ZONE as ZONE
 
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"

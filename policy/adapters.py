@@ -34,7 +34,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from policy.rules import UNKNOWN, ResourceView
+from isolated_mlops.policy.rules import UNKNOWN, ResourceView
 
 if TYPE_CHECKING:
     from offline.engine import RegisteredResource, StackRun

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from components.config import PROJECT_NAMESPACE
-from policy.adapters import views
-from policy.enforcement import DISABLED, MANDATORY, config_for_stack, fix_for, resolve_levels
-from policy.rules import RULES, ResourceView, evaluate
+from isolated_mlops.components.config import PROJECT_NAMESPACE
+from isolated_mlops.policy.adapters import views
+from isolated_mlops.policy.enforcement import DISABLED, MANDATORY, config_for_stack, fix_for, resolve_levels
+from isolated_mlops.policy.rules import RULES, ResourceView, evaluate
 
 if TYPE_CHECKING:
     from offline.engine import StackRun

@@ -25,9 +25,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from components.roles import ACR_PULL, READER
-from components.webhooks import credential_in_url
-from components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS, MODEL_REGISTRY_GROUP_IDS
+from isolated_mlops.components.roles import ACR_PULL, READER
+from isolated_mlops.components.webhooks import credential_in_url
+from isolated_mlops.components.zones import AZURE_MONITOR_GROUP_ID, CLOUDS, MODEL_REGISTRY_GROUP_IDS
 
 # --------------------------------------------------------------------------------------------
 # Types

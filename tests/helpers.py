@@ -7,8 +7,8 @@ import dataclasses
 from typing import Any, Callable, Iterable, Sequence
 
 from offline.engine import StackRun
-from policy.adapters import views
-from policy.rules import ResourceView, Violation, evaluate
+from isolated_mlops.policy.adapters import views
+from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
 def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:

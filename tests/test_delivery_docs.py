@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.roles import ASSIGNED_ROLES
+from isolated_mlops.components.roles import ASSIGNED_ROLES
 from offline.engine import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent

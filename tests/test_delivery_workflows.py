@@ -212,16 +212,16 @@ def test_the_levels_step_writes_a_pack_config_for_each_stack(stack: str, tmp_pat
            "STACK": stack}
     result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{where}: {result.stderr}"
-    from policy.enforcement import config_for_stack, resolve_levels
-    from policy.rules import RULES
+    from isolated_mlops.policy.enforcement import config_for_stack, resolve_levels
+    from isolated_mlops.policy.rules import RULES
 
     names = [r.name for r in RULES]
     assert json.loads((tmp_path / "policy-levels.json").read_text()) == resolve_levels(config_for_stack(stack, names), names)
 
 
 def test_every_stack_the_workflows_can_choose_has_a_stack_file_and_levels() -> None:
-    from policy.enforcement import config_for_stack
-    from policy.rules import RULES
+    from isolated_mlops.policy.enforcement import config_for_stack
+    from isolated_mlops.policy.rules import RULES
 
     for stack in load_routes().stacks:
         assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), stack

@@ -15,8 +15,8 @@ from typing import Iterator
 
 import pytest
 
-from components.config import validate
-from components.zones import CLOUDS
+from isolated_mlops.components.config import validate
+from isolated_mlops.components.zones import CLOUDS
 from live import preflight, verify
 from live.__main__ import main
 from live.arm import ArmClient, ReadOnlyViolation

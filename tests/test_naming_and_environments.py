@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from components import naming
+from isolated_mlops.components import naming
 from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
 from offline.mocks import RESOURCE_KINDS, PlatformMocks
-from policy.rules import RULES
+from isolated_mlops.policy.rules import RULES
 import pulumi
 
 KIND_BY_TYPE = {
@@ -147,7 +147,7 @@ def test_a_copy_of_dev_held_to_protection_names_the_key_that_fixes_it(dev: Stack
     """The negative case: the same copy asking for production's levels (as prod's file does) fails, and
     says which key in which file to change."""
     from offline.preview import render_findings
-    from policy.offline import check_run
+    from isolated_mlops.policy.offline import check_run
 
     findings = check_run(dev, "prod")  # prod's committed levels: all mandatory
     assert findings and all(f.mandatory for f in findings)

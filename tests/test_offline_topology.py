@@ -20,10 +20,10 @@ from typing import Callable
 
 import pytest
 
-from components.zones import CLOUDS
+from isolated_mlops.components.zones import CLOUDS
 from offline import diff, graph, topology
 from offline.engine import PROJECT_DIR, RegisteredResource, StackRun, run_stack, stack_values
-from policy import rules
+from isolated_mlops.policy import rules
 
 MERMAID_DIR = PROJECT_DIR / "tests" / "mermaid"
 

@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from components.config import ConfigError, validate
+from isolated_mlops.components.config import ConfigError, validate
 from offline.engine import StackRun, stack_values
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import changed, violations, without
-from workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
+from isolated_mlops.workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
 
 TABLE = "azure-native:operationalinsights:Table"
 DCR = "azure-native:monitor:DataCollectionRule"

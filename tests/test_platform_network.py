@@ -8,10 +8,10 @@ from typing import Any, Callable
 
 import pytest
 
-from components.zones import CLOUDS, storage_group_ids
+from isolated_mlops.components.zones import CLOUDS, storage_group_ids
 from offline.engine import StackRun, stack_values
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, changed, of_type, violations, without
 
 

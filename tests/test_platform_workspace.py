@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from components.roles import AZUREML_REGISTRY_USER, READER
-from components.zones import CLOUDS, private_endpoint_group_ids
+from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, READER
+from isolated_mlops.components.zones import CLOUDS, private_endpoint_group_ids
 from offline.engine import StackRun
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, changed, violations, without
 
 ZONES = CLOUDS["AzureCloud"].zones_by_group_id
@@ -493,7 +493,7 @@ def test_unprotected_model_registry_in_prod_is_caught(prod: StackRun):
 
 def test_a_registry_without_managed_accounts_stops_with_a_reason():
     """If Azure reported no managed storage/ACR, the endpoints would have no target: say so, by kind."""
-    from workspace.model_registry import _managed_id
+    from isolated_mlops.workspace.model_registry import _managed_id
 
     for kind in ("storage", "acr"):
         with pytest.raises(ValueError, match=f"no {kind} account"):

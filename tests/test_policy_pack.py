@@ -35,11 +35,11 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from offline.engine import RegisteredResource, StackRun
-from policy import enforcement as E
-from policy import rules as R
-from policy.adapters import from_policy_resource
-from policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
-from policy.rules import RULES, UNKNOWN
+from isolated_mlops.policy import enforcement as E
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import from_policy_resource
+from isolated_mlops.policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
+from isolated_mlops.policy.rules import RULES, UNKNOWN
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NAMES = [r.name for r in RULES]

@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, operationalinsights
 
-from components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
+from isolated_mlops.components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
 
 # The table the drift rows land in. Custom tables' names end in `_CL`
 # (https://learn.microsoft.com/azure/azure-monitor/logs/create-custom-table).

@@ -9,8 +9,8 @@ import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
-from components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
-from components.roles import READER, role_definition_id
+from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.roles import READER, role_definition_id
 
 
 @dataclass

@@ -25,9 +25,9 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, machinelearningservices as ml
 
-from components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
-from components.roles import AZUREML_REGISTRY_USER, role_definition_id
-from components.zones import AML_REGISTRY_GROUP_ID
+from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, role_definition_id
+from isolated_mlops.components.zones import AML_REGISTRY_GROUP_ID
 
 
 @dataclass

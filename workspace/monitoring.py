@@ -29,8 +29,8 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
-from components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
-from components.zones import AZURE_MONITOR_GROUP_ID
+from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.zones import AZURE_MONITOR_GROUP_ID
 # An AMPLS is a global resource, like private DNS zones.
 GLOBAL_LOCATION = "global"
 

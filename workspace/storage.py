@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import storage
 
-from components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
 
 
 @dataclass

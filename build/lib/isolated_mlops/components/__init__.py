@@ -1,0 +1,1 @@
+"""Shared building blocks: typed configuration, naming, DNS zone table, tags, private endpoint + DNS."""

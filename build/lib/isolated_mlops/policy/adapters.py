@@ -1,0 +1,129 @@
+"""Turn what the offline engine recorded, or what CrossGuard hands a policy, into what the rules read.
+
+Both sources end as the same `ResourceView`: wire-name (camelCase) input props, with every value the
+engine does not know yet replaced by `rules.UNKNOWN`, so a rule behaves the same offline and in the
+pack. What differs, and why:
+
+- Offline (`from_registered`): the engine records inputs, dependencies, property dependencies and
+  which props are secrets, exactly as `pulumi preview` would send them to the engine.
+- CrossGuard resource policies (`ResourceValidationArgs`): inputs and options, but no dependencies.
+  The rules that run there (`Rule.per_resource`) need none.
+- CrossGuard stack policies (`PolicyResource`): dependencies and property dependencies, but the
+  props are the resource's *outputs*. During a preview, azure-native previews outputs as the inputs
+  reshaped, with everything else unknown; path parameters (`virtualNetworkName`, `privateZoneName`,
+  ...) are not outputs at all. So the pack passes in the inputs it saw for the same URN in the
+  per-resource call the engine makes first (`policy.pack.InputsSeen`); outputs fill in only what
+  was not seen.
+- CrossGuard unwraps secrets before a policy sees them: `secrets_known` is False there, and the
+  rules that need to know (`Rule.needs_secrets`) say they cannot run rather than pass or fail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, serialize_properties
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+)
+
+from isolated_mlops.policy.rules import UNKNOWN, ResourceView
+
+if TYPE_CHECKING:
+    from offline.engine import RegisteredResource, StackRun
+
+# The engine's wire sentinels for "not known during preview" (the Python SDK sends the string one
+# for every unknown; the policy SDK knows all of them).
+UNKNOWN_SENTINELS = frozenset({
+    UNKNOWN_STRING_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_OBJECT_VALUE, UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE,
+})
+
+
+def plain(value: Any, path: str = "", secrets: Optional[list[str]] = None) -> Any:
+    """Wire values as plain Python: unknown sentinels become UNKNOWN; secrets are unwrapped and,
+    when `secrets` is given, their dotted paths recorded."""
+    if isinstance(value, Mapping):
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
+            if secrets is not None:
+                secrets.append(path or "<root>")
+            return plain(value.get("value"), path, secrets)
+        return {k: plain(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    if isinstance(value, str) and value in UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Offline engine
+# --------------------------------------------------------------------------------------------
+def from_registered(r: "RegisteredResource") -> ResourceView:
+    return ResourceView(
+        urn=r.urn,
+        type=r.type,
+        name=r.name,
+        props=plain(r.inputs),
+        protect=r.protect,
+        dependencies=tuple(r.dependencies),
+        property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
+        secret_paths=tuple(r.secret_paths),
+        id=r.id,
+    )
+
+
+def views(run: "StackRun") -> list[ResourceView]:
+    return [from_registered(r) for r in run.resources if r.custom]
+
+
+# --------------------------------------------------------------------------------------------
+# CrossGuard
+# --------------------------------------------------------------------------------------------
+# What CrossGuard hands a resource policy, and a stack policy per resource: both have resource_type,
+# props, urn, name and opts; only PolicyResource has dependencies.
+PolicyResourceLike = Union[ResourceValidationArgs, PolicyResource]
+
+
+def policy_props(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """CrossGuard's props (an unknown-checking proxy) as plain values, plus any secret paths seen.
+
+    Reading the proxy item by item raises on the first unknown; serializing it hands back the raw
+    values with the engine's sentinels, which `plain` then maps to UNKNOWN.
+    """
+    secrets: list[str] = []
+    return plain(serialize_properties(props), "", secrets), secrets
+
+
+def from_policy_resource(resource: PolicyResourceLike,
+                         inputs: Optional[Mapping[str, Any]] = None) -> ResourceView:
+    """A ResourceView of a CrossGuard resource (`ResourceValidationArgs` or `PolicyResource`).
+
+    inputs: the resource's inputs as seen by a resource policy (already plain); used for a stack
+    policy, whose `props` are outputs. Outputs fill in only what the inputs lack.
+    """
+    props, secrets = policy_props(resource.props)
+    if inputs is not None:
+        props = {**props, **inputs}
+    dependencies: Sequence[Any] = getattr(resource, "dependencies", None) or ()
+    property_dependencies: Mapping[str, Sequence[Any]] = getattr(resource, "property_dependencies", None) or {}
+    resource_id = props.get("id")
+    return ResourceView(
+        urn=resource.urn,
+        type=resource.resource_type,
+        name=resource.name,
+        props=props,
+        protect=bool(getattr(resource.opts, "protect", False)),
+        dependencies=tuple(d.urn for d in dependencies),
+        property_dependencies={k: tuple(d.urn for d in v) for k, v in property_dependencies.items()},
+        secret_paths=tuple(secrets),
+        id=resource_id if isinstance(resource_id, str) else "",
+        secrets_known=False,
+    )

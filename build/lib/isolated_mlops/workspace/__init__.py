@@ -1,0 +1,1 @@
+"""The AML workspace and its dependencies: storage, Key Vault, registry, Log Analytics + App Insights."""
