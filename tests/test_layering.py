@@ -237,3 +237,13 @@ def test_no_source_file_is_over_500_lines():
     assert not long, f"split these by area (under {MAX_LINES} lines each): {long}"
     stale = [p for p in LONGER_ALLOWED if counts.get(p, 0) <= MAX_LINES]
     assert not stale, f"no longer over {MAX_LINES} lines: remove from LONGER_ALLOWED: {stale}"
+
+
+def test_every_module_of_rules_is_registered():
+    """A module under policy/rules/ whose import line was forgotten would silently check nothing."""
+    from isolated_mlops.policy.rules import RULES
+
+    engine = {"__init__", "base", "helpers", "sources"}
+    files = {p.stem for p in (PROJECT_DIR / "policy" / "rules").glob("*.py")} - engine
+    registering = {(r.check_one or r.check).__module__.rpartition(".")[2] for r in RULES}
+    assert files and registering == files, f"import these in policy/rules/__init__.py: {sorted(files - registering)}"

@@ -24,7 +24,7 @@ The package, by area:
   `access` (VMs, secrets), `monitoring`, `compute`.
 
 Adding a module of rules: write `policy/rules/<area>.py` (its rules register with `@rule` or
-`@resource_rule` from `base`) and add one import line to RULE_MODULES below; its rules then follow
+`@resource_rule` from `base`) and add its one import line below, after the others; its rules then follow
 the others in `RULES`, in docs/policy.md's table (regenerate it) and in the CrossGuard pack.
 """
 
@@ -51,8 +51,6 @@ from isolated_mlops.policy.rules import network  # noqa: F401,E402
 from isolated_mlops.policy.rules import access  # noqa: F401,E402
 from isolated_mlops.policy.rules import monitoring  # noqa: F401,E402
 from isolated_mlops.policy.rules import compute  # noqa: F401,E402
-
-RULE_MODULES = (workspace, network, access, monitoring, compute)
 
 # Names the rule modules define that tools and tests read as `rules.X`.
 from isolated_mlops.policy.rules.workspace import (  # noqa: F401
