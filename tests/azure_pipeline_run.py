@@ -116,6 +116,8 @@ def _text(value: Any) -> str:
 
 
 def _eq(a: Any, b: Any) -> bool:
+    # "eq: Evaluates True if parameters are equal"; strings compare ordinal ignore-case (Expressions,
+    # Functions: https://learn.microsoft.com/azure/devops/pipelines/process/expressions#functions).
     if isinstance(a, str) or isinstance(b, str):
         return _text(a).casefold() == _text(b).casefold()
     return bool(a == b)

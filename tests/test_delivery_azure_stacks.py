@@ -168,18 +168,19 @@ def test_with_the_line_added_a_release_branch_deploys_staging_and_not_prod(tmp_p
     assert ran(results) == {"Test", "Route", "Deploy_prod", "AmlJob_prod"}
 
 
-@pytest.mark.parametrize("change, problem", [
-    ("      dev: aml-private-dev\n", "Pulumi.dev.yaml has no Deploy stage: add the line `dev: aml-private-dev`"),
+@pytest.mark.parametrize("replacement, problem", [
+    ("", "Pulumi.dev.yaml has no Deploy stage: add the line `dev: aml-private-dev`"),
     ("      dev: aml-private\n", "stacks.dev is 'aml-private' but Pulumi.dev.yaml has agents.pool 'aml-private-dev'"),
 ])
-def test_a_missing_or_wrong_line_is_named(change: str, problem: str, tmp_path: Path) -> None:
+def test_a_missing_or_wrong_line_is_named(replacement: str, problem: str, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "pipelines", root / "pipelines")
     for path in ROOT.glob("Pulumi*.yaml"):
         shutil.copy(path, root / path.name)
     pipeline = root / "pipelines" / "azure-pipelines.yml"
     text = pipeline.read_text()
-    pipeline.write_text(text.replace("      dev: aml-private-dev\n", change if "aml-private\n" in change else ""))
+    assert text.count("      dev: aml-private-dev\n") == 1
+    pipeline.write_text(text.replace("      dev: aml-private-dev\n", replacement))
     [found] = pipeline_stacks.problems(root)
     assert problem in found
 
