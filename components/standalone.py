@@ -18,6 +18,7 @@ module absorbs, so each component keeps one constructor:
 """
 
 import dataclasses
+import inspect
 import typing
 from collections import abc
 from typing import Any, Mapping, Optional, TypeVar, Union
@@ -51,7 +52,11 @@ def as_args(cls: type[T], value: Any) -> T:
         return value
     if not isinstance(value, abc.Mapping):
         raise TypeError(f"{cls.__name__}: expected {cls.__name__} or a mapping of its fields, got {type(value).__name__}")
-    hints = typing.get_type_hints(cls)
+    # The annotations themselves (no string evaluation: pulumi.Input's own forward reference to Output
+    # would not resolve here), the base classes' first, as dataclasses order the fields.
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        hints.update(inspect.get_annotations(klass))
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(value) - names)
     if unknown:
