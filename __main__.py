@@ -4,6 +4,8 @@ Reads like the architecture: configuration -> network -> workspace and its depen
 compute and access -> stack outputs. Every per-environment difference is in Pulumi.<stack>.yaml.
 """
 
+from typing import Any
+
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
@@ -11,7 +13,7 @@ from pulumi_azure_native import authorization, resources
 from isolated_mlops.components import config as platform_config
 from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
 from isolated_mlops.components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
-from isolated_mlops.components.private_endpoint import PrivateEndpointPlacement
+from isolated_mlops.components.interface import CommonArgs, PrivateEndpointOptions, common_fields
 from isolated_mlops.components.tags import platform_tags
 from isolated_mlops.components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
 from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
@@ -117,74 +119,49 @@ def main() -> None:
     ))
 
     # ---- Workspace and its dependencies --------------------------------------------------------
-    placement = PrivateEndpointPlacement(
-        resource_group_name=rg_name,
-        location=location,
-        subnet_id=aml_network.subnet_ids["privateEndpoints"],
-        zone_ids_by_group=dns.zone_ids_by_group,
-        tags=tags,
-    )
+    # Every workspace-side component: the stack's tags and protection, and its private endpoints in
+    # the AML VNet's endpoint subnet with the stack's zones (components/interface.py).
+    common: dict[str, Any] = common_fields(CommonArgs(
+        tags=tags, protect=cfg.protect_stateful_resources, private_endpoint=PrivateEndpointOptions(
+            subnet_id=aml_network.subnet_ids["privateEndpoints"], zone_ids_by_group=dns.zone_ids_by_group)))
+    at: dict[str, Any] = dict(resource_group_name=rg_name, location=location)
     monitoring = Monitoring("monitoring", MonitoringArgs(
-        log_analytics_name=names.plain("log_analytics"),
-        app_insights_name=names.plain("app_insights"),
-        private_link_scope_name=names.plain("private_link_scope"),
-        retention_days=cfg.log_retention_days,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        log_analytics_name=names.plain("log_analytics"), app_insights_name=names.plain("app_insights"),
+        private_link_scope_name=names.plain("private_link_scope"), retention_days=cfg.log_retention_days,
+        **at, **common))
     workspace_name = names.plain("ml_workspace")
     storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
-        account_name=names.storage_account,
-        sku=cfg.storage_sku,
-        group_ids=storage_groups,
+        account_name=names.storage_account, sku=cfg.storage_sku, group_ids=storage_groups,
         # The workspace's id from its parts: the account's firewall admits the workspace that the
         # account itself is an input of, without a cycle.
         trusted_workspace_id=pulumi.Output.concat(
             "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
             "/providers/Microsoft.MachineLearningServices/workspaces/", workspace_name),
-        tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
-    key_vault = KeyVault("key-vault", KeyVaultArgs(
-        vault_name=names.key_vault,
-        tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
-    registry = ContainerRegistry("registry", ContainerRegistryArgs(
-        registry_name=names.container_registry,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        tenant_id=client.tenant_id, **at, **common))
+    key_vault = KeyVault("key-vault", KeyVaultArgs(vault_name=names.key_vault, tenant_id=client.tenant_id, **at, **common))
+    registry = ContainerRegistry("registry", ContainerRegistryArgs(registry_name=names.container_registry, **at, **common))
+    # Created after its dependencies' private endpoints and their DNS (Microsoft's secure template's order).
     workspace = MlWorkspace("ml-workspace", MlWorkspaceArgs(
         workspace_name=workspace_name,
-        storage_account_id=storage.account.id,
-        key_vault_id=key_vault.vault.id,
-        container_registry_id=registry.registry.id,
-        app_insights_id=monitoring.app_insights.id,
+        storage_account_id=storage.account_id,
+        key_vault_id=key_vault.vault_id,
+        container_registry_id=registry.registry_id,
+        app_insights_id=monitoring.app_insights_id,
         image_build_compute=cfg.image_build_cluster,
         public_access=cfg.workspace_public_access,
         hbi_workspace=cfg.hbi_workspace,
         serverless_subnet_id=aml_network.subnet_ids["training"],
-        storage_private_endpoints=storage.private_endpoints,
-        dependency_endpoints=[*storage.private_endpoints.values(), key_vault.private_endpoint,
-                              registry.private_endpoint],
-        subscription_id=client.subscription_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        storage_endpoint_ids={group: pe.endpoint_id for group, pe in storage.private_endpoints.items()},
+        **at, **common,
+    ), opts=pulumi.ResourceOptions(depends_on=[*storage.private_endpoints.values(), *key_vault.private_endpoints.values(),
+                                               *registry.private_endpoints.values()]))
     # The registry models are promoted through (README, "Model registry"): one per organisation, in
     # the stack whose file says `modelRegistry: {create: true}`.
     model_registry = None
     if cfg.model_registry.create:
         model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
-            registry_name=names.ml_registry,
-            placement=placement,
-            user_principal_ids=cfg.model_registry.user_principal_ids,
-            subscription_id=client.subscription_id,
-            protect=cfg.protect_stateful_resources,
-        ))
+            registry_name=names.ml_registry, user_principal_ids=cfg.model_registry.user_principal_ids,
+            **at, **common))
     DiagnosticSettings("diagnostics", DiagnosticSettingsArgs(
         log_analytics_workspace_id=monitoring.log_analytics.id,
         targets=[
@@ -211,7 +188,6 @@ def main() -> None:
             private_link_scope_name=monitoring.private_link_scope.name,
             retention_days=cfg.log_retention_days,
             publisher_principal_id=cfg.alerts.ml_identity_principal_id,
-            subscription_id=client.subscription_id,
             protect=cfg.protect_stateful_resources,
             tags=tags,
         ))
@@ -246,7 +222,7 @@ def main() -> None:
         resource_group_name=rg_name,
         location=location,
         subnet_id=aml_network.subnet_ids["training"],
-        workspace_private_endpoint=workspace.private_endpoint,
+        workspace_private_endpoint=workspace.private_endpoints["amlworkspace"],
         identity=cluster_identity,
         tags=tags,
     )
@@ -277,7 +253,7 @@ def main() -> None:
             registration_token=cfg.agent_registration_token,
             admin_username=cfg.admin_username,
             ssh_public_key=cfg.admin_ssh_public_key,
-            wait_for=[key_vault.private_endpoint],
+            wait_for=list(key_vault.private_endpoints.values()),
             tags=tags,
         ))
 
