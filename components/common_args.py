@@ -12,7 +12,7 @@ the types from it. Each field's docstring becomes its description in that schema
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import AbstractSet, Mapping, Optional, Sequence
+from typing import AbstractSet, Any, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -22,7 +22,7 @@ from isolated_mlops.components.roles import ASSIGNED_ROLES
 __all__ = [
     "LOCK_LEVELS", "PRINCIPAL_TYPES", "CommonArgs", "DiagnosticsOptions", "ManagedIdentity",
     "PrivateEndpointOptions", "RoleAssignmentSpec", "check_common", "common_fields", "create_lock",
-    "create_role_assignments", "identity_type",
+    "create_role_assignments", "describe_inherited_inputs", "identity_type",
 ]
 
 # Management lock levels ("Lock your resources to protect your infrastructure":
@@ -189,6 +189,24 @@ def create_lock(owner: pulumi.Resource, name: str, level: Optional[str],
         f"{name}-lock", scope=scope, level=level,
         notes="Set by isolated_mlops: remove the lock deliberately before deleting this resource.",
         opts=pulumi.ResourceOptions(parent=owner))
+
+
+def describe_inherited_inputs(analyzer: Any, definition: Any, args_type: type) -> None:
+    """Give the schema's inherited inputs their descriptions.
+
+    Pulumi's analyzer (`pulumi.provider.experimental.analyzer.Analyzer`, SDK 3.2xx) reads a field's
+    docstring from the source of the Args class itself, so the fields an Args inherits from
+    `CommonArgs` arrive without one. This takes each missing description from the class in the Args'
+    MRO that declares the field (`definition`: the analyzer's ComponentDefinition for the component).
+    """
+    for schema_name, py_name in definition.inputs_mapping.items():
+        prop = definition.inputs[schema_name]
+        if prop.description:
+            continue
+        for base in args_type.__mro__:
+            if py_name in base.__dict__.get("__annotations__", {}):
+                prop.description = analyzer.get_docstring(base, py_name)
+                break
 
 
 def common_fields(args: CommonArgs) -> dict:

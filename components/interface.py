@@ -22,14 +22,15 @@ from pulumi_azure_native import authorization, monitor
 from isolated_mlops.components.common_args import (COMMON_FIELDS, LOCK_LEVELS, PRINCIPAL_TYPES, CommonArgs,
                                                    DiagnosticsOptions, ManagedIdentity, PrivateEndpointOptions,
                                                    RoleAssignmentSpec, check_common, common_fields, create_lock,
-                                                   create_role_assignments, identity_type, role_guid)
+                                                   create_role_assignments, describe_inherited_inputs,
+                                                   identity_type, role_guid)
 from isolated_mlops.components.diagnostics import diagnostic_setting
 from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs
 
 __all__ = [
     "COMMON_FIELDS", "LOCK_LEVELS", "PRINCIPAL_TYPES", "CommonArgs", "CommonChildren", "DiagnosticsOptions",
     "EndpointGroup", "ManagedIdentity", "PrivateEndpointOptions", "RoleAssignmentSpec", "apply_common",
-    "check_common", "common_fields", "identity_type", "role_guid",
+    "check_common", "common_fields", "describe_inherited_inputs", "identity_type", "role_guid",
 ]
 
 
