@@ -254,3 +254,12 @@ def test_the_analyzer_check_can_fail() -> None:
          namespace)
     with pytest.raises(Exception):
         Analyzer("isolated-mlops").analyze_component(namespace["Hidden"])
+
+
+@pytest.mark.parametrize("component", sorted(COMPONENT_TYPES))
+def test_each_component_and_its_args_are_the_public_api_of_their_module(component: str) -> None:
+    import sys
+
+    cls = COMPONENT_TYPES[component]
+    public = getattr(sys.modules[cls.__module__], "__all__", ())
+    assert {cls.__name__, _args_type(cls).__name__} <= set(public), f"{cls.__module__}.__all__"
