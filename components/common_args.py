@@ -154,9 +154,12 @@ def identity_type(identity: Optional[ManagedIdentity], *, system_assigned: bool 
     return "UserAssigned" if users else None
 
 
-def subscription_of(resource_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The subscription in an ARM id (`/subscriptions/<id>/...`): role definition ids are per subscription."""
-    return pulumi.Output.from_input(resource_id).apply(lambda rid: rid.split("/")[2] if rid.count("/") >= 2 else "")
+def deployment_subscription(owner: pulumi.Resource) -> pulumi.Output[str]:
+    """The subscription the provider deploys to (as ARM templates' `subscriptionResourceId` gives a role
+    definition's id: https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#role-definition-id).
+    Read with an invoke, so it is known in a first preview, where a resource's id is not (and the
+    policy pack can check which role an assignment grants)."""
+    return authorization.get_client_config_output(opts=pulumi.InvokeOptions(parent=owner)).subscription_id
 
 
 def create_role_assignments(owner: pulumi.Resource, name: str, specs: Sequence[RoleAssignmentSpec],
@@ -168,9 +171,7 @@ def create_role_assignments(owner: pulumi.Resource, name: str, specs: Sequence[R
         made.append(authorization.RoleAssignment(
             f"{name}-role-{index}",
             scope=scope,
-            # A role definition's id is scoped to the subscription the assignment is in
-            # (https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#role-definition-id).
-            role_definition_id=pulumi.Output.concat("/subscriptions/", subscription_of(scope),
+            role_definition_id=pulumi.Output.concat("/subscriptions/", deployment_subscription(owner),
                                                     "/providers/Microsoft.Authorization/roleDefinitions/", guid),
             principal_id=spec.principal_id,
             principal_type=spec.principal_type,

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, operationalinsights
 
-from isolated_mlops.components.common_args import subscription_of
+from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
 
@@ -172,7 +172,7 @@ class DriftIngestion(pulumi.ComponentResource):
             self.publisher = authorization.RoleAssignment(
                 f"{name}-publisher",
                 scope=self.rule.id,
-                role_definition_id=role_definition_id(subscription_of(self.rule.id), MONITORING_METRICS_PUBLISHER),
+                role_definition_id=role_definition_id(deployment_subscription(self), MONITORING_METRICS_PUBLISHER),
                 principal_id=args.publisher_principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 opts=child,

@@ -7,7 +7,7 @@ import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
-from isolated_mlops.components.common_args import subscription_of
+from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 from isolated_mlops.components.roles import READER, role_definition_id
 
@@ -137,7 +137,7 @@ class MlWorkspace(pulumi.ComponentResource):
             group: authorization.RoleAssignment(
                 f"{name}-reader-{group}",
                 scope=endpoint_id,
-                role_definition_id=role_definition_id(subscription_of(endpoint_id), READER),
+                role_definition_id=role_definition_id(deployment_subscription(self), READER),
                 principal_id=principal_id,
                 # Said explicitly: the identity was created seconds ago, and Azure may not find a new
                 # principal yet unless the type is given

@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, machinelearningservices as ml
 
-from isolated_mlops.components.common_args import subscription_of
+from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, role_definition_id
 from isolated_mlops.components.zones import AML_REGISTRY_GROUP_ID
@@ -136,7 +136,7 @@ class ModelRegistry(pulumi.ComponentResource):
             authorization.RoleAssignment(
                 f"{name}-user-{principal_id}",
                 scope=self.registry.id,
-                role_definition_id=role_definition_id(subscription_of(self.registry.id), AZUREML_REGISTRY_USER),
+                role_definition_id=role_definition_id(deployment_subscription(self), AZUREML_REGISTRY_USER),
                 principal_id=principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 description="The ML delivery registers models in the registry and promotes them from it.",
