@@ -263,3 +263,13 @@ def test_each_component_and_its_args_are_the_public_api_of_their_module(componen
     cls = COMPONENT_TYPES[component]
     public = getattr(sys.modules[cls.__module__], "__all__", ())
     assert {cls.__name__, _args_type(cls).__name__} <= set(public), f"{cls.__module__}.__all__"
+
+
+def test_the_components_analyze_together_into_one_schema_of_plain_types() -> None:
+    """One package: no type name defined twice, and no output that is another provider's resource (the
+    schema would then depend on azure-native's; the components expose ids and names instead)."""
+    result = Analyzer("isolated-mlops").analyze(list(COMPONENT_TYPES.values()))
+    assert sorted(result["component_definitions"]) == sorted(COMPONENT_TYPES)
+    assert {"PrivateEndpointOptions", "RoleAssignmentSpec", "DiagnosticsOptions", "ManagedIdentity"} <= set(
+        result["type_definitions"])
+    assert result["dependencies"] == set()
