@@ -273,3 +273,9 @@ def test_the_components_analyze_together_into_one_schema_of_plain_types() -> Non
     assert {"PrivateEndpointOptions", "RoleAssignmentSpec", "DiagnosticsOptions", "ManagedIdentity"} <= set(
         result["type_definitions"])
     assert result["dependencies"] == set()
+
+
+@pytest.mark.parametrize("days", [6, 91])
+def test_a_soft_delete_retention_key_vault_refuses_is_refused_naming_it(days: int) -> None:
+    with pytest.raises(ValueError, match=rf"soft_delete_retention_days={days}; use 7-90"):
+        build(lambda: CASES["KeyVault"].make(soft_delete_retention_days=days))
