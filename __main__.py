@@ -13,11 +13,11 @@ from pulumi_azure_native import authorization, resources
 from isolated_mlops.components import config as platform_config
 from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
 from isolated_mlops.components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
-from isolated_mlops.components.interface import CommonArgs, PrivateEndpointOptions, common_fields
+from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, PrivateEndpointOptions, common_fields
 from isolated_mlops.components.tags import platform_tags
 from isolated_mlops.components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
 from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
-from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
+from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, ComputeCluster, ComputeClusterArgs
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 from isolated_mlops.network.bastion import Bastion, BastionArgs
 from isolated_mlops.network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
@@ -97,15 +97,15 @@ def main() -> None:
     ))
     BidirectionalPeering("aml-access-peering", BidirectionalPeeringArgs(
         resource_group_name=rg_name,
-        first=PeeredVnet("aml", aml_network.vnet.name, aml_network.vnet.id),
-        second=PeeredVnet("bastion", access_network.vnet.name, access_network.vnet.id),
+        first=PeeredVnet("aml", aml_network.vnet_name, aml_network.vnet_id),
+        second=PeeredVnet("bastion", access_network.vnet_name, access_network.vnet_id),
     ))
     storage_groups = storage_group_ids(cfg.batch_endpoints)
     dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
         resource_group_name=rg_name,
         cloud=cfg.cloud,
         group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints, cfg.model_registry.create)),
-        vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        vnet_ids={"aml": aml_network.vnet_id, "bastion": access_network.vnet_id},
         fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
     ))
@@ -169,8 +169,8 @@ def main() -> None:
             LogTarget("key-vault", key_vault.vault.id),
             LogTarget("storage-blob", pulumi.Output.concat(storage.account.id, "/blobServices/default")),
             LogTarget("registry", registry.registry.id),
-            *(LogTarget(f"nsg-{vnet}-{key}", nsg.id, NSG_LOG_CATEGORIES)
-              for vnet, net in (("aml", aml_network), ("access", access_network)) for key, nsg in net.nsgs.items()),
+            *(LogTarget(f"nsg-{vnet}-{key}", nsg_id, NSG_LOG_CATEGORIES)
+              for vnet, net in (("aml", aml_network), ("access", access_network)) for key, nsg_id in net.nsg_ids.items()),
         ],
     ))
 
@@ -216,16 +216,16 @@ def main() -> None:
         subscription_id=client.subscription_id,
         tags=tags,
     ))
-    clusters = create_clusters(
-        "cluster", cfg.compute_clusters,
-        workspace_name=workspace.workspace.name,
-        resource_group_name=rg_name,
-        location=location,
+    # Azure refuses no-public-IP compute until the workspace's private endpoint exists; the AcrPull
+    # role exists before any cluster pulls an image.
+    clusters = [ComputeCluster(f"cluster-{c.name}", ComputeClusterArgs(
+        compute_name=c.name, vm_size=c.vm_size, min_nodes=c.min_nodes, max_nodes=c.max_nodes,
+        idle_seconds_before_scale_down=c.idle_seconds_before_scale_down, low_priority=c.low_priority,
+        workspace_name=workspace.workspace.name, resource_group_name=rg_name, location=location,
         subnet_id=aml_network.subnet_ids["training"],
-        workspace_private_endpoint=workspace.private_endpoints["amlworkspace"],
-        identity=cluster_identity,
-        tags=tags,
-    )
+        identity=ManagedIdentity(user_assigned_ids=[cluster_identity.identity_id]), tags=tags,
+    ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
+        for c in cfg.compute_clusters]
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
         resource_group_name=rg_name,
         location=location,
@@ -239,7 +239,8 @@ def main() -> None:
     agent_pool = None
     if cfg.agents.count > 0 and cfg.agent_registration_token is not None:
         agent_pool = CiAgentPool("ci-agents", CiAgentPoolArgs(
-            agents=cfg.agents,
+            kind=cfg.agents.kind, url=cfg.agents.url, pool=cfg.agents.pool, labels=cfg.agents.labels,
+            vm_size=cfg.agents.vm_size, token_expires_epoch=cfg.agents.token_expires_epoch,
             vm_names=[names.plain("linux_vm", agent_role(i)) for i in range(cfg.agents.count)],
             identity_name=f"id-agents-{cfg.name_prefix}-{cfg.environment}",
             resource_group_name=rg_name,
@@ -253,23 +254,22 @@ def main() -> None:
             registration_token=cfg.agent_registration_token,
             admin_username=cfg.admin_username,
             ssh_public_key=cfg.admin_ssh_public_key,
-            wait_for=list(key_vault.private_endpoints.values()),
             tags=tags,
-        ))
+        ), opts=pulumi.ResourceOptions(depends_on=list(key_vault.private_endpoints.values())))
 
     # ---- Stack outputs: what a user needs next; nothing secret. --------------------------------
     pulumi.export("resourceGroupName", rg_name)
     pulumi.export("workspaceName", workspace.workspace.name)
     pulumi.export("workspaceId", workspace.workspace.id)
-    pulumi.export("amlVnetId", aml_network.vnet.id)
-    pulumi.export("bastionVnetId", access_network.vnet.id)
-    pulumi.export("bastionName", bastion.host.name)
-    pulumi.export("jumpHostName", jump_host.vm.name)
+    pulumi.export("amlVnetId", aml_network.vnet_id)
+    pulumi.export("bastionVnetId", access_network.vnet_id)
+    pulumi.export("bastionName", bastion.bastion_name)
+    pulumi.export("jumpHostName", jump_host.vm_name)
     pulumi.export("storageAccountName", storage.account.name)
     pulumi.export("keyVaultName", key_vault.vault.name)
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
     pulumi.export("modelRegistryName", model_registry.registry.name if model_registry else None)
-    pulumi.export("computeClusters", [c.compute.name for c in clusters])
+    pulumi.export("computeClusters", [c.compute_name for c in clusters])
     # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
     # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.
     pulumi.export("driftIngestion", {
@@ -282,8 +282,8 @@ def main() -> None:
         "url": cfg.agents.url,
         "pool": cfg.agents.pool,
         "labels": list(cfg.agents.labels),
-        "vmNames": [vm.vm.name for vm in agent_pool.vms] if agent_pool else [],
-        "identityClientId": agent_pool.identity.client_id if agent_pool else None,
+        "vmNames": agent_pool.vm_names if agent_pool else [],
+        "identityClientId": agent_pool.identity_client_id if agent_pool else None,
     })
 
 

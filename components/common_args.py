@@ -12,7 +12,7 @@ the types from it. Each field's docstring becomes its description in that schema
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Mapping, Optional, Sequence
+from typing import AbstractSet, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -22,7 +22,7 @@ from isolated_mlops.components.roles import ASSIGNED_ROLES
 __all__ = [
     "LOCK_LEVELS", "PRINCIPAL_TYPES", "CommonArgs", "DiagnosticsOptions", "ManagedIdentity",
     "PrivateEndpointOptions", "RoleAssignmentSpec", "check_common", "common_fields", "create_lock",
-    "create_role_assignments", "describe_inherited_inputs", "identity_type",
+    "create_role_assignments", "identity_type",
 ]
 
 # Management lock levels ("Lock your resources to protect your infrastructure":
@@ -120,8 +120,8 @@ def check_common(owner: str, args: CommonArgs, supports: AbstractSet[str] = froz
     applies; `tags` and `protect` are always accepted."""
     for name in COMMON_FIELDS:
         if name not in supports and name not in ("tags", "protect") and getattr(args, name):
-            raise ValueError(f"{owner}: {name}= does not apply to this component; leave it unset "
-                             f"(it supports {', '.join(sorted({'tags', 'protect', *supports}))})")
+            raise ValueError(f"{owner}: {name} is not supported here: this component applies only "
+                             f"{', '.join(sorted({'tags', 'protect', *supports}))}; leave {name} unset")
     if args.lock is not None and args.lock not in LOCK_LEVELS:
         raise ValueError(f"{owner}: lock={args.lock!r} is not a lock level; use one of {', '.join(LOCK_LEVELS)}")
     for spec in args.role_assignments:
@@ -163,15 +163,19 @@ def deployment_subscription(owner: pulumi.Resource) -> pulumi.Output[str]:
 
 
 def create_role_assignments(owner: pulumi.Resource, name: str, specs: Sequence[RoleAssignmentSpec],
-                            scope: pulumi.Input[str]) -> list[authorization.RoleAssignment]:
-    """One assignment per spec on `scope`, children of `owner`, named `<name>-role-<index>`."""
+                            scope: pulumi.Input[str],
+                            subscription_id: Optional[pulumi.Input[str]] = None) -> list[authorization.RoleAssignment]:
+    """One assignment per spec on `scope`, children of `owner`, named `<name>-role-<index>`; role
+    definition ids under `subscription_id`, the deployment's subscription when not given."""
     made: list[authorization.RoleAssignment] = []
+    if specs and subscription_id is None:
+        subscription_id = deployment_subscription(owner)
     for index, spec in enumerate(specs):
         guid = role_guid(type(owner).__name__, spec.role)
         made.append(authorization.RoleAssignment(
             f"{name}-role-{index}",
             scope=scope,
-            role_definition_id=pulumi.Output.concat("/subscriptions/", deployment_subscription(owner),
+            role_definition_id=pulumi.Output.concat("/subscriptions/", subscription_id,
                                                     "/providers/Microsoft.Authorization/roleDefinitions/", guid),
             principal_id=spec.principal_id,
             principal_type=spec.principal_type,
@@ -190,24 +194,6 @@ def create_lock(owner: pulumi.Resource, name: str, level: Optional[str],
         f"{name}-lock", scope=scope, level=level,
         notes="Set by isolated_mlops: remove the lock deliberately before deleting this resource.",
         opts=pulumi.ResourceOptions(parent=owner))
-
-
-def describe_inherited_inputs(analyzer: Any, definition: Any, args_type: type) -> None:
-    """Give the schema's inherited inputs their descriptions.
-
-    Pulumi's analyzer (`pulumi.provider.experimental.analyzer.Analyzer`, SDK 3.2xx) reads a field's
-    docstring from the source of the Args class itself, so the fields an Args inherits from
-    `CommonArgs` arrive without one. This takes each missing description from the class in the Args'
-    MRO that declares the field (`definition`: the analyzer's ComponentDefinition for the component).
-    """
-    for schema_name, py_name in definition.inputs_mapping.items():
-        prop = definition.inputs[schema_name]
-        if prop.description:
-            continue
-        for base in args_type.__mro__:
-            if py_name in base.__dict__.get("__annotations__", {}):
-                prop.description = analyzer.get_docstring(base, py_name)
-                break
 
 
 def common_fields(args: CommonArgs) -> dict:

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import monitor
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.common_args import CommonArgs, check_common
 
 __all__ = ["ALL_LOGS", "NSG_LOG_CATEGORIES", "SETTING_NAME", "DiagnosticSettings", "DiagnosticSettingsArgs",
@@ -81,7 +82,8 @@ class DiagnosticSettings(pulumi.ComponentResource):
     """The settings' ARM ids, in the order of the targets."""
 
     def __init__(self, name: str, args: DiagnosticSettingsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:components:DiagnosticSettings", name, None, opts)
+        args = as_args(DiagnosticSettingsArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:components:DiagnosticSettings"), name, None, opts)
         check_common(type(self).__name__, args, supports=frozenset())
         keys = [t.key for t in args.targets]
         if len(set(keys)) != len(keys):

@@ -22,15 +22,14 @@ from pulumi_azure_native import authorization, monitor
 from isolated_mlops.components.common_args import (COMMON_FIELDS, LOCK_LEVELS, PRINCIPAL_TYPES, CommonArgs,
                                                    DiagnosticsOptions, ManagedIdentity, PrivateEndpointOptions,
                                                    RoleAssignmentSpec, check_common, common_fields, create_lock,
-                                                   create_role_assignments, describe_inherited_inputs,
-                                                   identity_type, role_guid)
+                                                   create_role_assignments, identity_type, role_guid)
 from isolated_mlops.components.diagnostics import diagnostic_setting
 from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs
 
 __all__ = [
     "COMMON_FIELDS", "LOCK_LEVELS", "PRINCIPAL_TYPES", "CommonArgs", "CommonChildren", "DiagnosticsOptions",
     "EndpointGroup", "ManagedIdentity", "PrivateEndpointOptions", "RoleAssignmentSpec", "apply_common",
-    "check_common", "common_fields", "describe_inherited_inputs", "identity_type", "role_guid",
+    "check_common", "common_fields", "identity_type", "role_guid",
 ]
 
 
@@ -71,11 +70,12 @@ def apply_common(
     args: CommonArgs,
     *,
     resource_id: pulumi.Input[str],
-    resource_group_name: pulumi.Input[str],
-    location: pulumi.Input[str],
+    resource_group_name: Optional[pulumi.Input[str]] = None,
+    location: Optional[pulumi.Input[str]] = None,
     endpoint_groups: Sequence[EndpointGroup] = (),
     diagnostics_resource_id: Optional[pulumi.Input[str]] = None,
     supports: Optional[frozenset[str]] = None,
+    subscription_id: Optional[pulumi.Input[str]] = None,
 ) -> CommonChildren:
     """Create the lock, role assignments, diagnostic setting and private endpoints of a component's
     main resource (`resource_id`), all children of `owner`, named after `name`.
@@ -86,6 +86,7 @@ def apply_common(
     diagnostics_resource_id: where the diagnostic setting goes when it is not the resource itself
     (storage logs are per service: `<account id>/blobServices/default`).
     supports: the CommonArgs fields the component honours (all by default); others are refused.
+    subscription_id: where role definition ids live; the deployment's subscription when not given.
     """
     owner_name = type(owner).__name__
     check_common(owner_name, args, supports if supports is not None else frozenset(COMMON_FIELDS))
@@ -93,16 +94,20 @@ def apply_common(
     options = args.private_endpoint
     if options is not None:
         if not endpoint_groups:
-            raise ValueError(f"{owner_name}: private_endpoint= does not apply: the resource has no private-link group id")
+            raise ValueError(f"{owner_name}: private_endpoint is not supported here: the resource has no private-link group id")
         missing = sorted({g.group_id for g in endpoint_groups} - set(options.zone_ids_by_group))
         if missing:
             raise ValueError(f"{owner_name} {name}: private_endpoint.zone_ids_by_group has no zones for group id(s) "
                              f"{', '.join(missing)}; add them (components/zones.py lists each group's zone names)")
+        endpoint_group = options.resource_group_name or resource_group_name
+        endpoint_location = options.location or location
+        if endpoint_group is None or endpoint_location is None:
+            raise ValueError(f"{owner_name} {name}: private_endpoint needs resource_group_name and location")
         for group in endpoint_groups:
             key = group.group_id if group.group_id not in made.private_endpoints else group.logical_name
             made.private_endpoints[key] = PrivateEndpoint(group.logical_name, PrivateEndpointArgs(
-                resource_group_name=options.resource_group_name or resource_group_name,
-                location=options.location or location,
+                resource_group_name=endpoint_group,
+                location=endpoint_location,
                 subnet_id=options.subnet_id,
                 target_resource_id=group.target_resource_id if group.target_resource_id is not None else resource_id,
                 group_id=group.group_id,
@@ -110,7 +115,7 @@ def apply_common(
                 zone_ids=options.zone_ids_by_group[group.group_id],
                 tags=args.tags,
             ), opts=pulumi.ResourceOptions(parent=owner))
-    made.role_assignments = create_role_assignments(owner, name, args.role_assignments, resource_id)
+    made.role_assignments = create_role_assignments(owner, name, args.role_assignments, resource_id, subscription_id)
     if args.diagnostics is not None:
         made.diagnostic_setting = diagnostic_setting(
             f"{name}-diagnostics", diagnostics_resource_id if diagnostics_resource_id is not None else resource_id,

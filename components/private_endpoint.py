@@ -12,6 +12,7 @@ from typing import Mapping, Optional
 import pulumi
 from pulumi_azure_native import network
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.common_args import CommonArgs, check_common, create_lock, create_role_assignments
 
 __all__ = ["PrivateEndpoint", "PrivateEndpointArgs"]
@@ -49,7 +50,8 @@ class PrivateEndpoint(pulumi.ComponentResource):
     """The DNS zone group's ARM id."""
 
     def __init__(self, name: str, args: PrivateEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:components:PrivateEndpoint", name, None, opts)
+        args = as_args(PrivateEndpointArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:components:PrivateEndpoint"), name, None, opts)
         check_common(type(self).__name__, args, supports=frozenset({"lock", "role_assignments"}))
         if not args.zone_ids:
             raise ValueError(f"PrivateEndpoint {name}: no private DNS zone for group id {args.group_id!r}; "

@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, operationalinsights
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
@@ -111,7 +112,8 @@ class DriftIngestion(pulumi.ComponentResource):
     """The rule's immutable id: DRIFT_DCR_ID for the pipeline."""
 
     def __init__(self, name: str, args: DriftIngestionArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:DriftIngestion", name, None, opts)
+        args = as_args(DriftIngestionArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:DriftIngestion"), name, None, opts)
         check_common(type(self).__name__, args, supports=frozenset({"lock", "role_assignments"}))
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
@@ -254,7 +256,8 @@ class Alerts(pulumi.ComponentResource):
     """The data-drift log search alert's ARM id."""
 
     def __init__(self, name: str, args: AlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:Alerts", name, None, opts)
+        args = as_args(AlertsArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:Alerts"), name, None, opts)
         check_common(type(self).__name__, args, supports=frozenset())
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)

@@ -6,6 +6,7 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import containerregistry
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common
 
 __all__ = ["ContainerRegistry", "ContainerRegistryArgs"]
@@ -43,7 +44,8 @@ class ContainerRegistry(pulumi.ComponentResource):
     """The private endpoints' ARM ids by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:ContainerRegistry", name, None, opts)
+        args = as_args(ContainerRegistryArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:ContainerRegistry"), name, None, opts)
         self.registry: containerregistry.Registry = containerregistry.Registry(
             f"{name}-registry",
             registry_name=args.registry_name,

@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import keyvault
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common
 
 __all__ = ["KeyVault", "KeyVaultArgs"]
@@ -56,7 +57,8 @@ class KeyVault(pulumi.ComponentResource):
     """The private endpoints' ARM ids by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:KeyVault", name, None, opts)
+        args = as_args(KeyVaultArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:KeyVault"), name, None, opts)
         if not 7 <= args.soft_delete_retention_days <= 90:
             # softDeleteRetentionInDays: 7-90 (https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview).
             raise ValueError(f"KeyVault {name}: soft_delete_retention_days={args.soft_delete_retention_days}; use 7-90")

@@ -7,6 +7,7 @@ import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 from isolated_mlops.components.roles import READER, role_definition_id
@@ -66,7 +67,8 @@ class MlWorkspace(pulumi.ComponentResource):
     """The workspace's private endpoint's ARM id by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: MlWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:MlWorkspace", name, None, opts)
+        args = as_args(MlWorkspaceArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:MlWorkspace"), name, None, opts)
         # The caller's depends_on is the workspace's own wait (children do not inherit a component's).
         wait_for = opts.depends_on if opts is not None else None
         user_ids = list(args.identity.user_assigned_ids) if args.identity else []

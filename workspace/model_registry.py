@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, machinelearningservices as ml
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.common_args import deployment_subscription
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, role_definition_id
@@ -82,7 +83,8 @@ class ModelRegistry(pulumi.ComponentResource):
     """The private endpoints' ARM ids by group id (amlregistry, blob, registry); empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:ModelRegistry", name, None, opts)
+        args = as_args(ModelRegistryArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:ModelRegistry"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         user_ids = list(args.identity.user_assigned_ids) if args.identity else []
         # Microsoft.MachineLearningServices/registries (ARM template reference:

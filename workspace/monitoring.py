@@ -27,6 +27,7 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common
 from isolated_mlops.components.zones import AZURE_MONITOR_GROUP_ID
 
@@ -77,7 +78,8 @@ class Monitoring(pulumi.ComponentResource):
     """The scope's private endpoint's ARM id by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:Monitoring", name, None, opts)
+        args = as_args(MonitoringArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:Monitoring"), name, None, opts)
         if not 30 <= args.retention_days <= 730:
             # PerGB2018 retention: 30-730 days (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
             raise ValueError(f"Monitoring {name}: retention_days={args.retention_days}; use 30-730")

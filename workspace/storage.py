@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import storage
 
+from isolated_mlops.components.standalone import as_args, type_token
 from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 
 __all__ = ["WorkspaceStorage", "WorkspaceStorageArgs"]
@@ -46,7 +47,8 @@ class WorkspaceStorage(pulumi.ComponentResource):
     """The private endpoints' ARM ids by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: WorkspaceStorageArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:Storage", name, None, opts)
+        args = as_args(WorkspaceStorageArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:Storage"), name, None, opts)
         kind = identity_type(args.identity)
         self.account: storage.StorageAccount = storage.StorageAccount(
             f"{name}-account",
