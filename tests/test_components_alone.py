@@ -16,6 +16,7 @@ import pulumi
 
 import pytest
 from pulumi.provider.experimental.analyzer import Analyzer
+from pulumi.runtime.sync_await import _sync_await
 
 from isolated_mlops.component_package import PackageAnalyzer
 from isolated_mlops.components.diagnostics import DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
@@ -32,7 +33,18 @@ from isolated_mlops.workspace.monitoring import Monitoring, MonitoringArgs
 from isolated_mlops.workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import SUBSCRIPTION_ID, TENANT_ID
-from tests.build_alone import build, resolve
+from tests.standalone import PROJECT, STACK, build_alone
+
+
+def build(make: Callable[[], Any]) -> tuple[StackRun, Any]:
+    """`make()` as a program of its own under the offline mocks (tests/standalone.py), as a StackRun."""
+    built = build_alone(make)
+    return StackRun(stack=STACK, project=PROJECT, resources=built.resources, exports={}), built.value
+
+
+def resolve(value: Any) -> Any:
+    """An output's value after the run (an Output nobody awaits checks nothing)."""
+    return _sync_await(pulumi.Output.from_input(value).future())
 
 SUB = f"/subscriptions/{SUBSCRIPTION_ID}"
 AT: dict[str, Any] = {"resource_group_name": "rg-alone", "location": "westeurope"}
