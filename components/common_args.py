@@ -168,14 +168,15 @@ def create_role_assignments(owner: pulumi.Resource, name: str, specs: Sequence[R
     """One assignment per spec on `scope`, children of `owner`, named `<name>-role-<index>`; role
     definition ids under `subscription_id`, the deployment's subscription when not given."""
     made: list[authorization.RoleAssignment] = []
-    if specs and subscription_id is None:
-        subscription_id = deployment_subscription(owner)
+    if not specs:
+        return made
+    subscription: pulumi.Input[str] = subscription_id if subscription_id is not None else deployment_subscription(owner)
     for index, spec in enumerate(specs):
         guid = role_guid(type(owner).__name__, spec.role)
         made.append(authorization.RoleAssignment(
             f"{name}-role-{index}",
             scope=scope,
-            role_definition_id=pulumi.Output.concat("/subscriptions/", subscription_id,
+            role_definition_id=pulumi.Output.concat("/subscriptions/", subscription,
                                                     "/providers/Microsoft.Authorization/roleDefinitions/", guid),
             principal_id=spec.principal_id,
             principal_type=spec.principal_type,
