@@ -83,10 +83,10 @@ def test_name_check_uses_the_worst_case_suffix():
     import dataclasses
 
     from isolated_mlops.components import plan as planning
-    from isolated_mlops.components.config import validate
     from isolated_mlops.components.plan_checks import check_names
+    from tests.helpers import stack_plan
 
-    prod = validate(stack_values("prod"), "prod")
+    prod = stack_plan("prod").config
 
     def plan(prefix: str, environment: str) -> planning.Plan:
         return planning.build(dataclasses.replace(prod, name_prefix=prefix, environment=environment))
