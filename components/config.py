@@ -24,7 +24,7 @@ from isolated_mlops.components import naming, vm_sizes
 from isolated_mlops.components import plan as planning
 from isolated_mlops.components.config_reader import Problems, Reader, all_project_config, is_secret_key, project_values
 from isolated_mlops.components.config_schema import (
-    AGENT_KINDS, AZURE_RESERVED_ADDRESSES, BASTION_SKUS, BASTION_SUBNET_MAX_PREFIX, BASTION_SUBNET_NAME,
+    AGENT_KINDS, AGENT_USER, AZURE_RESERVED_ADDRESSES, BASTION_SKUS, BASTION_SUBNET_MAX_PREFIX, BASTION_SUBNET_NAME,
     DEFAULT_IDLE_SECONDS, DEFAULT_LOG_RETENTION_DAYS, LOG_RETENTION_DAYS, PROJECT_NAMESPACE, RESERVED_ADMIN_NAMES,
     SECRET_KEYS, SECRET_SHOWN_AS, SMALLEST_SUBNET_PREFIX, STORAGE_SKUS, TOKEN_KEY, TOP_LEVEL_KEYS, VM_SIZE_PATTERN,
     AgentsConfig, AlertsConfig, AmlVnetConfig, BastionVnetConfig, ComputeClusterConfig, ConfigError, JumpHostConfig,
@@ -36,7 +36,6 @@ from isolated_mlops.components.plan import Plan
 from isolated_mlops.components.plan_checks import check_capacity, check_names
 from isolated_mlops.components.zones import CLOUDS
 from isolated_mlops.components.ssh_keys import public_key_problem
-from isolated_mlops.compute.cloud_init import AGENT_USER
 
 __all__ = [
     "AGENT_KINDS", "AZURE_RESERVED_ADDRESSES", "BASTION_SKUS", "BASTION_SUBNET_MAX_PREFIX", "BASTION_SUBNET_NAME",

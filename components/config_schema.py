@@ -31,7 +31,7 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_IDLE_SECONDS = 120
 # Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger, and must have exactly that
 # name (Microsoft Learn, "About Bastion configuration settings", Azure Bastion subnet:
-# https://learn.microsoft.com/azure/bastion/configuration-settings#subnet).
+# https://learn.microsoft.com/azure/bastion/configuration-settings).
 SMALLEST_SUBNET_PREFIX = 29
 BASTION_SUBNET_NAME = "AzureBastionSubnet"
 BASTION_SUBNET_MAX_PREFIX = 26
@@ -41,6 +41,11 @@ AZURE_RESERVED_ADDRESSES = 5
 VM_SIZE_PATTERN = r"Standard_[A-Za-z0-9_-]+"
 # Azure tags: names up to 512 characters without < > % & \ ? /, values up to 256 characters.
 TAG_NAME_MAX, TAG_VALUE_MAX, TAG_NAME_FORBIDDEN = 512, 256, frozenset('<>%&\\?/')
+# A dedicated user for the CI agent and its jobs, without sudo (the VM's admin user has passwordless
+# sudo, which would let a job undo the IMDS block). docs/delivery.md, "Who can read the token".
+# Stated here, the bottom layer, because the configuration refuses it as the admin's name; the
+# agents' cloud-config (compute/cloud_init.py) creates it.
+AGENT_USER = "ciagent"
 # Linux admin names Azure refuses (compute API "reserved user names").
 RESERVED_ADMIN_NAMES = frozenset({
     "administrator", "admin", "user", "user1", "test", "user2", "test1", "user3", "admin1", "1", "123",
