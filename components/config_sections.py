@@ -96,6 +96,10 @@ def check_token(root: Reader, problems: Problems, agents: AgentsConfig) -> None:
 
 
 
+# Every subnet by its key path (`network.amlVnet.subnets.training`), None where missing or malformed.
+Subnets = Mapping[str, Optional[ipaddress.IPv4Network]]
+
+
 def read_network(reader: Reader, problems: Problems) -> tuple[NetworkConfig, Subnets]:
     """The network, and every subnet by its key path (None where it is missing or malformed)."""
     reader.unknown_keys(("amlVnet", "bastionVnet", "natGateway", "privateDnsFallbackToInternet"))
