@@ -9,8 +9,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 from pulumi_azure_native import network
 
-# Azure requires exactly this name for the subnet that holds Bastion (stated once, with its source).
-from isolated_mlops.components.config_schema import BASTION_SUBNET_NAME
+# Azure requires exactly this name for the subnet that holds Bastion.
+BASTION_SUBNET_NAME = "AzureBastionSubnet"
 
 # Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
 # Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which
