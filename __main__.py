@@ -24,6 +24,7 @@ from isolated_mlops.network.virtual_network import (BASTION_SUBNET_NAME, SubnetP
                                      with_endpoint_clients)
 from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
+from isolated_mlops.workspace.retrain_trigger import RetrainReader, RetrainReaderArgs
 from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
 from isolated_mlops.workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from isolated_mlops.workspace.model_registry import ModelRegistry, ModelRegistryArgs
@@ -230,6 +231,13 @@ def main() -> None:
                 rule_prefix=names.plain("alert_rule"),
                 tags=tags,
             ))
+            # GitHub teams: the retraining trigger reads these alerts (workspace/retrain_trigger.py).
+            if cfg.alerts.retrain_reader_principal_id:
+                RetrainReader("retrain-reader", RetrainReaderArgs(
+                    principal_id=cfg.alerts.retrain_reader_principal_id,
+                    resource_group_id=resource_group.id,
+                    subscription_id=client.subscription_id,
+                ))
 
     # ---- Compute and access --------------------------------------------------------------------
     cluster_identity = ClusterIdentity("cluster-identity", ClusterIdentityArgs(
