@@ -146,6 +146,11 @@ def main() -> None:
         tenant_id=client.tenant_id,
         placement=placement,
         protect=cfg.protect_stateful_resources,
+        # The model registry this stack creates (below) copies shared models out of this account.
+        trusted_registry_ids=[pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
+            "/providers/Microsoft.MachineLearningServices/registries/", names.ml_registry,
+        )] if cfg.model_registry.create else [],
     ))
     key_vault = KeyVault("key-vault", KeyVaultArgs(
         vault_name=names.key_vault,

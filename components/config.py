@@ -943,7 +943,7 @@ def _read_alerts(reader: _Reader, problems: _Problems, agents_kind: Optional[str
         problems.add(f"{reader.path}.retrainWebhookUrl", "is set but agents.kind is github: a GitHub workflow cannot "
                      "be started by a webhook without a stored token; remove it, and set retrainReaderPrincipalId "
                      "for .github/workflows/ml-retrain.yml (README 'Alerts and the retraining trigger')")
-    if reader_id and agents_kind == "azure-devops":
+    if reader_id and agents_kind == "azure-devops" and not problems.at(f"{reader.path}.retrainReaderPrincipalId"):
         problems.add(f"{reader.path}.retrainReaderPrincipalId", "is set but agents.kind is azure-devops: Azure DevOps "
                      "retrains through retrainWebhookUrl (its incoming webhook); remove retrainReaderPrincipalId "
                      "(README 'Alerts and the retraining trigger')")
