@@ -114,8 +114,12 @@ def parse_alerts(document: Any, source: str = "alerts") -> list[FiredAlert]:
             raise AlertFeedError(f"{where}: needs \"id\" and \"properties.essentials\"")
         if any(c.isspace() for c in item["id"]):
             raise AlertFeedError(f"{where}: id {item['id']!r} has white space (an ARM id has none)")
-        fields = {k: essentials.get(k) for k in ("alertRule", "monitorCondition", "alertState")}
-        missing = [k for k, v in fields.items() if not isinstance(v, str) or not v]
+        fields: dict[str, str] = {}
+        for key in ("alertRule", "monitorCondition", "alertState"):
+            value = essentials.get(key)
+            if isinstance(value, str) and value:
+                fields[key] = value
+        missing = [k for k in ("alertRule", "monitorCondition", "alertState") if k not in fields]
         if missing:
             raise AlertFeedError(f"{where}: essentials lacks {', '.join(missing)}")
         alerts.append(FiredAlert(id=item["id"], rule_id=fields["alertRule"], monitor_condition=fields["monitorCondition"],
