@@ -28,6 +28,7 @@ from isolated_mlops.network.virtual_network import (SubnetPlan, VirtualNetwork, 
                                      with_endpoint_clients)
 from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
+from isolated_mlops.workspace.retrain_trigger import RetrainReader, RetrainReaderArgs
 from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
 from isolated_mlops.workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from isolated_mlops.workspace.model_registry import ModelRegistry, ModelRegistryArgs
@@ -148,6 +149,11 @@ def main() -> None:
         tenant_id=client.tenant_id,
         placement=placement,
         protect=cfg.protect_stateful_resources,
+        # The model registry this stack creates (below) copies shared models out of this account.
+        trusted_registry_ids=[pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
+            "/providers/Microsoft.MachineLearningServices/registries/", suffixed(names.ml_registry),
+        )] if names.ml_registry is not None else [],
     ))
     key_vault = KeyVault("key-vault", KeyVaultArgs(
         vault_name=suffixed(names.key_vault),
@@ -233,6 +239,13 @@ def main() -> None:
                 rule_prefix=names.alert_rule_prefix.value,
                 tags=tags,
             ))
+            # GitHub teams: the retraining trigger reads these alerts (workspace/retrain_trigger.py).
+            if cfg.alerts.retrain_reader_principal_id:
+                RetrainReader("retrain-reader", RetrainReaderArgs(
+                    principal_id=cfg.alerts.retrain_reader_principal_id,
+                    resource_group_id=resource_group.id,
+                    subscription_id=client.subscription_id,
+                ))
 
     # ---- Compute and access --------------------------------------------------------------------
     cluster_identity = ClusterIdentity("cluster-identity", ClusterIdentityArgs(

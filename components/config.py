@@ -126,7 +126,7 @@ def validate_plan(values: Mapping[str, Any], stack: str, secret_keys: Collection
 
     agents = read_agents(root.mapping("agents"), problems)
     check_token(root, problems, agents)
-    alerts = read_alerts(root.mapping("alerts"), problems) if "alerts" in values else None
+    alerts = read_alerts(root.mapping("alerts"), problems, agents.kind) if "alerts" in values else None
     model_registry = read_model_registry(root.mapping("modelRegistry", default={}), problems)
 
     check_region(root, problems, location, cloud)

@@ -151,6 +151,9 @@ class AlertsConfig:
     """Failed runs within an hour that fire the failed-training alert."""
     drift_psi: float
     """A feature of the latest delivery run with a PSI above this fires the drift alert (as Level significant does)."""
+    retrain_reader_principal_id: Optional[str] = None
+    """GitHub teams: the retraining trigger's reader identity (id-mlops-ml-retrain-<stack>), granted Monitoring
+    Reader on the stack's resource group so .github/workflows/ml-retrain.yml can read the fired alerts."""
 
 
 @dataclass(frozen=True)

@@ -267,13 +267,13 @@ def _read_token_expiry(reader: Reader, problems: Problems, count: int) -> Option
     return None
 
 
-_ALERT_KEYS = ("enabled", "email", "retrainWebhookUrl", "mlIdentityPrincipalId", "thresholds")
+_ALERT_KEYS = ("enabled", "email", "retrainWebhookUrl", "retrainReaderPrincipalId", "mlIdentityPrincipalId", "thresholds")
 _THRESHOLD_KEYS = ("failedRuns", "driftPsi")
 GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 
-def read_alerts(reader: Reader, problems: Problems) -> Optional[AlertsConfig]:
+def read_alerts(reader: Reader, problems: Problems, agents_kind: Optional[str]) -> Optional[AlertsConfig]:
     reader.unknown_keys(_ALERT_KEYS)
     enabled = reader.boolean("enabled", default=True)
     emails = reader.sequence("email", default=[]) or []
@@ -287,9 +287,23 @@ def read_alerts(reader: Reader, problems: Problems) -> Optional[AlertsConfig]:
         problems.add(f"{reader.path}.retrainWebhookUrl", f"carries a credential ({found}): an action group keeps its "
                      "webhook URL readable in ARM; use a webhook that needs none (Azure DevOps incoming webhook, "
                      "README 'Alerts and the retraining trigger')")
-    if enabled and not emails and not webhook and not reader.absent:
-        problems.add(f"{reader.path}.email", "is empty and no retrainWebhookUrl is set: an alert with no receiver "
-                     "tells no one; list at least one address, or set alerts.enabled: false")
+    # How retraining starts follows the CI system the stack's agents serve (README "Alerts and the
+    # retraining trigger"): Azure DevOps is pushed to (its incoming webhook needs no credential);
+    # GitHub pulls (ml-retrain.yml reads the alerts), because GitHub's dispatch APIs need a token.
+    reader_id = reader.string("retrainReaderPrincipalId", default=None, pattern=GUID_PATTERN,
+                              pattern_help="must be the principal (object) id, a GUID, of the retraining trigger's "
+                              "reader identity id-mlops-ml-retrain-<stack>") or None
+    if webhook and agents_kind == "github":
+        problems.add(f"{reader.path}.retrainWebhookUrl", "is set but agents.kind is github: a GitHub workflow cannot "
+                     "be started by a webhook without a stored token; remove it, and set retrainReaderPrincipalId "
+                     "for .github/workflows/ml-retrain.yml (README 'Alerts and the retraining trigger')")
+    if reader_id and agents_kind == "azure-devops" and not problems.at(f"{reader.path}.retrainReaderPrincipalId"):
+        problems.add(f"{reader.path}.retrainReaderPrincipalId", "is set but agents.kind is azure-devops: Azure DevOps "
+                     "retrains through retrainWebhookUrl (its incoming webhook); remove retrainReaderPrincipalId "
+                     "(README 'Alerts and the retraining trigger')")
+    if enabled and not emails and not webhook and not reader_id and not reader.absent:
+        problems.add(f"{reader.path}.email", "is empty and no retrainWebhookUrl or retrainReaderPrincipalId is set: an "
+                     "alert with no receiver tells no one; list at least one address, or set alerts.enabled: false")
     principal = reader.string("mlIdentityPrincipalId", default=None, pattern=GUID_PATTERN,
                               pattern_help="must be the ML delivery identity's principal (object) id, a GUID") or None
     thresholds = reader.mapping("thresholds", default={})
@@ -307,4 +321,4 @@ def read_alerts(reader: Reader, problems: Problems) -> Optional[AlertsConfig]:
         psi = 0.25
     return AlertsConfig(enabled=enabled, emails=tuple(e for e in emails if isinstance(e, str)),
                         retrain_webhook_url=webhook, ml_identity_principal_id=principal,
-                        failed_runs=failed_runs, drift_psi=float(psi))
+                        failed_runs=failed_runs, drift_psi=float(psi), retrain_reader_principal_id=reader_id)

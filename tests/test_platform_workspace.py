@@ -96,9 +96,15 @@ def test_storage_hardened(each_stack: StackRun):
     # pass the firewall; clients use the private endpoints (how-to-secure-workspace-vnet).
     assert account.input("publicNetworkAccess") == "Enabled"
     [ws] = each_stack.of_type(R.WORKSPACE)
+    # ...and, where the stack creates the model registry (prod), the registry: `az ml model share`
+    # copies a workspace's model out of this account into it (how-to-registry-network-isolation).
+    registries = [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": r.id}
+                  for r in each_stack.of_type("azure-native:machinelearningservices:Registry")]
+    assert len(registries) == (1 if each_stack.stack == "prod" else 0)
     assert account.input("networkRuleSet") == {
         "defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": [],
-        "resourceAccessRules": [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": ws.id}]}
+        "resourceAccessRules": [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": ws.id},
+                                *registries]}
     assert account.input("isHnsEnabled") is False
     assert violations(each_stack, "storage-hardened") == []
     assert violations(each_stack, "storage-admits-its-workspace") == []
