@@ -44,12 +44,14 @@ from isolated_mlops.workspace.key_vault import KeyVault
 from isolated_mlops.workspace.ml_workspace import MlWorkspace
 from isolated_mlops.workspace.model_registry import ModelRegistry
 from isolated_mlops.workspace.monitoring import Monitoring
+from isolated_mlops.workspace.retrain_trigger import RetrainReader
 from isolated_mlops.workspace.storage import WorkspaceStorage
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     VirtualNetwork, BidirectionalPeering, PrivateDnsZones, Bastion,
     LinuxVirtualMachine, CiAgentPool, ClusterIdentity, ComputeCluster,
     WorkspaceStorage, KeyVault, ContainerRegistry, Monitoring, MlWorkspace, ModelRegistry, DriftIngestion, Alerts,
+    RetrainReader,
 ]
 """Every component the package serves, as `isolated-mlops:index:<Name>`."""
 

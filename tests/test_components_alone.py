@@ -30,6 +30,7 @@ from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
 from isolated_mlops.workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
 from isolated_mlops.workspace.model_registry import ModelRegistry, ModelRegistryArgs
 from isolated_mlops.workspace.monitoring import Monitoring, MonitoringArgs
+from isolated_mlops.workspace.retrain_trigger import RetrainReader, RetrainReaderArgs
 from isolated_mlops.workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
 from offline.engine import RegisteredResource, StackRun
 from offline.mocks import SUBSCRIPTION_ID, TENANT_ID
@@ -115,7 +116,9 @@ CASES: dict[str, Case] = {
     "DiagnosticSettings": Case(lambda **c: DiagnosticSettings("diag", DiagnosticSettingsArgs(
         log_analytics_workspace_id=LAW, targets=[LogTarget("kv", f"{SUB}/kv")], **c)), DIAGNOSTIC, supports=frozenset()),
 }
-COMPONENT_TYPES = {"KeyVault": KeyVault, "WorkspaceStorage": WorkspaceStorage, "ContainerRegistry": ContainerRegistry,
+CASES["RetrainReader"] = Case(lambda **c: RetrainReader("reader", RetrainReaderArgs(
+    principal_id=PRINCIPAL, resource_group_id=f"{SUB}/resourceGroups/rg-alone", **c)), ROLE, supports=frozenset())
+COMPONENT_TYPES = {"RetrainReader": RetrainReader, "KeyVault": KeyVault, "WorkspaceStorage": WorkspaceStorage, "ContainerRegistry": ContainerRegistry,
                    "Monitoring": Monitoring, "MlWorkspace": MlWorkspace, "ModelRegistry": ModelRegistry,
                    "DriftIngestion": DriftIngestion, "Alerts": Alerts, "PrivateEndpoint": PrivateEndpoint,
                    "DiagnosticSettings": DiagnosticSettings}

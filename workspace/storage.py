@@ -33,6 +33,9 @@ class WorkspaceStorageArgs(CommonArgs):
     """The account's redundancy SKU (Standard_LRS, Standard_ZRS, Standard_GRS, ...)."""
     group_ids: Sequence[str] = ("blob", "file")
     """Private endpoints to create with `private_endpoint`: blob and file always; queue and table for batch endpoints."""
+    trusted_registry_ids: Sequence[pulumi.Input[str]] = ()
+    """Azure ML registries the firewall admits too: sharing a model from the workspace into a registry
+    copies its files out of this account, which needs the registry as a resource instance."""
 
 
 class WorkspaceStorage(pulumi.ComponentResource):
@@ -81,6 +84,13 @@ class WorkspaceStorage(pulumi.ComponentResource):
                 bypass=storage.Bypass.AZURE_SERVICES,
                 resource_access_rules=[storage.ResourceAccessRuleArgs(
                     tenant_id=args.tenant_id, resource_id=args.trusted_workspace_id,
+                ), *(
+                    # `az ml model share` (the delivery's promotion into the registry) needs the
+                    # workspace's storage to admit the registry as a resource instance (Network
+                    # isolation with registries, "Share assets from workspace to registry":
+                    # https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation#share-assets-from-workspace-to-registry).
+                    storage.ResourceAccessRuleArgs(tenant_id=args.tenant_id, resource_id=registry)
+                    for registry in args.trusted_registry_ids
                 )],
                 ip_rules=[],
                 virtual_network_rules=[],
