@@ -25,16 +25,12 @@ LIBRARY_FOLDERS = ("components", "network", "workspace", "compute", "policy")
 TOOLS = ("offline", "live", "delivery", "ml", "bootstrap", "benchmarks", "examples", "pipelines")
 NOT_FOR_THE_PACKAGE = (*TOOLS, "tests", "__main__")
 
-# Circles another branch removes. The lead deletes each entry when that branch lands.
-ALLOWED_CIRCLES: set[frozenset[str]] = {
-    # components/config.py <-> components/naming.py: the `plan` branch splits config.py and removes it.
-    frozenset({f"{PACKAGE}.components.config", f"{PACKAGE}.components.naming"}),
-}
+# Circles another branch removes (the lead deletes each entry when that branch lands). None left:
+# the `plan` branch removed components/config.py <-> components/naming.py.
+ALLOWED_CIRCLES: set[frozenset[str]] = set()
 
 MAX_LINES = 500
 LONGER_ALLOWED = {
-    # The `plan` branch splits config.py (the YAML reader, the schema, SSH keys, subnet capacity).
-    "components/config.py": "split by the plan branch",
     # Shipped verbatim, as one file, in the agents' custom data (compute/cloud_init.py reads it) and run
     # by python3 on the VM with the standard library only: a second module would have to be shipped,
     # placed on the VM's import path and kept in step with it.
