@@ -187,6 +187,9 @@ def main() -> None:
     # ---- Monitoring of the ML lifecycle: the drift table's private ingestion path, alerts --------
     drift = None
     if cfg.alerts is not None:
+        # Monitoring has its scope: the stack gives every workspace-side component its private endpoint.
+        scope_name = monitoring.private_link_scope_name
+        assert scope_name is not None
         drift = DriftIngestion("drift", DriftIngestionArgs(
             table_name=DRIFT_TABLE,
             endpoint_name=names.data_collection_endpoint.value,
@@ -195,7 +198,7 @@ def main() -> None:
             location=location,
             log_analytics_name=monitoring.log_analytics.name,
             log_analytics_id=monitoring.log_analytics.id,
-            private_link_scope_name=monitoring.private_link_scope.name,
+            private_link_scope_name=scope_name,
             retention_days=cfg.log_retention_days,
             publisher_principal_id=cfg.alerts.ml_identity_principal_id,
             protect=cfg.protect_stateful_resources,

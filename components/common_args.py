@@ -12,7 +12,7 @@ the types from it. Each field's docstring becomes its description in that schema
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import AbstractSet, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -114,14 +114,16 @@ class CommonArgs:
 COMMON_FIELDS = tuple(f.name for f in dataclasses.fields(CommonArgs))
 
 
-def check_common(owner: str, args: CommonArgs, supports: AbstractSet[str] = frozenset(COMMON_FIELDS)) -> None:
-    """Refuse a value Azure would refuse, or an argument the component cannot honour, in one line
-    naming the argument, before any resource exists. `supports`: the CommonArgs fields the component
-    applies; `tags` and `protect` are always accepted."""
-    for name in COMMON_FIELDS:
-        if name not in supports and name not in ("tags", "protect") and getattr(args, name):
-            raise ValueError(f"{owner}: {name} is not supported here: this component applies only "
-                             f"{', '.join(sorted({'tags', 'protect', *supports}))}; leave {name} unset")
+def check_common(owner: str, args: CommonArgs, unsupported: Mapping[str, str] = {}) -> None:
+    """Refuse, in one line naming the argument, a value Azure would refuse or a cross-cutting argument
+    the component cannot honour, before any resource exists. `unsupported`: the CommonArgs fields the
+    component does not apply, each with the reason (what its Azure resource lacks); the one way every
+    component refuses one (network/, compute/, workspace/ and components/ alike)."""
+    for name, reason in unsupported.items():
+        if name not in COMMON_FIELDS:
+            raise TypeError(f"{owner}: check_common names {name!r}, which is not a CommonArgs field")
+        if getattr(args, name) not in (None, (), [], {}, False):
+            raise ValueError(f"{owner}: {name} is not supported here: {reason}; leave {name} unset")
     if args.lock is not None and args.lock not in LOCK_LEVELS:
         raise ValueError(f"{owner}: lock={args.lock!r} is not a lock level; use one of {', '.join(LOCK_LEVELS)}")
     for spec in args.role_assignments:

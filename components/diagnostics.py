@@ -84,7 +84,12 @@ class DiagnosticSettings(pulumi.ComponentResource):
     def __init__(self, name: str, args: DiagnosticSettingsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = as_args(DiagnosticSettingsArgs, args)  # a mapping when the component package serves it
         super().__init__(type_token("mlops:components:DiagnosticSettings"), name, None, opts)
-        check_common(type(self).__name__, args, supports=frozenset())
+        check_common(type(self).__name__, args, {
+            "lock": "a diagnostic setting takes no lock; lock the resource it reads",
+            "private_endpoint": "a diagnostic setting has no private-link group id",
+            "diagnostics": "a diagnostic setting has no logs of its own",
+            "role_assignments": "a diagnostic setting takes no role assignments; assign roles on the resource it reads",
+            "identity": "a diagnostic setting has no managed identity"})
         keys = [t.key for t in args.targets]
         if len(set(keys)) != len(keys):
             raise ValueError(f"DiagnosticSettings: targets repeat a key ({', '.join(sorted(k for k in set(keys) if keys.count(k) > 1))}); "

@@ -14,7 +14,7 @@ them too without an import circle) and re-exported here: import them from this m
 """
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization, monitor
@@ -74,7 +74,7 @@ def apply_common(
     location: Optional[pulumi.Input[str]] = None,
     endpoint_groups: Sequence[EndpointGroup] = (),
     diagnostics_resource_id: Optional[pulumi.Input[str]] = None,
-    supports: Optional[frozenset[str]] = None,
+    unsupported: Mapping[str, str] = {},
     subscription_id: Optional[pulumi.Input[str]] = None,
 ) -> CommonChildren:
     """Create the lock, role assignments, diagnostic setting and private endpoints of a component's
@@ -85,11 +85,11 @@ def apply_common(
     resource_group_name, location: the component's own, for endpoints whose options name none.
     diagnostics_resource_id: where the diagnostic setting goes when it is not the resource itself
     (storage logs are per service: `<account id>/blobServices/default`).
-    supports: the CommonArgs fields the component honours (all by default); others are refused.
+    unsupported: the CommonArgs fields the component does not apply, with the reason (`check_common`).
     subscription_id: where role definition ids live; the deployment's subscription when not given.
     """
     owner_name = type(owner).__name__
-    check_common(owner_name, args, supports if supports is not None else frozenset(COMMON_FIELDS))
+    check_common(owner_name, args, unsupported)
     made = CommonChildren()
     options = args.private_endpoint
     if options is not None:

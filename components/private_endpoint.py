@@ -52,7 +52,10 @@ class PrivateEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: PrivateEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = as_args(PrivateEndpointArgs, args)  # a mapping when the component package serves it
         super().__init__(type_token("mlops:components:PrivateEndpoint"), name, None, opts)
-        check_common(type(self).__name__, args, supports=frozenset({"lock", "role_assignments"}))
+        check_common(type(self).__name__, args, {
+            "private_endpoint": "it is the private endpoint",
+            "diagnostics": "a private endpoint has no resource logs (only metrics)",
+            "identity": "a private endpoint has no managed identity"})
         if not args.zone_ids:
             raise ValueError(f"PrivateEndpoint {name}: no private DNS zone for group id {args.group_id!r}; "
                              "pass its zones in zone_ids (components/zones.py lists them per cloud)")

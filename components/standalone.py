@@ -13,15 +13,15 @@ module absorbs, so each component keeps one constructor:
   the type the component always had (`mlops:network:VirtualNetwork`): that type is part of every child's
   URN, and a changed URN would replace the stack's resources. `type_token` gives the right one.
 
-`refuse_unsupported` turns a cross-cutting argument that a component's Azure resource cannot take
-(a private endpoint on a VNet, say) into one clear error instead of silently ignoring it.
+A cross-cutting argument that a component's Azure resource cannot take (a private endpoint on a VNet,
+say) is refused by `components.common_args.check_common`, the one refusal every component uses.
 """
 
 import dataclasses
 import inspect
 import typing
 from collections import abc
-from typing import Any, Mapping, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 import pulumi
 
@@ -78,15 +78,6 @@ def _convert(hint: Any, value: Any) -> Any:
     if origin in (dict, abc.Mapping) and len(params) == 2 and isinstance(value, abc.Mapping):
         return {key: _convert(params[1], item) for key, item in value.items()}
     return value
-
-
-def refuse_unsupported(owner: str, args: object, why: Mapping[str, str]) -> None:
-    """Raise one line for each cross-cutting argument in `why` that is set: `why` maps the argument's
-    name to the reason the component's resources cannot take it."""
-    for name, reason in why.items():
-        value: Optional[Any] = getattr(args, name, None)
-        if value not in (None, (), [], {}, False):
-            raise ValueError(f"{owner}: {name} is not supported here: {reason}")
 
 
 def subscription_of(resource_id: pulumi.Input[str]) -> pulumi.Output[str]:

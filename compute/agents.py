@@ -14,9 +14,9 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
-from isolated_mlops.components.interface import CommonArgs, ManagedIdentity
+from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, check_common
 from isolated_mlops.components.roles import KEY_VAULT_SECRETS_USER, role_definition_id
-from isolated_mlops.components.standalone import as_args, depends_on_of, refuse_unsupported, type_token
+from isolated_mlops.components.standalone import as_args, depends_on_of, type_token
 from isolated_mlops.compute import cloud_init
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 
@@ -87,7 +87,7 @@ class CiAgentPool(pulumi.ComponentResource):
     def __init__(self, name: str, args: CiAgentPoolArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:compute:CiAgentPool"), name, None, opts)
         args = as_args(CiAgentPoolArgs, args)
-        refuse_unsupported("CiAgentPool", args, {
+        check_common("CiAgentPool", args, {
             "identity": "the pool creates its agents' identity itself",
             "private_endpoint": "agents are VMs on a private NIC",
             "lock": "set locks on the resource group", "diagnostics": "a pool is not one Azure resource",

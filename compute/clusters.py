@@ -8,9 +8,9 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 from pulumi_azure_native import machinelearningservices as ml
 
-from isolated_mlops.components.interface import CommonArgs, apply_common, identity_type
+from isolated_mlops.components.interface import CommonArgs, apply_common, check_common, identity_type
 from isolated_mlops.components.roles import ACR_PULL, role_definition_id
-from isolated_mlops.components.standalone import as_args, depends_on_of, refuse_unsupported, subscription_of, type_token
+from isolated_mlops.components.standalone import as_args, depends_on_of, subscription_of, type_token
 
 
 @dataclass(kw_only=True)
@@ -55,7 +55,7 @@ class ClusterIdentity(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:compute:ClusterIdentity"), name, None, opts)
         args = as_args(ClusterIdentityArgs, args)
-        refuse_unsupported("ClusterIdentity", args, {
+        check_common("ClusterIdentity", args, {
             "identity": "an identity has no identity of its own", "private_endpoint": "an identity has no endpoint",
             "diagnostics": "a user-assigned identity has no resource logs to send"})
         child = pulumi.ResourceOptions(parent=self, protect=args.protect or None)
@@ -124,7 +124,7 @@ class ComputeCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComputeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:compute:ComputeCluster"), name, None, opts)
         args = as_args(ComputeClusterArgs, args)
-        refuse_unsupported("ComputeCluster", args, {
+        check_common("ComputeCluster", args, {
             "private_endpoint": "a cluster is reached through its workspace's endpoint",
             "diagnostics": "a cluster's logs are its workspace's (set them on the workspace)"})
         if not args.min_nodes <= args.max_nodes:

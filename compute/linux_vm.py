@@ -6,8 +6,8 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import compute, network
 
-from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, apply_common
-from isolated_mlops.components.standalone import as_args, depends_on_of, refuse_unsupported, subscription_of, type_token
+from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, apply_common, check_common
+from isolated_mlops.components.standalone import as_args, depends_on_of, subscription_of, type_token
 
 UBUNTU_IMAGE = compute.ImageReferenceArgs(
     publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="latest",
@@ -63,7 +63,7 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
     def __init__(self, name: str, args: LinuxVirtualMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:compute:LinuxVirtualMachine"), name, None, opts)
         args = as_args(LinuxVirtualMachineArgs, args)
-        refuse_unsupported("LinuxVirtualMachine", args, {
+        check_common("LinuxVirtualMachine", args, {
             "private_endpoint": "a VM is reached on its private NIC, not through a private endpoint"})
         self.nic = network.NetworkInterface(
             f"{name}-nic",

@@ -6,8 +6,8 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import network
 
-from isolated_mlops.components.interface import CommonArgs, apply_common
-from isolated_mlops.components.standalone import as_args, refuse_unsupported, subscription_of, type_token
+from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
+from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 
 
 @dataclass(kw_only=True)
@@ -41,7 +41,7 @@ class Bastion(pulumi.ComponentResource):
     def __init__(self, name: str, args: BastionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:network:Bastion"), name, None, opts)
         args = as_args(BastionArgs, args)
-        refuse_unsupported("Bastion", args, {
+        check_common("Bastion", args, {
             "private_endpoint": "Bastion is reached through its public IP", "identity": "Bastion has no managed identity"})
         child = pulumi.ResourceOptions(parent=self, protect=args.protect or None)
         # Bastion refuses Basic or dynamic public IPs.

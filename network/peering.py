@@ -6,8 +6,8 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import network
 
-from isolated_mlops.components.interface import CommonArgs
-from isolated_mlops.components.standalone import as_args, refuse_unsupported, type_token
+from isolated_mlops.components.interface import CommonArgs, check_common
+from isolated_mlops.components.standalone import as_args, type_token
 
 
 @dataclass
@@ -45,7 +45,7 @@ class BidirectionalPeering(pulumi.ComponentResource):
     def __init__(self, name: str, args: BidirectionalPeeringArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:network:BidirectionalPeering"), name, None, opts)
         args = as_args(BidirectionalPeeringArgs, args)
-        refuse_unsupported("BidirectionalPeering", args, {
+        check_common("BidirectionalPeering", args, {
             name: "a peering is a child of its VNet; set it on the VNets"
             for name in ("tags", "lock", "private_endpoint", "diagnostics", "role_assignments", "identity")})
         child = pulumi.ResourceOptions(parent=self, protect=args.protect or None)

@@ -17,8 +17,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 from pulumi_azure_native import privatedns
 
-from isolated_mlops.components.interface import CommonArgs, apply_common
-from isolated_mlops.components.standalone import as_args, refuse_unsupported, subscription_of, type_token
+from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
+from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 from isolated_mlops.components.zones import CLOUDS, zones_for
 
 # Private DNS zones and their links are global resources.
@@ -56,7 +56,7 @@ class PrivateDnsZones(pulumi.ComponentResource):
     def __init__(self, name: str, args: PrivateDnsZonesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:network:PrivateDnsZones"), name, None, opts)
         args = as_args(PrivateDnsZonesArgs, args)
-        refuse_unsupported("PrivateDnsZones", args, {
+        check_common("PrivateDnsZones", args, {
             "private_endpoint": "a private DNS zone is not reached through a private endpoint",
             "identity": "a private DNS zone has no managed identity"})
         if args.cloud not in CLOUDS:

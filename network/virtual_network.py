@@ -8,8 +8,8 @@ import pulumi
 from pulumi_azure_native import network
 
 from isolated_mlops.components.catalogue import BASTION_SUBNET_NAME  # the name Azure requires
-from isolated_mlops.components.interface import CommonArgs, apply_common
-from isolated_mlops.components.standalone import as_args, refuse_unsupported, subscription_of, type_token
+from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
+from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 
 # Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
 # Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which
@@ -130,7 +130,7 @@ class VirtualNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: VirtualNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:network:VirtualNetwork"), name, None, opts)
         args = as_args(VirtualNetworkArgs, args)
-        refuse_unsupported("VirtualNetwork", args, {
+        check_common("VirtualNetwork", args, {
             "private_endpoint": "a VNet has no private-link group id", "identity": "a VNet has no managed identity"})
         self._child = pulumi.ResourceOptions(parent=self, protect=args.protect or None)
         self._args = args

@@ -89,7 +89,8 @@ CASES: dict[str, Case] = {
         supports=frozenset({"lock", "role_assignments", "diagnostics", "private_endpoint", "identity"}),
         diagnostics_suffix="/blobServices/default"),
     "ContainerRegistry": Case(lambda **c: ContainerRegistry("acr", ContainerRegistryArgs(registry_name="cralone", **AT, **c)),
-                              "azure-native:containerregistry:Registry", ("registry",)),
+                              "azure-native:containerregistry:Registry", ("registry",),
+                              supports=frozenset({"lock", "role_assignments", "diagnostics", "private_endpoint", "identity"})),
     "Monitoring": Case(lambda **c: Monitoring("mon", MonitoringArgs(
         log_analytics_name="log-alone", app_insights_name="appi-alone", private_link_scope_name="pls-alone", **AT, **c)),
         "azure-native:operationalinsights:Workspace", ("azuremonitor",)),
@@ -228,6 +229,41 @@ def test_the_key_vault_is_public_only_when_asked_and_then_admits_only_the_listed
     assert acls["defaultAction"] == "Deny" and [r["value"] for r in acls["ipRules"]] == ["203.0.113.7"]
     with pytest.raises(ValueError, match="allowed_ip_ranges needs public_network_access=True"):
         build(lambda: CASES["KeyVault"].make(allowed_ip_ranges=["203.0.113.7"]))
+
+
+def test_monitoring_creates_its_private_link_scope_only_for_its_private_endpoint() -> None:
+    scope_types = ("azure-native:monitor:PrivateLinkScope", "azure-native:monitor:PrivateLinkScopedResource")
+    run, made = build(lambda: CASES["Monitoring"].make())
+    assert not [r for t in scope_types for r in run.of_type(t)] and made.private_link_scope_id is None
+    run, made = build(lambda: CASES["Monitoring"].make(private_endpoint=EVERYTHING["private_endpoint"]))
+    [scope] = run.of_type(scope_types[0])
+    assert len(run.of_type(scope_types[1])) == 2
+    assert the(run, ENDPOINT).input("privateLinkServiceConnections")[0]["privateLinkServiceId"] == scope.id
+    with pytest.raises(ValueError, match="^Monitoring mon: private_endpoint needs private_link_scope_name"):
+        build(lambda: Monitoring("mon", MonitoringArgs(log_analytics_name="log-alone", app_insights_name="appi-alone",
+                                                       private_endpoint=EVERYTHING["private_endpoint"], **AT)))
+
+
+def test_the_registry_takes_user_assigned_identities_as_acr_spells_them() -> None:
+    uami = f"{SUB}/resourceGroups/rg-alone/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acr"
+    run, _ = build(lambda: CASES["ContainerRegistry"].make(identity=ManagedIdentity(system_assigned=True, user_assigned_ids=[uami])))
+    identity = the(run, "azure-native:containerregistry:Registry").input("identity")
+    assert identity == {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {uami: {}}}
+    run, _ = build(lambda: CASES["ContainerRegistry"].make())
+    assert the(run, "azure-native:containerregistry:Registry").input("identity") is None
+
+
+def test_one_refusal_for_every_component_and_it_names_only_common_fields() -> None:
+    """network/, compute/ and workspace/ refuse through the same check (no second helper), and a
+    component that names a field CommonArgs does not have is a programming error, not a silent pass."""
+    from isolated_mlops.components import standalone
+    from isolated_mlops.components.interface import check_common
+
+    assert not hasattr(standalone, "refuse_unsupported")
+    with pytest.raises(TypeError, match="'identities', which is not a CommonArgs field"):
+        check_common("X", CommonArgs(), {"identities": "typo"})
+    with pytest.raises(ValueError, match="^X: lock is not supported here: why; leave lock unset$"):
+        check_common("X", CommonArgs(lock="CanNotDelete"), {"lock": "why"})
 
 
 def test_the_build_harness_sees_what_a_component_creates() -> None:

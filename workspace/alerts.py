@@ -69,6 +69,14 @@ WORKSPACE_METRIC_NAMESPACE = "Microsoft.MachineLearningServices/workspaces"
 FAILED_RUNS_METRIC = "Failed Runs"
 
 
+# What DriftIngestion refuses of the common arguments: its lock and roles go on the data collection rule.
+DRIFT_INGESTION_UNSUPPORTED = {
+    "private_endpoint": "its endpoint joins the Private Link Scope given in private_link_scope_name instead",
+    "diagnostics": "a data collection rule's own logs are not collected here",
+    "identity": "a data collection rule takes no managed identity here",
+}
+
+
 @dataclass
 class DriftIngestionArgs(CommonArgs):
     """The drift table, its data collection endpoint (in the stack's AMPLS) and rule.
@@ -114,7 +122,7 @@ class DriftIngestion(pulumi.ComponentResource):
     def __init__(self, name: str, args: DriftIngestionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = as_args(DriftIngestionArgs, args)  # a mapping when the component package serves it
         super().__init__(type_token("mlops:workspace:DriftIngestion"), name, None, opts)
-        check_common(type(self).__name__, args, supports=frozenset({"lock", "role_assignments"}))
+        check_common(type(self).__name__, args, DRIFT_INGESTION_UNSUPPORTED)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.table: operationalinsights.Table = operationalinsights.Table(
@@ -181,7 +189,7 @@ class DriftIngestion(pulumi.ComponentResource):
             )
         self.common = apply_common(self, name, args, resource_id=self.rule.id,
                                    resource_group_name=args.resource_group_name, location=args.location,
-                                   supports=frozenset({"lock", "role_assignments"}))
+                                   unsupported=DRIFT_INGESTION_UNSUPPORTED)
         self.table_name = self.table.name
         self.logs_ingestion_endpoint = self.endpoint.logs_ingestion.apply(lambda li: li.endpoint if li else None)
         self.rule_id = self.rule.id
@@ -258,7 +266,12 @@ class Alerts(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = as_args(AlertsArgs, args)  # a mapping when the component package serves it
         super().__init__(type_token("mlops:workspace:Alerts"), name, None, opts)
-        check_common(type(self).__name__, args, supports=frozenset())
+        check_common(type(self).__name__, args, {
+            "lock": "alerts are several small resources; lock the resource group",
+            "private_endpoint": "alert rules and action groups have no private-link group id",
+            "diagnostics": "alert rules have no resource logs of their own",
+            "role_assignments": "alerts are several resources; assign roles on the resource group",
+            "identity": "the alerts carry no managed identity"})
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         emails = [monitor.MicrosoftCommonEmailReceiverArgs(name=f"email-{i}", email_address=address, use_common_alert_schema=True)

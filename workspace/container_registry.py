@@ -7,9 +7,23 @@ import pulumi
 from pulumi_azure_native import containerregistry
 
 from isolated_mlops.components.standalone import as_args, type_token
-from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common
+from isolated_mlops.components.interface import CommonArgs, EndpointGroup, ManagedIdentity, apply_common
 
 __all__ = ["ContainerRegistry", "ContainerRegistryArgs"]
+
+
+def _registry_identity(identity: Optional[ManagedIdentity]) -> Optional[containerregistry.IdentityPropertiesArgs]:
+    """The registry's identity block. ACR spells both kinds `SystemAssigned, UserAssigned`, with a space, and
+    takes user-assigned identities as a map of id -> {} (REST: Microsoft.ContainerRegistry/registries,
+    IdentityProperties: https://learn.microsoft.com/rest/api/containerregistry/registries/create#identityproperties)."""
+    if identity is None or (not identity.system_assigned and not identity.user_assigned_ids):
+        return None
+    kinds = [k for k, on in (("SystemAssigned", identity.system_assigned),
+                             ("UserAssigned", bool(identity.user_assigned_ids))) if on]
+    return containerregistry.IdentityPropertiesArgs(
+        type=containerregistry.ResourceIdentityType(", ".join(kinds)),
+        user_assigned_identities={uid: containerregistry.UserIdentityPropertiesArgs()
+                                  for uid in identity.user_assigned_ids} or None)
 
 # The registry's private-link sub-resource ("Azure Private Endpoint private DNS zone values", Containers:
 # https://learn.microsoft.com/azure/private-link/private-endpoint-dns#containers).
@@ -20,7 +34,8 @@ REGISTRY_GROUP_ID = "registry"
 class ContainerRegistryArgs(CommonArgs):
     """A private Premium registry; clients reach it through `private_endpoint` (or trusted Azure services).
 
-    A managed identity (`identity=`) is not offered here (nothing in the platform needs the registry's own).
+    `identity=` gives the registry managed identities (what it uses to read a customer-managed key, or
+    for its tasks to pull from other registries).
     """
 
     registry_name: pulumi.Input[str]
@@ -56,6 +71,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             # a cheaper SKU here silently means public pulls.
             sku=containerregistry.SkuArgs(name=containerregistry.SkuName.PREMIUM),
             admin_user_enabled=False,
+            identity=_registry_identity(args.identity),
             public_network_access=containerregistry.PublicNetworkAccess.DISABLED,
             network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             # Quarantine blocks images until a scanner releases them; batch endpoints would never start.
@@ -67,7 +83,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         )
         self.common = apply_common(
             self, name, args, resource_id=self.registry.id, resource_group_name=args.resource_group_name,
-            location=args.location, supports=frozenset({"lock", "private_endpoint", "diagnostics", "role_assignments"}),
+            location=args.location,
             endpoint_groups=[EndpointGroup(REGISTRY_GROUP_ID, f"{name}-registry",
                                            pulumi.Output.concat("pe-", self.registry.name))])
         self.private_endpoints = self.common.private_endpoints

@@ -95,7 +95,7 @@ class KeyVault(pulumi.ComponentResource):
         self.common = apply_common(
             self, name, args, resource_id=self.vault.id, resource_group_name=args.resource_group_name,
             location=args.location,
-            supports=frozenset({"lock", "private_endpoint", "diagnostics", "role_assignments"}),
+            unsupported={"identity": "a Key Vault has no managed identity; give its callers roles instead"},
             endpoint_groups=[EndpointGroup(VAULT_GROUP_ID, f"{name}-vault", pulumi.Output.concat("pe-", self.vault.name))])
         self.private_endpoints = self.common.private_endpoints
         self.private_endpoint = self.private_endpoints.get(VAULT_GROUP_ID)

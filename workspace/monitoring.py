@@ -1,5 +1,7 @@
 """Log Analytics and workspace-based Application Insights (classic App Insights is retired), reachable
-only through an Azure Monitor Private Link Scope (AMPLS) and its private endpoint.
+only through an Azure Monitor Private Link Scope (AMPLS) and its private endpoint. The scope exists for
+that endpoint: without `private_endpoint` the component creates neither (the resources are then reached
+over their public endpoints, `public_network_access=True`, or through a landing zone's own scope).
 
 Log Analytics and Application Insights take no private endpoint of their own: Azure Monitor's private
 link goes through a scope. The workspace and the component are scoped into the AMPLS, the AMPLS gets
@@ -49,8 +51,6 @@ class MonitoringArgs(CommonArgs):
     """The Log Analytics workspace's Azure name."""
     app_insights_name: str
     """The Application Insights component's Azure name."""
-    private_link_scope_name: str
-    """The Azure Monitor Private Link Scope's name."""
     resource_group_name: pulumi.Input[str]
     """The resource group of every resource here."""
     location: pulumi.Input[str]
@@ -59,6 +59,8 @@ class MonitoringArgs(CommonArgs):
     """Days Log Analytics keeps data (30-730 on the PerGB2018 tier)."""
     public_network_access: bool = False
     """Accept ingestion and queries from public networks; False: only through the scope's private endpoint."""
+    private_link_scope_name: Optional[str] = None
+    """The Azure Monitor Private Link Scope's name: required with `private_endpoint`, which the scope exists for."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -70,10 +72,10 @@ class Monitoring(pulumi.ComponentResource):
     """The Log Analytics workspace's Azure name."""
     app_insights_id: pulumi.Output[str]
     """The Application Insights component's ARM id."""
-    private_link_scope_id: pulumi.Output[str]
-    """The Azure Monitor Private Link Scope's ARM id."""
-    private_link_scope_name: pulumi.Output[str]
-    """The scope's Azure name: a data collection endpoint joins it by name (DriftIngestion)."""
+    private_link_scope_id: Optional[pulumi.Output[str]]
+    """The Azure Monitor Private Link Scope's ARM id; None without `private_endpoint`."""
+    private_link_scope_name: Optional[pulumi.Output[str]]
+    """The scope's Azure name: a data collection endpoint joins it by name (DriftIngestion); None without `private_endpoint`."""
     private_endpoint_ids: pulumi.Output[dict[str, str]]
     """The scope's private endpoint's ARM id by group id; empty without `private_endpoint`."""
 
@@ -83,6 +85,9 @@ class Monitoring(pulumi.ComponentResource):
         if not 30 <= args.retention_days <= 730:
             # PerGB2018 retention: 30-730 days (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
             raise ValueError(f"Monitoring {name}: retention_days={args.retention_days}; use 30-730")
+        if args.private_endpoint is not None and not args.private_link_scope_name:
+            raise ValueError(f"Monitoring {name}: private_endpoint needs private_link_scope_name "
+                             "(Azure Monitor's endpoint connects to a Private Link Scope); name the scope")
         la_access = operationalinsights.PublicNetworkAccessType.ENABLED if args.public_network_access \
             else operationalinsights.PublicNetworkAccessType.DISABLED
         ai_access = applicationinsights.PublicNetworkAccessType.ENABLED if args.public_network_access \
@@ -116,7 +121,40 @@ class Monitoring(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.private_link_scope: monitor.PrivateLinkScope = monitor.PrivateLinkScope(
+        # The scope and its members exist only for the private endpoint (Azure Monitor's private link
+        # goes through a scope: https://learn.microsoft.com/azure/azure-monitor/logs/private-link-security).
+        self.private_link_scope: Optional[monitor.PrivateLinkScope] = None
+        self.scoped_resources: dict[str, monitor.PrivateLinkScopedResource] = {}
+        if args.private_endpoint is not None:
+            self._create_scope(name, args)
+        # Since December 2021 the scope's DNS records do not depend on which resources it holds
+        # (Azure Monitor's endpoint compression), so the endpoint need not wait for the scoped resources.
+        self.common = apply_common(
+            self, name, args, resource_id=self.log_analytics.id, resource_group_name=args.resource_group_name,
+            location=args.location, unsupported={"identity": "the component gives its Log Analytics workspace no managed identity (nothing here uses one)"},
+            endpoint_groups=[EndpointGroup(AZURE_MONITOR_GROUP_ID, f"{name}-{AZURE_MONITOR_GROUP_ID}",
+                                           pulumi.Output.concat("pe-", self.private_link_scope.name) if self.private_link_scope else "",
+                                           target_resource_id=self.private_link_scope.id if self.private_link_scope else None)])
+        self.private_endpoints = self.common.private_endpoints
+        self.private_endpoint = self.private_endpoints.get(AZURE_MONITOR_GROUP_ID)
+        self.log_analytics_id = self.log_analytics.id
+        self.log_analytics_name = self.log_analytics.name
+        self.app_insights_id = self.app_insights.id
+        self.private_link_scope_id = self.private_link_scope.id if self.private_link_scope else None
+        self.private_link_scope_name = self.private_link_scope.name if self.private_link_scope else None
+        self.private_endpoint_ids = self.common.endpoint_ids()
+        self.register_outputs({
+            "log_analytics_id": self.log_analytics_id,
+            "log_analytics_name": self.log_analytics_name,
+            "app_insights_id": self.app_insights_id,
+            "private_link_scope_id": self.private_link_scope_id,
+            "private_link_scope_name": self.private_link_scope_name,
+            "private_endpoint_ids": self.private_endpoint_ids,
+        })
+
+    def _create_scope(self, name: str, args: MonitoringArgs) -> None:
+        """The scope (open access modes) with the workspace and Application Insights scoped into it."""
+        scope = self.private_link_scope = monitor.PrivateLinkScope(
             f"{name}-scope",
             scope_name=args.private_link_scope_name,
             resource_group_name=args.resource_group_name,
@@ -131,11 +169,11 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Both inputs are outputs of the scope and of the monitored resource: Pulumi orders them.
-        self.scoped_resources: dict[str, monitor.PrivateLinkScopedResource] = {
+        self.scoped_resources = {
             role: monitor.PrivateLinkScopedResource(
                 f"{name}-{role}-scoped",
                 name=resource_name,
-                scope_name=self.private_link_scope.name,
+                scope_name=scope.name,
                 resource_group_name=args.resource_group_name,
                 linked_resource_id=resource.id,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -145,27 +183,3 @@ class Monitoring(pulumi.ComponentResource):
                 ("appinsights", args.app_insights_name, self.app_insights),
             )
         }
-        # Since December 2021 the scope's DNS records do not depend on which resources it holds
-        # (Azure Monitor's endpoint compression), so the endpoint need not wait for the scoped resources.
-        self.common = apply_common(
-            self, name, args, resource_id=self.log_analytics.id, resource_group_name=args.resource_group_name,
-            location=args.location, supports=frozenset({"lock", "private_endpoint", "diagnostics", "role_assignments"}),
-            endpoint_groups=[EndpointGroup(AZURE_MONITOR_GROUP_ID, f"{name}-{AZURE_MONITOR_GROUP_ID}",
-                                           pulumi.Output.concat("pe-", self.private_link_scope.name),
-                                           target_resource_id=self.private_link_scope.id)])
-        self.private_endpoints = self.common.private_endpoints
-        self.private_endpoint = self.private_endpoints.get(AZURE_MONITOR_GROUP_ID)
-        self.log_analytics_id = self.log_analytics.id
-        self.log_analytics_name = self.log_analytics.name
-        self.app_insights_id = self.app_insights.id
-        self.private_link_scope_id = self.private_link_scope.id
-        self.private_link_scope_name = self.private_link_scope.name
-        self.private_endpoint_ids = self.common.endpoint_ids()
-        self.register_outputs({
-            "log_analytics_id": self.log_analytics_id,
-            "log_analytics_name": self.log_analytics_name,
-            "app_insights_id": self.app_insights_id,
-            "private_link_scope_id": self.private_link_scope_id,
-            "private_link_scope_name": self.private_link_scope_name,
-            "private_endpoint_ids": self.private_endpoint_ids,
-        })

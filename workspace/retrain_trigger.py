@@ -46,7 +46,9 @@ class RetrainReader(pulumi.ComponentResource):
     def __init__(self, name: str, args: RetrainReaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = as_args(RetrainReaderArgs, args)  # a mapping when the component package serves it
         super().__init__(type_token("mlops:workspace:RetrainReader"), name, None, opts)
-        check_common(type(self).__name__, args, supports=frozenset())
+        check_common(type(self).__name__, args, {
+            name: "it is one role assignment, which takes no lock, endpoint, logs, roles or identity"
+            for name in ("lock", "private_endpoint", "diagnostics", "role_assignments", "identity")})
         self.assignment: authorization.RoleAssignment = authorization.RoleAssignment(
             f"{name}-monitoring-reader",
             scope=args.resource_group_id,
