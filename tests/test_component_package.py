@@ -216,7 +216,9 @@ def test_without_the_package_analyzer_inherited_inputs_lose_descriptions_and_def
 # ---- The plugin folder ---------------------------------------------------------------------------
 def test_the_plugin_folder_runs_the_package_on_python_and_installs_this_repository():
     manifest = yaml.safe_load((PLUGIN_DIR / "PulumiPlugin.yaml").read_text())
-    assert manifest["runtime"]["name"] == "python"
+    # Exactly what the SDK's guide prescribes: Python providers run only with pip and a `venv`, and
+    # it says to add no other runtime option (pulumi.provider.experimental README).
+    assert manifest == {"runtime": "python"}
     entry = (PLUGIN_DIR / "__main__.py").read_text()
     assert "from isolated_mlops.component_package import serve" in entry and "serve()" in entry
     requirements = [line.strip() for line in (PLUGIN_DIR / "requirements.txt").read_text().splitlines()
