@@ -55,7 +55,7 @@ from isolated_mlops.components.catalogue import (  # noqa: F401
 from isolated_mlops.components.catalogue import PRIVATE_LINK_SCOPE as MONITOR_SCOPE  # noqa: F401
 from isolated_mlops.components.catalogue import PRIVATE_ZONE as ZONE  # noqa: F401
 from offline.topology_model import (  # noqa: F401
-    ROLE_NAMES, SERVICES, WORDS_FROM_SOURCES, Subnet, SubnetPaths, Topology, _public_access, from_internet,
+    ROLE_NAMES, SERVICES, SHAPES, WORDS_FROM_SOURCES, Subnet, SubnetPaths, Topology, _public_access, from_internet,
     subnet_paths,
 )
 

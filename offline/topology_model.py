@@ -8,62 +8,25 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from isolated_mlops.components.catalogue import (
-    ACTION_GROUP, APP_INSIGHTS, BASTION, CATALOGUE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE,
-    DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT, KEY_VAULT_SECRET, LOCK, LOG_ANALYTICS, LOG_TABLE, METRIC_ALERT,
-    ML_REGISTRY, MONITOR_PUBLIC_ACCESS_INPUTS, NAT_GATEWAY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PUBLIC_IP,
-    RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SCOPED_RESOURCE, SECURITY_RULE,
-    STORAGE, SUBNET, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK, is_internet_source,
+    BASTION, CATALOGUE, COMPUTE, IDENTITY, MONITOR_PUBLIC_ACCESS_INPUTS, NIC, NSG, PRIVATE_ENDPOINT, PUBLIC_IP,
+    SECURITY_RULE, STORAGE, SUBNET, VM, VNET, is_internet_source,
 )
-from isolated_mlops.components.catalogue import PRIVATE_LINK_SCOPE as MONITOR_SCOPE
-from isolated_mlops.components.catalogue import PRIVATE_ZONE as ZONE
 from isolated_mlops.components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
 from isolated_mlops.policy.rules import strings
 from offline.engine import RegisteredResource, StackRun
 
 
-SERVICES: Mapping[str, str] = {
-    # Platform services outside the VNets, reached through private endpoints: type -> what to call it.
-    WORKSPACE: "AML workspace",
-    STORAGE: "Storage account",
-    KEY_VAULT: "Key Vault",
-    REGISTRY: "Container registry",
-    LOG_ANALYTICS: "Log Analytics",
-    APP_INSIGHTS: "Application Insights",
-    MONITOR_SCOPE: "Azure Monitor private link scope",
-    ML_REGISTRY: "AML registry",
-}
+# Each type's role in the diagram is a field of its catalogue record, so a new type is one entry there.
+SERVICES: Mapping[str, str] = {t: e.service_node for t, e in CATALOGUE.items() if e.service_node}
+"""Platform services outside the VNets, reached through private endpoints: type -> what to call it."""
 
-DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, *SERVICES})
+SHAPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE})
+"""The network's shapes, drawn by this module's own code (boxes, endpoints, hosts)."""
 
-SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
-    # Registered types that are not a node of their own, and where the diagram shows them instead.
-    NIC: "its VM, placed in the NIC's subnet",
-    PUBLIC_IP: "the Bastion, VM or NAT gateway that holds it (an arrow from the internet to the first two)",
-    NSG: "the subnet it guards (named in the subnet's title; its allow rules as arrows, or as words there)",
-    SECURITY_RULE: "the subnet its NSG guards (an allow rule as an arrow, or as words in the subnet's title)",
-    NAT_GATEWAY: "the subnets it serves (\"NAT egress\" in their title)",
-    PEERING: "the titles of the two VNets (\"peered both ways with\", or ONE WAY ONLY)",
-    ZONE: "the endpoints whose zone groups write to it (a line in their label)",
-    ZONE_LINK: "the count of linked zones in each VNet's title",
-    ZONE_GROUP: "its private endpoint (the zones it writes to, one line each)",
-    IDENTITY: "the VMs or clusters that carry it (the roles it holds, one line each)",
-    ROLE_ASSIGNMENT: "the node of the identity's holder (\"role R on S\"), or else its scope's",
-    SCOPED_RESOURCE: "the private link scope (\"scopes X\" in its label)",
-    KEY_VAULT_SECRET: "its Key Vault",
-    RESOURCE_GROUP: "the whole diagram",
-    RANDOM_STRING: "the names (the suffix)",
-    LOCK: "the resource it locks",
-    # Not a network path: Azure Monitor collects resource logs on its own backbone.
-    DIAGNOSTIC_SETTING: "the resource whose logs it sends (its resourceUri)",
-    LOG_TABLE: "Log Analytics (the drift table is one of its tables)",
-    DATA_COLLECTION_ENDPOINT: "the Azure Monitor private link scope: one of its scoped resources, "
-                                                   "reached through the scope's endpoint",
-    DATA_COLLECTION_RULE: "not drawn: it tells the data collection endpoint which table a stream "
-                                               "goes to, inside Azure Monitor",
-    ACTION_GROUP: "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
-    METRIC_ALERT: "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
-    SCHEDULED_QUERY_RULE: "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
-}
+DRAWN_TYPES = frozenset({*SHAPES, *SERVICES})
+
+SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {t: e.shown_on for t, e in CATALOGUE.items() if e.shown_on}
+"""Registered types that are not a node of their own, and where the diagram shows them instead."""
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
 # One table of them, in components/roles.py (with the Microsoft Learn page of each id).

@@ -164,6 +164,19 @@ def test_offline_tools_derive_their_tables_from_the_catalogue():
     for token, e in CATALOGUE.items():
         assert diff.replace_keys(token) == (None if e.outside_azure else e.replace_keys()), token
     assert topology.INTERNET_SOURCES is catalogue.INTERNET_SOURCES
+    assert topology.SERVICES == {t: e.service_node for t, e in CATALOGUE.items() if e.service_node}
+    assert topology.SHOWN_ON_ANOTHER_NODE == {t: e.shown_on for t, e in CATALOGUE.items() if e.shown_on}
+
+
+def test_each_type_the_stacks_create_has_one_role_in_the_diagram(runs):
+    """A new type is one catalogue entry: its record says how the topology shows it (no table in offline/)."""
+    registered = {r.type for run in runs.values() for r in run.resources if r.custom}
+    without = sorted(t for t in registered if t not in topology.SHAPES
+                     and not (CATALOGUE[t].service_node or CATALOGUE[t].shown_on))
+    assert not without, f"give these records a service_node or shown_on (components/catalogue/): {without}"
+    assert not [t for t in topology.SHAPES if CATALOGUE[t].service_node or CATALOGUE[t].shown_on]
+    with pytest.raises(ValueError, match="two roles in the diagram"):
+        dataclasses.replace(CATALOGUE[catalogue.KEY_VAULT], shown_on="somewhere else")
 
 
 def test_an_unset_monitor_switch_reads_as_azures_default(prod):

@@ -4,14 +4,17 @@ public-access default).
 
 Each record (`ResourceType`) holds the type token, the ARM type, the input that carries the Azure
 name, the inputs whose change forces a replacement, the typical create time with its source,
-whether it holds state, the key settings a reviewer checks and Azure's defaults for them. Everything
-else reads it: the policy rules (names, stateful types), the offline mocks (names and ids), diff
-(replacements), graph (create times), preview (key settings), topology and prices (type tokens),
-the live checks (tokens, defaults).
+whether it holds state, the key settings a reviewer checks and Azure's defaults for them, and its role
+in the topology diagram. Everything else reads it: the policy rules (names, stateful types), the
+offline mocks (names and ids), diff (replacements), graph (create times), preview (key settings),
+topology (what is a node, where the rest shows), prices (type tokens), the live checks (tokens, defaults).
 
 Adding a resource type is one entry in the area module it belongs to (`network`, `workspace`,
 `monitor`, `access`); `tests/test_catalogue.py` fails while a type the stacks register has none,
-and while a type token is spelt out anywhere else.
+and while a type token is spelt out anywhere else. Its price is not a fact of the type but dated
+market data per region and SKU, kept by the cost tool (offline/prices.py, keyed by the catalogue's
+tokens): the package another team installs ships no price list that goes stale, and
+tests/test_offline_cost.py names a type the stacks create that has no price line yet.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ CLIENT_CONFIG_INVOKE = "azure-native:authorization:getClientConfig"
 
 ENTRIES = (
     ResourceType(RESOURCE_GROUP, "Microsoft.Resources/resourceGroups", "resourceGroupName",
-                 CreateTime(5, "estimate", SYNC), stateful=True, key_settings=settings("location")),
+                 CreateTime(5, "estimate", SYNC), stateful=True, key_settings=settings("location"),
+                 shown_on="the whole diagram"),
     ResourceType(
         VM, "Microsoft.Compute/virtualMachines", "vmName",
         CreateTime(120, "estimate", f"{ASYNC}; until provisioned, cloud-init runs after"),
@@ -30,7 +31,8 @@ ENTRIES = (
     ResourceType(VM_EXTENSION, "Microsoft.Compute/virtualMachines/{vmName}/extensions", "vmExtensionName",
                  by_stacks=False),
     ResourceType(IDENTITY, "Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName",
-                 CreateTime(10, "estimate", SYNC)),
+                 CreateTime(10, "estimate", SYNC),
+                 shown_on="the VMs or clusters that carry it (the roles it holds, one line each)"),
     # Scope, role and principal of an assignment are immutable: Azure refuses the update with
     # RoleAssignmentUpdateNotPermitted ("Tenant ID, application ID, principal ID, and scope are not
     # allowed to be updated"), so a change is a new assignment.
@@ -40,11 +42,14 @@ ENTRIES = (
         CreateTime(10, "estimate", SYNC), replace_on=("scope", "roleDefinitionId", "principalId"),
         key_settings=(Setting("roleDefinitionId", "role", True), Setting("principalType"),
                       Setting("scope", "scope", True)),
-        sources=("https://learn.microsoft.com/azure/role-based-access-control/troubleshooting",)),
+        sources=("https://learn.microsoft.com/azure/role-based-access-control/troubleshooting",),
+        shown_on="the node of the identity's holder (\"role R on S\"), or else its scope's"),
     ResourceType(LOCK, "Microsoft.Authorization/locks", "lockName", CreateTime(5, "estimate", SYNC),
-                 key_settings=(Setting("level"),)),
+                 key_settings=(Setting("level"),),
+                 shown_on="the resource it locks"),
     # An extension resource on its `scope` (the state backend's storage account, bootstrap/).
     ResourceType(LOCK_BY_SCOPE, "Microsoft.Authorization/locks", "lockName", key_settings=(Setting("level"),)),
     ResourceType(RANDOM_STRING, "", None, CreateTime(1, "local", "computed by the provider plugin, no cloud call"),
-                 outside_azure=True),
+                 outside_azure=True,
+                 shown_on="the names (the suffix)"),
 )

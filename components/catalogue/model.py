@@ -74,6 +74,17 @@ class ResourceType:
     judge it where another program creates it (a standalone subnet, an NSG rule resource)."""
     sources: tuple[str, ...] = field(default=())
     """Where the facts of this record that are not obvious from the token are documented."""
+    service_node: str = ""
+    """Its role in the topology diagram (offline/topology.py), when it is a platform service outside
+    the VNets reached through private endpoints: the diagram draws it as a node called this."""
+    shown_on: str = ""
+    """Its role in the topology diagram when it is not a node of its own: where the diagram shows it
+    instead. A type the stacks create has one role: a service node, this, or one of the network's
+    shapes the diagram draws itself (VNet, subnet, endpoint, Bastion, VM, cluster)."""
+
+    def __post_init__(self) -> None:
+        if self.service_node and self.shown_on:
+            raise ValueError(f"catalogue: {self.token} has two roles in the diagram; keep service_node or shown_on")
 
     @property
     def parent_inputs(self) -> tuple[str, ...]:

@@ -33,41 +33,54 @@ ENTRIES = (
         stateful=True,
         key_settings=(_public_access("publicNetworkAccessForIngestion"), _public_access("publicNetworkAccessForQuery"),
                       Setting("sku.name", "sku"), Setting("retentionInDays")),
-        sources=(MONITOR_PUBLIC_ACCESS_SOURCE,)),
+        sources=(MONITOR_PUBLIC_ACCESS_SOURCE,),
+        service_node="Log Analytics"),
     # The drift table (workspace/alerts.py) holds the drift history its alert reads: deleting it deletes that.
     ResourceType(
         LOG_TABLE, "Microsoft.OperationalInsights/workspaces/{workspaceName}/tables", "tableName",
-        CreateTime(20, "estimate", f"{ASYNC}; a custom table's schema; {_NOT_MEASURED}"), stateful=True),
+        CreateTime(20, "estimate", f"{ASYNC}; a custom table's schema; {_NOT_MEASURED}"), stateful=True,
+        shown_on="Log Analytics (the drift table is one of its tables)"),
     # The SDK's argument is `resource_name_`; its wire name is `resourceName`.
     ResourceType(
         APP_INSIGHTS, f"{_INSIGHTS}/components", "resourceName", CreateTime(15, "estimate", SYNC),
         key_settings=(_public_access("publicNetworkAccessForIngestion"), _public_access("publicNetworkAccessForQuery"),
                       Setting("ingestionMode")),
-        sources=(MONITOR_PUBLIC_ACCESS_SOURCE,)),
+        sources=(MONITOR_PUBLIC_ACCESS_SOURCE,),
+        service_node="Application Insights"),
     ResourceType(
         PRIVATE_LINK_SCOPE, f"{_INSIGHTS}/privateLinkScopes", "scopeName",
         CreateTime(15, "estimate", f"ARM PUT of a global resource with nothing to provision in a region; {_NOT_MEASURED}"),
-        key_settings=settings("accessModeSettings.ingestionAccessMode", "accessModeSettings.queryAccessMode")),
+        key_settings=settings("accessModeSettings.ingestionAccessMode", "accessModeSettings.queryAccessMode"),
+        service_node="Azure Monitor private link scope"),
     ResourceType(
         SCOPED_RESOURCE, f"{_INSIGHTS}/privateLinkScopes/{{scopeName}}/scopedResources", "name",
         CreateTime(30, "estimate", "ARM PUT that connects an existing workspace or component to the scope; "
                                    f"{_NOT_MEASURED}"),
-        key_settings=(Setting("linkedResourceId", "linked", True),)),
+        key_settings=(Setting("linkedResourceId", "linked", True),),
+        shown_on='the private link scope ("scopes X" in its label)'),
     # An extension resource: the resource it is attached to (`resourceUri`) is part of its id.
     ResourceType(
         DIAGNOSTIC_SETTING, f"{_INSIGHTS}/diagnosticSettings", "name",
         CreateTime(5, "estimate", f"{SYNC} (Microsoft.Insights/diagnosticSettings, an extension resource)"),
         replace_on=("resourceUri",),
-        sources=("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",)),
+        sources=("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",),
+        shown_on="the resource whose logs it sends (its resourceUri)"),
     ResourceType(DATA_COLLECTION_ENDPOINT, f"{_INSIGHTS}/dataCollectionEndpoints", "dataCollectionEndpointName",
                  CreateTime(10, "estimate", f"{SYNC}; {_NOT_MEASURED}"),
-                 key_settings=(Setting("networkAcls.publicNetworkAccess"),)),
+                 key_settings=(Setting("networkAcls.publicNetworkAccess"),),
+                 shown_on="the Azure Monitor private link scope: one of its scoped resources, reached through the "
+                          "scope's endpoint"),
     ResourceType(DATA_COLLECTION_RULE, f"{_INSIGHTS}/dataCollectionRules", "dataCollectionRuleName",
-                 CreateTime(10, "estimate", f"{SYNC}; {_NOT_MEASURED}")),
+                 CreateTime(10, "estimate", f"{SYNC}; {_NOT_MEASURED}"),
+                 shown_on="not drawn: it tells the data collection endpoint which table a stream goes to, inside "
+                          "Azure Monitor"),
     ResourceType(ACTION_GROUP, f"{_INSIGHTS}/actionGroups", "actionGroupName",
-                 CreateTime(10, "estimate", f"{SYNC} (a global resource); {_NOT_MEASURED}")),
+                 CreateTime(10, "estimate", f"{SYNC} (a global resource); {_NOT_MEASURED}"),
+                 shown_on="not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets"),
     ResourceType(METRIC_ALERT, f"{_INSIGHTS}/metricAlerts", "ruleName",
-                 CreateTime(15, "estimate", f"{SYNC} (a global resource); {_NOT_MEASURED}")),
+                 CreateTime(15, "estimate", f"{SYNC} (a global resource); {_NOT_MEASURED}"),
+                 shown_on="not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path"),
     ResourceType(SCHEDULED_QUERY_RULE, f"{_INSIGHTS}/scheduledQueryRules", "ruleName",
-                 CreateTime(15, "estimate", f"{SYNC}; Azure validates the query against the table; {_NOT_MEASURED}")),
+                 CreateTime(15, "estimate", f"{SYNC}; Azure validates the query against the table; {_NOT_MEASURED}"),
+                 shown_on="not drawn: Azure Monitor runs its query on Log Analytics, no network path"),
 )

@@ -31,20 +31,26 @@ ENTRIES = (
     ResourceType(SUBNET, f"{_NET}/virtualNetworks/{{virtualNetworkName}}/subnets", "subnetName", by_stacks=False,
                  key_settings=(Setting("addressPrefix"), Setting("networkSecurityGroup.id", "nsg", True))),
     ResourceType(NSG, f"{_NET}/networkSecurityGroups", "networkSecurityGroupName",
-                 CreateTime(10, "estimate", ASYNC), key_settings=(Setting("securityRules[]", "rules"),)),
+                 CreateTime(10, "estimate", ASYNC), key_settings=(Setting("securityRules[]", "rules"),),
+                 shown_on="the subnet it guards (named in the subnet's title; its allow rules as arrows, or as words "
+                          "there)"),
     ResourceType(SECURITY_RULE, f"{_NET}/networkSecurityGroups/{{networkSecurityGroupName}}/securityRules",
                  "securityRuleName", by_stacks=False,
-                 key_settings=settings("direction", "access", "sourceAddressPrefix", "destinationPortRange")),
+                 key_settings=settings("direction", "access", "sourceAddressPrefix", "destinationPortRange"),
+                 shown_on="the subnet its NSG guards (an allow rule as an arrow, or as words in the subnet's title)"),
     ResourceType(NAT_GATEWAY, f"{_NET}/natGateways", "natGatewayName", CreateTime(20, "estimate", ASYNC),
-                 key_settings=(Setting("sku.name", "sku"), Setting("publicIpAddresses[].id", "publicIp", True))),
+                 key_settings=(Setting("sku.name", "sku"), Setting("publicIpAddresses[].id", "publicIp", True)),
+                 shown_on='the subnets it serves ("NAT egress" in their title)'),
     ResourceType(PUBLIC_IP, f"{_NET}/publicIPAddresses", "publicIpAddressName", CreateTime(10, "estimate", ASYNC),
-                 key_settings=(Setting("sku.name", "sku"), Setting("publicIPAllocationMethod"))),
+                 key_settings=(Setting("sku.name", "sku"), Setting("publicIPAllocationMethod")),
+                 shown_on="the Bastion, VM or NAT gateway that holds it (an arrow from the internet to the first two)"),
     ResourceType(
         PEERING, f"{_NET}/virtualNetworks/{{virtualNetworkName}}/virtualNetworkPeerings", "virtualNetworkPeeringName",
         CreateTime(20, "estimate", f"{ASYNC}; syncs both VNets"),
         key_settings=(Setting("remoteVirtualNetwork.id", "remote", True),
                       *settings("allowVirtualNetworkAccess", "allowForwardedTraffic", "allowGatewayTransit",
-                                "useRemoteGateways"))),
+                                "useRemoteGateways")),
+        shown_on='the titles of the two VNets ("peered both ways with", or ONE WAY ONLY)'),
     ResourceType(
         BASTION, f"{_NET}/bastionHosts", "bastionHostName",
         CreateTime(600, "documented", "Microsoft Learn, Deploy Bastion (articles/bastion/create-host-cli.md): "
@@ -54,7 +60,8 @@ ENTRIES = (
     ResourceType(
         NIC, f"{_NET}/networkInterfaces", "networkInterfaceName", CreateTime(5, "estimate", SYNC),
         key_settings=(Setting("ipConfigurations[].subnet.id", "subnet", True),
-                      Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True))),
+                      Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True)),
+        shown_on="its VM, placed in the NIC's subnet"),
     ResourceType(
         PRIVATE_ENDPOINT, f"{_NET}/privateEndpoints", "privateEndpointName",
         CreateTime(75, "estimate", f"{ASYNC}; allocates a NIC and approves the connection"),
@@ -64,10 +71,12 @@ ENTRIES = (
     ResourceType(
         ZONE_GROUP, f"{_NET}/privateEndpoints/{{privateEndpointName}}/privateDnsZoneGroups", "privateDnsZoneGroupName",
         CreateTime(30, "estimate", f"{ASYNC}; writes the A records"),
-        key_settings=(Setting("privateDnsZoneConfigs[].privateDnsZoneId", "zones", True),)),
+        key_settings=(Setting("privateDnsZoneConfigs[].privateDnsZoneId", "zones", True),),
+        shown_on="its private endpoint (the zones it writes to, one line each)"),
     # A private DNS zone's name is the zone itself: nothing else to review.
     ResourceType(PRIVATE_ZONE, f"{_NET}/privateDnsZones", "privateZoneName",
-                 CreateTime(45, "estimate", f"{ASYNC} (global resource)")),
+                 CreateTime(45, "estimate", f"{ASYNC} (global resource)"),
+                 shown_on="the endpoints whose zone groups write to it (a line in their label)"),
     # resolutionPolicy unset is `Default` (no fallback to internet resolution):
     # https://learn.microsoft.com/azure/dns/private-dns-fallback
     ResourceType(
@@ -75,5 +84,6 @@ ENTRIES = (
         CreateTime(45, "estimate", f"{ASYNC} (global resource)"),
         key_settings=(Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled"),
                       Setting("resolutionPolicy", azure_default="Default")),
-        sources=("https://learn.microsoft.com/azure/dns/private-dns-fallback",)),
+        sources=("https://learn.microsoft.com/azure/dns/private-dns-fallback",),
+        shown_on="the count of linked zones in each VNet's title"),
 )

@@ -29,7 +29,8 @@ ENTRIES = (
         replace_on=("hbiWorkspace",), stateful=True,
         key_settings=(*settings("publicNetworkAccess", "managedNetwork.isolationMode"), Setting("sku.name", "sku"),
                       Setting("imageBuildCompute")),
-        sources=("https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest",)),
+        sources=("https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest",),
+        service_node="AML workspace"),
     ResourceType(
         COMPUTE, f"{_ML}/workspaces/{{workspaceName}}/computes", "computeName",
         CreateTime(90, "estimate", f"{ASYNC}; an empty AmlCompute cluster in a VNet (0 nodes)"),
@@ -44,7 +45,8 @@ ENTRIES = (
         ML_REGISTRY, f"{_ML}/registries", "registryName",
         CreateTime(300, "estimate", f"{ASYNC}; Azure also creates the registry's storage account and Premium ACR in "
                                     "a managed resource group; not measured"),
-        stateful=True),
+        stateful=True,
+        service_node="AML registry"),
     # allowSharedKeyAccess unset is treated as true ("The default value is null, which is equivalent to
     # true"): https://learn.microsoft.com/rest/api/storagerp/storage-accounts/create#storageaccountcreateparameters
     ResourceType(
@@ -52,7 +54,8 @@ ENTRIES = (
         key_settings=(*settings("publicNetworkAccess", "networkRuleSet.defaultAction", "allowBlobPublicAccess"),
                       Setting("allowSharedKeyAccess", azure_default="true"),
                       Setting("sku.name", "sku"), *settings("kind", "minimumTlsVersion")),
-        sources=("https://learn.microsoft.com/rest/api/storagerp/storage-accounts/create#storageaccountcreateparameters",)),
+        sources=("https://learn.microsoft.com/rest/api/storagerp/storage-accounts/create#storageaccountcreateparameters",),
+        service_node="Storage account"),
     # The state backend (bootstrap/), run by the same engine.
     ResourceType(BLOB_SERVICE, f"{_STORAGE}/{{accountName}}/blobServices", "blobServicesName"),
     ResourceType(BLOB_CONTAINER, f"{_STORAGE}/{{accountName}}/blobServices/default/containers", "containerName"),
@@ -60,13 +63,16 @@ ENTRIES = (
         KEY_VAULT, _KV, "vaultName", CreateTime(30, "estimate", ASYNC), stateful=True,
         key_settings=(*settings("properties.publicNetworkAccess", "properties.networkAcls.defaultAction"),
                       Setting("properties.sku.name", "sku"),
-                      *settings("properties.enableRbacAuthorization", "properties.enablePurgeProtection"))),
+                      *settings("properties.enableRbacAuthorization", "properties.enablePurgeProtection")),
+        service_node="Key Vault"),
     ResourceType(KEY_VAULT_SECRET, f"{_KV}/{{vaultName}}/secrets", "secretName",
-                 CreateTime(5, "estimate", f"{SYNC} (Microsoft.KeyVault/vaults/secrets)")),
+                 CreateTime(5, "estimate", f"{SYNC} (Microsoft.KeyVault/vaults/secrets)"),
+                 shown_on="its Key Vault"),
     ResourceType(KEY_VAULT_KEY, f"{_KV}/{{vaultName}}/keys", "keyName"),
     ResourceType(
         REGISTRY, "Microsoft.ContainerRegistry/registries", "registryName", CreateTime(45, "estimate", ASYNC),
         stateful=True,
         key_settings=(*settings("publicNetworkAccess", "adminUserEnabled", "anonymousPullEnabled"),
-                      Setting("sku.name", "sku"))),
+                      Setting("sku.name", "sku")),
+        service_node="Container registry"),
 )
