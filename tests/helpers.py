@@ -7,8 +7,10 @@ import dataclasses
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from isolated_mlops.components.plan import Plan
+from isolated_mlops.components.zones import CLOUDS
 from offline.engine import StackRun
 from isolated_mlops.policy.adapters import views
+from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
@@ -70,3 +72,22 @@ def stack_plan(stack: str, values: Optional[Mapping[str, Any]] = None) -> Plan:
                                      default_secrets())
     prefix = f"{PROJECT_NAMESPACE}:"
     return validate_plan(project_values(wire), stack, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
+
+
+# ---- The private endpoints of a run (tests/test_platform_workspace.py, test_platform_monitoring.py) ----
+ZONES = CLOUDS["AzureCloud"].zones_by_group_id
+
+
+def endpoints_by_group(run: StackRun) -> dict[str, list]:
+    """group id -> private endpoints of that group id."""
+    found: dict[str, list] = {}
+    for pe in run.of_type(R.PRIVATE_ENDPOINT):
+        [connection] = pe.input("privateLinkServiceConnections")
+        [group] = connection["groupIds"]
+        found.setdefault(group, []).append(pe)
+    return found
+
+
+def zones_of(run: StackRun, endpoint) -> set[str]:
+    [group] = [g for g in run.of_type(R.ZONE_GROUP) if g.property_dependencies["privateEndpointName"] == [endpoint.urn]]
+    return {run.by_urn(u).input("privateZoneName") for u in group.property_dependencies["privateDnsZoneConfigs"]}
