@@ -16,6 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+__all__ = ["AZURE_NAME_RULES", "ENVIRONMENT_PATTERN", "PREFIX_PATTERN", "SUFFIX_LENGTH", "TEMPLATES",
+    "NameRule", "rule", "violation"]
+
+
 SUFFIX_LENGTH = 5
 PREFIX_PATTERN = r"[a-z][a-z0-9]{1,7}"
 ENVIRONMENT_PATTERN = r"[a-z][a-z0-9]{0,9}"

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
+__all__ = ["AZURE_NATIVE", "MODULE_NAMESPACES", "REGISTERED_BY_DEFAULT", "RESOURCE_PROVIDERS",
+    "SUBSCRIPTION_FEATURES", "namespace_of"]
+
+
 AZURE_NATIVE = "azure-native"
 
 # Namespace -> what the stacks create there. Registered by `bootstrap/register-providers.sh`.

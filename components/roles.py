@@ -12,6 +12,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+__all__ = ["ACR_PULL", "ASSIGNED_ROLES", "AZUREML_REGISTRY_USER", "BUILT_IN_ROLES_URL",
+    "KEY_VAULT_SECRETS_USER", "MONITORING_METRICS_PUBLISHER", "MONITORING_READER", "READER", "ROLE_NAMES",
+    "BuiltInRole", "role_definition_id"]
+
+
 BUILT_IN_ROLES_URL = "https://learn.microsoft.com/azure/role-based-access-control/built-in-roles"
 
 

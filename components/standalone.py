@@ -25,6 +25,9 @@ from typing import Any, Optional, TypeVar, Union
 
 import pulumi
 
+__all__ = ["PACKAGE_NAME", "as_args", "depends_on_of", "hosted", "subscription_of", "type_token"]
+
+
 PACKAGE_NAME = "isolated-mlops"
 """The component package's name: its types are `isolated-mlops:index:<Component>`."""
 

@@ -42,6 +42,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
+__all__ = ["ACCELERATED_FAMILY_PREFIX", "GPU_MIGRATION", "GP_MIGRATION", "KNOWN_SIZES", "LAST_CHECKED",
+    "REGIONS", "REGIONS_SOURCE", "RETIRED_LIST", "SERIES", "SERIES_OF_SIZE", "SIZES", "SIZE_GRAMMAR",
+    "Retirement", "Series", "SizeCheck", "SizeName", "check_region", "check_size", "closest_sizes",
+    "is_cpu_only", "parse", "series_of"]
+
+
 LAST_CHECKED = datetime.date(2026, 12, 1)
 
 RETIRED_LIST = "https://learn.microsoft.com/azure/virtual-machines/sizes/retirement/retired-sizes-list"

@@ -30,6 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+__all__ = ["AML_REGISTRY_GROUP_ID", "AZURE_MONITOR_GROUP_ID", "CLOUDS", "MODEL_REGISTRY_GROUP_IDS",
+    "PRIVATE_ENDPOINT_ADDRESSES", "CloudEndpoints", "private_endpoint_addresses", "storage_group_ids",
+    "zones_for"]
+
+
 # The group id of an endpoint to an Azure Monitor Private Link Scope (Log Analytics, App Insights).
 AZURE_MONITOR_GROUP_ID = "azuremonitor"
 # The group id of an endpoint to an Azure Machine Learning registry (Microsoft Learn, "Azure Private

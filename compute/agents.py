@@ -20,6 +20,9 @@ from isolated_mlops.components.standalone import as_args, depends_on_of, type_to
 from isolated_mlops.compute import cloud_init
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
 
+__all__ = ["KEY_VAULT_SECRETS_USER_ROLE_ID", "REGISTRATION_SECRET_NAME", "CiAgentPool", "CiAgentPoolArgs"]
+
+
 # Built-in role "Key Vault Secrets User": read secret values, nothing else (components/roles.py).
 KEY_VAULT_SECRETS_USER_ROLE_ID = KEY_VAULT_SECRETS_USER.id
 REGISTRATION_SECRET_NAME = "agent-registration-token"

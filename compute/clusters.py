@@ -12,6 +12,8 @@ from isolated_mlops.components.interface import CommonArgs, apply_common, check_
 from isolated_mlops.components.roles import ACR_PULL, role_definition_id
 from isolated_mlops.components.standalone import as_args, depends_on_of, subscription_of, type_token
 
+__all__ = ["ClusterIdentity", "ClusterIdentityArgs", "ComputeCluster", "ComputeClusterArgs"]
+
 
 @dataclass(kw_only=True)
 class ClusterIdentityArgs(CommonArgs):

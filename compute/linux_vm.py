@@ -9,6 +9,9 @@ from pulumi_azure_native import compute, network
 from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, apply_common, check_common
 from isolated_mlops.components.standalone import as_args, depends_on_of, subscription_of, type_token
 
+__all__ = ["UBUNTU_IMAGE", "LinuxVirtualMachine", "LinuxVirtualMachineArgs"]
+
+
 UBUNTU_IMAGE = compute.ImageReferenceArgs(
     publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="latest",
 )

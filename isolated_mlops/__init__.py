@@ -19,3 +19,5 @@ cheap on purpose: it imports no subpackage, so a program pays only for what it u
 """
 
 __version__ = "0.9.0"
+
+__all__ = ["__version__"]

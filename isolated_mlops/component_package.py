@@ -47,6 +47,9 @@ from isolated_mlops.workspace.monitoring import Monitoring
 from isolated_mlops.workspace.retrain_trigger import RetrainReader
 from isolated_mlops.workspace.storage import WorkspaceStorage
 
+__all__ = ["COMPONENTS", "PackageAnalyzer", "provider", "serve"]
+
+
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     VirtualNetwork, BidirectionalPeering, PrivateDnsZones, Bastion,
     LinuxVirtualMachine, CiAgentPool, ClusterIdentity, ComputeCluster,

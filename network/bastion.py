@@ -9,6 +9,8 @@ from pulumi_azure_native import network
 from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 
+__all__ = ["Bastion", "BastionArgs"]
+
 
 @dataclass(kw_only=True)
 class BastionArgs(CommonArgs):

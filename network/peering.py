@@ -9,6 +9,8 @@ from pulumi_azure_native import network
 from isolated_mlops.components.interface import CommonArgs, check_common
 from isolated_mlops.components.standalone import as_args, type_token
 
+__all__ = ["BidirectionalPeering", "BidirectionalPeeringArgs", "PeeredVnet"]
+
 
 @dataclass
 class PeeredVnet:

@@ -21,6 +21,9 @@ from isolated_mlops.components.interface import CommonArgs, apply_common, check_
 from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 from isolated_mlops.components.zones import CLOUDS, zones_for
 
+__all__ = ["GLOBAL_LOCATION", "PrivateDnsZones", "PrivateDnsZonesArgs"]
+
+
 # Private DNS zones and their links are global resources.
 GLOBAL_LOCATION = "global"
 

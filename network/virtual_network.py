@@ -11,6 +11,11 @@ from isolated_mlops.components.catalogue import BASTION_SUBNET_NAME  # the name 
 from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.standalone import as_args, subscription_of, type_token
 
+__all__ = ["AZURE_LOAD_BALANCER_PRIORITY", "DENY_INTERNET_PRIORITY", "DENY_VNET_PRIORITY",
+    "FIRST_ALLOW_PRIORITY", "InboundAllow", "SubnetPlan", "VirtualNetwork", "VirtualNetworkArgs", "ssh_from",
+    "with_endpoint_clients"]
+
+
 # Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
 # Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which
 # covers peered VNets too, so without an explicit deny the training subnet (arbitrary user code)

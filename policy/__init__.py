@@ -8,3 +8,6 @@
 (The pack's verdict on an offline run, `python -m offline preview --policy`, is the tool's own:
 `offline/policy_check.py`. The guardrails never import the tools that use them.)
 """
+
+# A package of modules: import the public names from each module (their `__all__`, README "Using the library").
+__all__: list[str] = []

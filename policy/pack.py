@@ -44,6 +44,10 @@ from isolated_mlops.policy.enforcement import (
 )
 from isolated_mlops.policy.rules import RULES, ResourceView, Rule
 
+__all__ = ["PACK_DESCRIPTION", "PACK_NAME", "SECRETS_NOT_VISIBLE", "InputsSeen", "build_policies",
+    "initial_config", "pack_arguments", "resource_policy", "rules_table", "stack_fixes", "stack_policy"]
+
+
 PACK_NAME = "isolated-mlops-guardrails"
 PACK_DESCRIPTION = ("Guardrails for the network-isolated Azure ML platform: private endpoints and DNS, "
                     "no public ingress but Bastion, hardened workspace dependencies, production protections.")

@@ -128,3 +128,63 @@ def test_no_bare_folder_imports_and_no_sys_path_edits(path: Path):
                     isinstance(call.func, ast.Attribute) and call.func.attr in {"insert", "append", "extend", "remove"}
                     and call.func.value is node)
                 assert not is_edit, f"{relative}:{node.lineno} edits sys.path: install the package instead (requirements.txt)"
+
+
+# ---- The public API: what each module's `__all__` names ------------------------------------------
+# The platform program's own machinery: importable, but not for other teams, and without `__all__`.
+# README ("Using the library", Public API) lists the same modules; a test below keeps the two in step.
+INTERNAL_MODULES = {
+    "isolated_mlops.components.config_reader", "isolated_mlops.components.config_schema",
+    "isolated_mlops.components.config_sections", "isolated_mlops.components.plan",
+    "isolated_mlops.components.plan_checks", "isolated_mlops.components.ssh_keys",
+    "isolated_mlops.components.webhooks", "isolated_mlops.compute.agent_registration",
+    "isolated_mlops.compute.cloud_init", "isolated_mlops.policy.adapters", "isolated_mlops.policy.enforcement",
+    *(f"isolated_mlops.policy.rules.{m}" for m in
+      ("access", "base", "compute", "helpers", "monitoring", "network", "sources", "workspace")),
+}
+
+
+def _package_modules() -> list[str]:
+    import pkgutil
+
+    import isolated_mlops
+
+    # Not the entry points: `policy/__main__.py` starts the CrossGuard pack's server and blocks.
+    return ["isolated_mlops", *(info.name for info in pkgutil.walk_packages(isolated_mlops.__path__, "isolated_mlops.")
+                                if not info.name.endswith(".__main__"))]
+
+
+def api_problems(modules: dict[str, object], internal: set[str]) -> list[str]:
+    """A module that is neither internal nor states its public names, or names one it lacks."""
+    problems = []
+    for name, module in sorted(modules.items()):
+        public = getattr(module, "__all__", None)
+        if name in internal:
+            if public is not None:
+                problems.append(f"{name}: listed as internal but has __all__")
+        elif public is None:
+            problems.append(f"{name}: no __all__ (state its public names, or list it as internal in README and here)")
+        else:
+            problems += [f"{name}.__all__ names {n!r}, which it does not define" for n in public if not hasattr(module, n)]
+    return problems
+
+
+def test_every_module_states_its_public_names_or_is_listed_as_internal():
+    import importlib
+
+    modules = {name: importlib.import_module(name) for name in _package_modules()}
+    assert len(modules) > 50 and INTERNAL_MODULES <= set(modules), sorted(INTERNAL_MODULES - set(modules))
+    assert api_problems(modules, INTERNAL_MODULES) == []
+    # The check can fail: a module without __all__, and one naming what it lacks.
+    bare, lying = type(sys)("bare"), type(sys)("lying")
+    lying.__all__ = ["Missing"]  # type: ignore[attr-defined]
+    assert api_problems({"bare": bare, "lying": lying}, set()) == [
+        "bare: no __all__ (state its public names, or list it as internal in README and here)",
+        "lying.__all__ names 'Missing', which it does not define"]
+
+
+def test_the_readme_lists_the_internal_modules():
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme[readme.index("- **Public API**"):readme.index("- **Arguments**")]
+    missing = sorted(m for m in INTERNAL_MODULES if f"`{m.removeprefix('isolated_mlops.')}`" not in section)
+    assert not missing, f"README's Public API paragraph does not name these internal modules: {missing}"

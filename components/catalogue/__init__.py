@@ -43,6 +43,18 @@ from isolated_mlops.components.catalogue.workspace import (  # noqa: F401
     STORAGE, WORKSPACE,
 )
 
+__all__ = ["ACTION_GROUP", "APP_INSIGHTS", "ASYNC", "AZURE_MANAGED_SUBNETS", "AZURE_TYPES", "BASTION",
+    "BASTION_SUBNET_MAX_PREFIX", "BASTION_SUBNET_NAME", "BLOB_CONTAINER", "BLOB_SERVICE", "CATALOGUE",
+    "CLIENT_CONFIG_INVOKE", "COMPUTE", "DATA_COLLECTION_ENDPOINT", "DATA_COLLECTION_RULE",
+    "DIAGNOSTIC_SETTING", "IDENTITY", "INTERNET_SOURCES", "KEY_VAULT", "KEY_VAULT_KEY", "KEY_VAULT_SECRET",
+    "LOCK", "LOCK_BY_SCOPE", "LOG_ANALYTICS", "LOG_TABLE", "METRIC_ALERT", "ML_REGISTRY",
+    "MONITOR_PUBLIC_ACCESS_DEFAULT", "MONITOR_PUBLIC_ACCESS_INPUTS", "NAME_INPUTS", "NAT_GATEWAY", "NIC",
+    "NSG", "PEERING", "PRIVATE_ENDPOINT", "PRIVATE_LINK_SCOPE", "PRIVATE_ZONE", "PUBLIC_IP", "RANDOM_STRING",
+    "REGISTRY", "RESOURCE_GROUP", "ROLE_ASSIGNMENT", "SCHEDULED_QUERY_RULE", "SCOPED_RESOURCE",
+    "SECURITY_RULE", "STATEFUL_TYPES", "STORAGE", "SUBNET", "SYNC", "VM", "VM_EXTENSION", "VNET", "WORKSPACE",
+    "ZONE_GROUP", "ZONE_LINK", "CreateTime", "ResourceType", "Setting", "access", "any_internet_source",
+    "entry", "is_internet_source", "monitor", "name_input", "network", "workspace"]
+
 
 def _index(*areas: tuple[ResourceType, ...]) -> dict[str, ResourceType]:
     index: dict[str, ResourceType] = {}

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from isolated_mlops.components.catalogue.model import ASYNC, SYNC, CreateTime, ResourceType, Setting, settings
 
+__all__ = ["CLIENT_CONFIG_INVOKE", "ENTRIES", "IDENTITY", "LOCK", "LOCK_BY_SCOPE", "RANDOM_STRING",
+    "RESOURCE_GROUP", "ROLE_ASSIGNMENT", "VM", "VM_EXTENSION"]
+
+
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 VM = "azure-native:compute:VirtualMachine"
 VM_EXTENSION = "azure-native:compute:VirtualMachineExtension"

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+__all__ = ["AZURE_MANAGED_SUBNETS", "BASTION_SUBNET_MAX_PREFIX", "BASTION_SUBNET_NAME", "INTERNET_SOURCES",
+    "MONITOR_PUBLIC_ACCESS_DEFAULT", "MONITOR_PUBLIC_ACCESS_INPUTS", "MONITOR_PUBLIC_ACCESS_SOURCE",
+    "any_internet_source", "is_internet_source"]
+
+
 # Bastion lives in a subnet of exactly this name, /26 or larger ("The subnet must be named
 # AzureBastionSubnet", "subnet size must be /26 or larger"):
 # https://learn.microsoft.com/azure/bastion/configuration-settings#subnet

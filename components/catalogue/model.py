@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+__all__ = ["ASYNC", "SYNC", "CreateTime", "ResourceType", "Setting", "settings"]
+
 
 @dataclass(frozen=True)
 class CreateTime:

@@ -6,6 +6,11 @@ from __future__ import annotations
 from isolated_mlops.components.catalogue.constants import MONITOR_PUBLIC_ACCESS_DEFAULT, MONITOR_PUBLIC_ACCESS_SOURCE
 from isolated_mlops.components.catalogue.model import ASYNC, SYNC, CreateTime, ResourceType, Setting, settings
 
+__all__ = ["ACTION_GROUP", "APP_INSIGHTS", "DATA_COLLECTION_ENDPOINT", "DATA_COLLECTION_RULE",
+    "DIAGNOSTIC_SETTING", "ENTRIES", "LOG_ANALYTICS", "LOG_TABLE", "METRIC_ALERT", "PRIVATE_LINK_SCOPE",
+    "SCHEDULED_QUERY_RULE", "SCOPED_RESOURCE"]
+
+
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 LOG_TABLE = "azure-native:operationalinsights:Table"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"

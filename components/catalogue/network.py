@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from isolated_mlops.components.catalogue.model import ASYNC, SYNC, CreateTime, ResourceType, Setting, settings
 
+__all__ = ["BASTION", "ENTRIES", "NAT_GATEWAY", "NIC", "NSG", "PEERING", "PRIVATE_ENDPOINT", "PRIVATE_ZONE",
+    "PUBLIC_IP", "SECURITY_RULE", "SUBNET", "VNET", "ZONE_GROUP", "ZONE_LINK"]
+
+
 VNET = "azure-native:network:VirtualNetwork"
 SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from isolated_mlops.components.catalogue.model import ASYNC, SYNC, CreateTime, ResourceType, Setting, settings
 
+__all__ = ["BLOB_CONTAINER", "BLOB_SERVICE", "COMPUTE", "ENTRIES", "KEY_VAULT", "KEY_VAULT_KEY",
+    "KEY_VAULT_SECRET", "ML_REGISTRY", "REGISTRY", "STORAGE", "WORKSPACE"]
+
+
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
 ML_REGISTRY = "azure-native:machinelearningservices:Registry"
