@@ -6,7 +6,7 @@ compute and access -> stack outputs. Every per-environment difference is in Pulu
 
 import pulumi
 import pulumi_random as random
-from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import authorization, network, resources
 
 from isolated_mlops.components import config as platform_config
 from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
@@ -17,11 +17,12 @@ from isolated_mlops.components.zones import CLOUDS, private_endpoint_group_ids, 
 from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
 from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from isolated_mlops.compute.serving import AKS_LOG_CATEGORIES, PrivateServing, PrivateServingArgs
 from isolated_mlops.network.bastion import Bastion, BastionArgs
 from isolated_mlops.network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
 from isolated_mlops.network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from isolated_mlops.network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
-                                     with_endpoint_clients)
+from isolated_mlops.network.virtual_network import (BASTION_SUBNET_NAME, InboundAllow, SubnetPlan, VirtualNetwork,
+                                                   VirtualNetworkArgs, ssh_from, with_endpoint_clients)
 from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
 from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
@@ -67,13 +68,21 @@ def main() -> None:
         SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet, nat_egress=True,
                    endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
     ]
+    # With serving on, the jump host and the agents (the delivery's smoke and latency checks) call the
+    # models over HTTPS through the cluster's internal load balancer, and reach its private API server
+    # (kubectl), both in the scoring subnet; nothing else in the VNets does.
+    scoring_clients = tuple(
+        InboundAllow(name=f"AllowHttpsFrom{plan.key[:1].upper()}{plan.key[1:]}", source_prefix=plan.address_prefix,
+                     description=f"{plan.name} calls the models (internal load balancer) and the AKS API server.",
+                     protocol=network.SecurityRuleProtocol.TCP, port="443")
+        for plan in access_subnets if cfg.serving.enabled and plan.key in ("jumpHost", "agents"))
     aml_subnets = [
         SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
                    private_endpoints=True),
         SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True,
                    endpoint_client=True, within_subnet=True),
         SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True,
-                   endpoint_client=True, within_subnet=True),
+                   endpoint_client=True, within_subnet=True, inbound=scoring_clients),
     ]
     aml_network = VirtualNetwork("aml-network", VirtualNetworkArgs(
         resource_group_name=rg_name,
@@ -226,7 +235,11 @@ def main() -> None:
                 workspace_id=workspace.workspace.id,
                 log_analytics_id=monitoring.log_analytics.id,
                 drift_table=drift.table.name,
-                thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi),
+                thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi,
+                                           serving_latency_ms=cfg.alerts.serving_latency_ms,
+                                           serving_error_rate_percent=cfg.alerts.serving_error_rate_percent),
+                # The serving rules read the requests the deployments send to Application Insights.
+                serving_app_insights_id=monitoring.app_insights.id if cfg.serving.enabled else None,
                 rule_prefix=names.plain("alert_rule"),
                 tags=tags,
             ))
@@ -250,6 +263,44 @@ def main() -> None:
         identity=cluster_identity,
         tags=tags,
     )
+    # ---- Private serving (README "Private serving"): AKS with the Azure ML extension in the scoring
+    # subnet, attached to the workspace as Kubernetes compute; `serving: {enabled: false}` in dev.
+    serving = None
+    if cfg.serving.enabled and cfg.serving_tls is not None:
+        sv = cfg.serving
+        serving = PrivateServing("serving", PrivateServingArgs(
+            cluster_name=f"aks-{cfg.name_prefix}-{cfg.environment}",
+            identity_name=f"id-aks-{cfg.name_prefix}-{cfg.environment}",
+            resource_group_name=rg_name,
+            location=location,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            subnet_id=aml_network.subnet_ids["scoring"],
+            vnet_id=aml_network.vnet.id,
+            client_vnet_ids={"bastion": access_network.vnet.id},
+            registry_id=registry.registry.id,
+            workspace_name=workspace.workspace.name,
+            compute_name=sv.compute_name,
+            namespace=sv.namespace,
+            compute_identity_id=cluster_identity.identity.id,
+            tier=sv.tier,
+            vm_size=sv.vm_size,
+            min_nodes=sv.min_nodes,
+            max_nodes=sv.max_nodes,
+            max_pods=sv.max_pods,
+            service_cidr=sv.service_cidr,
+            dns_service_ip=sv.dns_service_ip,
+            tls_cname=sv.tls_cname,
+            tls_certificate=cfg.serving_tls[0],
+            tls_key=cfg.serving_tls[1],
+            router_ha=sv.router_ha,
+            tags=tags,
+            wait_for=[workspace.private_endpoint, cluster_identity.acr_pull],
+        ))
+        DiagnosticSettings("serving-diagnostics", DiagnosticSettingsArgs(
+            log_analytics_workspace_id=monitoring.log_analytics.id,
+            targets=[LogTarget("aks", serving.cluster.id, AKS_LOG_CATEGORIES)],
+        ))
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
         resource_group_name=rg_name,
         location=location,
@@ -294,6 +345,12 @@ def main() -> None:
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
     pulumi.export("modelRegistryName", model_registry.registry.name if model_registry else None)
     pulumi.export("computeClusters", [c.compute.name for c in clusters])
+    # The Kubernetes compute models deploy to (`compute: azureml:<name>` in ml/aml/k8s-endpoint.yml); null without serving.
+    pulumi.export("servingCompute", {
+        "computeName": cfg.serving.compute_name if serving else None,
+        "clusterName": serving.cluster.name if serving else None,
+        "tlsCname": cfg.serving.tls_cname if serving else None,
+    })
     # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
     # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.
     pulumi.export("driftIngestion", {

@@ -22,6 +22,8 @@ from typing import Any, Collection, Mapping, Optional, Sequence
 import pulumi
 
 from isolated_mlops.components import naming, vm_sizes
+from isolated_mlops.components.serving_config import MIN_VCPUS as MIN_SERVING_VCPUS
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS, ServingConfig, check_tls_secrets, read_serving
 from isolated_mlops.components.webhooks import credential_in_url
 from isolated_mlops.components.zones import CLOUDS, private_endpoint_addresses, private_endpoint_group_ids
 from isolated_mlops.compute.cloud_init import AGENT_USER
@@ -161,6 +163,10 @@ class AlertsConfig:
     """Failed runs within an hour that fire the failed-training alert."""
     drift_psi: float
     """A feature of the latest delivery run with a PSI above this fires the drift alert (as Level significant does)."""
+    serving_latency_ms: int = 1000
+    """The served models' 95th-percentile request duration (ms, over 15 minutes) that fires the latency alert."""
+    serving_error_rate_percent: float = 5.0
+    """The share of failed requests (percent, over 15 minutes) that fires the error-rate alert."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,10 @@ class PlatformConfig:
     """A Pulumi secret; only ever written to Key Vault."""
     alerts: Optional[AlertsConfig] = None
     """None: the stack file has no `alerts` key, so no drift table, action group or alert rule."""
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    """`serving`: the private AKS cluster models are served from (components/serving_config.py); off by default."""
+    serving_tls: Optional[tuple[pulumi.Output[str], pulumi.Output[str]]] = field(default=None, compare=False)
+    """The inference router's PEM certificate and key, Pulumi secrets; only ever sent as protected settings."""
     notes: tuple[str, ...] = ()
     """Accepted, but worth a warning: VM sizes in a series announced for retirement (components/vm_sizes.py)."""
 
@@ -218,12 +228,12 @@ TOP_LEVEL_KEYS = (
     "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
     "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
-    "agentRegistrationToken", "alerts", "modelRegistry",
+    "agentRegistrationToken", "alerts", "modelRegistry", "serving", *TLS_SECRET_KEYS,
     # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
     # expected to ingest or send is a tool's assumption, not infrastructure.
     "costAssumptions",
 )
-SECRET_KEYS = ("agentRegistrationToken",)
+SECRET_KEYS = ("agentRegistrationToken", *TLS_SECRET_KEYS)
 TOKEN_KEY = "agentRegistrationToken"
 
 
@@ -425,9 +435,13 @@ def load(stack: Optional[str] = None) -> PlatformConfig:
     if config.agents.count > 0:
         # validate() proved it is set, as a secret; the SDK keeps it a secret Output from here on.
         token = pulumi.Config(PROJECT_NAMESPACE).require_secret(TOKEN_KEY)
+    tls = None
+    if config.serving.enabled:
+        # validate() proved both are set, as secrets.
+        tls = tuple(pulumi.Config(PROJECT_NAMESPACE).require_secret(key) for key in TLS_SECRET_KEYS)
     for note in config.notes:
         pulumi.log.warn(note)
-    return dataclasses.replace(config, agent_registration_token=token)
+    return dataclasses.replace(config, agent_registration_token=token, serving_tls=tls)  # type: ignore[arg-type]
 
 
 def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str] = ()) -> PlatformConfig:
@@ -486,11 +500,15 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     _check_token(root, problems, agents)
     alerts = _read_alerts(root.mapping("alerts"), problems) if "alerts" in values else None
     model_registry = _read_model_registry(root.mapping("modelRegistry", default={}), problems)
+    serving = read_serving(root.mapping("serving", default={}), problems, _vnet_spaces(network), cloud)
+    check_tls_secrets(root, problems, serving)
 
     _check_region(root, problems, location, cloud)
     notes = _check_vm_sizes(root, problems, location, cloud, [
         *((f"computeClusters[{i}].vmSize", "computeClusters", c.vm_size) for i, c in enumerate(clusters)),
-        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size)])
+        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size),
+        *([("serving.vmSize", "serving", serving.vm_size)] if serving.enabled else [])])
+    _check_serving_size(problems, serving)
 
     config = PlatformConfig(
         project=PROJECT_NAMESPACE,
@@ -518,6 +536,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
         agents=agents,
         alerts=alerts,
         model_registry=model_registry,
+        serving=serving,
         notes=tuple(notes),
     )
     _check_capacity(problems, root, config, subnets)
@@ -530,6 +549,26 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     if problems.items:
         raise ConfigError(problems.items)
     return config
+
+
+def _vnet_spaces(network: NetworkConfig) -> list[Optional[ipaddress.IPv4Network]]:
+    """The VNets' address spaces that parsed (a malformed one was reported already)."""
+    spaces: list[Optional[ipaddress.IPv4Network]] = []
+    for text in (network.aml.address_space, network.bastion.address_space):
+        try:
+            spaces.append(ipaddress.IPv4Network(text))
+        except ValueError:
+            spaces.append(None)
+    return spaces
+
+
+def _check_serving_size(problems: _Problems, serving: ServingConfig) -> None:
+    """The serving nodes' size has the vCPUs the Azure ML extension asks for in production (serving_config.MIN_VCPUS)."""
+    parsed = vm_sizes.parse(serving.vm_size) if serving.enabled and not problems.at("serving.vmSize") else None
+    if parsed is not None and parsed.vcpus < MIN_SERVING_VCPUS:
+        problems.add("serving.vmSize", f"{serving.vm_size} has {parsed.vcpus} vCPUs; the Azure ML extension needs at "
+                     f"least {MIN_SERVING_VCPUS} vCPUs and 14 GB per node in production "
+                     "(how-to-deploy-kubernetes-extension): use e.g. Standard_D4s_v5")
 
 
 def _read_bastion_sku(root: _Reader) -> str:
@@ -769,6 +808,15 @@ def _subnet_demands(config: PlatformConfig) -> list[_SubnetDemand]:
                       f"{nodes} compute nodes (maxNodes of computeClusters: "
                       f"{', '.join(f'{c.name} {c.max_nodes}' for c in clusters)}; one address per node)",
                       "the computeClusters' maxNodes", instead=", or lower maxNodes to {usable} in all"),
+        *([_SubnetDemand("network.amlVnet.subnets.scoring",
+                         ("serving", "serving.maxNodes", "serving.maxPodsPerNode"), config.serving.subnet_addresses,
+                         f"the serving cluster ({config.serving.max_nodes} nodes at serving.maxNodes, one more for "
+                         f"upgrades, {config.serving.max_pods} pods each at serving.maxPodsPerNode: Azure CNI gives "
+                         "every pod a subnet address; plus the internal load balancer and the API server's endpoint: "
+                         f"{config.serving.subnet_addresses} addresses)",
+                         "the serving cluster's maxNodes and maxPodsPerNode",
+                         instead=", or lower serving.maxNodes or serving.maxPodsPerNode")]
+          if config.serving.enabled else []),
         _SubnetDemand("network.amlVnet.subnets.privateEndpoints", ("batchEndpoints", "modelRegistry"), endpoint_addresses,
                       f"{len(endpoints)} private endpoints taking {endpoint_addresses} addresses "
                       f"({', '.join(f'{g} {n}' for g, n in endpoints)})",
@@ -911,7 +959,7 @@ def _read_token_expiry(reader: _Reader, problems: _Problems, count: int) -> Opti
 
 
 _ALERT_KEYS = ("enabled", "email", "retrainWebhookUrl", "mlIdentityPrincipalId", "thresholds")
-_THRESHOLD_KEYS = ("failedRuns", "driftPsi")
+_THRESHOLD_KEYS = ("failedRuns", "driftPsi", "servingLatencyMs", "servingErrorRatePercent")
 GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
@@ -948,6 +996,18 @@ def _read_alerts(reader: _Reader, problems: _Problems) -> Optional[AlertsConfig]
         problems.add(f"{thresholds.path}.driftPsi", f"must be a number above 0 (0.25 is the usual 'significant' "
                      f"PSI, as in ml/config/thresholds.yaml), got {thresholds.show('driftPsi', psi)}")
         psi = 0.25
+    latency = thresholds.integer("servingLatencyMs", default=1000, minimum=1, maximum=600000)
+    error_rate = thresholds.raw("servingErrorRatePercent", default=5.0)
+    if isinstance(error_rate, str):
+        try:
+            error_rate = float(error_rate)
+        except ValueError:
+            pass
+    if isinstance(error_rate, bool) or not isinstance(error_rate, (int, float)) or not 0 < error_rate <= 100:
+        problems.add(f"{thresholds.path}.servingErrorRatePercent", "must be a percentage above 0 and at most 100 "
+                     f"(5 fires when one request in twenty fails), got {thresholds.show('servingErrorRatePercent', error_rate)}")
+        error_rate = 5.0
     return AlertsConfig(enabled=enabled, emails=tuple(e for e in emails if isinstance(e, str)),
                         retrain_webhook_url=webhook, ml_identity_principal_id=principal,
-                        failed_runs=failed_runs, drift_psi=float(psi))
+                        failed_runs=failed_runs, drift_psi=float(psi), serving_latency_ms=latency,
+                        serving_error_rate_percent=float(error_rate))

@@ -55,6 +55,10 @@ RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
     "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups"),
     "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts"),
     "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules"),
+    "azure-native:containerservice:ManagedCluster": ("resourceName", "Microsoft.ContainerService/managedClusters"),
+    "azure-native:containerservice:ManagedNamespace": ("managedNamespaceName", "Microsoft.ContainerService/managedClusters/{resourceName}/managedNamespaces"),
+    # A cluster extension is an extension resource of the cluster.
+    "azure-native:kubernetesconfiguration:Extension": ("extensionName", "Microsoft.ContainerService/managedClusters/{clusterName}/providers/Microsoft.KubernetesConfiguration/extensions"),
     # The state backend (bootstrap/), run by the same engine.
     "azure-native:storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
     "azure-native:storage:BlobContainer": ("containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
@@ -169,6 +173,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"regionDetails": _registry_regions(name, inputs),
                     "identity": {**(inputs.get("identity") or {}), "principalId": _stable_guid("principal", resource_id),
                                  "tenantId": TENANT_ID}}
+        if typ == "azure-native:containerservice:ManagedCluster":
+            # AKS creates the kubelet identity in the node resource group (MC_<group>_<cluster>_<region>) and
+            # answers with it under identityProfile.kubeletidentity; a private cluster reports its private FQDN.
+            node_group = f"MC_{inputs.get('resourceGroupName')}_{name}_{inputs.get('location')}"
+            kubelet = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{node_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+            return {"identityProfile": {"kubeletidentity": {"resourceId": kubelet, "objectId": _stable_guid("principal", kubelet),
+                                                            "clientId": _stable_guid("client", kubelet)}},
+                    "nodeResourceGroup": node_group,
+                    "privateFQDN": f"{inputs.get('dnsPrefix', name)}-{_stable_hex(resource_id)}.privatelink.{inputs.get('location')}.azmk8s.io"}
         if typ == "azure-native:keyvault:Vault":
             return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
         return {}
