@@ -500,7 +500,7 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     _check_token(root, problems, agents)
     alerts = _read_alerts(root.mapping("alerts"), problems) if "alerts" in values else None
     model_registry = _read_model_registry(root.mapping("modelRegistry", default={}), problems)
-    serving = read_serving(root.mapping("serving", default={}), problems, _vnet_spaces(network), cloud)
+    serving = read_serving(root.mapping("serving", default={}), problems, _vnet_spaces(network, problems), cloud)
     check_tls_secrets(root, problems, serving)
 
     _check_region(root, problems, location, cloud)
@@ -551,10 +551,13 @@ def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str]
     return config
 
 
-def _vnet_spaces(network: NetworkConfig) -> list[Optional[ipaddress.IPv4Network]]:
-    """The VNets' address spaces that parsed (a malformed one was reported already)."""
+def _vnet_spaces(network: NetworkConfig, problems: _Problems) -> list[Optional[ipaddress.IPv4Network]]:
+    """The VNets' address spaces that parsed and have no problem of their own (reported once already)."""
     spaces: list[Optional[ipaddress.IPv4Network]] = []
-    for text in (network.aml.address_space, network.bastion.address_space):
+    for key, text in (("amlVnet", network.aml.address_space), ("bastionVnet", network.bastion.address_space)):
+        if problems.at(f"network.{key}.addressSpace"):
+            spaces.append(None)
+            continue
         try:
             spaces.append(ipaddress.IPv4Network(text))
         except ValueError:

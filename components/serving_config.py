@@ -134,7 +134,7 @@ def read_serving(reader: "_Reader", problems: "_Problems", vnet_spaces: list[Opt
                              "its first addresses (Kubernetes takes the first for the API service), e.g. the .10 address")
         except ValueError:
             problems.add(f"{path}.dnsServiceIp", f"{dns_ip_text!r} is not an IPv4 address such as 10.0.0.10")
-    if cloud != "AzureCloud":
+    if cloud != "AzureCloud" and not problems.at("cloud"):
         # The private API server's zone is privatelink.<region>.azmk8s.io in Azure's public cloud; the
         # other clouds use other zones (https://learn.microsoft.com/azure/private-link/private-endpoint-dns),
         # which compute/serving.py does not know yet.

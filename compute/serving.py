@@ -88,7 +88,8 @@ class PrivateServingArgs:
     """Resources the attached compute waits for (the workspace's private endpoint)."""
 
 
-def extension_settings(cluster_id: str, cluster_name: str, location: str, cname: str, router_ha: bool) -> dict[str, str]:
+def extension_settings(cluster_id: pulumi.Input[str], cluster_name: pulumi.Input[str], location: str, cname: str,
+                       router_ha: bool) -> dict[str, pulumi.Input[str]]:
     """The extension's configuration settings as the Azure CLI (`az k8s-extension create`), the documented
     way to install it, sends them to ARM for an AKS cluster: the CLI turns `internalLoadBalancerProvider=azure`
     into `scoringFe.serviceType.internalLoadBalancer` and fills in the cluster's identity and region
@@ -252,8 +253,10 @@ class PrivateServing(pulumi.ComponentResource):
             scope=kubernetesconfiguration.ScopeArgs(
                 cluster=kubernetesconfiguration.ScopeClusterArgs(release_namespace=EXTENSION_NAMESPACE)),
             identity=kubernetesconfiguration.IdentityArgs(type=kubernetesconfiguration.ResourceIdentityType.SYSTEM_ASSIGNED),
-            configuration_settings=pulumi.Output.all(self.cluster.id, self.cluster.name).apply(
-                lambda ids: extension_settings(ids[0], ids[1], args.location, args.tls_cname, args.router_ha)),
+            # A map of known values with the cluster's id in three of them: a preview (and the policy
+            # rules) sees every setting but those.
+            configuration_settings=extension_settings(self.cluster.id, self.cluster.name, args.location,
+                                                      args.tls_cname, args.router_ha),
             # The certificate and key as the CLI sends them (base64 PEM under scoringFe.sslCert/sslKey);
             # protected settings are write-only in ARM, and stay Pulumi secrets in the state.
             configuration_protected_settings=pulumi.Output.secret(pulumi.Output.all(args.tls_certificate, args.tls_key).apply(

@@ -842,7 +842,8 @@ def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
         if _differs(zone.prop("location"), "global"):
             yield zone.urn, "private DNS zones are global: set location to 'global'"
         zone_links = [l for l in links if zone.urn in l.refs("privateZoneName") or _same(l.prop("privateZoneName"), name)]
-        linked: set[str] = set()
+        from isolated_mlops.policy.serving_rules import aks_linked_vnets  # AKS links its API zone itself
+        linked: set[str] = aks_linked_vnets(resources, zone)
         unresolved = False
         for link in zone_links:
             found = _resolve(resources, link, "virtualNetwork", link.prop("virtualNetwork"), VNET)
@@ -1397,3 +1398,7 @@ def decode_custom_data(view: ResourceView) -> str:
     if not isinstance(data, str) or data == "[secret]":
         return ""
     return base64.b64decode(data).decode(errors="replace")
+
+
+# Rules kept in their own modules register themselves on import (they import this module's helpers).
+from isolated_mlops.policy import serving_rules as _serving_rules  # noqa: E402,F401
