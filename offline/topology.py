@@ -49,6 +49,7 @@ from isolated_mlops.policy.rules import PRIVATE_ZONE as ZONE
 
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+AKS = "azure-native:containerservice:ManagedCluster"
 
 SERVICES: Mapping[str, str] = {
     # Platform services outside the VNets, reached through private endpoints: type -> what to call it.
@@ -62,7 +63,7 @@ SERVICES: Mapping[str, str] = {
     ML_REGISTRY: "AML registry",
 }
 
-DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, *SERVICES})
+DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, AKS, *SERVICES})
 
 SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     # Registered types that are not a node of their own, and where the diagram shows them instead.
@@ -92,6 +93,8 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     "azure-native:monitor:ActionGroup": "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
     "azure-native:monitor:MetricAlert": "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
     "azure-native:monitor:ScheduledQueryRule": "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
+    "azure-native:kubernetesconfiguration:Extension": "its AKS cluster (\"Azure ML extension\" and how its router listens)",
+    "azure-native:containerservice:ManagedNamespace": "its AKS cluster (the namespace models run in)",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
@@ -242,8 +245,9 @@ class Topology:
     def _place(self) -> None:
         """Put each endpoint, Bastion, cluster and VM in the subnet(s) its inputs name."""
         for r in sorted(self.run.resources, key=lambda r: r.urn):
-            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE):
-                where = self.subnets_of(r)
+            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE, AKS):
+                # A Kubernetes compute names no subnet: it sits with the cluster it attaches.
+                where = self.subnets_of(r) or [s for c in self.references(r, AKS) for s in self.subnets_of(c)]
             elif r.type == VM:
                 where = [s for nic in self.references(r, NIC) for s in self.subnets_of(nic)]
             else:
@@ -276,6 +280,8 @@ class Topology:
             if isinstance(users, Mapping):
                 found |= {v.get("principalId") for v in users.values() if isinstance(v, Mapping)}
         found |= {i.outputs.get("principalId") for i in self.references(r, IDENTITY)}
+        if r.type == AKS:  # the kubelet identity AKS creates, reported in identityProfile
+            found.add(((r.outputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId"))
         return {p for p in found if isinstance(p, str) and p}
 
 
@@ -498,6 +504,9 @@ def build(run: StackRun) -> Picture:
         space = ", ".join(vnet.input("addressSpace.addressPrefixes") or [])
         owners = [t.owner(link) for link in t.of_type(ZONE_LINK) if vnet in t.references(link, VNET)]
         linked = {owner.urn for owner in owners if owner is not None}
+        # AKS links its API server's zone to its node pool's VNet itself (policy/serving_rules.py).
+        linked |= {zone.urn for aks in t.of_type(AKS) if any(s.vnet is vnet for s in t.subnets_of(aks))
+                   for zone in t.references(aks, ZONE)}
         count = sum(1 for zone in zones if zone.urn in linked)
         dns = "" if not zones else f" · {count} of {len(zones)} DNS zones linked" + (
             "" if count == len(zones) else ": SOME NAMES RESOLVE PUBLICLY")
@@ -656,6 +665,11 @@ def _node_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
         ips = t.public_ips(r)
         return _label(f"VM {_name(r)}", _italic(r.input("hardwareProfile.vmSize", "")),
                       *(f"PUBLIC IP {_name(ip)}" for ip in ips) if ips else ("no public IP",), *roles)
+    if r.type == AKS:
+        return _aks_text(t, r, roles)
+    if r.type == COMPUTE and r.input("properties.computeType") == "Kubernetes":
+        return _label(f"Kubernetes compute {_name(r)}", _italic(f"namespace {r.input('properties.properties.namespace')}"),
+                      *roles)
     if r.type == COMPUTE:
         p = r.input("properties.properties") or {}
         scale = p.get("scaleSettings") or {}
@@ -672,6 +686,25 @@ def _node_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
     holds = ", ".join(_name(x) for x in scoped if x is not None)
     return _label(f"{SERVICES[r.type]} {_name(r)}", _italic(_public_access(r) or _access_modes(r)), sku,
                   f"sends to {_name(logs)}" if logs is not None else "", f"scopes {holds}" if holds else "", *roles)
+
+
+def _aks_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
+    """A private cluster: its API server, node pool and the Azure ML extension's router, as words."""
+    access = r.inputs.get("apiServerAccessProfile") or {}
+    api = "private API server" if access.get("enablePrivateCluster") is True else "PUBLIC API server"
+    if access.get("enablePrivateClusterPublicFQDN") is not False:
+        api += ", public FQDN"
+    pools = [p for p in r.inputs.get("agentPoolProfiles") or [] if isinstance(p, Mapping)]
+    sizes = [f"{show(p.get('minCount'))}-{show(p.get('maxCount'))} x {p.get('vmSize')}" for p in pools]
+    router = ""
+    for ext in t.run.resources:
+        settings = ext.inputs.get("configurationSettings") if ext.type.endswith(":Extension") else None
+        if isinstance(settings, Mapping) and r.urn in ext.property_dependencies.get("clusterName", []):
+            internal = str(settings.get("internalLoadBalancerProvider", "")).lower() == "azure"
+            https = str(settings.get("allowInsecureConnections", "")).lower() == "false"
+            router = (f"Azure ML extension: {'internal' if internal else 'PUBLIC'} LB, "
+                      f"{'HTTPS ' + str(settings.get('sslCname', '')) if https else 'PLAIN HTTP'}")
+    return _label(f"AKS {_name(r)}", _italic(", ".join(sizes)), api, router, *roles)
 
 
 def _edges(t: Topology, ids: Mapping[str, str]) -> Iterator[Edge]:
