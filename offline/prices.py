@@ -47,6 +47,7 @@ MONITOR_PAGE = "https://azure.microsoft.com/pricing/details/monitor/"
 STORAGE_PAGE = "https://azure.microsoft.com/pricing/details/storage/blobs/"
 KEY_VAULT_PAGE = "https://azure.microsoft.com/pricing/details/key-vault/"
 AML_PAGE = "https://azure.microsoft.com/pricing/details/machine-learning/"
+AKS_PAGE = "https://azure.microsoft.com/pricing/details/kubernetes-service/"
 
 # The pages the figures were read from (stored copies, found with the search tool on READ_ON).
 C3X_NAT = "https://c3x.dev/resources/azure/azurerm_nat_gateway/"
@@ -59,6 +60,9 @@ LEARN_BASTION_SKUS = "https://learn.microsoft.com/azure/bastion/configuration-se
 LEARN_ACR_SKUS = "https://learn.microsoft.com/azure/container-registry/container-registry-skus"
 LEARN_MONITOR_LOGS_COST = "https://learn.microsoft.com/azure/azure-monitor/logs/cost-logs"
 INFRACOST_AML_COMPUTE = "https://github.com/infracost/infracost/pull/2902"
+LEARN_AKS_TIERS = "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers"
+AKS_UPTIME_SLA_ANNOUNCEMENT = ("https://techcommunity.microsoft.com/t5/apps-on-azure-blog/aks-introduces-uptime-sla/"
+                               "ba-p/1350832")
 INFRACOST_COMMIT = "95ba4f49a7abf5567b04f751a115543281a4ab18"
 
 
@@ -165,6 +169,9 @@ DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
+AKS = "azure-native:containerservice:ManagedCluster"
+AKS_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
+K8S_EXTENSION = "azure-native:kubernetesconfiguration:Extension"
 RANDOM_STRING = "random:index/randomString:RandomString"
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
@@ -286,7 +293,26 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                        note="no surcharge: nodes are billed at the VM price of their size"),
         "low priority": unknown("hour", AML_PAGE, "low-priority node prices: not found in the pages read "
                                 f"on {READ_ON}"),
+        # A Kubernetes compute is a cluster attached to the workspace: the cluster (AKS) is billed.
+        "attached": free(INFRACOST_AML_COMPUTE, "an attached Kubernetes compute: its AKS cluster and nodes are "
+                         "billed, priced under the cluster", verify=AML_PAGE),
     },
+    AKS: {
+        # Control plane by tier; the nodes are VMs of the pool's size, priced as VIRTUAL_MACHINE
+        # (offline/cost.py counts minCount nodes around the clock).
+        "Free": free(LEARN_AKS_TIERS, "Free tier: 'The cluster management is free, but charged for VM, storage, and "
+                     "networking usage'", verify=AKS_PAGE),
+        "Standard": Price(0.10, "hour", "any", AKS_UPTIME_SLA_ANNOUNCEMENT, AKS_PAGE, as_of="2020-05-13",
+                          note="the Uptime SLA, now the Standard tier: 'at a cost of $0.10/hour per cluster' "
+                               "(Microsoft's announcement); not re-read on a price page on " + READ_ON),
+        "Premium": unknown("hour", AKS_PAGE),
+        # AKS gives each node a managed OS disk (128 GiB by default where the size has no cache or
+        # temporary disk large enough for an ephemeral one, as Dsv5); its price was not read.
+        "node os disk": unknown("month", DISK_PAGE, "a node's managed OS disk: not read on " + READ_ON),
+    },
+    AKS_NAMESPACE: {"*": free("", NO_METER + " (a namespace of the cluster, whose nodes are billed)", verify=AKS_PAGE)},
+    K8S_EXTENSION: {"*": free("", NO_METER + " (the Azure ML extension's pods run on the cluster's nodes)",
+                              verify=AML_PAGE)},
     ML_WORKSPACE: {
         "Basic": infracost_free("azurerm_machine_learning_workspace", "what a workspace bills is its compute, storage, "
                                 "registry, Key Vault and monitoring, each priced here", verify=AML_PAGE),

@@ -83,8 +83,11 @@ def test_each_price_says_where_it_was_read_and_when():
 
 def test_the_sizes_the_stacks_use_are_in_the_table_known_or_not(runs):
     sizes = {r.input("hardwareProfile.vmSize") for run in runs.values() for r in run.of_type(prices.VIRTUAL_MACHINE)}
-    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)}
-    assert sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
+    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)
+              if r.input("properties.computeType") == "AmlCompute"}
+    sizes |= {pool["vmSize"] for run in runs.values() for r in run.of_type(prices.AKS)
+              for pool in r.input("agentPoolProfiles")}
+    assert sizes and None not in sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -346,3 +349,17 @@ def test_the_readme_shows_the_tools_figures(runs):
         row = f"| {stack} | **{cost.money(est.total)}/month** |"
         assert row in readme, f"README's Cost table must show {row!r} (the tool's figure for {stack} today)"
         assert f"| {stack} | **{cost.money(est.total + 1)}/month** |" not in readme, "the check matches one figure only"
+
+
+def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
+    """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock (their price is
+    unknown: shown as unknown, not zero); on the Free tier the control plane line is zero."""
+    [aks] = prod.of_type(prices.AKS)
+    lines = cost._lines(aks, cost.assumptions_of(prod))
+    assert [line.item for line in lines] == ["AKS control plane Standard", "3 x Standard_D4s_v5 (nodes at minCount)",
+                                             "3 node OS disks"]
+    assert lines[0].monthly == 0.10 * prices.HOURS_PER_MONTH and lines[1].quantity == 3 * prices.HOURS_PER_MONTH
+    assert not lines[1].known and not lines[2].known
+    free = run_with("prod", lambda v: v["serving"].update(tier="Free"))
+    [aks] = free.of_type(prices.AKS)
+    assert cost._lines(aks, cost.assumptions_of(free))[0].monthly == 0
