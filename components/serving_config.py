@@ -65,7 +65,7 @@ class ServingConfig:
     max_pods: int = DEFAULT_MAX_PODS
     namespace: str = "models"
     """The Kubernetes namespace the Azure ML compute deploys models into (created as an AKS managed namespace)."""
-    compute_name: str = "aks-serving"
+    compute_name: str = "aks-scoring"
     """The attached compute's name in the workspace: `compute: azureml:<name>` in ml/aml/k8s-*.yml."""
     tls_cname: str = ""
     """The host name clients call; the TLS certificate is issued for it (README "Private serving")."""
@@ -109,7 +109,7 @@ def read_serving(reader: "_Reader", problems: "_Problems", vnet_spaces: list[Opt
     if namespace in SYSTEM_NAMESPACES:
         problems.add(f"{path}.namespace", f"{namespace!r} is a system namespace; choose one for the models "
                      "alone, such as 'models'")
-    compute_name = reader.string("computeName", default="aks-serving", pattern=r"[A-Za-z][A-Za-z0-9-]{1,15}",
+    compute_name = reader.string("computeName", default="aks-scoring", pattern=r"[A-Za-z][A-Za-z0-9-]{1,15}",
                                  pattern_help="must be 2-16 letters, digits and '-', starting with a letter "
                                               "(an Azure ML compute name)")
     # HTTPS is the extension's default and the only way this program deploys it: with

@@ -78,7 +78,7 @@ def test_router_ha_follows_the_node_count():
 def test_compute_attaches_the_cluster_in_its_own_namespace(prod: StackRun):
     compute = next(r for r in prod.custom_resources() if r.type == COMPUTE and r.input("properties")["computeType"] == "Kubernetes")
     cluster, namespace = _only(prod, AKS), _only(prod, NAMESPACE)
-    assert compute.input("computeName") == "aks-serving"
+    assert compute.input("computeName") == "aks-scoring"
     assert compute.input("properties")["properties"] == {"namespace": "models"}
     assert namespace.input("managedNamespaceName") == "models"
     # The router (namespace azureml) reaches the model pods: ingress AllowAll, not AllowSameNamespace.
