@@ -1212,7 +1212,8 @@ def _dce_private(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
                             "PrivateLinkScopedResource, or the VNets cannot ingest through it privately")
 
 
-DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG)
+# The serving cluster too: its API server and audit logs (compute/serving.py AKS_LOG_CATEGORIES).
+DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG, "azure-native:containerservice:ManagedCluster")
 
 
 def _within(resource_id: Any, parent_id: str) -> bool:
@@ -1223,8 +1224,8 @@ def _within(resource_id: Any, parent_id: str) -> bool:
     return child == parent or child.startswith(parent + "/")
 
 
-@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG and the storage account's "
-      "blob service send their resource logs to Log Analytics (a diagnostic setting with a workspace).",
+@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG, the AKS cluster and the storage "
+      "account's blob service send their resource logs to Log Analytics (a diagnostic setting with a workspace).",
       sources=["https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",
                "https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/"
                "microsoft-network-networksecuritygroups-logs"])

@@ -102,6 +102,12 @@ def test_cluster_logs_go_to_log_analytics(prod: StackRun):
     assert [log["category"] for log in setting.input("logs")] == list(AKS_LOG_CATEGORIES)
 
 
+def test_a_cluster_without_its_diagnostic_setting_is_caught(base):
+    assert violations(base, "diagnostics-to-log-analytics") == []
+    [violation] = violations([r for r in base if r.name != "serving-diagnostics-aks"], "diagnostics-to-log-analytics")
+    assert violation.urn == next(r.urn for r in base if r.type == AKS)
+
+
 def test_scoring_subnet_admits_https_from_jump_host_and_agents_only(prod: StackRun, dev: StackRun):
     def rules(run: StackRun) -> set[str]:
         nsg = next(r for r in run.custom_resources() if r.type == "azure-native:network:NetworkSecurityGroup"
