@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # the reader's types; importing config here would be a circle
-    from isolated_mlops.components.config import _Problems, _Reader
+    from isolated_mlops.components.config_reader import Problems as _Problems
+    from isolated_mlops.components.config_reader import Reader as _Reader
 
 SERVING_KEYS = ("enabled", "tier", "vmSize", "minNodes", "maxNodes", "maxPodsPerNode", "namespace", "computeName",
                 "tlsCname", "serviceCidr", "dnsServiceIp")

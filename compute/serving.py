@@ -19,14 +19,16 @@ private DNS zone -> cluster -> kubelet AcrPull, extension, managed namespace -> 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization, containerservice, kubernetesconfiguration, managedidentity, privatedns
 from pulumi_azure_native import machinelearningservices as ml
 
+from isolated_mlops.components.interface import CommonArgs, apply_common
 from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVATE_DNS_ZONE_CONTRIBUTOR, role_definition_id
+from isolated_mlops.components.standalone import as_args, refuse_unsupported, type_token
 
 # The Azure ML extension's type, its release namespace (fixed: the CLI refuses another) and its train
 # (https://learn.microsoft.com/azure/machine-learning/how-to-deploy-kubernetes-extension).
@@ -46,9 +48,10 @@ SYSTEM_POOL = "system"
 AKS_LOG_CATEGORIES = ("kube-apiserver", "kube-audit-admin", "kube-controller-manager", "cluster-autoscaler", "guard")
 
 
-@dataclass
-class PrivateServingArgs:
-    """Plain values: names, ids, CIDRs, counts; nothing from the stack file's types."""
+@dataclass(kw_only=True)
+class PrivateServingArgs(CommonArgs):
+    """Plain values: names, ids, CIDRs, counts; nothing from the stack file's types. Common arguments:
+    tags on everything; diagnostics, lock and role assignments on the cluster."""
 
     cluster_name: str
     identity_name: str
@@ -83,7 +86,6 @@ class PrivateServingArgs:
     """PEM, a Pulumi secret: sent base64-encoded as a protected setting, which ARM never returns."""
     tls_key: pulumi.Input[str]
     router_ha: bool
-    tags: Mapping[str, str] = field(default_factory=dict)
     wait_for: Sequence[pulumi.Resource] = ()
     """Resources the attached compute waits for (the workspace's private endpoint)."""
 
@@ -138,7 +140,13 @@ class PrivateServing(pulumi.ComponentResource):
     compute: ml.Compute
 
     def __init__(self, name: str, args: PrivateServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:compute:PrivateServing", name, None, opts)
+        super().__init__(type_token("mlops:compute:PrivateServing"), name, None, opts)
+        args = as_args(PrivateServingArgs, args)
+        refuse_unsupported("PrivateServing", args, {
+            "private_endpoint": "AKS creates the API server's private endpoint itself (enablePrivateCluster)",
+            "identity": "the control-plane identity is created here; the compute's is compute_identity_id"})
+        if not 1 <= args.min_nodes <= args.max_nodes:
+            raise ValueError(f"PrivateServing: min_nodes={args.min_nodes} must be 1 to max_nodes={args.max_nodes}")
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         self.identity = managedidentity.UserAssignedIdentity(
@@ -305,6 +313,10 @@ class PrivateServing(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.extension, self.namespace, *args.wait_for]),
         )
+        # The cluster's logs, lock and roles (CommonArgs), on the cluster.
+        self.common = apply_common(self, f"{name}-cluster", args, resource_id=self.cluster.id,
+                                   subscription_id=args.subscription_id)
+        self.cluster_id: pulumi.Output[str] = self.cluster.id
         self.register_outputs({"cluster_id": self.cluster.id, "compute_name": args.compute_name})
 
     def _grant(self, name: str, scope: pulumi.Input[str], role, principal: pulumi.Input[Optional[str]],

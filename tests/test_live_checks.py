@@ -309,6 +309,14 @@ def test_every_resource_type_the_stacks_create_maps_to_a_provider(runs: dict[str
     assert {"Microsoft.MachineLearningServices", "Microsoft.Network", "Microsoft.Compute"} <= plan.providers
 
 
+def test_each_address_space_names_the_stack_file_key_that_sets_it(prod_plan: Plan):
+    """The VNets are told apart by their planned names (components/plan.py), not by re-built templates."""
+    assert sorted((name, key) for name, _, key in prod_plan.address_spaces) == [
+        ("vnet-aml-mlops-prod", "network.amlVnet.addressSpace"),
+        ("vnet-bastion-mlops-prod", "network.bastionVnet.addressSpace")]
+    assert prod_plan.suffixed_name("storage_account", "abcde") == "stmlopsprodabcde"
+
+
 # --------------------------------------------------------------------------------------------
 # verify
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -40,12 +41,23 @@ def test_every_library_folder_is_mapped_into_the_package_and_linked_in_the_check
 
 
 def test_the_wheel_holds_the_library_under_one_name(tmp_path: Path):
-    """What `pip install <repository>` installs: built by setuptools' PEP 517 hook, as pip calls it."""
+    """What `pip install <repository>` installs: built by setuptools' PEP 517 hook, as pip calls it, from
+    a copy of what the build reads (setuptools writes build/ beside pyproject.toml: not in the checkout)."""
+    source = tmp_path / "source"
+    for name in ("pyproject.toml", "README.md", PACKAGE, *LIBRARY_FOLDERS):
+        origin = PROJECT_DIR / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(origin, source / name)
+    out = tmp_path / "dist"
     build = subprocess.run(
-        [sys.executable, "-c", "import sys, setuptools.build_meta as b; print(b.build_wheel(sys.argv[1]))", str(tmp_path)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+        [sys.executable, "-c", "import sys, setuptools.build_meta as b; print(b.build_wheel(sys.argv[1]))", str(out)],
+        cwd=source, capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr[-2000:]
-    wheel = tmp_path / build.stdout.strip().splitlines()[-1]
+    wheel = out / build.stdout.strip().splitlines()[-1]
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("isolated_mlops/__init__.py", "isolated_mlops/py.typed", "isolated_mlops/network/bastion.py",
                      "isolated_mlops/workspace/ml_workspace.py", "isolated_mlops/compute/clusters.py",
@@ -63,7 +75,10 @@ def test_the_installed_package_imports_from_any_folder(tmp_path: Path):
     child = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
                            env={**os.environ, "PYTHONPATH": ""})
     assert child.returncode == 0, child.stderr[-1500:]
-    assert Path(child.stdout.strip()).resolve() == (PROJECT_DIR / "network" / "bastion.py").resolve()
+    # The editable install's checkout: this one, unless several checkouts share one virtualenv.
+    found = Path(child.stdout.strip()).resolve()
+    assert found.name == "bastion.py" and found.parent.name == "network"
+    assert 'name = "isolated-mlops"' in (found.parent.parent / "pyproject.toml").read_text()
 
 
 def test_importing_the_package_imports_nothing_else():

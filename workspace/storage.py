@@ -23,6 +23,9 @@ class WorkspaceStorageArgs:
     placement: PrivateEndpointPlacement
     protect: bool
     """Refuse deletion (production): a replaced account loses every dataset and model artifact."""
+    trusted_registry_ids: Sequence[pulumi.Input[str]] = ()
+    """Azure ML registries the firewall admits too: sharing a model from the workspace into a registry
+    copies its files out of this account, which needs the registry as a resource instance."""
 
 
 class WorkspaceStorage(pulumi.ComponentResource):
@@ -66,6 +69,13 @@ class WorkspaceStorage(pulumi.ComponentResource):
                 bypass=storage.Bypass.AZURE_SERVICES,
                 resource_access_rules=[storage.ResourceAccessRuleArgs(
                     tenant_id=args.tenant_id, resource_id=args.trusted_workspace_id,
+                ), *(
+                    # `az ml model share` (the delivery's promotion into the registry) needs the
+                    # workspace's storage to admit the registry as a resource instance (Network
+                    # isolation with registries, "Share assets from workspace to registry":
+                    # https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation#share-assets-from-workspace-to-registry).
+                    storage.ResourceAccessRuleArgs(tenant_id=args.tenant_id, resource_id=registry)
+                    for registry in args.trusted_registry_ids
                 )],
                 ip_rules=[],
                 virtual_network_rules=[],

@@ -1,1 +1,0 @@
-"""Compute and access: AML compute clusters, the jump host and the self-hosted CI/CD agents."""

@@ -1,1 +1,0 @@
-"""The network: two VNets peered both ways, subnets with NSGs and NAT egress, private DNS, Bastion."""
