@@ -16,11 +16,11 @@ Order of creation, each step waiting for what it needs: identity and its roles -
 private DNS zone -> cluster -> kubelet AcrPull, extension, managed namespace -> attached compute.
 """
 
-from __future__ import annotations
+
 
 import base64
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import pulumi
 from pulumi_azure_native import authorization, containerservice, kubernetesconfiguration, managedidentity, privatedns
@@ -28,7 +28,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from isolated_mlops.components.interface import CommonArgs, apply_common
 from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVATE_DNS_ZONE_CONTRIBUTOR, role_definition_id
-from isolated_mlops.components.standalone import as_args, refuse_unsupported, type_token
+from isolated_mlops.components.standalone import as_args, depends_on_of, refuse_unsupported, type_token
 
 # The Azure ML extension's type, its release namespace (fixed: the CLI refuses another) and its train
 # (https://learn.microsoft.com/azure/machine-learning/how-to-deploy-kubernetes-extension).
@@ -54,12 +54,17 @@ class PrivateServingArgs(CommonArgs):
     tags on everything; diagnostics, lock and role assignments on the cluster."""
 
     cluster_name: str
+    """The AKS cluster's name (also its DNS prefix)."""
     identity_name: str
     """The control-plane identity (user-assigned: a custom private DNS zone requires one)."""
     resource_group_name: pulumi.Input[str]
+    """The resource group of the cluster, its identity and its API server's DNS zone."""
     location: str
+    """The Azure region (the workspace's: Azure ML attaches a cluster of its own region)."""
     tenant_id: pulumi.Input[str]
+    """The Entra ID tenant users sign in from (Azure RBAC for Kubernetes authorization)."""
     subscription_id: pulumi.Input[str]
+    """The subscription, for the role definitions' ids."""
     subnet_id: pulumi.Input[str]
     """The scoring subnet: nodes, pods (Azure CNI), the internal load balancer and the API server's endpoint."""
     vnet_id: pulumi.Input[str]
@@ -69,25 +74,35 @@ class PrivateServingArgs(CommonArgs):
     registry_id: pulumi.Input[str]
     """The workspace's private registry: the kubelet identity gets AcrPull on it."""
     workspace_name: pulumi.Input[str]
+    """The Azure ML workspace the cluster is attached to."""
     compute_name: str
+    """The attached compute's name in the workspace (`compute: azureml:<name>` in an endpoint's YAML)."""
     namespace: str
+    """The Kubernetes namespace the models run in (created as an AKS managed namespace)."""
     compute_identity_id: pulumi.Input[str]
-    """The user-assigned identity the attached compute pulls images with (AcrPull already granted)."""
+    """The user-assigned identity the attached compute pulls images with (AcrPull granted already)."""
     tier: str
     """AKS control plane tier: Free or Standard (components/serving_config.py TIERS)."""
     vm_size: str
+    """The system node pool's VM size (at least 4 vCPUs for production)."""
     min_nodes: int
+    """The fewest nodes the autoscaler keeps (3 or more: three inference router replicas)."""
     max_nodes: int
+    """The most nodes the autoscaler adds."""
     max_pods: int
+    """Pods per node (Azure CNI takes one subnet address for each)."""
     service_cidr: str
+    """The Kubernetes service range: overlaps no network the cluster reaches."""
     dns_service_ip: str
+    """The cluster DNS service's address, inside service_cidr."""
     tls_cname: str
+    """The host name the inference router serves HTTPS for."""
     tls_certificate: pulumi.Input[str]
     """PEM, a Pulumi secret: sent base64-encoded as a protected setting, which ARM never returns."""
     tls_key: pulumi.Input[str]
+    """PEM key without passphrase, a Pulumi secret, sent like the certificate."""
     router_ha: bool
-    wait_for: Sequence[pulumi.Resource] = ()
-    """Resources the attached compute waits for (the workspace's private endpoint)."""
+    """Three inference router replicas (needs three nodes or more)."""
 
 
 def extension_settings(cluster_id: pulumi.Input[str], cluster_name: pulumi.Input[str], location: str, cname: str,
@@ -130,14 +145,13 @@ def _b64(text: str) -> str:
 
 
 class PrivateServing(pulumi.ComponentResource):
-    """`mlops:compute:PrivateServing`: private AKS + Azure ML extension + Kubernetes compute."""
+    """`mlops:compute:PrivateServing`: private AKS + Azure ML extension + Kubernetes compute. Put the
+    workspace's private endpoint and the compute identity's AcrPull role in `opts.depends_on`: the
+    attached compute waits for them."""
 
-    identity: managedidentity.UserAssignedIdentity
-    dns_zone: privatedns.PrivateZone
-    cluster: containerservice.ManagedCluster
-    extension: kubernetesconfiguration.Extension
-    namespace: containerservice.ManagedNamespace
-    compute: ml.Compute
+    # Outputs (the children are attributes too: identity, dns_zone, cluster, extension, namespace, compute).
+    cluster_id: pulumi.Output[str]
+    """The AKS cluster's resource id."""
 
     def __init__(self, name: str, args: PrivateServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(type_token("mlops:compute:PrivateServing"), name, None, opts)
@@ -311,12 +325,12 @@ class PrivateServing(pulumi.ComponentResource):
                 properties=ml.KubernetesPropertiesArgs(namespace=args.namespace),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.extension, self.namespace, *args.wait_for]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.extension, self.namespace, *depends_on_of(opts)]),
         )
         # The cluster's logs, lock and roles (CommonArgs), on the cluster.
         self.common = apply_common(self, f"{name}-cluster", args, resource_id=self.cluster.id,
                                    subscription_id=args.subscription_id)
-        self.cluster_id: pulumi.Output[str] = self.cluster.id
+        self.cluster_id = self.cluster.id
         self.register_outputs({"cluster_id": self.cluster.id, "compute_name": args.compute_name})
 
     def _grant(self, name: str, scope: pulumi.Input[str], role, principal: pulumi.Input[Optional[str]],

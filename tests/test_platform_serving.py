@@ -97,14 +97,14 @@ def test_roles_the_docs_require(prod: StackRun):
 
 
 def test_cluster_logs_go_to_log_analytics(prod: StackRun):
-    [setting] = [r for r in prod.custom_resources() if r.name == "serving-diagnostics-aks"]
+    [setting] = [r for r in prod.custom_resources() if r.name == "serving-cluster-diagnostics"]
     assert setting.input("resourceUri") == _only(prod, AKS).id
     assert [log["category"] for log in setting.input("logs")] == list(AKS_LOG_CATEGORIES)
 
 
 def test_a_cluster_without_its_diagnostic_setting_is_caught(base):
     assert violations(base, "diagnostics-to-log-analytics") == []
-    [violation] = violations([r for r in base if r.name != "serving-diagnostics-aks"], "diagnostics-to-log-analytics")
+    [violation] = violations([r for r in base if r.name != "serving-cluster-diagnostics"], "diagnostics-to-log-analytics")
     assert violation.urn == next(r.urn for r in base if r.type == AKS)
 
 
