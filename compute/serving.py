@@ -179,7 +179,8 @@ class PrivateServing(pulumi.ComponentResource):
                 f"{name}-api-zone-{key}", virtual_network_link_name=f"link-{key}",
                 private_zone_name=self.dns_zone.name, resource_group_name=args.resource_group_name,
                 location=GLOBAL_LOCATION, virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                registration_enabled=False, tags=tags, opts=child)
+                registration_enabled=False, resolution_policy=privatedns.ResolutionPolicy.DEFAULT, tags=tags,
+                opts=child)
             for key, vnet_id in sorted(args.client_vnet_ids.items())
         ]
         self.dns_role = self._grant(f"{name}-dns-contributor", self.dns_zone.id, PRIVATE_DNS_ZONE_CONTRIBUTOR,
@@ -283,7 +284,7 @@ class PrivateServing(pulumi.ComponentResource):
             # protected settings are write-only in ARM, and stay Pulumi secrets in the state.
             configuration_protected_settings=pulumi.Output.secret(pulumi.Output.all(args.tls_certificate, args.tls_key).apply(
                 lambda pem: {"scoringFe.sslCert": _b64(pem[0]), "scoringFe.sslKey": _b64(pem[1])})),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.kubelet_acr_pull]),
+            opts=child,
         )
         # "The namespace ... should be previously created in your cluster" before the compute is
         # attached (https://learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).

@@ -77,6 +77,11 @@ TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
     "azure-native:monitor:MetricAlert": Estimate(15, "estimate", f"{_SYNC} (a global resource); not measured"),
     "azure-native:monitor:ScheduledQueryRule": Estimate(
         15, "estimate", f"{_SYNC}; Azure validates the query against the table; not measured"),
+    "azure-native:containerservice:ManagedCluster": Estimate(
+        600, "estimate", f"{_ASYNC}; a private cluster: control plane, private endpoint, node pool VMs; not measured"),
+    "azure-native:containerservice:ManagedNamespace": Estimate(30, "estimate", f"{_ASYNC}; not measured"),
+    "azure-native:kubernetesconfiguration:Extension": Estimate(
+        300, "estimate", f"{_ASYNC}; installs the Azure ML extension's charts on the nodes; not measured"),
 }
 UNKNOWN_CREATE_SECONDS = 30
 """Counted for a type that has no estimate above (and reported, so the table gets one)."""
@@ -91,6 +96,14 @@ ORDERING_DEPENDENCIES: Mapping[tuple[str, str], str] = {
         "its nodes find the workspace through the endpoint's DNS records",
     ("azure-native:machinelearningservices:Compute", "azure-native:authorization:RoleAssignment"):
         "a cluster pulls images from the private registry with its identity's AcrPull role: granted first",
+    ("azure-native:containerservice:ManagedCluster", "azure-native:authorization:RoleAssignment"):
+        "a private cluster with a custom API server zone needs its identity's Private DNS Zone Contributor and "
+        "Network Contributor before it is created (Microsoft Learn, Create a private AKS cluster)",
+    ("azure-native:machinelearningservices:Compute", "azure-native:kubernetesconfiguration:Extension"):
+        "a Kubernetes compute attaches to a cluster whose Azure ML extension is installed ('extension not "
+        "installed' otherwise: Attach a Kubernetes cluster)",
+    ("azure-native:machinelearningservices:Compute", "azure-native:containerservice:ManagedNamespace"):
+        "the compute's namespace must exist before the cluster is attached (Attach a Kubernetes cluster)",
     ("azure-native:machinelearningservices:Workspace", "azure-native:network:PrivateEndpoint"):
         "Microsoft's machine-learning-end-to-end-secure template creates the workspace after the storage, "
         "Key Vault and registry private endpoints: what runs in the workspace reaches them only through those",

@@ -401,14 +401,15 @@ def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
 
 
 def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
-    """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock (their price is
-    unknown: shown as unknown, not zero); on the Free tier the control plane line is zero."""
+    """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock at the size's
+    VM price; the node OS disks are unknown (shown as unknown, not zero); on the Free tier the control
+    plane line is zero."""
     [aks] = prod.of_type(prices.AKS)
     lines = cost._lines(aks, cost.assumptions_of(prod))
     assert [line.item for line in lines] == ["AKS control plane Standard", "3 x Standard_D4s_v5 (nodes at minCount)",
                                              "3 node OS disks"]
     assert lines[0].monthly == 0.10 * prices.HOURS_PER_MONTH and lines[1].quantity == 3 * prices.HOURS_PER_MONTH
-    assert not lines[1].known and not lines[2].known
+    assert lines[1].price is prices.TABLE[prices.VIRTUAL_MACHINE]["Standard_D4s_v5"] and not lines[2].known
     free = run_with("prod", lambda v: v["serving"].update(tier="Free"))
     [aks] = free.of_type(prices.AKS)
     assert cost._lines(aks, cost.assumptions_of(free))[0].monthly == 0
