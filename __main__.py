@@ -286,7 +286,7 @@ def main() -> None:
         sv = cfg.serving
         serving = PrivateServing("serving", PrivateServingArgs(
             cluster_name=f"aks-{cfg.name_prefix}-{cfg.environment}",
-            identity_name=f"id-aks-{cfg.name_prefix}-{cfg.environment}",
+            identity_name=names.serving_identity.value if names.serving_identity else "",
             resource_group_name=rg_name,
             location=location,
             tenant_id=client.tenant_id,

@@ -96,6 +96,8 @@ class Names:
     agent_identity: PlannedName
     ml_registry: Optional[PlannedName]
     """None when the stack creates no model registry."""
+    serving_identity: Optional[PlannedName] = None
+    """The serving cluster's control-plane identity; None when the stack serves no models."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,8 @@ class Plan:
         yield from (c.name for c in self.clusters)
         yield from (n.private_link_scope, n.data_collection_endpoint, n.drift_rule, n.notify_action_group,
                     n.retrain_action_group, n.alert_rule_prefix, n.cluster_identity, n.agent_identity)
+        if n.serving_identity is not None:
+            yield n.serving_identity
 
 
 def _name(config: PlatformConfig, kind: str, role: str = "", path: str = "namePrefix",
@@ -344,6 +348,7 @@ def build(config: PlatformConfig) -> Plan:
         cluster_identity=_name(config, "managed_identity", "clusters"),
         agent_identity=_name(config, "managed_identity", "agents"),
         ml_registry=_name(config, "ml_registry") if config.model_registry.create else None,
+        serving_identity=_name(config, "managed_identity", "aks") if config.serving.enabled else None,
     )
     return Plan(config=config, names=names, vnets=(aml, access), private_endpoints=endpoints,
                 jump_host=jump_host, agents=agents, clusters=clusters)

@@ -282,8 +282,9 @@ class PrivateServing(pulumi.ComponentResource):
                                                       args.tls_cname, args.router_ha),
             # The certificate and key as the CLI sends them (base64 PEM under scoringFe.sslCert/sslKey);
             # protected settings are write-only in ARM, and stay Pulumi secrets in the state.
-            configuration_protected_settings=pulumi.Output.secret(pulumi.Output.all(args.tls_certificate, args.tls_key).apply(
-                lambda pem: {"scoringFe.sslCert": _b64(pem[0]), "scoringFe.sslKey": _b64(pem[1])})),
+            configuration_protected_settings=pulumi.Output.all(
+                pulumi.Output.secret(args.tls_certificate), pulumi.Output.secret(args.tls_key)).apply(
+                lambda pem: {"scoringFe.sslCert": _b64(pem[0]), "scoringFe.sslKey": _b64(pem[1])}),
             opts=child,
         )
         # "The namespace ... should be previously created in your cluster" before the compute is
@@ -338,6 +339,6 @@ class PrivateServing(pulumi.ComponentResource):
                subscription_id: pulumi.Input[str], why: str) -> authorization.RoleAssignment:
         return authorization.RoleAssignment(
             name, scope=scope, role_definition_id=role_definition_id(subscription_id, role),
-            principal_id=principal,  # type: ignore[arg-type]
+            principal_id=principal,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL, description=why,
             opts=pulumi.ResourceOptions(parent=self))
