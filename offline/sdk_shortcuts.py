@@ -66,7 +66,7 @@ def stack_traces_left_out() -> Iterator[None]:
     interpreter stack of the resource's constructor (`traceback.extract_stack`) and turns each frame
     into a file URI (`pathlib.Path.as_uri`) for the `sourcePosition` and `stackTrace` fields of the
     request. `RegisteredResource` records neither, and under pytest the stack is some 80 frames
-    deep: a quarter of each run's time. An empty trace is what the SDK itself sends when it cannot
+    deep: about a fifth of each run's time. An empty trace is what the SDK itself sends when it cannot
     find the constructor's frame.
     """
     original = sdk_runtime_resource._get_stack_trace
