@@ -4,36 +4,54 @@ Reads like the architecture: configuration -> network -> workspace and its depen
 compute and access -> stack outputs. Every per-environment difference is in Pulumi.<stack>.yaml.
 """
 
+import dataclasses
+from typing import Any
+
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
-from components import config as platform_config
-from components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
-from components.naming import SUFFIX_LENGTH, ResourceNames, agent_role
-from components.private_endpoint import PrivateEndpointPlacement
-from components.tags import platform_tags
-from components.zones import CLOUDS, private_endpoint_group_ids, storage_group_ids
-from compute.agents import CiAgentPool, CiAgentPoolArgs
-from compute.clusters import ClusterIdentity, ClusterIdentityArgs, create_clusters
-from compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
-from network.bastion import Bastion, BastionArgs
-from network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
-from network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from network.virtual_network import (BASTION_SUBNET_NAME, SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
+from isolated_mlops.components import config as platform_config
+from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
+from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, PrivateEndpointOptions, common_fields
+from isolated_mlops.components.naming import SUFFIX_LENGTH
+from isolated_mlops.components.plan import PlannedName, PlannedSubnet
+from isolated_mlops.components.tags import platform_tags
+from isolated_mlops.components.zones import CLOUDS
+from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
+from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, ComputeCluster, ComputeClusterArgs
+from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from isolated_mlops.network.bastion import Bastion, BastionArgs
+from isolated_mlops.network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
+from isolated_mlops.network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
+from isolated_mlops.network.virtual_network import (SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
                                      with_endpoint_clients)
-from workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
-from workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
-from workspace.key_vault import KeyVault, KeyVaultArgs
-from workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
-from workspace.model_registry import ModelRegistry, ModelRegistryArgs
-from workspace.monitoring import Monitoring, MonitoringArgs
-from workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
+from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
+from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
+from isolated_mlops.workspace.retrain_trigger import RetrainReader, RetrainReaderArgs
+from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
+from isolated_mlops.workspace.ml_workspace import MlWorkspace, MlWorkspaceArgs
+from isolated_mlops.workspace.model_registry import ModelRegistry, ModelRegistryArgs
+from isolated_mlops.workspace.monitoring import Monitoring, MonitoringArgs
+from isolated_mlops.workspace.storage import WorkspaceStorage, WorkspaceStorageArgs
+
+
+def _subnets(planned: list[PlannedSubnet]) -> dict[str, SubnetPlan]:
+    """The network component's subnet plans for the planned subnets: SSH from the subnets the plan
+    names, and the endpoints' subnet open to every subnet whose hosts use the endpoints."""
+    plans = {s.key: SubnetPlan(s.key, s.name, s.address_prefix, nat_egress=s.nat_egress,
+                               private_endpoints=s.private_endpoints, within_subnet=s.within_subnet,
+                               endpoint_client=s.endpoint_client) for s in planned}
+    plans = {s.key: dataclasses.replace(plans[s.key], inbound=tuple(ssh_from(plans[k]) for k in s.ssh_from))
+             for s in planned}
+    return {p.key: p for p in with_endpoint_clients(list(plans.values()), clients=list(plans.values()))}
 
 
 def main() -> None:
-    # ---- Configuration: validated completely before the first resource is declared. ----------
-    cfg = platform_config.load()
+    # ---- Configuration and plan: validated completely before the first resource is declared. --
+    plan = platform_config.load_plan()
+    cfg = plan.config
+    names = plan.names
     tags = platform_tags(cfg.project, cfg.environment, cfg.tags)
     protect = pulumi.ResourceOptions(protect=cfg.protect_stateful_resources)
     cloud = CLOUDS[cfg.cloud]
@@ -41,12 +59,15 @@ def main() -> None:
     suffix = random.RandomString(
         "name-suffix", length=SUFFIX_LENGTH, special=False, upper=False, numeric=True,
     )
-    names = ResourceNames(cfg.name_prefix, cfg.environment, suffix.result)
+
+    def suffixed(name: PlannedName) -> pulumi.Output[str]:
+        return suffix.result.apply(name.with_suffix)
+
     client = authorization.get_client_config_output()
 
     resource_group = resources.ResourceGroup(
         "platform",
-        resource_group_name=names.resource_group,
+        resource_group_name=suffixed(names.resource_group),
         location=cfg.location,
         tags=tags,
         opts=protect,
@@ -56,135 +77,101 @@ def main() -> None:
 
     # ---- Network ------------------------------------------------------------------------------
     net = cfg.network
-    # Which subnet may connect to which follows from the plan: Bastion's subnet reaches the VMs on
-    # SSH, the subnets whose hosts use the private endpoints reach the endpoints' subnet, a cluster's
-    # nodes reach each other; every NSG denies the rest of the VNets (virtual_network.py says why).
-    bastion_subnet = SubnetPlan("bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet)
-    access_subnets = [
-        bastion_subnet,
-        SubnetPlan("jumpHost", "snet-jump-host", net.bastion.jump_host_subnet, nat_egress=True,
-                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
-        SubnetPlan("agents", "snet-agents", net.bastion.agents_subnet, nat_egress=True,
-                   endpoint_client=True, inbound=(ssh_from(bastion_subnet),)),
-    ]
-    aml_subnets = [
-        SubnetPlan("privateEndpoints", "snet-private-endpoints", net.aml.private_endpoints_subnet,
-                   private_endpoints=True),
-        SubnetPlan("training", "snet-training", net.aml.training_subnet, nat_egress=True,
-                   endpoint_client=True, within_subnet=True),
-        SubnetPlan("scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True,
-                   endpoint_client=True, within_subnet=True),
-    ]
+    # Every subnet as the plan has it (components/plan.py): who reaches whom, NAT egress, what it holds.
+    subnets = _subnets(list(plan.subnets))
+    aml_vnet, access_vnet = plan.vnet("aml"), plan.vnet("bastion")
     aml_network = VirtualNetwork("aml-network", VirtualNetworkArgs(
         resource_group_name=rg_name,
         location=location,
-        vnet_name=names.plain("virtual_network", "aml"),
-        address_space=net.aml.address_space,
-        subnets=with_endpoint_clients(aml_subnets, clients=[*aml_subnets, *access_subnets]),
+        vnet_name=aml_vnet.name.value,
+        address_space=aml_vnet.address_space,
+        subnets=[subnets[s.key] for s in aml_vnet.subnets],
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
     access_network = VirtualNetwork("access-network", VirtualNetworkArgs(
         resource_group_name=rg_name,
         location=location,
-        vnet_name=names.plain("virtual_network", "bastion"),
-        address_space=net.bastion.address_space,
-        subnets=access_subnets,
+        vnet_name=access_vnet.name.value,
+        address_space=access_vnet.address_space,
+        subnets=[subnets[s.key] for s in access_vnet.subnets],
         nat_gateway=net.nat_gateway,
         tags=tags,
     ))
     BidirectionalPeering("aml-access-peering", BidirectionalPeeringArgs(
         resource_group_name=rg_name,
-        first=PeeredVnet("aml", aml_network.vnet.name, aml_network.vnet.id),
-        second=PeeredVnet("bastion", access_network.vnet.name, access_network.vnet.id),
+        first=PeeredVnet("aml", aml_network.vnet_name, aml_network.vnet_id),
+        second=PeeredVnet("bastion", access_network.vnet_name, access_network.vnet_id),
     ))
-    storage_groups = storage_group_ids(cfg.batch_endpoints)
     dns = PrivateDnsZones("private-dns", PrivateDnsZonesArgs(
         resource_group_name=rg_name,
         cloud=cfg.cloud,
-        group_ids=list(private_endpoint_group_ids(cfg.batch_endpoints, cfg.model_registry.create)),
-        vnet_ids={"aml": aml_network.vnet.id, "bastion": access_network.vnet.id},
+        group_ids=list(plan.endpoint_group_ids()),
+        vnet_ids={"aml": aml_network.vnet_id, "bastion": access_network.vnet_id},
         fallback_to_internet=net.private_dns_fallback_to_internet,
         tags=tags,
     ))
     bastion = Bastion("bastion", BastionArgs(
         resource_group_name=rg_name,
         location=location,
-        bastion_name=names.plain("bastion"),
+        bastion_name=names.bastion.value,
         subnet_id=access_network.subnet_ids["bastion"],
         sku=cfg.bastion_sku,
         tags=tags,
     ))
 
     # ---- Workspace and its dependencies --------------------------------------------------------
-    placement = PrivateEndpointPlacement(
-        resource_group_name=rg_name,
-        location=location,
-        subnet_id=aml_network.subnet_ids["privateEndpoints"],
-        zone_ids_by_group=dns.zone_ids_by_group,
-        tags=tags,
-    )
+    # Every workspace-side component: the stack's tags and protection, and its private endpoints in
+    # the AML VNet's endpoint subnet with the stack's zones (components/interface.py).
+    common: dict[str, Any] = common_fields(CommonArgs(
+        tags=tags, protect=cfg.protect_stateful_resources, private_endpoint=PrivateEndpointOptions(
+            subnet_id=aml_network.subnet_ids[plan.endpoint_subnet], zone_ids_by_group=dns.zone_ids_by_group)))
+    at: dict[str, Any] = dict(resource_group_name=rg_name, location=location)
     monitoring = Monitoring("monitoring", MonitoringArgs(
-        log_analytics_name=names.plain("log_analytics"),
-        app_insights_name=names.plain("app_insights"),
-        private_link_scope_name=names.plain("private_link_scope"),
-        retention_days=cfg.log_retention_days,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
-    workspace_name = names.plain("ml_workspace")
+        log_analytics_name=names.log_analytics.value, app_insights_name=names.app_insights.value,
+        private_link_scope_name=names.private_link_scope.value, retention_days=cfg.log_retention_days,
+        **at, **common))
+    workspace_name = names.ml_workspace.value
     storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
-        account_name=names.storage_account,
-        sku=cfg.storage_sku,
-        group_ids=storage_groups,
+        account_name=suffixed(names.storage_account), sku=cfg.storage_sku, group_ids=plan.endpoint_group_ids("storage"),
         # The workspace's id from its parts: the account's firewall admits the workspace that the
         # account itself is an input of, without a cycle.
         trusted_workspace_id=pulumi.Output.concat(
             "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
             "/providers/Microsoft.MachineLearningServices/workspaces/", workspace_name),
         tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        # The model registry this stack creates (below) copies shared models out of this account.
+        trusted_registry_ids=[pulumi.Output.concat(
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
+            "/providers/Microsoft.MachineLearningServices/registries/", suffixed(names.ml_registry),
+        )] if names.ml_registry is not None else [],
+        **at, **common))
     key_vault = KeyVault("key-vault", KeyVaultArgs(
-        vault_name=names.key_vault,
-        tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        vault_name=suffixed(names.key_vault), tenant_id=client.tenant_id, **at, **common))
     registry = ContainerRegistry("registry", ContainerRegistryArgs(
-        registry_name=names.container_registry,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        registry_name=suffixed(names.container_registry), **at, **common))
+    # Created after its dependencies' private endpoints and their DNS (Microsoft's secure template's order).
     workspace = MlWorkspace("ml-workspace", MlWorkspaceArgs(
         workspace_name=workspace_name,
-        storage_account_id=storage.account.id,
-        key_vault_id=key_vault.vault.id,
-        container_registry_id=registry.registry.id,
-        app_insights_id=monitoring.app_insights.id,
+        storage_account_id=storage.account_id,
+        key_vault_id=key_vault.vault_id,
+        container_registry_id=registry.registry_id,
+        app_insights_id=monitoring.app_insights_id,
         image_build_compute=cfg.image_build_cluster,
         public_access=cfg.workspace_public_access,
         hbi_workspace=cfg.hbi_workspace,
-        serverless_subnet_id=aml_network.subnet_ids["training"],
-        storage_private_endpoints=storage.private_endpoints,
-        dependency_endpoints=[*storage.private_endpoints.values(), key_vault.private_endpoint,
-                              registry.private_endpoint],
-        subscription_id=client.subscription_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        serverless_subnet_id=aml_network.subnet_ids[plan.cluster_subnet],
+        storage_endpoint_ids={group: pe.endpoint_id for group, pe in storage.private_endpoints.items()},
+        **at, **common,
+    ), opts=pulumi.ResourceOptions(depends_on=[*storage.private_endpoints.values(), *key_vault.private_endpoints.values(),
+                                               *registry.private_endpoints.values()]))
     # The registry models are promoted through (README, "Model registry"): one per organisation, in
     # the stack whose file says `modelRegistry: {create: true}`.
     model_registry = None
-    if cfg.model_registry.create:
+    if names.ml_registry is not None:
         model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
-            registry_name=names.ml_registry,
-            placement=placement,
-            user_principal_ids=cfg.model_registry.user_principal_ids,
-            subscription_id=client.subscription_id,
-            protect=cfg.protect_stateful_resources,
-        ))
+            registry_name=suffixed(names.ml_registry), user_principal_ids=cfg.model_registry.user_principal_ids,
+            **at, **common))
     DiagnosticSettings("diagnostics", DiagnosticSettingsArgs(
         log_analytics_workspace_id=monitoring.log_analytics.id,
         targets=[
@@ -192,8 +179,8 @@ def main() -> None:
             LogTarget("key-vault", key_vault.vault.id),
             LogTarget("storage-blob", pulumi.Output.concat(storage.account.id, "/blobServices/default")),
             LogTarget("registry", registry.registry.id),
-            *(LogTarget(f"nsg-{vnet}-{key}", nsg.id, NSG_LOG_CATEGORIES)
-              for vnet, net in (("aml", aml_network), ("access", access_network)) for key, nsg in net.nsgs.items()),
+            *(LogTarget(f"nsg-{vnet}-{key}", nsg_id, NSG_LOG_CATEGORIES)
+              for vnet, net in (("aml", aml_network), ("access", access_network)) for key, nsg_id in net.nsg_ids.items()),
         ],
     ))
 
@@ -202,8 +189,8 @@ def main() -> None:
     if cfg.alerts is not None:
         drift = DriftIngestion("drift", DriftIngestionArgs(
             table_name=DRIFT_TABLE,
-            endpoint_name=names.plain("data_collection_endpoint"),
-            rule_name=names.plain("data_collection_rule", "drift"),
+            endpoint_name=names.data_collection_endpoint.value,
+            rule_name=names.drift_rule.value,
             resource_group_name=rg_name,
             location=location,
             log_analytics_name=monitoring.log_analytics.name,
@@ -211,7 +198,6 @@ def main() -> None:
             private_link_scope_name=monitoring.private_link_scope.name,
             retention_days=cfg.log_retention_days,
             publisher_principal_id=cfg.alerts.ml_identity_principal_id,
-            subscription_id=client.subscription_id,
             protect=cfg.protect_stateful_resources,
             tags=tags,
         ))
@@ -219,56 +205,64 @@ def main() -> None:
             Alerts("alerts", AlertsArgs(
                 resource_group_name=rg_name,
                 location=location,
-                notify_group_name=names.plain("action_group", "notify"),
-                retrain_group_name=names.plain("action_group", "retrain"),
+                notify_group_name=names.notify_action_group.value,
+                retrain_group_name=names.retrain_action_group.value,
                 emails=cfg.alerts.emails,
                 retrain_webhook_url=cfg.alerts.retrain_webhook_url,
                 workspace_id=workspace.workspace.id,
                 log_analytics_id=monitoring.log_analytics.id,
                 drift_table=drift.table.name,
                 thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi),
-                rule_prefix=names.plain("alert_rule"),
+                rule_prefix=names.alert_rule_prefix.value,
                 tags=tags,
             ))
+            # GitHub teams: the retraining trigger reads these alerts (workspace/retrain_trigger.py).
+            if cfg.alerts.retrain_reader_principal_id:
+                RetrainReader("retrain-reader", RetrainReaderArgs(
+                    principal_id=cfg.alerts.retrain_reader_principal_id,
+                    resource_group_id=resource_group.id,
+                    tags=tags,
+                ))
 
     # ---- Compute and access --------------------------------------------------------------------
     cluster_identity = ClusterIdentity("cluster-identity", ClusterIdentityArgs(
-        identity_name=f"id-clusters-{cfg.name_prefix}-{cfg.environment}",
+        identity_name=names.cluster_identity.value,
         resource_group_name=rg_name,
         location=location,
         registry_id=registry.registry.id,
         subscription_id=client.subscription_id,
         tags=tags,
     ))
-    clusters = create_clusters(
-        "cluster", cfg.compute_clusters,
-        workspace_name=workspace.workspace.name,
-        resource_group_name=rg_name,
-        location=location,
-        subnet_id=aml_network.subnet_ids["training"],
-        workspace_private_endpoint=workspace.private_endpoint,
-        identity=cluster_identity,
-        tags=tags,
-    )
+    # Azure refuses no-public-IP compute until the workspace's private endpoint exists; the AcrPull
+    # role exists before any cluster pulls an image.
+    clusters = [ComputeCluster(f"cluster-{c.name}", ComputeClusterArgs(
+        compute_name=c.name, vm_size=c.vm_size, min_nodes=c.min_nodes, max_nodes=c.max_nodes,
+        idle_seconds_before_scale_down=c.idle_seconds_before_scale_down, low_priority=c.low_priority,
+        workspace_name=workspace.workspace.name, resource_group_name=rg_name, location=location,
+        subnet_id=aml_network.subnet_ids[plan.cluster_subnet],
+        identity=ManagedIdentity(user_assigned_ids=[cluster_identity.identity_id]), tags=tags,
+    ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
+        for c in cfg.compute_clusters]
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
         resource_group_name=rg_name,
         location=location,
-        vm_name=names.plain("linux_vm", "jump"),
-        vm_size=cfg.jump_host.vm_size,
-        subnet_id=access_network.subnet_ids["jumpHost"],
+        vm_name=plan.jump_host.name.value,
+        vm_size=plan.jump_host.vm_size,
+        subnet_id=access_network.subnet_ids[plan.jump_host.subnet],
         admin_username=cfg.admin_username,
         ssh_public_key=cfg.admin_ssh_public_key,
         tags=tags,
     ))
     agent_pool = None
-    if cfg.agents.count > 0 and cfg.agent_registration_token is not None:
+    if plan.agents and cfg.agent_registration_token is not None:
         agent_pool = CiAgentPool("ci-agents", CiAgentPoolArgs(
-            agents=cfg.agents,
-            vm_names=[names.plain("linux_vm", agent_role(i)) for i in range(cfg.agents.count)],
-            identity_name=f"id-agents-{cfg.name_prefix}-{cfg.environment}",
+            kind=cfg.agents.kind, url=cfg.agents.url, pool=cfg.agents.pool, labels=cfg.agents.labels,
+            vm_size=cfg.agents.vm_size, token_expires_epoch=cfg.agents.token_expires_epoch,
+            vm_names=[vm.name.value for vm in plan.agents],
+            identity_name=names.agent_identity.value,
             resource_group_name=rg_name,
             location=location,
-            subnet_id=access_network.subnet_ids["agents"],
+            subnet_id=access_network.subnet_ids[plan.agent_subnet],
             subscription_id=client.subscription_id,
             vault_id=key_vault.vault.id,
             vault_name=key_vault.vault.name,
@@ -277,23 +271,22 @@ def main() -> None:
             registration_token=cfg.agent_registration_token,
             admin_username=cfg.admin_username,
             ssh_public_key=cfg.admin_ssh_public_key,
-            wait_for=[key_vault.private_endpoint],
             tags=tags,
-        ))
+        ), opts=pulumi.ResourceOptions(depends_on=list(key_vault.private_endpoints.values())))
 
     # ---- Stack outputs: what a user needs next; nothing secret. --------------------------------
     pulumi.export("resourceGroupName", rg_name)
     pulumi.export("workspaceName", workspace.workspace.name)
     pulumi.export("workspaceId", workspace.workspace.id)
-    pulumi.export("amlVnetId", aml_network.vnet.id)
-    pulumi.export("bastionVnetId", access_network.vnet.id)
-    pulumi.export("bastionName", bastion.host.name)
-    pulumi.export("jumpHostName", jump_host.vm.name)
+    pulumi.export("amlVnetId", aml_network.vnet_id)
+    pulumi.export("bastionVnetId", access_network.vnet_id)
+    pulumi.export("bastionName", bastion.bastion_name)
+    pulumi.export("jumpHostName", jump_host.vm_name)
     pulumi.export("storageAccountName", storage.account.name)
     pulumi.export("keyVaultName", key_vault.vault.name)
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
     pulumi.export("modelRegistryName", model_registry.registry.name if model_registry else None)
-    pulumi.export("computeClusters", [c.compute.name for c in clusters])
+    pulumi.export("computeClusters", [c.compute_name for c in clusters])
     # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
     # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.
     pulumi.export("driftIngestion", {
@@ -306,8 +299,8 @@ def main() -> None:
         "url": cfg.agents.url,
         "pool": cfg.agents.pool,
         "labels": list(cfg.agents.labels),
-        "vmNames": [vm.vm.name for vm in agent_pool.vms] if agent_pool else [],
-        "identityClientId": agent_pool.identity.client_id if agent_pool else None,
+        "vmNames": agent_pool.vm_names if agent_pool else [],
+        "identityClientId": agent_pool.identity_client_id if agent_pool else None,
     })
 
 

@@ -1,1 +1,1 @@
-"""Benchmarks: run by hand (`python benchmarks/preview.py`), never by the tests; their figures are in the README."""
+"""Benchmarks: run by hand (`python -m benchmarks.preview`), never by the tests; their figures are in the README."""

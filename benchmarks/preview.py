@@ -19,7 +19,7 @@ clusters and VMs: timing a failing run would measure nothing. Target: the previe
 most 1.5x the floor, and time growing far slower than the number of resources. This is a
 benchmark, not a gate: it exits non-zero only when a measured run fails.
 
-    python benchmarks/preview.py [--runs 5] [--markdown]
+    python -m benchmarks.preview [--runs 5] [--markdown]
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import yaml
 
+from isolated_mlops.components.catalogue import COMPUTE, VM
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
 
 TARGET_RATIO = 1.5
 SCALES = (1, 5, 20)
 AZURE = "pulumi_azure_native"
-CLUSTER_TYPE = "azure-native:machinelearningservices:Compute"
-VM_TYPE = "azure-native:compute:VirtualMachine"
+CLUSTER_TYPE = COMPUTE
+VM_TYPE = VM
 
 # The floor's child: import each module named on its command line, and load it whole. The SDK's
 # submodules are lazy (loaded on the first attribute other than the module's metadata), so an

@@ -12,7 +12,7 @@ CPU and ratios, not seconds). The project's own `.mypy_cache` is neither read no
 60 s cold and 30 s warm on 2 cores (issue #11). This is a benchmark, not a gate: it exits non-zero
 only when a run fails.
 
-    python benchmarks/suite.py [--runs 3] [--markdown]
+    python -m benchmarks.suite [--runs 3] [--markdown]
 """
 
 from __future__ import annotations

@@ -5,19 +5,16 @@ suffix is a short random string kept in state (pulumi-random), so two stacks, or
 the same prefix, never collide on the globally unique names (storage, Key Vault, registry). Because
 the suffix has a fixed length and alphabet, every full name can be checked *before* anything is
 created: the most-reported failure of the reference deployments is a storage name that overflows
-24 characters once prefix and environment are joined.
+24 characters once prefix and environment are joined. Which names a stack has is the plan's
+(components/plan.py); this module knows only the templates and Azure's rules, and imports nothing of
+the configuration.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Collection, Iterator, Union
-
-import pulumi
-
-if TYPE_CHECKING:
-    from components.config import PlatformConfig
+from typing import Union
 
 SUFFIX_LENGTH = 5
 PREFIX_PATTERN = r"[a-z][a-z0-9]{1,7}"
@@ -71,44 +68,8 @@ def violation(kind: str, name: str) -> Union[str, None]:
     return None
 
 
-class ResourceNames:
-    """Every physical name in one stack. `suffix` is the random, state-kept suffix (an Output)."""
-
-    def __init__(self, prefix: str, environment: str, suffix: pulumi.Input[str]):
-        self.prefix = prefix
-        self.environment = environment
-        self.suffix = pulumi.Output.from_input(suffix)
-
-    # Globally unique (or subscription-wide) names carry the random suffix.
-    def _suffixed(self, template: str) -> pulumi.Output[str]:
-        return self.suffix.apply(lambda s: template.format(p=self.prefix, e=self.environment, s=s))
-
-    @property
-    def resource_group(self) -> pulumi.Output[str]:
-        return self._suffixed(TEMPLATES["resource_group"])
-
-    @property
-    def storage_account(self) -> pulumi.Output[str]:
-        return self._suffixed(TEMPLATES["storage_account"])
-
-    @property
-    def key_vault(self) -> pulumi.Output[str]:
-        return self._suffixed(TEMPLATES["key_vault"])
-
-    @property
-    def container_registry(self) -> pulumi.Output[str]:
-        return self._suffixed(TEMPLATES["container_registry"])
-
-    @property
-    def ml_registry(self) -> pulumi.Output[str]:
-        return self._suffixed(TEMPLATES["ml_registry"])
-
-    # Names scoped by the resource group need no suffix.
-    def plain(self, kind: str, role: str = "") -> str:
-        return TEMPLATES[kind].format(p=self.prefix, e=self.environment, r=role, s="")
-
-
 # One template per name. {p}: prefix, {e}: environment, {s}: random suffix, {r}: role (vnet/vm purpose).
+# The suffix, where there is one, ends the name (components/plan.py relies on it).
 TEMPLATES: dict[str, str] = {
     "resource_group": "rg-{p}-{e}-{s}",
     "storage_account": "st{p}{e}{s}",
@@ -128,80 +89,5 @@ TEMPLATES: dict[str, str] = {
     "virtual_network": "vnet-{r}-{p}-{e}",
     "bastion": "bas-{p}-{e}",
     "linux_vm": "vm-{r}-{p}-{e}",
+    "managed_identity": "id-{r}-{p}-{e}",
 }
-
-# Roles that fill {r}; the longest agent index is checked with the configured maximum count.
-VNET_ROLES = ("aml", "bastion")
-
-
-def agent_role(index: int) -> str:
-    return f"agent{index}"
-
-
-@dataclass(frozen=True)
-class NameCandidate:
-    """One physical name the stack will create, in its longest possible form."""
-
-    path: str
-    """The config key a user changes to fix it."""
-    sources: tuple[str, ...]
-    """Every config key the name is built from."""
-    kind: str
-    name: str
-    """With the worst-case suffix: the suffix has a fixed length, so the length is exact."""
-    shown: str
-    """The name as a message shows it: the random suffix as `?????`."""
-
-
-def _candidates(config: "PlatformConfig") -> Iterator[NameCandidate]:
-    """Every name the stack will create, with the config keys it comes from."""
-    def joined(kind: str, role: str = "") -> tuple[str, str]:
-        parts = dict(p=config.name_prefix, e=config.environment, r=role)
-        return (TEMPLATES[kind].format(s="a" * SUFFIX_LENGTH, **parts),
-                TEMPLATES[kind].format(s="?" * SUFFIX_LENGTH, **parts))
-
-    parts = ("namePrefix", "environment")
-    for kind in ("resource_group", "storage_account", "key_vault", "container_registry", "ml_workspace",
-                 "log_analytics", "app_insights", "bastion"):
-        yield NameCandidate("namePrefix", parts, kind, *joined(kind))
-    for role in VNET_ROLES:
-        yield NameCandidate("namePrefix", parts, "virtual_network", *joined("virtual_network", role))
-    yield NameCandidate("namePrefix", parts, "linux_vm", *joined("linux_vm", "jump"))
-    if config.model_registry.create:
-        yield NameCandidate("namePrefix", parts, "ml_registry", *joined("ml_registry"))
-    if config.agents.count:
-        yield NameCandidate("agents.count", (*parts, "agents.count"), "linux_vm",
-                            *joined("linux_vm", agent_role(config.agents.count - 1)))
-    for index, cluster in enumerate(config.compute_clusters):
-        path = f"computeClusters[{index}].name"
-        yield NameCandidate(path, (path,), "aml_compute", cluster.name, cluster.name)
-
-
-def check_names(config: "PlatformConfig", skip: Collection[str] = (),
-                hidden: Collection[str] = ()) -> list[tuple[str, str]]:
-    """Every (key path, problem) for names that Azure would refuse, before anything is created.
-
-    skip: config keys already reported invalid; names built from them are not checked again.
-    hidden: secret config keys; a name built from one is not shown.
-    """
-    problems = []
-    for c in _candidates(config):
-        if set(c.sources) & set(skip):
-            continue
-        r = AZURE_NAME_RULES[c.kind]
-        kind = c.kind.replace("_", " ")
-        secret = bool(set(c.sources) & set(hidden))
-        shown = "" if secret else f" {c.shown!r}"
-        origin = ""
-        if "namePrefix" in c.sources:
-            built = ("namePrefix and environment" if secret
-                     else f"namePrefix {config.name_prefix!r} and environment {config.environment!r}")
-            suffix = f" with the {SUFFIX_LENGTH}-character random suffix" if "{s}" in TEMPLATES[c.kind] else ""
-            origin = f" (built from {built}{suffix})"
-        if not r.min_length <= len(c.name) <= r.max_length:
-            fix = "; shorten namePrefix or environment" if c.path == "namePrefix" else ""
-            problems.append((c.path, f"the {kind} name{shown}{origin} is {len(c.name)} characters; "
-                             f"Azure allows {r.min_length}-{r.max_length}{fix}"))
-        elif not re.fullmatch(r.pattern, c.name):
-            problems.append((c.path, f"the {kind} name{shown}{origin} is not valid: {r.help}"))
-    return problems

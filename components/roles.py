@@ -63,8 +63,17 @@ AZUREML_REGISTRY_USER = BuiltInRole(
     "#create-assets-in-registry-from-local-files; workspace/model_registry.py)",
 )
 
+MONITORING_READER = BuiltInRole(
+    "Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
+    f"{BUILT_IN_ROLES_URL}/monitor#monitoring-reader",
+    "GitHub teams: the retraining trigger's reader identity (alerts.retrainReaderPrincipalId) reads the stack's fired "
+    "alerts with the Alerts Management API, on the stack's resource group; the role reads monitoring data and changes "
+    "nothing (https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security; workspace/retrain_trigger.py, "
+    ".github/workflows/ml-retrain.yml)",
+)
+
 ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER, MONITORING_METRICS_PUBLISHER,
-                                         AZUREML_REGISTRY_USER)
+                                         AZUREML_REGISTRY_USER, MONITORING_READER)
 ROLE_NAMES: dict[str, str] = {r.id: r.name for r in ASSIGNED_ROLES}
 
 

@@ -19,10 +19,10 @@ group ids and is still created once. Microsoft's US Government and China tables 
 their entries below reuse each cloud's workspace API zone by the same reasoning: unconfirmed, confirm
 them (and that registries exist in that cloud) before deploying there.
 
-`private_endpoint_group_ids` is the one list of the platform's private endpoints: the program builds
-the DNS zones from it, and the configuration check counts the private-endpoint subnet's addresses
-from it (a test proves every endpoint the program declares is in it, once), with the addresses each
-endpoint takes from `PRIVATE_ENDPOINT_ADDRESSES`.
+The plan (components/plan.py) lists the platform's private endpoints, one per group id: the program
+builds the DNS zones from it, and the configuration check counts the private-endpoint subnet's
+addresses from it (tests/test_plan.py proves the program declares exactly those), with the addresses
+each endpoint takes from `PRIVATE_ENDPOINT_ADDRESSES`.
 """
 
 from __future__ import annotations
@@ -157,11 +157,3 @@ def private_endpoint_addresses(group_id: str) -> int:
 # https://learn.microsoft.com/azure/machine-learning/how-to-registry-network-isolation
 # #data-exfiltration-protection); a workspace "uses assets from registry" through all three.
 MODEL_REGISTRY_GROUP_IDS = (AML_REGISTRY_GROUP_ID, "blob", "registry")
-
-
-def private_endpoint_group_ids(batch_endpoints: bool, model_registry: bool = False) -> tuple[str, ...]:
-    """Every private endpoint the platform creates, one group id each, in the private-endpoint subnet
-    (a group id appears once per endpoint: with a model registry, `blob` and `registry` twice)."""
-    registry = MODEL_REGISTRY_GROUP_IDS if model_registry else ()
-    return ("amlworkspace", *storage_group_ids(batch_endpoints), "vault", "registry", AZURE_MONITOR_GROUP_ID,
-            *registry)

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from isolated_mlops.components.config_schema import AGENT_USER  # defined there: the config refuses it as admin
+
 # Pinned so that every agent in a pool runs the same version; bump deliberately.
 AZURE_DEVOPS_AGENT_VERSION = "4.261.0"
 GITHUB_RUNNER_VERSION = "2.329.0"
 
-# A dedicated user for the agent and its jobs, without sudo (the VM's admin user has passwordless
-# sudo, which would let a job undo the IMDS block). docs/delivery.md, "Who can read the token".
-AGENT_USER = "ciagent"
 
 PROGRAM_SOURCE = Path(__file__).with_name("agent_registration.py")
 PROGRAM_PATH = "/usr/local/lib/agent-registration/agent_registration.py"

@@ -1,43 +1,70 @@
 """A Linux VM with a private NIC only and SSH-key login only: the jump host and every agent."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 from pulumi_azure_native import compute, network
+
+from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, apply_common
+from isolated_mlops.components.standalone import as_args, depends_on_of, refuse_unsupported, subscription_of, type_token
 
 UBUNTU_IMAGE = compute.ImageReferenceArgs(
     publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="latest",
 )
 
 
-@dataclass
-class LinuxVirtualMachineArgs:
+@dataclass(kw_only=True)
+class LinuxVirtualMachineArgs(CommonArgs):
+    """An Ubuntu 24.04 VM with a private NIC, SSH keys only, encryption at host and Trusted Launch."""
+
     resource_group_name: pulumi.Input[str]
+    """The resource group of the VM and its NIC."""
     location: pulumi.Input[str]
+    """The Azure region (the subnet's)."""
     vm_name: str
+    """The VM's Azure name and computer name; its NIC is `nic-<name>`."""
     vm_size: str
+    """An Azure VM size offered in the region (`Standard_D2s_v5`)."""
     subnet_id: pulumi.Input[str]
+    """The subnet of the VM's only NIC (no public IP: Bastion is the way in)."""
     admin_username: str
+    """The Linux administrator, who logs in with the SSH key only."""
     ssh_public_key: str
+    """The administrator's OpenSSH public key (`ssh-ed25519 ...`)."""
     custom_data: Optional[pulumi.Input[str]] = None
-    """Base64 cloud-init. Never a secret: custom data is readable from the VM and from ARM."""
-    user_assigned_identity_id: Optional[pulumi.Input[str]] = None
-    wait_for: Sequence[pulumi.Resource] = ()
-    """What must exist before the VM boots (e.g. the role that lets it read its secret)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    """Base64 cloud-init. Never a secret: custom data is readable from the VM and from ARM. A change replaces the VM."""
+
+
+def _vm_identity(identity: Optional[ManagedIdentity]) -> Optional[compute.VirtualMachineIdentityArgs]:
+    """The VM's identity block. Compute spells both kinds `SystemAssigned, UserAssigned`, with a space
+    (REST: Microsoft.Compute/virtualMachines, identity.type)."""
+    if identity is None or (not identity.system_assigned and not identity.user_assigned_ids):
+        return None
+    kinds = [k for k, on in (("SystemAssigned", identity.system_assigned),
+                             ("UserAssigned", bool(identity.user_assigned_ids))) if on]
+    return compute.VirtualMachineIdentityArgs(
+        type=compute.ResourceIdentityType(", ".join(kinds)),
+        user_assigned_identities=list(identity.user_assigned_ids) or None)
 
 
 class LinuxVirtualMachine(pulumi.ComponentResource):
-    """`mlops:compute:LinuxVirtualMachine`: NIC without public IP, password login off."""
+    """`mlops:compute:LinuxVirtualMachine`: NIC without public IP, password login off. Common arguments:
+    tags and protect on the NIC and VM; identity, lock, role assignments and diagnostics on the VM.
+    `opts.depends_on` holds the VM (not its NIC) back, e.g. until the role that lets it read its secret exists."""
 
-    nic: network.NetworkInterface
-    vm: compute.VirtualMachine
+    vm_id: pulumi.Output[str]
+    """The VM's resource id."""
+    vm_name: pulumi.Output[str]
+    """The VM's name."""
+    nic_id: pulumi.Output[str]
+    """The id of the VM's only NIC."""
 
     def __init__(self, name: str, args: LinuxVirtualMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:compute:LinuxVirtualMachine", name, None, opts)
+        super().__init__(type_token("mlops:compute:LinuxVirtualMachine"), name, None, opts)
+        args = as_args(LinuxVirtualMachineArgs, args)
+        refuse_unsupported("LinuxVirtualMachine", args, {
+            "private_endpoint": "a VM is reached on its private NIC, not through a private endpoint"})
         self.nic = network.NetworkInterface(
             f"{name}-nic",
             network_interface_name=f"nic-{args.vm_name}",
@@ -51,15 +78,9 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
                 primary=True,
             )],
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect or None),
         )
-        identity = (
-            compute.VirtualMachineIdentityArgs(
-                type=compute.ResourceIdentityType.USER_ASSIGNED,
-                user_assigned_identities=[args.user_assigned_identity_id],
-            )
-            if args.user_assigned_identity_id is not None else None
-        )
+        identity = _vm_identity(args.identity)
         self.vm = compute.VirtualMachine(
             f"{name}-vm",
             vm_name=args.vm_name,
@@ -107,7 +128,8 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=list(args.wait_for),
+                protect=args.protect or None,
+                depends_on=depends_on_of(opts),
                 # Azure refuses to change custom data after creation ("This property cannot be
                 # updated after the VM is created": osProfile.customData in
                 # https://learn.microsoft.com/rest/api/compute/virtual-machines/create-or-update),
@@ -117,4 +139,7 @@ class LinuxVirtualMachine(pulumi.ComponentResource):
                 delete_before_replace=args.custom_data is not None,
             ),
         )
-        self.register_outputs({"vm_id": self.vm.id, "vm_name": self.vm.name, "private_ip_nic_id": self.nic.id})
+        self.common = apply_common(self, name, args, resource_id=self.vm.id, subscription_id=subscription_of(self.vm.id))
+        self.vm_id, self.vm_name, self.nic_id = self.vm.id, self.vm.name, self.nic.id
+        self.register_outputs({"vm_id": self.vm_id, "vm_name": self.vm_name, "nic_id": self.nic_id})
+

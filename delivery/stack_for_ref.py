@@ -12,6 +12,11 @@ Usage (the workflows call this instead of repeating the rule in YAML):
     python -m delivery.stack_for_ref --ref "$GITHUB_REF"                      # prints: prod
     python -m delivery.stack_for_ref --ref "$GITHUB_REF" --format github      # appends stack=... to $GITHUB_OUTPUT
     python -m delivery.stack_for_ref --ref "$(System.PullRequest.TargetBranch)" --format azure-pipelines
+    python -m delivery.stack_for_ref --format azure-pipelines --pipeline-stacks '{"prod": "aml-private"}'
+
+`--pipeline-stacks` is the Azure pipeline's `stacks` parameter as JSON: its Deploy stages are generated
+at compile time, one per entry, so a chosen stack without an entry would deploy nothing; it fails
+instead, naming the line to add.
 
 The ref is read from an argument or the environment, never spliced into a shell line by the CI
 system: branch names are chosen by whoever pushes them.
@@ -20,6 +25,7 @@ system: branch names are chosen by whoever pushes them.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -165,6 +171,23 @@ def _ref_from_environment(environ: dict[str, str]) -> Optional[str]:
     return None
 
 
+PIPELINE_FILE = "pipelines/azure-pipelines.yml"
+
+
+def _not_in_pipeline(stack: str, pipeline_stacks: str) -> Optional[str]:
+    """Why the Azure pipeline cannot deploy `stack` (no Deploy stage generated for it), or None."""
+    try:
+        stacks = json.loads(pipeline_stacks)
+    except json.JSONDecodeError as error:
+        return f"--pipeline-stacks is not JSON ({error.msg}): pass ${{{{ convertToJson(parameters.stacks) }}}}"
+    if not isinstance(stacks, (dict, list)):
+        return "--pipeline-stacks must be the pipeline's `stacks` mapping (stack: agent pool)"
+    if stack in stacks:
+        return None
+    return (f"delivery/branches.yaml routes this branch to stack {stack!r}, but {PIPELINE_FILE} has no Deploy stage "
+            f"for it: add `{stack}: <its agents.pool>` under the `stacks` parameter's default")
+
+
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]] = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     parser = argparse.ArgumentParser(prog="python -m delivery.stack_for_ref", description=__doc__.splitlines()[0])
@@ -172,6 +195,9 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
     parser.add_argument("--format", choices=("plain", "github", "azure-pipelines"), default="plain",
                         help="plain: print the stack; github: append stack=... to $GITHUB_OUTPUT; "
                              "azure-pipelines: set the output variable `stack`")
+    parser.add_argument("--pipeline-stacks", metavar="JSON",
+                        help="the stacks the Azure pipeline has Deploy stages for (its `stacks` parameter as JSON): "
+                             "routing to any other stack is an error")
     args = parser.parse_args(argv)
 
     ref = args.ref or _ref_from_environment(environ)
@@ -183,6 +209,12 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
     except (NotABranch, BranchConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+    if args.pipeline_stacks is not None:
+        problem = _not_in_pipeline(stack, args.pipeline_stacks)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
 
     if args.format == "github":
         output = environ.get("GITHUB_OUTPUT")

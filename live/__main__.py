@@ -57,8 +57,8 @@ def _credential(authority_host: str):  # -> azure.core.credentials.TokenCredenti
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    from components.config import ConfigError, validate
-    from components.zones import CLOUDS
+    from isolated_mlops.components.config import ConfigError, validate
+    from isolated_mlops.components.zones import CLOUDS
     from live import preflight, verify
     from live.plan import plan_from
     from offline.engine import default_secrets, run_stack, stack_values

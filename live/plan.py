@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.config import PlatformConfig
-from components.naming import TEMPLATES
-from components.providers import namespace_of
+from isolated_mlops.components import plan as planning
+from isolated_mlops.components.catalogue import COMPUTE as AML_COMPUTE
+from isolated_mlops.components.catalogue import RESOURCE_GROUP, ROLE_ASSIGNMENT
+from isolated_mlops.components.catalogue import VM as VIRTUAL_MACHINE
+from isolated_mlops.components.catalogue import VNET as VIRTUAL_NETWORK
+from isolated_mlops.components.config import PlatformConfig
+from isolated_mlops.components.providers import namespace_of
 from offline.engine import StackRun
 
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
-AML_COMPUTE = "azure-native:machinelearningservices:Compute"
-VIRTUAL_NETWORK = "azure-native:network:VirtualNetwork"
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 
 # Which stack-file key sets each VNet's address space, by the VNet's role in its name.
 ADDRESS_SPACE_KEYS = {"aml": "network.amlVnet.addressSpace", "bastion": "network.bastionVnet.addressSpace"}
@@ -46,6 +45,8 @@ class Plan:
     cloud: str
     prefix: str
     environment: str
+    names: planning.Names
+    """The stack's planned names (components/plan.py), the random suffix left open."""
     providers: set[str] = field(default_factory=set)
     encryption_at_host: bool = False
     sizes: list[SizeUse] = field(default_factory=list)
@@ -56,12 +57,18 @@ class Plan:
     """Types components/providers.py cannot place (tests/test_delivery_providers.py keeps this empty)."""
 
     def suffixed_name(self, kind: str, suffix: str) -> str:
-        return TEMPLATES[kind].format(p=self.prefix, e=self.environment, s=suffix)
+        """The planned name of `kind` (a `Names` field: storage_account, key_vault...) with `suffix`."""
+        name = getattr(self.names, kind)
+        if name is None:
+            raise KeyError(f"the stack plans no {kind}")
+        return str(name.with_suffix(suffix))
 
 
 def plan_from(run: StackRun, config: PlatformConfig) -> Plan:
+    planned = planning.build(config)
     plan = Plan(stack=run.stack, location=config.location, cloud=config.cloud,
-                prefix=config.name_prefix, environment=config.environment)
+                prefix=config.name_prefix, environment=config.environment, names=planned.names)
+    vnet_roles = {v.name.value: v.role for v in planned.vnets}
     for r in run.custom_resources():
         try:
             namespace = namespace_of(r.type)
@@ -82,10 +89,7 @@ def plan_from(run: StackRun, config: PlatformConfig) -> Plan:
                 low_priority=props.get("vmPriority") == "LowPriority"))
         elif r.type == VIRTUAL_NETWORK:
             name = str(r.input("virtualNetworkName", r.name))
-            role = next((role for role in ADDRESS_SPACE_KEYS
-                         if name == TEMPLATES["virtual_network"].format(r=role, p=plan.prefix, e=plan.environment)),
-                        None)
-            key = ADDRESS_SPACE_KEYS.get(role or "", "network")
+            key = ADDRESS_SPACE_KEYS.get(vnet_roles.get(name, ""), "network")
             for prefix in r.input("addressSpace.addressPrefixes", []):
                 plan.address_spaces.append((name, prefix, key))
         elif r.type == ROLE_ASSIGNMENT:

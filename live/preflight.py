@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from live.arm import ArmClient, ArmError, NotFound
-from components.providers import SUBSCRIPTION_FEATURES
+from isolated_mlops.components.providers import SUBSCRIPTION_FEATURES
 from live.plan import Plan, SizeUse
 
 # https://learn.microsoft.com/rest/api/resources/providers/get

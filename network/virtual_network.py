@@ -1,16 +1,15 @@
 """A VNet whose subnets each come with an NSG and, where they need it, NAT-gateway egress."""
 
-from __future__ import annotations
-
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import network
 
-# Azure requires exactly this name for the subnet that holds Bastion.
-BASTION_SUBNET_NAME = "AzureBastionSubnet"
+from isolated_mlops.components.catalogue import BASTION_SUBNET_NAME  # the name Azure requires
+from isolated_mlops.components.interface import CommonArgs, apply_common
+from isolated_mlops.components.standalone import as_args, refuse_unsupported, subscription_of, type_token
 
 # Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
 # Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which
@@ -37,22 +36,28 @@ class InboundAllow:
     source_prefix: str
     """The source subnet's address prefix."""
     description: str
-    protocol: network.SecurityRuleProtocol = network.SecurityRuleProtocol.ASTERISK
+    """The NSG rule's description: why this connection is allowed."""
+    protocol: str = "*"
+    """Tcp, Udp, Icmp, Esp, Ah or `*` (any): the REST API's SecurityRuleProtocol."""
     port: str = "*"
+    """The destination port or range (`22`, `8000-8010`), `*` for any."""
 
 
 @dataclass(frozen=True)
 class SubnetPlan:
+    """One subnet of the VNet: its address range and what may reach it."""
+
     key: str
     """How the program refers to the subnet (`training`, `privateEndpoints`, ...)."""
     name: str
-    """The subnet's Azure name."""
+    """The subnet's Azure name (`AzureBastionSubnet` for Bastion's, which gets no NSG here)."""
     address_prefix: str
+    """The subnet's CIDR, inside the VNet's address space."""
     nat_egress: bool = False
     """Route outbound traffic through the VNet's NAT gateway (no default outbound access exists)."""
     private_endpoints: bool = False
     """Holds private endpoints: their NSG rules apply (network policies for NSGs on)."""
-    inbound: tuple[InboundAllow, ...] = ()
+    inbound: Sequence[InboundAllow] = ()
     """The only connections the subnet accepts from the VNets (peered ones included)."""
     within_subnet: bool = False
     """Its hosts talk to each other (a cluster's nodes in distributed training)."""
@@ -75,7 +80,7 @@ def ssh_from(source: SubnetPlan) -> InboundAllow:
     return InboundAllow(
         name=f"AllowSshFrom{_pascal(source.key)}", source_prefix=source.address_prefix,
         description=f"SSH only from the {source.name} subnet; Bastion is the way in.",
-        protocol=network.SecurityRuleProtocol.TCP, port="22")
+        protocol="Tcp", port="22")
 
 
 def with_endpoint_clients(plans: Sequence[SubnetPlan], clients: Sequence[SubnetPlan]) -> list[SubnetPlan]:
@@ -88,34 +93,53 @@ def with_endpoint_clients(plans: Sequence[SubnetPlan], clients: Sequence[SubnetP
     return [dataclasses.replace(p, inbound=(*p.inbound, *allows)) if p.private_endpoints else p for p in plans]
 
 
-@dataclass
-class VirtualNetworkArgs:
+@dataclass(kw_only=True)
+class VirtualNetworkArgs(CommonArgs):
+    """A VNet, its subnets (each with an NSG but Bastion's) and, optionally, NAT egress."""
+
     resource_group_name: pulumi.Input[str]
+    """The resource group of the VNet, its NSGs and its NAT gateway."""
     location: pulumi.Input[str]
+    """The Azure region."""
     vnet_name: str
+    """The VNet's Azure name; NSGs and the NAT gateway are named after it."""
     address_space: str
+    """The VNet's CIDR, e.g. `10.10.0.0/16`."""
     subnets: Sequence[SubnetPlan]
+    """The subnets, each with the connections it accepts from the VNets."""
     nat_gateway: bool
     """Create a NAT gateway for the subnets that ask for egress (else a firewall must be brought)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class VirtualNetwork(pulumi.ComponentResource):
-    """`mlops:network:VirtualNetwork`: the VNet, an NSG on every workload subnet, optional NAT egress."""
+    """`mlops:network:VirtualNetwork`: the VNet, an NSG on every workload subnet that denies the rest of the
+    VNets, optional NAT egress. Common arguments: tags and protect on every resource; lock, role
+    assignments and diagnostics on the VNet."""
 
-    vnet: network.VirtualNetwork
+    vnet_id: pulumi.Output[str]
+    """The VNet's resource id."""
+    vnet_name: pulumi.Output[str]
+    """The VNet's name."""
     subnet_ids: dict[str, pulumi.Output[str]]
-    nsgs: dict[str, network.NetworkSecurityGroup]
-    nat_gateway: Optional[network.NatGateway]
+    """Subnet key -> subnet resource id."""
+    nsg_ids: dict[str, pulumi.Output[str]]
+    """Subnet key -> the id of the subnet's NSG (every subnet but Bastion's)."""
+    nat_gateway_id: Optional[pulumi.Output[str]]
+    """The NAT gateway's id, when one was created."""
 
     def __init__(self, name: str, args: VirtualNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:network:VirtualNetwork", name, None, opts)
-        self._child = pulumi.ResourceOptions(parent=self)
+        super().__init__(type_token("mlops:network:VirtualNetwork"), name, None, opts)
+        args = as_args(VirtualNetworkArgs, args)
+        refuse_unsupported("VirtualNetwork", args, {
+            "private_endpoint": "a VNet has no private-link group id", "identity": "a VNet has no managed identity"})
+        self._child = pulumi.ResourceOptions(parent=self, protect=args.protect or None)
         self._args = args
 
-        self.nsgs = {s.key: self._create_nsg(name, s) for s in args.subnets if not s.is_bastion}
+        # Python programs may reach the resources themselves; other languages get the outputs below.
+        self.nsgs: dict[str, network.NetworkSecurityGroup] = {
+            s.key: self._create_nsg(name, s) for s in args.subnets if not s.is_bastion}
         wants_egress = args.nat_gateway and any(s.nat_egress for s in args.subnets)
-        self.nat_gateway = self._create_nat_gateway(name) if wants_egress else None
+        self.nat_gateway: Optional[network.NatGateway] = self._create_nat_gateway(name) if wants_egress else None
 
         # Subnets are declared inline: one PUT creates the VNet with every subnet, instead of N
         # subnet PUTs that Azure serialises anyway (and answers with AnotherOperationInProgress).
@@ -129,14 +153,22 @@ class VirtualNetwork(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=self._child,
         )
+        self.common = apply_common(self, name, args, resource_id=self.vnet.id,
+                                   subscription_id=subscription_of(self.vnet.id))
+        self.vnet_id = self.vnet.id
+        self.vnet_name = self.vnet.name
         # Subnet ids follow from the VNet id; deriving them keeps the dependency on the VNet.
         self.subnet_ids = {
             s.key: pulumi.Output.concat(self.vnet.id, "/subnets/", s.name) for s in args.subnets
         }
+        self.nsg_ids = {key: nsg.id for key, nsg in self.nsgs.items()}
+        self.nat_gateway_id = self.nat_gateway.id if self.nat_gateway is not None else None
         self.register_outputs({
-            "vnet_id": self.vnet.id,
-            "vnet_name": self.vnet.name,
+            "vnet_id": self.vnet_id,
+            "vnet_name": self.vnet_name,
             "subnet_ids": self.subnet_ids,
+            "nsg_ids": self.nsg_ids,
+            "nat_gateway_id": self.nat_gateway_id,
         })
 
     def _subnet_args(self, plan: SubnetPlan) -> network.SubnetArgs:
@@ -160,10 +192,9 @@ class VirtualNetwork(pulumi.ComponentResource):
     def _create_nsg(self, name: str, plan: SubnetPlan) -> network.NetworkSecurityGroup:
         inbound = network.SecurityRuleDirection.INBOUND
         allow, deny = network.SecurityRuleAccess.ALLOW, network.SecurityRuleAccess.DENY
-        any_protocol = network.SecurityRuleProtocol.ASTERISK
 
         def rule(rule_name: str, description: str, priority: int, access: network.SecurityRuleAccess,
-                 source: str, protocol: network.SecurityRuleProtocol = any_protocol, port: str = "*",
+                 source: str, protocol: str = "*", port: str = "*",
                  destination: str = "*") -> network.SecurityRuleArgs:
             return network.SecurityRuleArgs(
                 name=rule_name, description=description, priority=priority, direction=inbound, access=access,
@@ -223,3 +254,4 @@ class VirtualNetwork(pulumi.ComponentResource):
             tags=dict(self._args.tags),
             opts=self._child,
         )
+

@@ -99,8 +99,10 @@ def _run(stack: str, project_dir: Path = PROJECT_DIR) -> Optional[StackRun]:
 def _preview(args: argparse.Namespace) -> int:
     project_dir = args.project_dir.resolve()
     if project_dir != PROJECT_DIR:
-        # Another checkout's program must not import this working tree's modules.
-        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PROJECT_DIR]
+        # Another checkout (`diff main:prod` runs one in a child process): its program must import its
+        # own `isolated_mlops`, not this working tree's, as `pulumi` run in that folder would. The only
+        # sys.path edit outside the tests (tests/test_package.py allows it here and nowhere else).
+        sys.path[:] = [str(project_dir), *(p for p in sys.path if Path(p or ".").resolve() != PROJECT_DIR)]
     if args.json:
         try:
             run = run_stack(args.stack, project_dir=project_dir)
@@ -130,8 +132,8 @@ def _preview(args: argparse.Namespace) -> int:
 def _policy(run: StackRun) -> tuple[list, int]:
     """What the policy pack reports for this stack (its levels from policy/config/<stack>.json, or the
     default for a stack without one), and how many rules ran (a disabled one does not)."""
-    from policy import offline as policy_offline
-    from policy.enforcement import DISABLED
+    from offline import policy_check as policy_offline
+    from isolated_mlops.policy.enforcement import DISABLED
 
     levels = policy_offline.enforcement_levels(run.stack, policy_offline.run_config(run))
     return policy_offline.check_run(run, run.stack), sum(1 for level in levels.values() if level != DISABLED)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -139,6 +140,15 @@ def _sku(resource: RegisteredResource) -> str:
     return str(resource.input("sku.name") or "")
 
 
+def _minutes(duration: str) -> Optional[float]:
+    """`PT15M` -> 15, `PT1H` -> 60, `P1D` -> 1440 (the ISO 8601 durations alert rules take); None otherwise."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration)
+    if not match or not any(match.groups()):
+        return None
+    days, hours, mins = (int(g or 0) for g in match.groups())
+    return days * 1440.0 + hours * 60.0 + mins
+
+
 def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
     """The priced items of one resource (see offline/prices.py for each figure and its source)."""
     t, hours = resource.type, prices.HOURS_PER_MONTH
@@ -200,7 +210,7 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
         node_hours = nodes * a["clusterHoursAtMaxNodes"]
         if props.get("vmPriority") == "LowPriority":
             return [Line(resource, f"{nodes:.0f} x {size} low priority (node hours)", node_hours,
-                         price(t, "low priority"), "clusterHoursAtMaxNodes")]
+                         price(prices.VIRTUAL_MACHINE, f"{size} low priority"), "clusterHoursAtMaxNodes")]
         return [Line(resource, f"{nodes:.0f} x {size} (node hours)", node_hours,
                      price(prices.VIRTUAL_MACHINE, size), "clusterHoursAtMaxNodes")]
     if t == prices.ML_REGISTRY:
@@ -210,6 +220,18 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
                 *(Line(resource, f"managed ACR {sku}", prices.DAYS_PER_MONTH, price(prices.REGISTRY, sku))
                   for sku in (str((a.get("systemCreatedAcrAccount") or {}).get("acrAccountSku") or "Premium")
                               for a in acrs))]
+    if t == prices.METRIC_ALERT:
+        # A metric alert bills each time series it monitors: scopes x criteria (no dimensions here;
+        # each dimension value would add one: Infracost's monitor_metric_alert.go counts the same).
+        criteria = resource.input("criteria.allOf") or []
+        series = len(resource.input("scopes") or []) * max(len(criteria), 1)
+        return [Line(resource, "metric alert (time series)", series, price(t, "time series"))]
+    if t == prices.SCHEDULED_QUERY_RULE:
+        minutes = _minutes(str(resource.input("evaluationFrequency") or ""))
+        band = next((b for b in (15, 10, 5) if minutes is not None and minutes >= b), 1)
+        key = f"log alert {band} min"
+        return [Line(resource, f"log search alert, every {resource.input('evaluationFrequency')}", 1,
+                     price(t, key) if minutes is not None else None)]
     if t == prices.ML_WORKSPACE:
         return [Line(resource, f"workspace {_sku(resource) or 'Basic'}", 1, price(t, _sku(resource) or "Basic"))]
     return [Line(resource, "", 1, price(t, "*"))]

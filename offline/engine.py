@@ -396,7 +396,7 @@ def _wire_config(values: Mapping[str, Any], project: str,
 
 def default_secrets() -> dict[str, str]:
     """Placeholders for the secrets the program declares: stack files hold none, the engine has no key."""
-    from components.config import SECRET_KEYS
+    from isolated_mlops.components.config import SECRET_KEYS
 
     return {key: SECRET_PLACEHOLDER for key in SECRET_KEYS}
 
@@ -416,8 +416,6 @@ def run_stack(
     values: the stack's config (as from `stack_values`); defaults to the stack file's.
     secrets: secret config values; defaults to placeholders for the program's secret keys.
     """
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
     project = project_name(project_dir)
     values = copy.deepcopy(dict(values if values is not None else stack_values(stack, project_dir)))
     config, secret_keys = _wire_config(values, project, default_secrets() if secrets is None else secrets)
@@ -437,10 +435,9 @@ def run_stack(
 
         error: Optional[BaseException] = None
         started = time.perf_counter()
-        main_path = str(project_dir / "__main__.py")
         try:
             with sdk_shortcuts.applied(monitor):
-                _sync_await(run_pulumi_func(lambda: _run_program(main_path)))
+                _sync_await(run_pulumi_func(lambda: _run_program(project_dir)))
         except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
             error = exc
         exports = _resolve_exports() if error is None else {}
@@ -452,9 +449,11 @@ def run_stack(
                     config=shown_config, seconds=seconds)
 
 
-def _run_program(main_path: str) -> None:
-    """`__main__.py` as the Pulumi CLI's Python host runs it: as the main module, its globals dropped."""
-    runpy.run_path(main_path, run_name="__main__")
+def _run_program(project_dir: Path) -> None:
+    """The project as the Pulumi CLI's Python host runs it: `runpy.run_path` of the program's folder
+    (Pulumi.yaml's `main`, the project folder by default), which runs its `__main__.py` as the main
+    module with the folder first on sys.path for the run, and drops its globals afterwards."""
+    runpy.run_path(str(project_dir), run_name="__main__")
 
 
 def _resolve_exports() -> dict[str, Any]:

@@ -15,10 +15,12 @@ https://learn.microsoft.com/rest/api/cost-management/retail-prices/azure-retail-
 set `usd`, `region`, `source` and `read_on`; `tests/test_offline_cost.py` checks the table's shape.
 
 No live web was reachable when the table was written (2026-12-01): the figures come from stored
-copies of public pages found with a search tool, and from the expected outputs ("golden files") of
+copies of public pages found with a search tool, from the expected outputs ("golden files") of
 Infracost's tests, which record what its price service (a copy of Azure's retail prices) answered for
-a given region when the file was last regenerated; `as_of` carries that date. Where no West Europe
-figure was found, the figure of the region the source states is used and the estimate marks it.
+a given region when the file was last regenerated, and, for VM sizes, from a public repository's
+nightly copy of the Retail Prices API's westeurope Virtual Machines prices (RADAR_VM_WESTEUROPE);
+`as_of` carries the date the source recorded. Where no West Europe figure was found, the figure of
+the region the source states is used and the estimate marks it.
 """
 
 from __future__ import annotations
@@ -53,13 +55,19 @@ C3X_NAT = "https://c3x.dev/resources/azure/azurerm_nat_gateway/"
 C3X_PRIVATE_ENDPOINT = "https://c3x.dev/resources/azure/azurerm_private_endpoint/"
 C3X_ACR = "https://c3x.dev/resources/azure/azurerm_container_registry"
 C3X_PEERING = "https://c3x.dev/blog/azure-vnet-peering-cost/"
-C3X_VM_FAMILIES = "https://c3x.dev/blog/azure-vm-types-compared"
 STRATOLENS_BASTION = "https://getstratolens.com/footguns/idle-azure-bastion"
 LEARN_BASTION_SKUS = "https://learn.microsoft.com/azure/bastion/configuration-settings"
 LEARN_ACR_SKUS = "https://learn.microsoft.com/azure/container-registry/container-registry-skus"
 LEARN_MONITOR_LOGS_COST = "https://learn.microsoft.com/azure/azure-monitor/logs/cost-logs"
 INFRACOST_AML_COMPUTE = "https://github.com/infracost/infracost/pull/2902"
 INFRACOST_COMMIT = "95ba4f49a7abf5567b04f751a115543281a4ab18"
+# A nightly copy of the Azure Retail Prices API for Virtual Machines in westeurope, priceType
+# Consumption (its scripts/fetch_prices.py: one JSON row per meter with retailPrice, meterName,
+# productName, unitOfMeasure). The file last changed on 2026-08-20 and was fetched again, unchanged,
+# on 2026-08-22 (data/latest/last-checked.json at this commit): RADAR_AS_OF.
+RADAR_COMMIT = "cf741f25c50759745f8eb5dcaf6c3746669c8f31"
+RADAR_VM_WESTEUROPE = f"https://github.com/andy-diericks/azure-pricing-radar/blob/{RADAR_COMMIT}/data/latest/vm-eu-west.json"
+RADAR_AS_OF = "2026-08-22"
 
 
 def infracost(path: str) -> str:
@@ -119,53 +127,50 @@ def infracost_free(azurerm_type: str, note: str = "", verify: str = "") -> Price
 def vm(size: str, usd: Optional[float] = None, region: str = "", source: str = "", as_of: str = "",
        note: str = "") -> Price:
     """A VM size's Linux pay-as-you-go price per hour (dedicated; low priority is its own meter)."""
-    verify = (f"{RETAIL_API}?$filter=serviceName eq 'Virtual Machines' and armSkuName eq '{size}' "
+    where = f" and armRegionName eq '{region}'" if region not in ("", "any", "unstated") else ""
+    verify = (f"{RETAIL_API}?$filter=serviceName eq 'Virtual Machines' and armSkuName eq '{size}'{where} "
               "and priceType eq 'Consumption'")
     if usd is None:
         return unknown("hour", verify, note=f"{size}: not found in the pages read on {READ_ON}")
     return Price(usd, "hour", region, source, verify, note=note, as_of=as_of)
 
 
-# Resource types, named once (the same tokens the mocks and the policy rules use).
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
-VNET = "azure-native:network:VirtualNetwork"
-NSG = "azure-native:network:NetworkSecurityGroup"
-NAT = "azure-native:network:NatGateway"
-PUBLIC_IP = "azure-native:network:PublicIPAddress"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-BASTION = "azure-native:network:BastionHost"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
-DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-NIC = "azure-native:network:NetworkInterface"
-PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
-ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
-STORAGE = "azure-native:storage:StorageAccount"
-KEY_VAULT = "azure-native:keyvault:Vault"
-KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
-REGISTRY = "azure-native:containerregistry:Registry"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
-PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
-ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
-ML_COMPUTE = "azure-native:machinelearningservices:Compute"
-ML_REGISTRY = "azure-native:machinelearningservices:Registry"
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-LOCK = "azure-native:authorization:ManagementLockAtResourceLevel"
-LOCK_BY_SCOPE = "azure-native:authorization:ManagementLockByScope"
-BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
-BLOB_CONTAINER = "azure-native:storage:BlobContainer"
-KEY_VAULT_KEY = "azure-native:keyvault:Key"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-LOG_TABLE = "azure-native:operationalinsights:Table"
-DATA_COLLECTION_ENDPOINT = "azure-native:monitor:DataCollectionEndpoint"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-METRIC_ALERT = "azure-native:monitor:MetricAlert"
-SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
-RANDOM_STRING = "random:index/randomString:RandomString"
+VM_WESTEUROPE: tuple[tuple[str, float, Optional[float], str], ...] = (
+    # (size, dedicated USD/hour, low priority USD/hour or None where the copy has no such meter, meterName)
+    ("Standard_B2s", 0.048, None, "B2s"),
+    ("Standard_B2ms", 0.096, None, "B2ms"),
+    ("Standard_B2ats_v2", 0.0108, 0.00216, "B2ats v2"),
+    ("Standard_B2ls_v2", 0.048, 0.0096, "B2ls v2"),
+    ("Standard_B2s_v2", 0.096, 0.0192, "B2s v2"),
+    ("Standard_D2s_v5", 0.115, 0.023, "D2s v5"),
+    ("Standard_D4s_v5", 0.23, 0.046, "D4s v5"),
+    ("Standard_D8s_v5", 0.46, 0.092, "D8s v5"),
+    ("Standard_D4as_v5", 0.208, 0.0416, "D4as v5"),
+    ("Standard_DS3_v2", 0.272, 0.054, "DS3 v2"),
+    ("Standard_E2s_v5", 0.152, 0.0304, "E2s v5"),
+    ("Standard_E4s_v5", 0.304, 0.0608, "E4s v5"),
+    ("Standard_F2s_v2", 0.097, 0.0194, "F2s v2"),
+    ("Standard_NC4as_T4_v3", 0.658, 0.132, "NC4as T4 v3"),
+    ("Standard_NC24ads_A100_v4", 4.775, 0.955, "NC24ads_A100_v4"),
+    ("Standard_NC40ads_H100_v5", 9.08, 1.816, "NC40adsH100v5"),
+    ("Standard_NV36ads_A10_v5", 4.16, 0.832, "NV36ads A10 v5"),
+    ("Standard_NC6s_v3", 3.823, 0.765, "NC6s v3"),
+)
+
+
+# Resource types, named once: in the package's catalogue (the same tokens the mocks and the policy rules use).
+from isolated_mlops.components.catalogue import (  # noqa: E402
+    ACTION_GROUP, APP_INSIGHTS, BASTION, BLOB_CONTAINER, BLOB_SERVICE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, LOCK, LOCK_BY_SCOPE, LOG_ANALYTICS,
+    LOG_TABLE, METRIC_ALERT, ML_REGISTRY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PRIVATE_LINK_SCOPE, PRIVATE_ZONE,
+    PUBLIC_IP, RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SCOPED_RESOURCE,
+    STORAGE, VNET, ZONE_LINK,
+)
+from isolated_mlops.components.catalogue import COMPUTE as ML_COMPUTE  # noqa: E402
+from isolated_mlops.components.catalogue import NAT_GATEWAY as NAT  # noqa: E402
+from isolated_mlops.components.catalogue import VM as VIRTUAL_MACHINE  # noqa: E402
+from isolated_mlops.components.catalogue import WORKSPACE as ML_WORKSPACE  # noqa: E402
+from isolated_mlops.components.catalogue import ZONE_GROUP as DNS_ZONE_GROUP  # noqa: E402
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
             f"price page on {READ_ON}")
@@ -177,14 +182,19 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
         "Basic": Price(0.19, "hour", "unstated", STRATOLENS_BASTION, BASTION_PAGE, as_of="2026-07-01",
                        note="'roughly $0.19/hour, about $140/month at list price'; Infracost's golden file has "
                             "the same $138.70 for 730 hours in australiaeast"),
-        "Standard": unknown("hour", BASTION_PAGE, "Standard (2 instances included): not found in the pages "
-                            f"read on {READ_ON}; it is above Basic's"),
+        # Third-party figures for Standard disagree ($0.29/hour, ~$278/month, ~$289/month, with no region
+        # or date, or none that can be cited): none is recorded until the page is read.
+        "Standard": unknown("hour", BASTION_PAGE, "Standard (2 instances included): no citable figure in the "
+                            f"pages read on {READ_ON} (third-party figures disagree); it is above Basic's"),
         "Premium": unknown("hour", BASTION_PAGE),
         # Microsoft Learn: "The Bastion Developer SKU is a free, lightweight SKU" (shared pool, no
         # AzureBastionSubnet, no VNet peering, one connection at a time, some regions only).
         "Developer": Price(0.0, "hour", "any", LEARN_BASTION_SKUS, BASTION_PAGE,
                            note="free, shared infrastructure; no VNet peering"),
-        "outbound data GB": unknown("GB", BASTION_PAGE),
+        # Infracost's golden file prices Basic's meter only ('Basic Data Transfer Out': 'first 10TB
+        # 10,000 GB $1,200.00', australiaeast); no figure for Standard's or Premium's meter was read.
+        "outbound data GB": unknown("GB", BASTION_PAGE, "Standard's and Premium's outbound data meters: not "
+                                    f"found in the pages read on {READ_ON} (Basic's: $0.12/GB, australiaeast)"),
     },
     PUBLIC_IP: {
         "Standard static": Price(0.005, "hour", "westeurope", golden("nat_gateway"), IP_PAGE, as_of="2024-07-01",
@@ -260,19 +270,19 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                                                              "included 31 days (West Europe)"),
     },
     VIRTUAL_MACHINE: {
-        # East US June 2026 figures from c3x's family comparison; every other size: unknown until read.
-        "Standard_D2s_v5": vm("Standard_D2s_v5", 0.096, "eastus", C3X_VM_FAMILIES),
-        "Standard_E2s_v5": vm("Standard_E2s_v5", 0.126, "eastus", C3X_VM_FAMILIES),
-        "Standard_F2s_v2": vm("Standard_F2s_v2", 0.085, "eastus", C3X_VM_FAMILIES),
-        "Standard_B2s_v2": vm("Standard_B2s_v2", 0.0416, "eastus", C3X_VM_FAMILIES),
-        # NCv3 retired on 2025-09-30 (a retired size cannot be created); its last list price, for a diff away from it.
-        "Standard_NC6s_v3": vm("Standard_NC6s_v3", 2233.80 / 730, "eastus", golden("virtual_machine"), "2025-11-28",
-                               "'Instance usage (Linux, pay as you go, Standard_NC6s_v3) 730 hours $2,233.80'"),
-        **{size: vm(size) for size in (
-            "Standard_B2s", "Standard_B2ms", "Standard_B2ats_v2", "Standard_B2ls_v2", "Standard_D4s_v5", "Standard_D8s_v5",
-            "Standard_D4as_v5", "Standard_DS3_v2", "Standard_E4s_v5",
-            "Standard_NC4as_T4_v3", "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5",
-            "Standard_NV36ads_A10_v5")},
+        # West Europe, Linux, pay-as-you-go: the Retail Prices API's answer for serviceName 'Virtual
+        # Machines', armRegionName 'westeurope', priceType 'Consumption', as a nightly copy of it recorded
+        # it (RADAR_VM_WESTEUROPE); productName without 'Windows', meterName '<size>' (dedicated) and
+        # '<size> Low Priority' (the low-priority meter, which AmlCompute's LowPriority nodes use:
+        # Learn, how-to-use-low-priority-batch: 'offered at a reduced price compared with dedicated').
+        # NCv3 retired on 2025-09-30 (a retired size cannot be created); its price, for a diff away from it.
+        **{size: vm(size, usd, "westeurope", RADAR_VM_WESTEUROPE, RADAR_AS_OF, f"meter '{meter}': ${usd:g}/hour")
+           for size, usd, _, meter in VM_WESTEUROPE},
+        **{f"{size} low priority": vm(size, low, "westeurope", RADAR_VM_WESTEUROPE, RADAR_AS_OF,
+                                      f"meter '{meter} Low Priority': ${low:g}/hour")
+           for size, _, low, meter in VM_WESTEUROPE if low is not None},
+        **{f"{size} low priority": unknown("hour", RETAIL_API, f"{size}: the copy read has no Low Priority meter for it")
+           for size, _, low, _ in VM_WESTEUROPE if low is None},
         # The OS disk each VM gets (compute/linux_vm.py: StandardSSD_LRS at the image's size, 30 GiB
         # for Ubuntu 24.04, so the E4 tier, 32 GiB); billed whether the VM runs or not.
         "os disk StandardSSD_LRS": Price(2.40, "month", "eastus", golden("linux_virtual_machine"), DISK_PAGE,
@@ -280,12 +290,10 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                                                                   "StandardSSD_LRS OS disk at its image's size)"),
     },
     ML_COMPUTE: {
-        # AmlCompute nodes bill as VMs of their size (the price is VIRTUAL_MACHINE's); low-priority
-        # nodes have their own, lower meter, not in this table.
+        # AmlCompute nodes bill as VMs of their size: dedicated nodes at VIRTUAL_MACHINE's `<size>`,
+        # low-priority nodes at its `<size> low priority` (the size's Low Priority meter).
         "nodes": Price(0.0, "hour", "any", INFRACOST_AML_COMPUTE, AML_PAGE,
                        note="no surcharge: nodes are billed at the VM price of their size"),
-        "low priority": unknown("hour", AML_PAGE, "low-priority node prices: not found in the pages read "
-                                f"on {READ_ON}"),
     },
     ML_WORKSPACE: {
         "Basic": infracost_free("azurerm_machine_learning_workspace", "what a workspace bills is its compute, storage, "
@@ -315,17 +323,45 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
                                    "#controlling-costs", "no meter of its own: the logs it sends are billed as "
                                    "Log Analytics ingestion (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
     # The drift table's rows are Log Analytics ingestion (a few rows per delivery run), which
-    # logAnalyticsGbPerDay already counts; the endpoint and rule that carry them have no price read here.
+    # logAnalyticsGbPerDay already counts.
     LOG_TABLE: {"*": free(LEARN_MONITOR_LOGS_COST, "a table has no meter of its own: its rows are billed as Log "
                           "Analytics ingestion and retention (logAnalyticsGbPerDay)", verify=MONITOR_PAGE)},
-    DATA_COLLECTION_ENDPOINT: {"*": unknown("month", MONITOR_PAGE)},
-    DATA_COLLECTION_RULE: {"*": unknown("month", MONITOR_PAGE)},
-    # Alerts have list prices (per monitored metric time series, per log search rule by frequency,
-    # per notification beyond a free monthly grant): none was read from a page on READ_ON.
-    ACTION_GROUP: {"*": unknown("month", MONITOR_PAGE, "emails per month beyond a free grant: not read on " + READ_ON)},
-    METRIC_ALERT: {"*": unknown("month", MONITOR_PAGE, "per monitored time series: not read on " + READ_ON)},
-    SCHEDULED_QUERY_RULE: {"*": unknown("month", MONITOR_PAGE, "per rule, by evaluation frequency: not read on "
-                                        + READ_ON)},
+    # A data collection endpoint: no price was found on a page read on READ_ON (Infracost has no
+    # entry for azurerm_monitor_data_collection_endpoint, priced or free): unknown, not zero.
+    DATA_COLLECTION_ENDPOINT: {"*": unknown("month", MONITOR_PAGE, "the endpoint itself: no price and no "
+                                            f"statement that it is free found in the pages read on {READ_ON}")},
+    # A data collection rule has no fixed charge: Infracost prices it only by the metric samples it
+    # sends to Azure Monitor Metrics ('Baseline cost $0.00'; 'Metrics ingestion ... $0.16 per 10M
+    # samples', West Europe). The drift rule sends rows to a Log Analytics table, billed as Log
+    # Analytics ingestion (logAnalyticsGbPerDay), and no metrics.
+    DATA_COLLECTION_RULE: {"*": Price(0.0, "month", "any", golden("monitor_data_collection_rule"),
+                                      MONITOR_PAGE, as_of="2024-07-01",
+                                      note="no fixed charge: only metric samples sent to Azure Monitor Metrics are "
+                                           "billed ($0.16 per 10M samples), and this rule sends none; its log rows "
+                                           "are Log Analytics ingestion")},
+    # An action group has no fixed charge: each notification is billed per unit ('Baseline cost
+    # $0.00' in Infracost's golden file, East US: 'Email notifications ... $0.00002 per emails', 'Web
+    # hooks ... $0.000006 per notifications', priced from the tiers that start at 1,000 emails and
+    # 10,000 webhooks a month: internal/resources/azure/monitor_action_group.go). The alerts here
+    # notify a few times a month: the per-notification charge is not estimated.
+    ACTION_GROUP: {"*": Price(0.0, "month", "any", golden("monitor_action_group"), MONITOR_PAGE,
+                              as_of="2024-07-01",
+                              note="no fixed charge; per notification: email $0.00002 (tier from 1,000 a month), "
+                                   "webhook $0.000006 (tier from 10,000 a month), East US; not estimated")},
+    # Metric alert rules: per monitored time series a month ('Metrics monitoring 1 time-series $0.10',
+    # East US). Infracost reads the tier that starts at 10 time series (monitor_metric_alert.go): the
+    # first ones a subscription monitors may cost nothing; the estimate counts every one.
+    METRIC_ALERT: {"time series": Price(0.10, "time series-month", "eastus", golden("monitor_metric_alert"),
+                                        MONITOR_PAGE, as_of="2024-07-01",
+                                        note="'Metrics monitoring 1 time-series $0.10' (East US)")},
+    # Log search alert rules: per rule a month by evaluation frequency, in bands of 1, 5, 10 and 15
+    # minutes (15 and over: the 15-minute price; monitor_scheduled_query_rules_alert.go), West Europe.
+    SCHEDULED_QUERY_RULE: {
+        f"log alert {band} min": Price(usd, "rule-month", "westeurope", golden("monitor_scheduled_query_rules_alert_v2"),
+                                       MONITOR_PAGE, as_of="2024-07-01",
+                                       note=f"'Log alerts monitoring ({band} minute frequency) 1 rule ${usd:.2f}' "
+                                            "(West Europe)")
+        for band, usd in ((1, 3.00), (5, 1.50), (10, 1.00), (15, 0.50))},
     VNET: {"*": infracost_free("azurerm_virtual_network", "traffic across a peering is billed on the peering",
                                verify=VNET_PAGE)},
     NSG: {"*": infracost_free("azurerm_network_security_group", verify=VNET_PAGE)},

@@ -7,14 +7,10 @@ built here and only here; what it is built from is in `policy/pack.py` (importab
 import io
 import os
 import sys
-from pathlib import Path
 
-# Pulumi's Python host runs `python policy/`, which puts policy/ itself first on sys.path: there
-# `offline.py` would shadow the project's `offline` package. The rules import the project's modules
-# (`policy.rules`, `components.zones`), so the project root goes first instead.
-PACK_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != PACK_DIR]
-sys.path.insert(0, str(PACK_DIR.parent))
+# Pulumi's Python host runs `python policy/` in the virtualenv PulumiPolicy.yaml names, where
+# requirements.txt installed this repository as the `isolated_mlops` package: the pack imports its
+# rules from there, by the same names as the program and the tests, from whatever folder it runs in.
 
 # The engine reads the analyzer's port from the first line of stdout. `PolicyPack` writes it to
 # `sys.stdout.buffer` and never flushes; on a pipe that buffer holds it unless the host happens to run
@@ -23,7 +19,7 @@ sys.stdout = io.TextIOWrapper(open(sys.stdout.fileno(), "wb", buffering=0, close
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from policy.pack import pack_arguments  # noqa: E402
+from isolated_mlops.policy.pack import pack_arguments  # noqa: E402
 
 # The CLI tells a pack which stack it runs for; that stack's committed config sets the levels.
 PolicyPack(**pack_arguments(os.environ.get("PULUMI_STACK")))

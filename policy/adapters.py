@@ -20,7 +20,7 @@ pack. What differs, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Protocol, Sequence, Union
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, serialize_properties
@@ -36,10 +36,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from policy.rules import UNKNOWN, ResourceView
+from isolated_mlops.policy.rules import UNKNOWN, ResourceView
 
-if TYPE_CHECKING:
-    from offline.engine import RegisteredResource, StackRun
 
 # The engine's wire sentinels for "not known during preview" (the Python SDK sends the string one
 # for every unknown; the policy SDK knows all of them).
@@ -68,7 +66,38 @@ def plain(value: Any, path: str = "", secrets: Optional[list[str]] = None) -> An
 # --------------------------------------------------------------------------------------------
 # Offline engine
 # --------------------------------------------------------------------------------------------
-def from_registered(r: "RegisteredResource") -> ResourceView:
+# What the rules need of a registration and of a run: the offline engine's `RegisteredResource` and
+# `StackRun` (offline/engine.py) have these. Described here, not imported: the guardrails are part
+# of the library and never import the tools that use them.
+class Registration(Protocol):
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def custom(self) -> bool: ...
+    @property
+    def protect(self) -> bool: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def dependencies(self) -> Sequence[str]: ...
+    @property
+    def property_dependencies(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def secret_paths(self) -> Sequence[str]: ...
+    @property
+    def id(self) -> str: ...
+
+
+class Registrations(Protocol):
+    @property
+    def resources(self) -> Sequence[Registration]: ...
+
+
+def from_registered(r: Registration) -> ResourceView:
     return ResourceView(
         urn=r.urn,
         type=r.type,
@@ -82,7 +111,7 @@ def from_registered(r: "RegisteredResource") -> ResourceView:
     )
 
 
-def views(run: "StackRun") -> list[ResourceView]:
+def views(run: Registrations) -> list[ResourceView]:
     return [from_registered(r) for r in run.resources if r.custom]
 
 

@@ -3,7 +3,7 @@
 `policy/config/<stack>.json` holds a stack's levels. The files are Pulumi's own policy-pack config
 format, so the same file is what `pulumi preview --policy-pack policy --policy-pack-config ...` (and
 `pulumi/actions`' `policyPackConfigs`) hands the pack, what the pack applies by itself when the CLI
-tells it the stack (`PULUMI_STACK`), and what the offline preview reads (`policy.offline`).
+tells it the stack (`PULUMI_STACK`), and what the offline preview reads (`offline.policy_check`).
 
 Resolution is the CLI's (`ReconcilePolicyPackConfig`): every policy starts at the pack's default,
 an `"all"` entry overrides every policy, then a policy's own entry overrides that.
@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import yaml
 
-from components.config import PROJECT_NAMESPACE
+from isolated_mlops.components.config import PROJECT_NAMESPACE
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 PROJECT_DIR = CONFIG_DIR.parent.parent
@@ -186,7 +186,7 @@ def resolve_levels(config: Mapping[str, str], policy_names: Iterable[str],
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Print a stack's resolved levels as a policy-pack config file (every rule named)."""
-    from policy.rules import RULES
+    from isolated_mlops.policy.rules import RULES
 
     parser = argparse.ArgumentParser(prog="python -m policy.enforcement", description=main.__doc__)
     parser.add_argument("--stack", required=True, help="the stack: Pulumi.<stack>.yaml")

@@ -31,8 +31,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy.adapters import from_policy_resource
-from policy.enforcement import (
+from isolated_mlops.policy.adapters import from_policy_resource
+from isolated_mlops.policy.enforcement import (
     DISABLED,
     MANDATORY,
     PACK_DEFAULT,
@@ -42,7 +42,7 @@ from policy.enforcement import (
     resolve_levels,
     stack_file_config,
 )
-from policy.rules import RULES, ResourceView, Rule
+from isolated_mlops.policy.rules import RULES, ResourceView, Rule
 
 PACK_NAME = "isolated-mlops-guardrails"
 PACK_DESCRIPTION = ("Guardrails for the network-isolated Azure ML platform: private endpoints and DNS, "

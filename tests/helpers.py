@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
+from isolated_mlops.components.plan import Plan
 from offline.engine import StackRun
-from policy.adapters import views
-from policy.rules import ResourceView, Violation, evaluate
+from isolated_mlops.policy.adapters import views
+from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
 def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:
@@ -57,3 +58,15 @@ def without(resources: Sequence[ResourceView], match: Callable[[ResourceView], b
 
 def of_type(resources: Iterable[ResourceView], type_: str) -> list[ResourceView]:
     return [r for r in resources if r.type == type_]
+
+
+def stack_plan(stack: str, values: Optional[Mapping[str, Any]] = None) -> Plan:
+    """The plan of a stack file (or of `values`, a changed copy of it) as the program computes it: the
+    values in `pulumi up`'s wire form, with the engine's placeholder secrets."""
+    from isolated_mlops.components.config import PROJECT_NAMESPACE, project_values, validate_plan
+    from offline.engine import _wire_config, default_secrets, stack_values
+
+    wire, secret_keys = _wire_config(stack_values(stack) if values is None else values, PROJECT_NAMESPACE,
+                                     default_secrets())
+    prefix = f"{PROJECT_NAMESPACE}:"
+    return validate_plan(project_values(wire), stack, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})

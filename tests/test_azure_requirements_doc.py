@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from policy.rules import RULES
+from isolated_mlops.policy.rules import RULES
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DOC = PROJECT_DIR / "docs" / "azure-requirements.md"

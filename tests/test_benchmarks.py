@@ -16,7 +16,7 @@ from pulumi._utils import _LazyModule
 
 from benchmarks.preview import AZURE, program_imports, scaled_values
 from offline.engine import PROJECT_DIR
-from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
 from offline.engine import StackRun, _wire_config, default_secrets, stack_values
 
 

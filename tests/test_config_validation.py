@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping, Optional
 import pulumi
 import pytest
 
-from components import zones
-from components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from isolated_mlops.components import zones
+from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
 from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
 
 ROOT_STACK = "pulumi:pulumi:Stack"

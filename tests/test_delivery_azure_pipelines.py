@@ -1,6 +1,7 @@
 """The Azure Pipelines definition: schema-valid, on the platform's own private agents, preview on PRs,
-up on main behind the `prod` environment, an AML job through the private workspace, and shell that
-passes shellcheck."""
+up of the routed stack behind its own environment (main: `prod`), an AML job through that stack's
+private workspace, and shell that passes shellcheck. Which stages run for which branch:
+tests/test_delivery_azure_stacks.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from offline.engine import stack_values
+from tests.azure_pipeline_run import compile_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINES = ROOT / "pipelines"
@@ -71,7 +73,10 @@ def scripts() -> Iterator[tuple[str, str]]:
 
 
 def stage(name: str) -> dict[str, Any]:
-    return next(s for s in load(PIPELINE)["stages"] if s["stage"] == name)
+    """A stage of the compiled pipeline (`${{ each }}` expanded with the parameters' defaults)."""
+    document = load(PIPELINE)
+    compiled = compile_pipeline(document, {p["name"]: p.get("default") for p in document["parameters"]})
+    return next(s for s in compiled["stages"] if s["stage"] == name)
 
 
 def check_schema(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -99,15 +104,15 @@ def test_every_job_runs_on_the_agent_pool_this_platform_creates() -> None:
     assert "vmImage" not in PIPELINE.read_text(), "a Microsoft-hosted agent cannot reach the private workspace"
 
 
-def test_preview_on_pull_requests_into_main_and_up_on_main() -> None:
+def test_preview_on_pull_requests_into_main_and_up_of_the_routed_stack_on_every_branch() -> None:
     pipeline = load(PIPELINE)
-    assert pipeline["trigger"]["branches"]["include"] == ["main"]
+    assert pipeline["trigger"]["branches"]["include"] == ["*"], "every branch deploys its routed stack"
     assert pipeline["pr"]["branches"]["include"] == ["main"]
     assert "eq(variables['Build.Reason'], 'PullRequest')" in stage("Preview")["condition"]
-    deploy = stage("Deploy")
+    deploy = stage("Deploy_prod")
     assert "ne(variables['Build.Reason'], 'PullRequest')" in deploy["condition"]
-    assert "eq(variables['Build.SourceBranch'], 'refs/heads/main')" in deploy["condition"]
-    commands = {s["parameters"]["command"] for name in ("Preview", "Deploy") for s in steps_of(stage(name))
+    assert "eq(dependencies.Route.outputs['route.route.stack'], 'prod')" in deploy["condition"]
+    commands = {s["parameters"]["command"] for name in ("Preview", "Deploy_prod") for s in steps_of(stage(name))
                 if s.get("template") == "templates/pulumi.yml"}
     assert commands == {"preview", "up"}
     template = (TEMPLATES / "pulumi.yml").read_text()
@@ -118,15 +123,16 @@ def test_preview_on_pull_requests_into_main_and_up_on_main() -> None:
 
 
 def test_prod_deploys_behind_the_environment_one_run_at_a_time() -> None:
-    deploy = stage("Deploy")
+    deploy = stage("Deploy_prod")
     [job] = deploy["jobs"]
     assert job["environment"] == "prod", "approvals and the exclusive lock are checks on this environment"
     assert deploy["lockBehavior"] == "sequential"
 
 
 def test_an_aml_job_is_submitted_through_the_private_workspace_after_deploying() -> None:
-    aml = stage("AmlJob")
-    assert aml["dependsOn"] == "Deploy"
+    aml = stage("AmlJob_prod")
+    assert aml["dependsOn"] == "Deploy_prod"
+    assert aml["pool"] == {"name": stack_values("prod")["agents"]["pool"]}, "the stack's own agents"
     [cli] = [s for s in steps_of(aml) if str(s.get("task", "")).startswith("AzureCLI@")]
     script = cli["inputs"]["inlineScript"]
     assert "az ml job create --file pipelines/aml/smoke-job.yml" in script
@@ -172,9 +178,9 @@ def test_pull_requests_preview_with_the_read_only_connection_and_only_main_deplo
                 found.add(step["inputs"]["azureSubscription"])
         return found
 
-    assert connections("Preview") == {"${{ parameters.previewServiceConnection }}"}
-    assert connections("Deploy") == {"${{ parameters.deployServiceConnection }}"}
-    assert connections("AmlJob") == {"${{ parameters.deployServiceConnection }}"}
+    assert connections("Preview") == {"isolated-mlops-preview"}
+    for stack in ("prod", "dev"):
+        assert connections(f"Deploy_{stack}") == connections(f"AmlJob_{stack}") == {f"isolated-mlops-{stack}"}
 
 
 @pytest.mark.parametrize("name, script", list(scripts()), ids=[n for n, _ in scripts()])
@@ -222,7 +228,7 @@ def test_the_route_step_sets_the_stack_variable(env: dict[str, str], stack: str)
 
 def test_main_deploys_prod_the_stack_the_environment_is_named_after() -> None:
     result = run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/heads/main"})
-    assert result.stdout.splitlines()[0].endswith("]" + stage("Deploy")["jobs"][0]["environment"])
+    assert result.stdout.splitlines()[0].endswith("]" + stage("Deploy_prod")["jobs"][0]["environment"])
 
 
 def test_a_tag_build_fails_the_route_step() -> None:
@@ -286,7 +292,7 @@ def test_preflight_runs_before_pulumi_and_verify_after_the_smoke_job() -> None:
     assert script.index("python -m live preflight") < script.index("pulumi up --stack")
     assert script.index("python -m live preflight") < script.index("pulumi preview --stack")
     assert '--name-suffix "${resource_group##*-}"' in script
-    [cli] = [s for s in steps_of(stage("AmlJob")) if str(s.get("task", "")).startswith("AzureCLI@")]
+    [cli] = [s for s in steps_of(stage("AmlJob_prod")) if str(s.get("task", "")).startswith("AzureCLI@")]
     smoke = cli["inputs"]["inlineScript"]
     assert smoke.index("az ml job create") < smoke.index("python -m live verify")
     assert '--resource-group "$resource_group"' in smoke[smoke.index("python -m live verify"):]

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from components.roles import ASSIGNED_ROLES
+from isolated_mlops.components.roles import ASSIGNED_ROLES
 from offline.engine import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,13 @@ def test_every_pipeline_variable_group_and_environment_is_documented(name: str) 
     pipeline = (ROOT / "pipelines" / name).read_text()
     for group in re.findall(r"- group: (\S+)", pipeline):
         assert f"`{group}`" in DOCS
+    # `environment: ${{ stack.key }}` and `<prefix>${{ stack.key }}`: one environment and one service
+    # connection per entry of the pipeline's `stacks` parameter.
+    document = yaml.safe_load(pipeline)
+    stacks = next((p["default"] for p in document.get("parameters", []) if p["name"] == "stacks"), {})
     for environment in re.findall(r"environment: (\S+)", pipeline):
-        assert f"`{environment}`" in DOCS
-    for connection in re.findall(r"default: (isolated-mlops-\S+)", pipeline):
-        assert f"`{connection}`" in DOCS
+        for name in (stacks if environment.startswith("${{") else [environment]):
+            assert f"`{name}`" in DOCS, f"environment {name} is not documented"
+    for connection in re.findall(r"default: (isolated-mlops-\S*)", pipeline):
+        for name in ([connection + s for s in stacks] if connection.endswith("-") else [connection]):
+            assert f"`{name}`" in DOCS, f"service connection {name} is not documented"

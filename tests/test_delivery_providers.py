@@ -18,7 +18,7 @@ from typing import Iterable
 
 import pytest
 
-from components.providers import (MODULE_NAMESPACES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, SUBSCRIPTION_FEATURES,
+from isolated_mlops.components.providers import (MODULE_NAMESPACES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, SUBSCRIPTION_FEATURES,
                                   namespace_of)
 from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
 

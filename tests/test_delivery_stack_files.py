@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from components.config import SECRET_KEYS
+from isolated_mlops.components.config import SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILES = sorted([*ROOT.glob("Pulumi.*.yaml"), *(ROOT / "bootstrap").glob("Pulumi.*.yaml")])

@@ -177,3 +177,18 @@ def test_runs_as_the_workflows_run_it() -> None:
     result = subprocess.run([sys.executable, "-m", "delivery.stack_for_ref", "--ref", "refs/heads/main"],
                             cwd=ROOT, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, check=True)
     assert result.stdout.strip() == "prod"
+
+
+@pytest.mark.parametrize("pipeline_stacks, code, message", [
+    ('{"prod": "aml-private", "dev": "aml-private-dev"}', 0, ""),
+    ('{"prod": "aml-private"}', 1, "has no Deploy stage for it: add `dev: <its agents.pool>` under the `stacks`"),
+    ("not json", 1, "--pipeline-stacks is not JSON"),
+    ('"dev"', 1, "must be the pipeline's `stacks` mapping"),
+])
+def test_the_azure_pipeline_refuses_a_stack_it_has_no_stage_for(pipeline_stacks: str, code: int, message: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--ref", "feature/x", "--format", "azure-pipelines", "--pipeline-stacks", pipeline_stacks],
+                environ={}) == code
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert ("##vso[task.setvariable variable=stack;isOutput=true]dev" in captured.out) == (code == 0)

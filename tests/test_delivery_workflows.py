@@ -65,7 +65,7 @@ def tool(name: str) -> str:
 # ---- The files are valid and lint-clean -----------------------------------------------------------
 def test_workflows_match_githubs_schema() -> None:
     files = sorted(str(p) for p in WORKFLOWS.glob("*.y*ml"))
-    assert len(files) == 3  # pull-request, deploy, ml-delivery
+    assert len(files) == 4  # pull-request, deploy, ml-delivery, ml-retrain
     result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -212,16 +212,16 @@ def test_the_levels_step_writes_a_pack_config_for_each_stack(stack: str, tmp_pat
            "STACK": stack}
     result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{where}: {result.stderr}"
-    from policy.enforcement import config_for_stack, resolve_levels
-    from policy.rules import RULES
+    from isolated_mlops.policy.enforcement import config_for_stack, resolve_levels
+    from isolated_mlops.policy.rules import RULES
 
     names = [r.name for r in RULES]
     assert json.loads((tmp_path / "policy-levels.json").read_text()) == resolve_levels(config_for_stack(stack, names), names)
 
 
 def test_every_stack_the_workflows_can_choose_has_a_stack_file_and_levels() -> None:
-    from policy.enforcement import config_for_stack
-    from policy.rules import RULES
+    from isolated_mlops.policy.enforcement import config_for_stack
+    from isolated_mlops.policy.rules import RULES
 
     for stack in load_routes().stacks:
         assert (ROOT / f"Pulumi.{stack}.yaml").is_file(), stack
@@ -236,11 +236,19 @@ def test_two_runs_never_touch_one_stack_at_once() -> None:
     assert deploy["concurrency"]["cancel-in-progress"] is False, "a running `pulumi up` must never be cancelled"
 
 
+def signs_in_to_azure(job: dict[str, Any]) -> bool:
+    """A job signs in itself, or calls a workflow of this repository with a job that does."""
+    called = job.get("uses", "")
+    if called.startswith("./.github/workflows/"):
+        return any(signs_in_to_azure(j) for j in load(ROOT / called)["jobs"].values())
+    return any(action(s) in AZURE_SIGN_IN_ACTIONS for s in job.get("steps", []))
+
+
 def test_only_jobs_that_sign_in_to_azure_may_mint_an_oidc_token() -> None:
     for name, workflow in all_workflows():
         assert workflow["permissions"] == {}, f"{name}: nothing by default; jobs ask for what they use"
         for job_id, job in workflow["jobs"].items():
-            signs_in = any(action(s) in AZURE_SIGN_IN_ACTIONS for s in job.get("steps", []))
+            signs_in = signs_in_to_azure(job)
             has_token = job.get("permissions", {}).get("id-token") == "write"
             assert has_token == signs_in, f"{name}:{job_id}: id-token: write iff the job signs in to Azure"
             assert job.get("permissions", {}).get("contents") in ("read", None), f"{name}:{job_id}"

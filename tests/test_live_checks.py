@@ -15,8 +15,8 @@ from typing import Iterator
 
 import pytest
 
-from components.config import validate
-from components.zones import CLOUDS
+from isolated_mlops.components.config import validate
+from isolated_mlops.components.zones import CLOUDS
 from live import preflight, verify
 from live.__main__ import main
 from live.arm import ArmClient, ReadOnlyViolation
@@ -311,6 +311,14 @@ def test_every_resource_type_the_stacks_create_maps_to_a_provider(runs: dict[str
         assert plan_from(run, config_of(stack)).unmapped_types == [], stack
     plan = plan_from(runs["prod"], config_of("prod"))
     assert {"Microsoft.MachineLearningServices", "Microsoft.Network", "Microsoft.Compute"} <= plan.providers
+
+
+def test_each_address_space_names_the_stack_file_key_that_sets_it(prod_plan: Plan):
+    """The VNets are told apart by their planned names (components/plan.py), not by re-built templates."""
+    assert sorted((name, key) for name, _, key in prod_plan.address_spaces) == [
+        ("vnet-aml-mlops-prod", "network.amlVnet.addressSpace"),
+        ("vnet-bastion-mlops-prod", "network.bastionVnet.addressSpace")]
+    assert prod_plan.suffixed_name("storage_account", "abcde") == "stmlopsprodabcde"
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ADO = ROOT / "pipelines" / "ml-delivery.yml"
 GITHUB = ROOT / ".github" / "workflows" / "ml-delivery.yml"
 DELIVER = ROOT / "pipelines" / "ml" / "deliver.sh"
-AZURE_STEPS = ["train", "gate", "register", "image", "canary", "verify", "rollback", "record"]
+AZURE_STEPS = ["train", "gate", "register", "share", "image", "canary", "verify", "rollback", "record"]
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def test_azure_pipelines_runs_every_azure_step_through_the_shared_script() -> No
     assert {t["inputs"]["azureSubscription"] for t in tasks} == {"${{ parameters.mlServiceConnection }}"}
     conditions = {t["inputs"]["inlineScript"].split()[-1]: t.get("condition") for t in tasks}
     assert conditions["rollback"] == "failed()" and conditions["record"] == "succeededOrFailed()"
-    assert all(conditions[s] is None for s in AZURE_STEPS[:6])
+    assert all(conditions[s] is None for s in AZURE_STEPS[:7])
     for task in tasks:
         assert task["env"]["RUN_ID"] == "$(Build.BuildId)" and task["env"]["STACK"] == "$(route.stack)"
 
@@ -110,6 +110,9 @@ def opt(name):
 def save():
     json.dump(state, open(state_path, "w"))
 cmd = " ".join(args[:3])
+if os.environ.get("FAKE_FAIL") == cmd:
+    print("ERROR: (Forbidden) refused by the stand-in", file=sys.stderr)
+    sys.exit(1)
 if cmd == "ml online-endpoint show":
     if not state["endpoint"]:
         sys.exit(1)
@@ -128,6 +131,10 @@ elif cmd == "ml online-deployment show":
         sys.exit(1)
     if opt("--query") == "model":
         print(state["deployments"][opt("--name")])
+elif cmd == "ml model show":
+    # Known versions are "name:version@<registry or workspace>" in the state's "models".
+    where = opt("--registry-name") or opt("--workspace-name")
+    sys.exit(0 if "{{}}:{{}}@{{}}".format(opt("--name"), opt("--version"), where) in state.get("models", []) else 1)
 elif cmd == "ml online-deployment delete":
     state["deployments"].pop(opt("--name"), None)
     state["traffic"].pop(opt("--name"), None)
@@ -138,9 +145,16 @@ FAKE_PULUMI = '''\
 #!/usr/bin/env bash
 case "$*" in
   login*) exit 0 ;;
+  *resourceGroupName*--stack\ dev*) echo rg-mlops-dev-xyz89 ;;
+  *workspaceName*--stack\ dev*) echo mlw-mlops-dev-xyz89 ;;
+  *computeClusters*--stack\ dev*) echo '["cpu-small"]' ;;
   *resourceGroupName*) echo rg-mlops-prod-abc12 ;;
   *workspaceName*) echo mlw-mlops-prod-abc12 ;;
   *computeClusters*) echo '["cpu-build"]' ;;
+  *modelRegistryName*)
+    # The registry a stack exports (null without one); FAKE_NO_REGISTRY_OUTPUT: a stack deployed before the output.
+    if [ -n "${FAKE_NO_REGISTRY_OUTPUT:-}" ]; then echo "error: current stack does not have output" >&2; exit 255; fi
+    if [ -n "${FAKE_REGISTRY:-}" ]; then jq -n --arg r "$FAKE_REGISTRY" '$r'; else echo null; fi ;;
   *driftIngestion*)
     if [ -n "${FAKE_DRIFT_OUTPUT:-}" ]; then echo "$FAKE_DRIFT_OUTPUT"
     else echo '{"dce": null, "dcrImmutableId": null, "stream": null}'; fi ;;

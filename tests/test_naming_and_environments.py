@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from components import naming
+from isolated_mlops.components import naming
 from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
 from offline.mocks import RESOURCE_KINDS, PlatformMocks
-from policy.rules import RULES
+from isolated_mlops.policy.rules import RULES
 import pulumi
 
 KIND_BY_TYPE = {
@@ -79,17 +79,21 @@ def test_name_rules(kind: str, name: str, expected):
 
 def test_name_check_uses_the_worst_case_suffix():
     """prefix + environment + a 5-character suffix must fit before anything is created."""
-    from types import SimpleNamespace
+    import dataclasses
 
-    def config(prefix: str, environment: str):
-        return SimpleNamespace(name_prefix=prefix, environment=environment,
-                               agents=SimpleNamespace(count=2), compute_clusters=(),
-                               model_registry=SimpleNamespace(create=True))
+    from isolated_mlops.components import plan as planning
+    from isolated_mlops.components.plan_checks import check_names
+    from tests.helpers import stack_plan
 
-    overflow = naming.check_names(config("mlopsplt", "production"))  # type: ignore[arg-type]
+    prod = stack_plan("prod").config
+
+    def plan(prefix: str, environment: str) -> planning.Plan:
+        return planning.build(dataclasses.replace(prod, name_prefix=prefix, environment=environment))
+
+    overflow = check_names(plan("mlopsplt", "production"))
     assert any("storage account" in message and "random suffix" in message for _, message in overflow)
     # 'st' + 'mlopsplt' + 'prod' + 5 = 19 characters: fits.
-    assert naming.check_names(config("mlopsplt", "prod")) == []  # type: ignore[arg-type]
+    assert check_names(plan("mlopsplt", "prod")) == []
 
 
 def test_model_registry_name_follows_the_rest_api_pattern():
@@ -149,7 +153,7 @@ def test_a_copy_of_dev_held_to_protection_names_the_key_that_fixes_it(dev: Stack
     """The negative case: the same copy asking for production's levels (as prod's file does) fails, and
     says which key in which file to change."""
     from offline.preview import render_findings
-    from policy.offline import check_run
+    from offline.policy_check import check_run
 
     findings = check_run(dev, "prod")  # prod's committed levels: all mandatory
     assert findings and all(f.mandatory for f in findings)

@@ -354,3 +354,52 @@ def test_the_readme_shows_the_tools_figures(runs):
         row = f"| {stack} | **{cost.money(est.total)}/month** |"
         assert row in readme, f"README's Cost table must show {row!r} (the tool's figure for {stack} today)"
         assert f"| {stack} | **{cost.money(est.total + 1)}/month** |" not in readme, "the check matches one figure only"
+
+
+# ------------------------------------------------------------------------------------------------
+# Alert rules: priced by what Azure meters (time series; rules by evaluation frequency)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("frequency, band", [("PT1M", 1), ("PT5M", 5), ("PT10M", 10), ("PT15M", 15), ("PT1H", 15),
+                                             ("P1D", 15), ("PT7M", 5)])
+def test_a_log_search_alert_is_priced_at_its_frequency_band(frequency, band):
+    rule = _resource("rule", prices.SCHEDULED_QUERY_RULE, evaluationFrequency=frequency)
+    [line] = [l for l in cost.estimate(_run(rule)).lines if l.resource.name == "rule"]
+    assert line.price is prices.TABLE[prices.SCHEDULED_QUERY_RULE][f"log alert {band} min"]
+    assert line.known and line.monthly == line.price.usd
+
+
+def test_a_log_search_alert_with_an_unreadable_frequency_is_unknown_not_the_cheapest_band():
+    rule = _resource("rule", prices.SCHEDULED_QUERY_RULE, evaluationFrequency="hourly")
+    [line] = [l for l in cost.estimate(_run(rule)).lines if l.resource.name == "rule"]
+    assert line.price is None and line.monthly is None
+
+
+def test_a_metric_alert_is_priced_per_time_series_it_monitors(prod):
+    [line] = [l for l in cost.estimate(prod).lines if l.resource.type == prices.METRIC_ALERT]
+    assert line.quantity == 1 and math.isclose(line.monthly, 0.10), "one workspace, one metric: one time series"
+    # Negative: two scopes and two criteria are four time series.
+    two = _resource("two", prices.METRIC_ALERT, scopes=["a", "b"], criteria={"allOf": [{"name": "x"}, {"name": "y"}]})
+    [line] = [l for l in cost.estimate(_run(two)).lines if l.resource.name == "two"]
+    assert line.quantity == 4 and math.isclose(line.monthly, 0.40)
+
+
+# ------------------------------------------------------------------------------------------------
+# VM sizes: dedicated and low-priority meters
+# ------------------------------------------------------------------------------------------------
+def test_a_low_priority_cluster_is_priced_at_its_sizes_low_priority_meter(dev, run_with):
+    [line] = [l for l in cost.estimate(dev).lines if l.resource.name == "cluster-cpu-small-compute"]
+    size = line.resource.input("properties.properties.vmSize")
+    assert line.resource.input("properties.properties.vmPriority") == "LowPriority"
+    assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][f"{size} low priority"] and line.known
+    # Negative: the same cluster with dedicated nodes is priced at the size's dedicated meter.
+    dedicated = run_with("dev", lambda v: [c.update(lowPriority=False) for c in v["computeClusters"]])
+    [line] = [l for l in cost.estimate(dedicated).lines if l.resource.name == "cluster-cpu-small-compute"]
+    assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][size]
+
+
+def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
+    # A typo in the copied figures (a dedicated price under a low-priority key) fails here.
+    vms = prices.TABLE[prices.VIRTUAL_MACHINE]
+    pairs = [(size, vms[f"{size} low priority"].usd, vms[size].usd) for size, *_ in prices.VM_WESTEUROPE]
+    known = [(size, low, dedicated) for size, low, dedicated in pairs if low is not None]
+    assert known and all(dedicated is not None and 0 < low < dedicated for _, low, dedicated in known), known

@@ -35,9 +35,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from compute import agent_registration as program
-from compute import cloud_init
-from compute.cloud_init import AgentBootstrap
+from isolated_mlops.compute import agent_registration as program
+from isolated_mlops.compute import cloud_init
+from isolated_mlops.compute.cloud_init import AgentBootstrap
 
 TOKEN = "pat-firstboot-0123456789abcdef-do-not-leak"
 ACCESS_TOKEN = "eyJ0eXAi.imds-access-token-0123456789.sig"

@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from components.config import ConfigError, validate
+from isolated_mlops.components.config import ConfigError, validate
 from offline.engine import StackRun, stack_values
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import changed, violations, without
-from workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
+from isolated_mlops.workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
 
 TABLE = "azure-native:operationalinsights:Table"
 DCR = "azure-native:monitor:DataCollectionRule"
@@ -122,7 +122,10 @@ def _alerts(**change):
      "alerts.retrainWebhookUrl: carries a credential (sig=)"),
     ({"retrainWebhookUrl": "http://example.com/hook"}, "alerts.retrainWebhookUrl: 'http://example.com/hook' must be an https:// URL"),
     ({"email": ["not-an-address"]}, "alerts.email[0]: 'not-an-address' is not an email address"),
-    ({"email": [], "retrainWebhookUrl": None}, "alerts.email: is empty and no retrainWebhookUrl is set"),
+    ({"email": [], "retrainWebhookUrl": None}, "alerts.email: is empty and no retrainWebhookUrl or retrainReaderPrincipalId is set"),
+    ({"retrainReaderPrincipalId": "11111111-2222-3333-4444-555555555555"},
+     "alerts.retrainReaderPrincipalId: is set but agents.kind is azure-devops"),
+    ({"retrainReaderPrincipalId": "reader"}, "alerts.retrainReaderPrincipalId: 'reader' must be the principal (object) id"),
     ({"mlIdentityPrincipalId": "abc"}, "alerts.mlIdentityPrincipalId: 'abc' must be the ML delivery identity's principal"),
     ({"thresholds": {"driftPsi": 0}}, "alerts.thresholds.driftPsi: must be a number above 0"),
     ({"thresholds": {"failedRuns": 0}}, "alerts.thresholds.failedRuns: must be at least 1, got 0"),

@@ -10,12 +10,12 @@ import json
 import pytest
 import yaml
 
-from components.roles import ACR_PULL, READER
-from compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
-from compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
+from isolated_mlops.components.roles import ACR_PULL, READER
+from isolated_mlops.compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
+from isolated_mlops.compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
 from offline.engine import MASK, StackRun, run_stack
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, changed, violations
 
 TOKEN = "pat-0123456789abcdefghij-unit-test-token"

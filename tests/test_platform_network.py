@@ -8,10 +8,10 @@ from typing import Any, Callable
 
 import pytest
 
-from components.zones import CLOUDS, storage_group_ids
+from isolated_mlops.components.zones import CLOUDS, storage_group_ids
 from offline.engine import StackRun, stack_values
-from policy import rules as R
-from policy.adapters import views
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, changed, of_type, violations, without
 
 
@@ -163,6 +163,10 @@ def test_an_nsg_without_the_vnet_deny_is_caught(prod: StackRun):
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "VirtualNetwork"}, *rules],
      "'virtualnetwork'"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "*"}, *rules], "'*'"),
+    # The whole address space, IPv4 or IPv6 (the catalogue's internet sources, but the Internet tag).
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "0.0.0.0/0"}, *rules],
+     "'0.0.0.0/0'"),
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "::/0"}, *rules], "'::/0'"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "10.0.0.0/8"}, *rules],
      "not a subnet of this stack"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": None,

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
-from components.roles import AZUREML_REGISTRY_USER, READER
-from components.zones import CLOUDS, private_endpoint_group_ids
+from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, READER
+from isolated_mlops.components.zones import CLOUDS
 from offline.engine import StackRun
-from policy import rules as R
-from policy.adapters import views
-from tests.helpers import DELETE, changed, violations, without
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
+from tests.helpers import DELETE, changed, stack_plan, violations, without
 
 ZONES = CLOUDS["AzureCloud"].zones_by_group_id
 
@@ -47,14 +47,6 @@ def test_every_private_endpoint_and_its_zones(runs, stack: str, groups: dict[str
             assert pe.input("subnet.id").endswith("/subnets/snet-private-endpoints")
     assert violations(run, "private-endpoint-dns-complete") == []
     assert violations(run, "private-targets-have-endpoints") == []
-
-
-def test_one_list_names_every_private_endpoint(each_stack: StackRun):
-    """`private_endpoint_group_ids` is what the configuration check counts addresses from: it must be
-    exactly the endpoints the program declares, each once, or the check would drift from the program."""
-    prod = each_stack.stack == "prod"  # prod enables batch endpoints and the model registry in its stack file
-    declared = sorted(group for group, pes in _endpoints(each_stack).items() for _ in pes)
-    assert declared == sorted(private_endpoint_group_ids(prod, model_registry=prod))
 
 
 def test_workspace_endpoint_resolves_api_and_notebooks(prod: StackRun):
@@ -104,9 +96,15 @@ def test_storage_hardened(each_stack: StackRun):
     # pass the firewall; clients use the private endpoints (how-to-secure-workspace-vnet).
     assert account.input("publicNetworkAccess") == "Enabled"
     [ws] = each_stack.of_type(R.WORKSPACE)
+    # ...and, where the stack creates the model registry (prod), the registry: `az ml model share`
+    # copies a workspace's model out of this account into it (how-to-registry-network-isolation).
+    registries = [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": r.id}
+                  for r in each_stack.of_type("azure-native:machinelearningservices:Registry")]
+    assert len(registries) == (1 if each_stack.stack == "prod" else 0)
     assert account.input("networkRuleSet") == {
         "defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": [],
-        "resourceAccessRules": [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": ws.id}]}
+        "resourceAccessRules": [{"tenantId": "00000000-0000-0000-0000-0000000000aa", "resourceId": ws.id},
+                                *registries]}
     assert account.input("isHnsEnabled") is False
     assert violations(each_stack, "storage-hardened") == []
     assert violations(each_stack, "storage-admits-its-workspace") == []
@@ -143,8 +141,9 @@ def test_workspace_waits_for_its_dependencies_endpoints(each_stack: StackRun):
     targets = {r.urn for t in (R.STORAGE, R.KEY_VAULT, R.REGISTRY) for r in each_stack.of_type(t)}
     endpoints = [pe for pe in each_stack.of_type(R.PRIVATE_ENDPOINT)
                  if set(pe.property_dependencies["privateLinkServiceConnections"]) & targets]
-    # Every endpoint but the workspace's and Azure Monitor's (and the model registry's three).
-    assert len(endpoints) == len(private_endpoint_group_ids(each_stack.stack == "prod")) - 2
+    # The storage account's, the vault's and the registry's, as planned (tests/test_plan.py).
+    plan = stack_plan(each_stack.stack)
+    assert len(endpoints) == sum(len(plan.endpoint_group_ids(owner)) for owner in ("storage", "key_vault", "container_registry"))
     for pe in endpoints:
         assert pe.urn in ws.dependencies, pe.name
 
@@ -493,7 +492,7 @@ def test_unprotected_model_registry_in_prod_is_caught(prod: StackRun):
 
 def test_a_registry_without_managed_accounts_stops_with_a_reason():
     """If Azure reported no managed storage/ACR, the endpoints would have no target: say so, by kind."""
-    from workspace.model_registry import _managed_id
+    from isolated_mlops.workspace.model_registry import _managed_id
 
     for kind in ("storage", "acr"):
         with pytest.raises(ValueError, match=f"no {kind} account"):

@@ -1,14 +1,14 @@
-"""`policy.offline.check_run`: the pack's verdict on an offline run, with the pack's levels per stack."""
+"""`offline.policy_check.check_run`: the pack's verdict on an offline run, with the pack's levels per stack."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from offline.engine import StackRun
-from policy import rules as R
-from policy.adapters import views
-from policy.offline import Finding, check_run, check_views, enforcement_levels, has_mandatory
-from policy.rules import RULES
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
+from offline.policy_check import Finding, check_run, check_views, enforcement_levels, has_mandatory
+from isolated_mlops.policy.rules import RULES
 from tests.helpers import changed
 
 
@@ -94,8 +94,8 @@ def test_unprotected_prod_names_the_key_and_the_file_that_fix_it(run_with: Calla
 
 
 def test_every_stack_key_is_a_rule_and_a_key_of_the_stack_file():
-    from components.config import TOP_LEVEL_KEYS
-    from policy.enforcement import STACK_KEYS
+    from isolated_mlops.components.config import TOP_LEVEL_KEYS
+    from isolated_mlops.policy.enforcement import STACK_KEYS
 
     assert set(STACK_KEYS) <= {r.name for r in RULES}
     assert {k.key for k in STACK_KEYS.values()} <= set(TOP_LEVEL_KEYS)

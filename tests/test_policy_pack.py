@@ -36,11 +36,11 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from offline.engine import RegisteredResource, StackRun
-from policy import enforcement as E
-from policy import rules as R
-from policy.adapters import from_policy_resource
-from policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
-from policy.rules import RULES, UNKNOWN
+from isolated_mlops.policy import enforcement as E
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import from_policy_resource
+from isolated_mlops.policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
+from isolated_mlops.policy.rules import RULES, UNKNOWN
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NAMES = [r.name for r in RULES]
@@ -200,7 +200,7 @@ def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
     """`policy_props` skips the SDK's serialized copy: the same values, unknowns and secret paths as
     `plain(serialize_properties(...))`, on every resource of both stacks as a first preview sees them
     and as a later one does, and on what only the SDK's own path handles (assets, secrets)."""
-    from policy.adapters import plain, policy_props
+    from isolated_mlops.policy.adapters import plain, policy_props
 
     def two_steps(props: Any) -> tuple[Any, list[str]]:
         secrets: list[str] = []

@@ -15,9 +15,9 @@ from typing import Any, Callable, Sequence
 import pytest
 
 from offline.engine import StackRun
-from policy import rules as R
-from policy.adapters import views
-from policy.rules import RULES, UNKNOWN, ResourceView, evaluate, rule_named
+from isolated_mlops.policy import rules as R
+from isolated_mlops.policy.adapters import views
+from isolated_mlops.policy.rules import RULES, UNKNOWN, ResourceView, evaluate, rule_named
 from tests.helpers import DELETE, changed, without
 
 Views = list[ResourceView]

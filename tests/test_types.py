@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,11 +43,16 @@ def test_a_string_where_the_sdk_wants_an_enum_is_refused(tmp_path: Path):
 
 
 def checked_files(config: configparser.ConfigParser, root: Path = PROJECT_DIR) -> list[Path]:
-    """The Python files mypy.ini's `files` names (folders walked)."""
+    """The Python files mypy.ini's `files` names (folders walked, through the package's links to the
+    library's folders, as mypy walks them)."""
     found: list[Path] = []
     for entry in config["mypy"]["files"].split(","):
         path = root / entry.strip()
-        found.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for folder, _, names in os.walk(path, followlinks=True):
+            found.extend(sorted(Path(folder) / n for n in names if n.endswith(".py")))
     return found
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from components import vm_sizes
-from components.config import validate
+from isolated_mlops.components import vm_sizes
+from isolated_mlops.components.config import validate
 from offline.engine import PROJECT_DIR, run_stack, stack_values
 from tests.test_config_validation import ROOT_STACK, _set, at, check, problems_of
 from tests.test_offline_preview import _project_copy
@@ -282,7 +282,7 @@ def test_every_region_is_a_programmatic_name_in_one_cloud():
             assert re.fullmatch(r"[a-z][a-z0-9]*", region), region
             assert region not in seen, f"{region} in {seen.get(region)} and {cloud}"
             seen[region] = cloud
-    from components.zones import CLOUDS
+    from isolated_mlops.components.zones import CLOUDS
     assert set(vm_sizes.REGIONS) == set(CLOUDS), "one region list per cloud the program models"
 
 

@@ -5,10 +5,21 @@
 # stops the run. Runs on the platform's private agents, signed in to Azure by the CI system (no
 # credential handled here), in the repository root with .venv created from requirements.txt.
 #
-#   pipelines/ml/deliver.sh train|gate|register|image|canary|verify|rollback|record
+#   pipelines/ml/deliver.sh train|gate|register|share|image|canary|verify|rollback|record
+#
+# Promotion through the model registry: the candidate is trained and registered in the workspace of
+# SOURCE_STACK, `share` copies that version into the Azure ML registry named by REGISTRY_STACK's
+# output modelRegistryName (`az ml model share`), and the canary in STACK's endpoint deploys it as
+# azureml://registries/<registry>/models/<name>/versions/<run> ("Share models, components and
+# environments across workspaces with registries":
+# https://learn.microsoft.com/azure/machine-learning/how-to-share-models-pipelines-across-workspaces-with-registries).
+# The production and archived tags then live on the registry's versions. A stack without a registry
+# (dev) deploys from its own workspace, as before.
 #
 # Environment: STACK (prod/dev), RUN_ID (the CI run's number: names the job, the model and
 # environment versions), PULUMI_BACKEND_URL (stack outputs: resource group, workspace, cluster),
+# SOURCE_STACK (optional, default STACK: whose workspace trains and registers the candidate),
+# REGISTRY_STACK (optional, default STACK: whose output modelRegistryName names the registry),
 # ENDPOINT_NAME (unique in the region), SERVING_COMPUTE (the Kubernetes compute attached to the
 # workspace), and for `record` optionally DRIFT_DCE, DRIFT_DCR_ID, DRIFT_STREAM (the Logs
 # Ingestion API target; unset, the stack output driftIngestion gives them; without either the drift
@@ -21,20 +32,47 @@ OUT=${ML_OUT:-ml-out}  # what the steps hand each other (metrics, rollout plan, 
 PY=.venv/bin/python
 mkdir -p "$OUT"
 
-context() {
-  pulumi login --non-interactive "$PULUMI_BACKEND_URL" >/dev/null
-  RESOURCE_GROUP=$(pulumi stack output resourceGroupName --stack "$STACK")
-  WORKSPACE=$(pulumi stack output workspaceName --stack "$STACK")
+workspace_of() {  # stack -> WHERE=(resource group, workspace, first cluster); a failed read stops the script
+  local group workspace cluster
+  group=$(pulumi stack output resourceGroupName --stack "$1")
+  workspace=$(pulumi stack output workspaceName --stack "$1")
   # The first of the stack's clusters (prod: cpu-build, dev: cpu-small: computeClusters in the stack file).
-  CLUSTER=$(pulumi stack output computeClusters --stack "$STACK" --json | jq -r '.[0]')
-  WS=(--resource-group "$RESOURCE_GROUP" --workspace-name "$WORKSPACE")
-  az extension add --name ml --upgrade --yes --only-show-errors
-  # The workspace answers only on its private endpoint: the agent resolves it through the private
-  # DNS zones linked to its VNet.
+  cluster=$(pulumi stack output computeClusters --stack "$1" --json | jq -r '.[0]')
+  WHERE=("$group" "$workspace" "$cluster")
 }
 
-job_done() {  # job name -> true when a job of that name exists and completed (a re-run reuses it)
-  [ "$(az ml job show "${WS[@]}" --name "$1" --query status --output tsv 2>/dev/null)" = Completed ]
+context() {
+  pulumi login --non-interactive "$PULUMI_BACKEND_URL" >/dev/null
+  unset_macros SOURCE_STACK REGISTRY_STACK
+  SOURCE_STACK=${SOURCE_STACK:-$STACK}
+  REGISTRY_STACK=${REGISTRY_STACK:-$STACK}
+  workspace_of "$STACK"
+  RESOURCE_GROUP=${WHERE[0]} WORKSPACE=${WHERE[1]} CLUSTER=${WHERE[2]}
+  WS=(--resource-group "$RESOURCE_GROUP" --workspace-name "$WORKSPACE")
+  # Where the candidate is trained and registered (SOURCE_STACK): the same workspace unless set.
+  if [ "$SOURCE_STACK" = "$STACK" ]; then
+    SRC=("${WS[@]}") SRC_CLUSTER=$CLUSTER
+  else
+    workspace_of "$SOURCE_STACK"
+    SRC=(--resource-group "${WHERE[0]}" --workspace-name "${WHERE[1]}") SRC_CLUSTER=${WHERE[2]}
+  fi
+  # The registry models are promoted through: null (or no such output) in a stack that has none.
+  REGISTRY=$(pulumi stack output modelRegistryName --stack "$REGISTRY_STACK" --json 2>/dev/null | jq -r '. // empty' 2>/dev/null || true)
+  if [ -n "$REGISTRY" ]; then
+    CATALOG=(--registry-name "$REGISTRY")  # where production versions are found and tagged
+    MODEL_REF="azureml://registries/$REGISTRY/models/$MODEL/versions/$RUN_ID"
+  else
+    CATALOG=("${WS[@]}")
+    MODEL_REF="azureml:$MODEL:$RUN_ID"
+  fi
+  az extension add --name ml --upgrade --yes --only-show-errors
+  # The workspace and the registry answer only on their private endpoints: the agent resolves them
+  # through the private DNS zones linked to its VNet.
+}
+
+job_done() {  # workspace options..., job name -> true when that job exists and completed (a re-run reuses it)
+  local name=${*: -1}
+  [ "$(az ml job show "${@:1:$#-1}" --name "$name" --query status --output tsv 2>/dev/null)" = Completed ]
 }
 
 unset_macros() {
@@ -52,22 +90,23 @@ mask() {
 }
 
 train() {
-  if job_done "bc-train-$RUN_ID"; then
+  if job_done "${SRC[@]}" "bc-train-$RUN_ID"; then
     echo "bc-train-$RUN_ID completed in an earlier attempt of this run: reusing it"
   else
-    az ml job create "${WS[@]}" --file ml/aml/train-job.yml --name "bc-train-$RUN_ID" \
-      --set compute="azureml:$CLUSTER" --stream
+    az ml job create "${SRC[@]}" --file ml/aml/train-job.yml --name "bc-train-$RUN_ID" \
+      --set compute="azureml:$SRC_CLUSTER" --stream
   fi
   rm -rf "$OUT/train"
-  az ml job download "${WS[@]}" --name "bc-train-$RUN_ID" --output-name model_output --download-path "$OUT/train"
+  az ml job download "${SRC[@]}" --name "bc-train-$RUN_ID" --output-name model_output --download-path "$OUT/train"
   cp "$OUT/train/named-outputs/model_output/metrics.json" "$OUT/metrics.json"
   cat "$OUT/metrics.json"
 }
 
 gate() {
-  # The production model is the version tagged stage=production (set when a rollout is promoted).
+  # The production model is the version tagged stage=production (set when a rollout is promoted),
+  # in the registry when there is one.
   local production
-  production=$(az ml model list "${WS[@]}" --name "$MODEL" \
+  production=$(az ml model list "${CATALOG[@]}" --name "$MODEL" \
     --query "[?tags.stage=='production'] | [0].tags.auc" --output tsv)
   if [ -n "$production" ]; then
     jq -n --arg auc "$production" '{auc: ($auc | tonumber)}' >"$OUT/production.json"
@@ -80,20 +119,37 @@ gate() {
 register() {
   local auc
   auc=$(jq -r .auc "$OUT/metrics.json")
-  if az ml model show "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --output none 2>/dev/null; then
+  if az ml model show "${SRC[@]}" --name "$MODEL" --version "$RUN_ID" --output none 2>/dev/null; then
     echo "$MODEL:$RUN_ID is registered already (an earlier attempt of this run)"
     return 0
   fi
-  az ml model create "${WS[@]}" --file ml/aml/model.yml --version "$RUN_ID" \
+  az ml model create "${SRC[@]}" --file ml/aml/model.yml --version "$RUN_ID" \
     --set path="azureml://jobs/bc-train-$RUN_ID/outputs/model_output/paths/model/" \
     --set tags.auc="$auc" --set tags.stage=candidate --set tags.run="$RUN_ID"
+}
+
+share() {
+  # Promote the candidate out of the workspace it was registered in, into the registry the
+  # production endpoint deploys from; the registry copies the model's files with it. Same name and
+  # version (the run), so the registry's version traces back to the training job.
+  if [ -z "$REGISTRY" ]; then
+    echo "no model registry (stack $REGISTRY_STACK has no output modelRegistryName): $STACK deploys $MODEL_REF from its workspace"
+    return 0
+  fi
+  if az ml model show --registry-name "$REGISTRY" --name "$MODEL" --version "$RUN_ID" --output none 2>/dev/null; then
+    echo "$MODEL:$RUN_ID is in registry $REGISTRY already (an earlier attempt of this run)"
+    return 0
+  fi
+  az ml model share "${SRC[@]}" --name "$MODEL" --version "$RUN_ID" \
+    --registry-name "$REGISTRY" --share-with-name "$MODEL" --share-with-version "$RUN_ID"
+  echo "shared: $MODEL_REF"
 }
 
 image() {
   if ! az ml environment show "${WS[@]}" --name "$ENVIRONMENT" --version "$RUN_ID" --output none 2>/dev/null; then
     az ml environment create "${WS[@]}" --file ml/aml/environment/score.yml --version "$RUN_ID"
   fi
-  if ! job_done "bc-image-$RUN_ID"; then
+  if ! job_done "${WS[@]}" "bc-image-$RUN_ID"; then
     az ml job create "${WS[@]}" --file ml/aml/build-image-job.yml --name "bc-image-$RUN_ID" \
       --set environment="azureml:$ENVIRONMENT:$RUN_ID" --set compute="azureml:$CLUSTER" --stream
   fi
@@ -130,7 +186,7 @@ canary() {
   fi
   az ml online-deployment create "${WS[@]}" --file ml/aml/deployment.yml --name "$new" \
     --endpoint-name "$ENDPOINT_NAME" --set endpoint_name="$ENDPOINT_NAME" \
-    --set model="azureml:$MODEL:$RUN_ID" --set environment="azureml:$ENVIRONMENT:$RUN_ID"
+    --set model="$MODEL_REF" --set environment="azureml:$ENVIRONMENT:$RUN_ID"
   if [ -n "$live" ]; then
     az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$live=$((100 - share)) $new=$share"
   fi
@@ -170,12 +226,14 @@ verify() {
 
 promote() {
   az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$new=100${live:+ $live=0}"
-  az ml model update "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=production
+  az ml model update "${CATALOG[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=production
   if [ -n "$live" ]; then
     local previous
     previous=$(az ml online-deployment show "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$live" \
       --query model --output tsv | sed 's#.*[:/]##')  # azureml:name:version or .../versions/<version>
-    [ -z "$previous" ] || az ml model update "${WS[@]}" --name "$MODEL" --version "$previous" --set tags.stage=archived
+    # A version deployed before the registry existed is not in it: its tag is not worth failing for.
+    [ -z "$previous" ] || az ml model update "${CATALOG[@]}" --name "$MODEL" --version "$previous" --set tags.stage=archived \
+      || echo "$MODEL:$previous was not tagged archived (not found where production versions are kept)"
     az ml online-deployment delete "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$live" --yes --no-wait
   fi
   echo "promoted: $new serves 100 % of $ENDPOINT_NAME"
@@ -197,7 +255,7 @@ rollback() {
     az ml online-endpoint update "${WS[@]}" --name "$ENDPOINT_NAME" --traffic "$live=100 $new=0"
   fi
   az ml online-deployment delete "${WS[@]}" --endpoint-name "$ENDPOINT_NAME" --name "$new" --yes
-  az ml model update "${WS[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=rejected
+  az ml model update "${CATALOG[@]}" --name "$MODEL" --version "$RUN_ID" --set tags.stage=rejected
   echo "rolled back: ${live:-nothing} keeps the traffic of $ENDPOINT_NAME"
 }
 
@@ -230,9 +288,9 @@ record() {
   fi
 }
 
-step=${1:?usage: deliver.sh train|gate|register|image|canary|verify|rollback|record}
+step=${1:?usage: deliver.sh train|gate|register|share|image|canary|verify|rollback|record}
 case "$step" in
-  train | gate | register | image | canary | verify | rollback | record) ;;
+  train | gate | register | share | image | canary | verify | rollback | record) ;;
   *) echo "unknown step: $step" >&2; exit 2 ;;
 esac
 case "$step" in

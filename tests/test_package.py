@@ -1,0 +1,130 @@
+"""The library installs as one package, `isolated_mlops`, and everything imports it by that name.
+
+pyproject.toml maps the repository's folders (components/, network/, workspace/, compute/, policy/)
+into the package; requirements.txt installs it in editable mode. These tests build the wheel the way
+`pip install <repository>` would and look inside it, import the package from an unrelated folder, and
+refuse the habits the package replaced (sys.path edits, imports by the folders' bare names).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGE = "isolated_mlops"
+LIBRARY_FOLDERS = ("components", "network", "workspace", "compute", "policy")
+PYPROJECT = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())
+
+
+def _python_files() -> list[Path]:
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    return [PROJECT_DIR / line for line in tracked.stdout.split() if not line.startswith(f"{PACKAGE}/")]
+
+
+def test_every_library_folder_is_mapped_into_the_package_and_linked_in_the_checkout():
+    mapping = PYPROJECT["tool"]["setuptools"]["package-dir"]
+    for folder in LIBRARY_FOLDERS:
+        assert mapping[f"{PACKAGE}.{folder}"] == folder
+        assert f"{PACKAGE}.{folder}" in PYPROJECT["tool"]["setuptools"]["packages"]
+        link = PROJECT_DIR / PACKAGE / folder
+        assert link.is_symlink() and link.resolve() == (PROJECT_DIR / folder).resolve(), (
+            f"{PACKAGE}/{folder} must link to ../{folder}: the checkout resolves the package's names through it")
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """setuptools installs only the packages pyproject.toml lists: a new subfolder (policy/rules/,
+    components/catalogue/) missing there would be missing from every installed copy."""
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join((PACKAGE, *init.parent.relative_to(PROJECT_DIR).parts))
+             for folder in LIBRARY_FOLDERS for init in (PROJECT_DIR / folder).rglob("__init__.py")
+             if "__pycache__" not in init.parts}
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_the_wheel_holds_the_library_under_one_name(tmp_path: Path):
+    """What `pip install <repository>` installs: built by setuptools' PEP 517 hook, as pip calls it, from
+    a copy of what the build reads (setuptools writes build/ beside pyproject.toml: not in the checkout)."""
+    source = tmp_path / "source"
+    for name in ("pyproject.toml", "README.md", PACKAGE, *LIBRARY_FOLDERS):
+        origin = PROJECT_DIR / name
+        if origin.is_dir():
+            shutil.copytree(origin, source / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy2(origin, source / name)
+    out = tmp_path / "dist"
+    build = subprocess.run(
+        [sys.executable, "-c", "import sys, setuptools.build_meta as b; print(b.build_wheel(sys.argv[1]))", str(out)],
+        cwd=source, capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = out / build.stdout.strip().splitlines()[-1]
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ("isolated_mlops/__init__.py", "isolated_mlops/py.typed", "isolated_mlops/network/bastion.py",
+                     "isolated_mlops/workspace/ml_workspace.py", "isolated_mlops/compute/clusters.py",
+                     "isolated_mlops/components/zones.py", "isolated_mlops/policy/rules/__init__.py",
+                     "isolated_mlops/policy/rules/network.py", "isolated_mlops/components/catalogue/network.py",
+                     "isolated_mlops/policy/PulumiPolicy.yaml"):
+        assert expected in names, f"{expected} missing from {wheel.name}"
+    tools = {"offline", "live", "delivery", "ml", "tests", "bootstrap", "benchmarks"}
+    assert not {n.split("/")[0] for n in names} & tools, "the tools and tests are not part of the library"
+    version = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    assert f"Version: {__import__(PACKAGE).__version__}" in zipfile.ZipFile(wheel).read(version).decode()
+
+
+def test_the_installed_package_imports_from_any_folder(tmp_path: Path):
+    code = f"import {PACKAGE}.network.bastion as m, {PACKAGE}.policy.rules; print(m.__file__)"
+    child = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False,
+                           env={**os.environ, "PYTHONPATH": ""})
+    assert child.returncode == 0, child.stderr[-1500:]
+    # The editable install's checkout: this one, unless several checkouts share one virtualenv.
+    found = Path(child.stdout.strip()).resolve()
+    assert found.name == "bastion.py" and found.parent.name == "network"
+    assert 'name = "isolated-mlops"' in (found.parent.parent / "pyproject.toml").read_text()
+
+
+def test_importing_the_package_imports_nothing_else():
+    """The offline preview sits at its import floor: the package's root must cost nothing."""
+    code = (f"import sys; before = set(sys.modules); import {PACKAGE}; "
+            f"print(sorted(m for m in set(sys.modules) - before if m != '{PACKAGE}'))")
+    child = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert child.stdout.strip() == "[]"
+
+
+# offline/__main__.py runs another checkout's program (`diff main:prod`, in a child process): that
+# program must import its own checkout's package, so that folder goes first there. Nowhere else.
+SYS_PATH_EDIT_ALLOWED = {Path("offline/__main__.py")}
+
+
+@pytest.mark.parametrize("path", _python_files(), ids=lambda p: str(p.relative_to(PROJECT_DIR)))
+def test_no_bare_folder_imports_and_no_sys_path_edits(path: Path):
+    tree = ast.parse(path.read_text(), str(path))
+    relative = path.relative_to(PROJECT_DIR)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        else:
+            modules = []
+        for module in modules:
+            assert module.split(".")[0] not in LIBRARY_FOLDERS, (
+                f"{relative}:{node.lineno} imports {module}: import {PACKAGE}.{module} (one name for one module)")
+        if relative.parts[0] != "tests" and relative not in SYS_PATH_EDIT_ALLOWED and isinstance(node, ast.Attribute) and node.attr == "path" \
+                and isinstance(node.value, ast.Name) and node.value.id == "sys":
+            parent_calls = [n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Assign, ast.AugAssign))
+                            and node in ast.walk(n)]
+            for call in parent_calls:
+                is_edit = isinstance(call, (ast.Assign, ast.AugAssign)) or (
+                    isinstance(call.func, ast.Attribute) and call.func.attr in {"insert", "append", "extend", "remove"}
+                    and call.func.value is node)
+                assert not is_edit, f"{relative}:{node.lineno} edits sys.path: install the package instead (requirements.txt)"
