@@ -23,7 +23,7 @@ import pytest
 from isolated_mlops.components import catalogue
 from isolated_mlops.components.zones import CLOUDS
 from offline import diff, graph, topology
-from offline.engine import PROJECT_DIR, RegisteredResource, StackRun, run_stack, stack_values
+from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from isolated_mlops.policy import rules
 
 MERMAID_DIR = PROJECT_DIR / "tests" / "mermaid"
@@ -457,22 +457,16 @@ def test_the_monitor_scopes_open_access_mode_is_not_an_exposure(prod):
 # ------------------------------------------------------------------------------------------------
 # The picture of a change
 # ------------------------------------------------------------------------------------------------
-def _prod_with_agents(count: int) -> StackRun:
-    values = copy.deepcopy(stack_values("prod"))
-    values["agents"].update(count=count)
-    return run_stack("prod", values=values)
-
-
 @pytest.fixture(scope="session")
-def more_agents() -> StackRun:
+def more_agents(run_with) -> StackRun:
     """Prod with one agent VM more: a typical one-resource change (run once per session)."""
-    return _prod_with_agents(3)
+    return run_with("prod", lambda v: v["agents"].update(count=3))
 
 
 @pytest.fixture(scope="session")
-def fewer_agents() -> StackRun:
-    """Prod with one agent VM less: a typical deletion."""
-    return _prod_with_agents(1)
+def fewer_agents(run_with) -> StackRun:
+    """Prod with one agent VM less: a typical deletion (the same run as other tests' one agent)."""
+    return run_with("prod", lambda v: v["agents"].update(count=1))
 
 
 def change(old: StackRun, new: StackRun) -> tuple[Drawing, int]:
