@@ -5,6 +5,7 @@ compute and access -> stack outputs. Every per-environment difference is in Pulu
 """
 
 import dataclasses
+from typing import Any
 
 import pulumi
 import pulumi_random as random
@@ -12,10 +13,10 @@ from pulumi_azure_native import authorization, network, resources
 
 from isolated_mlops.components import config as platform_config
 from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
-from isolated_mlops.components.interface import DiagnosticsOptions, ManagedIdentity
+from isolated_mlops.components.interface import (CommonArgs, DiagnosticsOptions, ManagedIdentity, PrivateEndpointOptions,
+                                                 common_fields)
 from isolated_mlops.components.naming import SUFFIX_LENGTH
 from isolated_mlops.components.plan import PlannedName, PlannedSubnet
-from isolated_mlops.components.private_endpoint import PrivateEndpointPlacement
 from isolated_mlops.components.tags import platform_tags
 from isolated_mlops.components.zones import CLOUDS
 from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
@@ -130,79 +131,57 @@ def main() -> None:
     ))
 
     # ---- Workspace and its dependencies --------------------------------------------------------
-    placement = PrivateEndpointPlacement(
-        resource_group_name=rg_name,
-        location=location,
-        subnet_id=aml_network.subnet_ids[plan.endpoint_subnet],
-        zone_ids_by_group=dns.zone_ids_by_group,
-        tags=tags,
-    )
+    # Every workspace-side component: the stack's tags and protection, and its private endpoints in
+    # the AML VNet's endpoint subnet with the stack's zones (components/interface.py).
+    common: dict[str, Any] = common_fields(CommonArgs(
+        tags=tags, protect=cfg.protect_stateful_resources, private_endpoint=PrivateEndpointOptions(
+            subnet_id=aml_network.subnet_ids[plan.endpoint_subnet], zone_ids_by_group=dns.zone_ids_by_group)))
+    at: dict[str, Any] = dict(resource_group_name=rg_name, location=location)
     monitoring = Monitoring("monitoring", MonitoringArgs(
-        log_analytics_name=names.log_analytics.value,
-        app_insights_name=names.app_insights.value,
-        private_link_scope_name=names.private_link_scope.value,
-        retention_days=cfg.log_retention_days,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        log_analytics_name=names.log_analytics.value, app_insights_name=names.app_insights.value,
+        private_link_scope_name=names.private_link_scope.value, retention_days=cfg.log_retention_days,
+        **at, **common))
     workspace_name = names.ml_workspace.value
     storage = WorkspaceStorage("storage", WorkspaceStorageArgs(
-        account_name=suffixed(names.storage_account),
-        sku=cfg.storage_sku,
-        group_ids=plan.endpoint_group_ids("storage"),
+        account_name=suffixed(names.storage_account), sku=cfg.storage_sku, group_ids=plan.endpoint_group_ids("storage"),
         # The workspace's id from its parts: the account's firewall admits the workspace that the
         # account itself is an input of, without a cycle.
         trusted_workspace_id=pulumi.Output.concat(
             "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
             "/providers/Microsoft.MachineLearningServices/workspaces/", workspace_name),
         tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
         # The model registry this stack creates (below) copies shared models out of this account.
         trusted_registry_ids=[pulumi.Output.concat(
             "/subscriptions/", client.subscription_id, "/resourceGroups/", rg_name,
             "/providers/Microsoft.MachineLearningServices/registries/", suffixed(names.ml_registry),
         )] if names.ml_registry is not None else [],
-    ))
+        **at, **common))
     key_vault = KeyVault("key-vault", KeyVaultArgs(
-        vault_name=suffixed(names.key_vault),
-        tenant_id=client.tenant_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        vault_name=suffixed(names.key_vault), tenant_id=client.tenant_id, **at, **common))
     registry = ContainerRegistry("registry", ContainerRegistryArgs(
-        registry_name=suffixed(names.container_registry),
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        registry_name=suffixed(names.container_registry), **at, **common))
+    # Created after its dependencies' private endpoints and their DNS (Microsoft's secure template's order).
     workspace = MlWorkspace("ml-workspace", MlWorkspaceArgs(
         workspace_name=workspace_name,
-        storage_account_id=storage.account.id,
-        key_vault_id=key_vault.vault.id,
-        container_registry_id=registry.registry.id,
-        app_insights_id=monitoring.app_insights.id,
+        storage_account_id=storage.account_id,
+        key_vault_id=key_vault.vault_id,
+        container_registry_id=registry.registry_id,
+        app_insights_id=monitoring.app_insights_id,
         image_build_compute=cfg.image_build_cluster,
         public_access=cfg.workspace_public_access,
         hbi_workspace=cfg.hbi_workspace,
         serverless_subnet_id=aml_network.subnet_ids[plan.cluster_subnet],
-        storage_private_endpoints=storage.private_endpoints,
-        dependency_endpoints=[*storage.private_endpoints.values(), key_vault.private_endpoint,
-                              registry.private_endpoint],
-        subscription_id=client.subscription_id,
-        placement=placement,
-        protect=cfg.protect_stateful_resources,
-    ))
+        storage_endpoint_ids={group: pe.endpoint_id for group, pe in storage.private_endpoints.items()},
+        **at, **common,
+    ), opts=pulumi.ResourceOptions(depends_on=[*storage.private_endpoints.values(), *key_vault.private_endpoints.values(),
+                                               *registry.private_endpoints.values()]))
     # The registry models are promoted through (README, "Model registry"): one per organisation, in
     # the stack whose file says `modelRegistry: {create: true}`.
     model_registry = None
     if names.ml_registry is not None:
         model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
-            registry_name=suffixed(names.ml_registry),
-            placement=placement,
-            user_principal_ids=cfg.model_registry.user_principal_ids,
-            subscription_id=client.subscription_id,
-            protect=cfg.protect_stateful_resources,
-        ))
+            registry_name=suffixed(names.ml_registry), user_principal_ids=cfg.model_registry.user_principal_ids,
+            **at, **common))
     DiagnosticSettings("diagnostics", DiagnosticSettingsArgs(
         log_analytics_workspace_id=monitoring.log_analytics.id,
         targets=[
@@ -229,7 +208,6 @@ def main() -> None:
             private_link_scope_name=monitoring.private_link_scope.name,
             retention_days=cfg.log_retention_days,
             publisher_principal_id=cfg.alerts.ml_identity_principal_id,
-            subscription_id=client.subscription_id,
             protect=cfg.protect_stateful_resources,
             tags=tags,
         ))
@@ -257,7 +235,7 @@ def main() -> None:
                 RetrainReader("retrain-reader", RetrainReaderArgs(
                     principal_id=cfg.alerts.retrain_reader_principal_id,
                     resource_group_id=resource_group.id,
-                    subscription_id=client.subscription_id,
+                    tags=tags,
                 ))
 
     # ---- Compute and access --------------------------------------------------------------------
@@ -277,7 +255,7 @@ def main() -> None:
         workspace_name=workspace.workspace.name, resource_group_name=rg_name, location=location,
         subnet_id=aml_network.subnet_ids[plan.cluster_subnet],
         identity=ManagedIdentity(user_assigned_ids=[cluster_identity.identity_id]), tags=tags,
-    ), opts=pulumi.ResourceOptions(depends_on=[workspace.private_endpoint, cluster_identity.acr_pull]))
+    ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
         for c in cfg.compute_clusters]
     # ---- Private serving (README "Private serving"): AKS with the Azure ML extension in the scoring
     # subnet, attached to the workspace as Kubernetes compute; `serving: {enabled: false}` in dev.
@@ -342,7 +320,7 @@ def main() -> None:
             admin_username=cfg.admin_username,
             ssh_public_key=cfg.admin_ssh_public_key,
             tags=tags,
-        ), opts=pulumi.ResourceOptions(depends_on=[key_vault.private_endpoint]))
+        ), opts=pulumi.ResourceOptions(depends_on=list(key_vault.private_endpoints.values())))
 
     # ---- Stack outputs: what a user needs next; nothing secret. --------------------------------
     pulumi.export("resourceGroupName", rg_name)

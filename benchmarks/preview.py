@@ -42,13 +42,15 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import yaml
 
+from isolated_mlops.components.catalogue import COMPUTE, VM
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 TARGET_RATIO = 1.5
 SCALES = (1, 5, 20)
 AZURE = "pulumi_azure_native"
-CLUSTER_TYPE = "azure-native:machinelearningservices:Compute"
-VM_TYPE = "azure-native:compute:VirtualMachine"
+CLUSTER_TYPE = COMPUTE
+VM_TYPE = VM
 
 # The floor's child: import each module named on its command line, and load it whole. The SDK's
 # submodules are lazy (loaded on the first attribute other than the module's metadata), so an

@@ -20,7 +20,7 @@ the container it created.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_random as random
@@ -29,8 +29,12 @@ from pulumi_azure_native import authorization, keyvault, resources, storage
 # The platform's Azure name rules and cloud endpoints are the single source of truth for names and
 # DNS suffixes: this program imports them from the library (installed by requirements.txt) rather
 # than copying them.
+from isolated_mlops.components.catalogue import KEY_VAULT
 from isolated_mlops.components.naming import PREFIX_PATTERN, violation
 from isolated_mlops.components.zones import CLOUDS
+# The secrets provider's vault is the library's Key Vault component, public (Entra ID tokens only,
+# optionally a list of addresses) and without a private endpoint: the state exists before any VNet.
+from isolated_mlops.workspace.key_vault import KeyVault, KeyVaultArgs
 
 CONTAINER_NAME = "state"
 KEY_NAME = "pulumi-secrets"
@@ -90,6 +94,16 @@ def load_config() -> dict[str, Any]:
         "soft_delete_days": soft_delete_days, "users": users, "deployer_type": deployer_type,
         "ip_ranges": [str(r) for r in ip_ranges],
     }
+
+
+def _vault_keeps_its_urn(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+    """The vault was a top-level resource named "state" before it moved into the KeyVault component:
+    an alias to that URN keeps a deployed backend's vault (and its key) from being replaced."""
+    if args.type_ != KEY_VAULT:
+        return None
+    old = pulumi.Alias(name="state", parent=pulumi.ROOT_STACK_RESOURCE)
+    return pulumi.ResourceTransformationResult(
+        props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(aliases=[old])))
 
 
 def main() -> None:
@@ -164,29 +178,20 @@ def main() -> None:
     )
 
     # ---- Secrets provider ---------------------------------------------------------------------
-    vault = keyvault.Vault(
-        "state",
+    key_vault = KeyVault("state", KeyVaultArgs(
         vault_name=suffix.result.apply(lambda s: NAME_TEMPLATES["key_vault"].format(p=cfg["prefix"], s=s)),
+        tenant_id=client.tenant_id,
         resource_group_name=group.name,
         location=cfg["location"],
-        properties=keyvault.VaultPropertiesArgs(
-            tenant_id=client.tenant_id,
-            sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-            enable_rbac_authorization=True,
-            enable_soft_delete=True,
-            soft_delete_retention_in_days=90,
-            # A purged key makes every stack's secrets unreadable, forever.
-            enable_purge_protection=True,
-            public_network_access=keyvault.PublicNetworkAccess.ENABLED,
-            network_acls=keyvault.NetworkRuleSetArgs(
-                default_action=keyvault.NetworkRuleAction.DENY if restricted else keyvault.NetworkRuleAction.ALLOW,
-                bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
-                ip_rules=[keyvault.IPRuleArgs(value=r) for r in cfg["ip_ranges"]],
-            ),
-        ),
+        # Reached from CI runners and laptops: public, and with addresses listed only those. RBAC only,
+        # purge protection and soft delete are the component's: a purged key makes every stack's
+        # secrets unreadable, forever.
+        public_network_access=True,
+        allowed_ip_ranges=cfg["ip_ranges"],
         tags=tags,
-        opts=stateful,
-    )
+        protect=True,
+    ), opts=pulumi.ResourceOptions(transformations=[_vault_keeps_its_urn]))
+    vault = key_vault.vault
     key = keyvault.Key(
         "secrets-provider",
         key_name=KEY_NAME,

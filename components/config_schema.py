@@ -12,6 +12,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 
 from isolated_mlops.components.serving_config import TLS_SECRET_KEYS, ServingConfig
+from isolated_mlops.components.catalogue import BASTION_SUBNET_MAX_PREFIX, BASTION_SUBNET_NAME  # noqa: F401
 
 PROJECT_NAMESPACE = "isolated-mlops"
 
@@ -31,12 +32,9 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 # Azure ML's idle time before a cluster scales down when none is given
 # (https://learn.microsoft.com/azure/machine-learning/reference-yaml-compute-aml).
 DEFAULT_IDLE_SECONDS = 120
-# Azure's smallest subnet is /29; AzureBastionSubnet must be /26 or larger, and must have exactly that
-# name (Microsoft Learn, "About Bastion configuration settings", Azure Bastion subnet:
-# https://learn.microsoft.com/azure/bastion/configuration-settings).
+# Azure's smallest subnet is /29. AzureBastionSubnet's name and its /26 minimum are Azure facts of the
+# catalogue (components/catalogue/constants.py, with their source), read here for the stack-file checks.
 SMALLEST_SUBNET_PREFIX = 29
-BASTION_SUBNET_NAME = "AzureBastionSubnet"
-BASTION_SUBNET_MAX_PREFIX = 26
 # Azure keeps 5 addresses of every subnet: the network address, the default gateway, two for Azure
 # DNS, and the broadcast address (Microsoft Learn, "Azure Virtual Network FAQ").
 AZURE_RESERVED_ADDRESSES = 5

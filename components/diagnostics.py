@@ -8,13 +8,17 @@ service's log categories as Microsoft adds them; where a service documents categ
 category group, the setting names the categories.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import monitor
+
+from isolated_mlops.components.standalone import as_args, type_token
+from isolated_mlops.components.common_args import CommonArgs, check_common
+
+__all__ = ["ALL_LOGS", "NSG_LOG_CATEGORIES", "SETTING_NAME", "DiagnosticSettings", "DiagnosticSettingsArgs",
+           "LogTarget", "diagnostic_setting"]
 
 SETTING_NAME = "to-log-analytics"
 ALL_LOGS = "allLogs"
@@ -43,29 +47,53 @@ class LogTarget:
 NSG_LOG_CATEGORIES = ("NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter")
 
 
+def diagnostic_setting(name: str, resource_uri: pulumi.Input[str], workspace_id: pulumi.Input[str],
+                       categories: Sequence[str], opts: pulumi.ResourceOptions) -> monitor.DiagnosticSetting:
+    """One setting, `SETTING_NAME`, sending the resource's logs (`categories`, or `allLogs`) to the workspace."""
+    return monitor.DiagnosticSetting(
+        name,
+        name=SETTING_NAME,
+        resource_uri=resource_uri,
+        workspace_id=workspace_id,
+        logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in categories]
+        or [monitor.DiagnosticsLogSettingsArgs(category_group=ALL_LOGS, enabled=True)],
+        opts=opts,
+    )
+
+
 @dataclass
-class DiagnosticSettingsArgs:
+class DiagnosticSettingsArgs(CommonArgs):
+    """Diagnostic settings for resources the caller made elsewhere (NSGs, or resources of another program).
+
+    Of the common arguments only `tags` and `protect` apply (diagnostic settings carry no tags; protect
+    applies to each setting); a component's own `diagnostics=` is the way to log one component's resource.
+    """
+
     log_analytics_workspace_id: pulumi.Input[str]
+    """The Log Analytics workspace every setting sends to."""
     targets: Sequence[LogTarget] = field(default_factory=list)
+    """The resources whose logs are kept, one setting each."""
 
 
 class DiagnosticSettings(pulumi.ComponentResource):
     """`mlops:components:DiagnosticSettings`: a diagnostic setting per target, to Log Analytics."""
 
-    settings: dict[str, monitor.DiagnosticSetting]
+    setting_ids: pulumi.Output[list[str]]
+    """The settings' ARM ids, in the order of the targets."""
 
     def __init__(self, name: str, args: DiagnosticSettingsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:components:DiagnosticSettings", name, None, opts)
-        self.settings = {
-            target.key: monitor.DiagnosticSetting(
-                f"{name}-{target.key}",
-                name=SETTING_NAME,
-                resource_uri=target.resource_id,
-                workspace_id=args.log_analytics_workspace_id,
-                logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in target.categories]
-                or [monitor.DiagnosticsLogSettingsArgs(category_group=ALL_LOGS, enabled=True)],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        args = as_args(DiagnosticSettingsArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:components:DiagnosticSettings"), name, None, opts)
+        check_common(type(self).__name__, args, supports=frozenset())
+        keys = [t.key for t in args.targets]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"DiagnosticSettings: targets repeat a key ({', '.join(sorted(k for k in set(keys) if keys.count(k) > 1))}); "
+                             "each key names one setting")
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        self.settings: dict[str, monitor.DiagnosticSetting] = {
+            target.key: diagnostic_setting(f"{name}-{target.key}", target.resource_id,
+                                           args.log_analytics_workspace_id, target.categories, child)
             for target in args.targets
         }
-        self.register_outputs({"setting_ids": [s.id for s in self.settings.values()]})
+        self.setting_ids = pulumi.Output.all(*[s.id for s in self.settings.values()]).apply(list)
+        self.register_outputs({"setting_ids": self.setting_ids})

@@ -39,10 +39,20 @@ from isolated_mlops.network.bastion import Bastion
 from isolated_mlops.network.peering import BidirectionalPeering
 from isolated_mlops.network.private_dns import PrivateDnsZones
 from isolated_mlops.network.virtual_network import VirtualNetwork
+from isolated_mlops.workspace.alerts import Alerts, DriftIngestion
+from isolated_mlops.workspace.container_registry import ContainerRegistry
+from isolated_mlops.workspace.key_vault import KeyVault
+from isolated_mlops.workspace.ml_workspace import MlWorkspace
+from isolated_mlops.workspace.model_registry import ModelRegistry
+from isolated_mlops.workspace.monitoring import Monitoring
+from isolated_mlops.workspace.retrain_trigger import RetrainReader
+from isolated_mlops.workspace.storage import WorkspaceStorage
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     VirtualNetwork, BidirectionalPeering, PrivateDnsZones, Bastion,
-    LinuxVirtualMachine, CiAgentPool, ClusterIdentity, ComputeCluster, PrivateServing,
+    LinuxVirtualMachine, CiAgentPool, ClusterIdentity, ComputeCluster,
+    WorkspaceStorage, KeyVault, ContainerRegistry, Monitoring, MlWorkspace, ModelRegistry, DriftIngestion, Alerts,
+    RetrainReader, PrivateServing,
 ]
 """Every component the package serves, as `isolated-mlops:index:<Name>`."""
 

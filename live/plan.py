@@ -12,15 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from isolated_mlops.components import plan as planning
+from isolated_mlops.components.catalogue import COMPUTE as AML_COMPUTE
+from isolated_mlops.components.catalogue import RESOURCE_GROUP, ROLE_ASSIGNMENT
+from isolated_mlops.components.catalogue import VM as VIRTUAL_MACHINE
+from isolated_mlops.components.catalogue import VNET as VIRTUAL_NETWORK
 from isolated_mlops.components.config import PlatformConfig
 from isolated_mlops.components.providers import namespace_of
 from offline.engine import StackRun
 
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
-AML_COMPUTE = "azure-native:machinelearningservices:Compute"
-VIRTUAL_NETWORK = "azure-native:network:VirtualNetwork"
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 
 # Which stack-file key sets each VNet's address space, by the VNet's role in its name.
 ADDRESS_SPACE_KEYS = {"aml": "network.amlVnet.addressSpace", "bastion": "network.bastionVnet.addressSpace"}

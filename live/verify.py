@@ -21,6 +21,9 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
+from isolated_mlops.components.catalogue import (
+    APP_INSIGHTS, CATALOGUE, KEY_VAULT, LOG_ANALYTICS, PRIVATE_ENDPOINT, REGISTRY, STORAGE, WORKSPACE,
+)
 from live.arm import ArmClient, ArmError
 from live.preflight import NETWORK_API, Problem, _could_not
 from offline.engine import StackRun
@@ -35,25 +38,26 @@ DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
 
 # What each private resource reports about public access, and the API version to read it with.
 # (ARM type, API version, properties read, the azure-native type whose inputs declare them)
+# The ARM type comes from the package's catalogue.
+def _access(token: str, api: str, props: tuple[str, ...]) -> tuple[str, str, tuple[str, ...], str]:
+    return CATALOGUE[token].arm_type, api, props, token
+
+
+_MONITOR_SWITCHES = ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery")
 PUBLIC_ACCESS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     # https://learn.microsoft.com/rest/api/azureml/workspaces/get
-    ("Microsoft.MachineLearningServices/workspaces", ML_API, ("publicNetworkAccess",),
-     "azure-native:machinelearningservices:Workspace"),
+    _access(WORKSPACE, ML_API, ("publicNetworkAccess",)),
     # https://learn.microsoft.com/rest/api/storagerp/storage-accounts/get-properties
-    ("Microsoft.Storage/storageAccounts", "2023-05-01", ("publicNetworkAccess",), "azure-native:storage:StorageAccount"),
+    _access(STORAGE, "2023-05-01", ("publicNetworkAccess",)),
     # https://learn.microsoft.com/rest/api/keyvault/keyvault/vaults/get
-    ("Microsoft.KeyVault/vaults", "2023-07-01", ("publicNetworkAccess",), "azure-native:keyvault:Vault"),
+    _access(KEY_VAULT, "2023-07-01", ("publicNetworkAccess",)),
     # https://learn.microsoft.com/rest/api/containerregistry/registries/get
-    ("Microsoft.ContainerRegistry/registries", "2023-07-01", ("publicNetworkAccess",),
-     "azure-native:containerregistry:Registry"),
+    _access(REGISTRY, "2023-07-01", ("publicNetworkAccess",)),
     # https://learn.microsoft.com/rest/api/loganalytics/workspaces/get
-    ("Microsoft.OperationalInsights/workspaces", "2023-09-01",
-     ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"), "azure-native:operationalinsights:Workspace"),
+    _access(LOG_ANALYTICS, "2023-09-01", _MONITOR_SWITCHES),
     # https://learn.microsoft.com/rest/api/application-insights/components/get
-    ("Microsoft.Insights/components", "2020-02-02",
-     ("publicNetworkAccessForIngestion", "publicNetworkAccessForQuery"), "azure-native:applicationinsights:Component"),
+    _access(APP_INSIGHTS, "2020-02-02", _MONITOR_SWITCHES),
 )
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 
 Resolver = Callable[[str], list[str]]
 
@@ -187,7 +191,7 @@ def public_access(t: Target) -> Iterator[Problem]:
                 yield from _storage_firewall(str(resource.get("name")), actual.get("networkAcls") or {})
 
 
-STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
+STORAGE_ACCOUNTS = CATALOGUE[STORAGE].arm_type
 
 
 def _storage_firewall(name: str, acls: Mapping[str, Any]) -> Iterator[Problem]:
@@ -207,7 +211,7 @@ def _storage_firewall(name: str, acls: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def datastores(t: Target) -> Iterator[Problem]:
-    for workspace in t.run.of_type("azure-native:machinelearningservices:Workspace"):
+    for workspace in t.run.of_type(WORKSPACE):
         name = workspace.input("workspaceName")
         path = f"{t.group}/providers/Microsoft.MachineLearningServices/workspaces/{name}/datastores"
         try:

@@ -7,11 +7,9 @@ from typing import Optional, Sequence
 import pulumi
 from pulumi_azure_native import network
 
+from isolated_mlops.components.catalogue import BASTION_SUBNET_NAME  # the name Azure requires
 from isolated_mlops.components.interface import CommonArgs, apply_common
 from isolated_mlops.components.standalone import as_args, refuse_unsupported, subscription_of, type_token
-
-# Azure requires exactly this name for the subnet that holds Bastion (stated once, with its source).
-from isolated_mlops.components.config_schema import BASTION_SUBNET_NAME  # noqa: E402
 
 # Every NSG here ends its inbound rules the same way, just above Azure's default rules (65000+):
 # Azure's default AllowVnetInBound (priority 65000) admits the whole `VirtualNetwork` tag, which

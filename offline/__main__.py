@@ -132,7 +132,7 @@ def _preview(args: argparse.Namespace) -> int:
 def _policy(run: StackRun) -> tuple[list, int]:
     """What the policy pack reports for this stack (its levels from policy/config/<stack>.json, or the
     default for a stack without one), and how many rules ran (a disabled one does not)."""
-    from isolated_mlops.policy import offline as policy_offline
+    from offline import policy_check as policy_offline
     from isolated_mlops.policy.enforcement import DISABLED
 
     levels = policy_offline.enforcement_levels(run.stack, policy_offline.run_config(run))

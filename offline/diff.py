@@ -26,38 +26,25 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from isolated_mlops.components.catalogue import CATALOGUE, STATEFUL_TYPES
 from offline import cost, graph, topology
 from offline.topology import resource_key
 from offline.engine import RegisteredResource, StackRun
-from offline.mocks import RESOURCE_KINDS
 from offline.preview import ROOT_TYPE, finding_lines, fix_lines, flatten, show
 from isolated_mlops.policy.enforcement import levels_source
-from isolated_mlops.policy.rules import STATEFUL_TYPES
 
 MISSING = object()
 
-# Inputs that replace a resource beyond its ARM id, where Azure refuses the update outright.
-EXTRA_REPLACE_KEYS: dict[str, tuple[str, ...]] = {
-    # "RoleAssignmentUpdateNotPermitted": scope, role and principal of an assignment are immutable.
-    "azure-native:authorization:RoleAssignment": ("scope", "roleDefinitionId", "principalId"),
-    # An extension resource: the resource it is attached to is part of its id.
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri",),
-    # HBI can be set only when a workspace is created: changing it means a new workspace
-    # (https://learn.microsoft.com/azure/machine-learning/concept-data-encryption#encryption-at-rest).
-    "azure-native:machinelearningservices:Workspace": ("hbiWorkspace",),
-}
-
-
 def replace_keys(type_token: str) -> Optional[frozenset[str]]:
-    """Top-level inputs whose change replaces a resource of this type; None means every input."""
-    if type_token.startswith("random:"):
+    """Top-level inputs whose change replaces a resource of this type; None means every input.
+    The package catalogue knows them per type: the parts of the ARM id, `location`, and the inputs
+    Azure refuses to update (`replace_on`, e.g. a role assignment's scope, a workspace's HBI flag)."""
+    known = CATALOGUE.get(type_token)
+    if type_token.startswith("random:") or (known is not None and known.outside_azure):
         return None  # pulumi-random: every input forces a new value
-    name_key, arm_type = RESOURCE_KINDS.get(type_token, (None, ""))
-    keys = {"location", "resourceGroupName", *re.findall(r"{(\w+)}", arm_type), *EXTRA_REPLACE_KEYS.get(type_token, ())}
-    if name_key:
-        keys.add(name_key)
-    return frozenset(keys)
-
+    if known is None:
+        return frozenset({"location", "resourceGroupName"})
+    return known.replace_keys()
 
 @dataclass(frozen=True)
 class PropertyChange:
@@ -308,7 +295,7 @@ class Report:
     old_label: str
     new_label: str
     findings: list[Any]
-    """`policy.offline.Finding`s for the new side."""
+    """`offline.policy_check.Finding`s for the new side."""
     rules_run: int
 
     def findings_headline(self) -> str:

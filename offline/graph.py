@@ -11,78 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
+from isolated_mlops.components.catalogue import (
+    AKS, AKS_NAMESPACE, CATALOGUE, COMPUTE, K8S_EXTENSION, KEY_VAULT_SECRET, PRIVATE_ENDPOINT, ROLE_ASSIGNMENT, VM,
+    WORKSPACE, ZONE_GROUP, CreateTime,
+)
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import ROOT_TYPE
 
-@dataclass(frozen=True)
-class Estimate:
-    """How long Azure typically takes to create one resource of a type, and where that figure comes from."""
-
-    seconds: int
-    basis: str
-    """`documented`: Microsoft's own figure; `local`: no cloud call; `estimate`: our order-of-magnitude
-    reading of how the resource provider works (a synchronous PUT returns in seconds, a long-running
-    operation is polled for a minute or more). Replace an estimate with a measured figure when you
-    have one (the per-resource times of a real `pulumi up`), and say so in `source`."""
-    source: str
-
-
-_SYNC = "synchronous ARM PUT: returns when the resource exists"
-_ASYNC = "long-running ARM operation, polled until it succeeds"
-# Rough by nature (Azure varies run to run and region to region); what matters is the order of
-# magnitude, which decides where the critical path runs. docs/offline.md prints this table.
+# How long Azure typically takes to create each type, with the figure's basis and source: one field of
+# the package's catalogue (`CreateTime`). Rough by nature (Azure varies run to run and region to
+# region); what matters is the order of magnitude, which decides where the critical path runs.
+# docs/offline.md prints this table.
+Estimate = CreateTime
 TYPICAL_CREATE_SECONDS: Mapping[str, Estimate] = {
-    "random:index/randomString:RandomString": Estimate(1, "local", "computed by the provider plugin, no cloud call"),
-    "azure-native:resources:ResourceGroup": Estimate(5, "estimate", _SYNC),
-    "azure-native:network:VirtualNetwork": Estimate(15, "estimate", f"{_ASYNC}; subnets inline, so one operation"),
-    "azure-native:network:NetworkSecurityGroup": Estimate(10, "estimate", _ASYNC),
-    "azure-native:network:NatGateway": Estimate(20, "estimate", _ASYNC),
-    "azure-native:network:PublicIPAddress": Estimate(10, "estimate", _ASYNC),
-    "azure-native:network:VirtualNetworkPeering": Estimate(20, "estimate", f"{_ASYNC}; syncs both VNets"),
-    "azure-native:network:BastionHost": Estimate(
-        600, "documented", "Microsoft Learn, Deploy Bastion (articles/bastion/create-host-cli.md): "
-                           "\"It takes about 10 minutes for the Bastion resource to create and deploy.\""),
-    "azure-native:network:PrivateEndpoint": Estimate(75, "estimate", f"{_ASYNC}; allocates a NIC and approves the connection"),
-    "azure-native:network:PrivateDnsZoneGroup": Estimate(30, "estimate", f"{_ASYNC}; writes the A records"),
-    "azure-native:network:NetworkInterface": Estimate(5, "estimate", _SYNC),
-    "azure-native:privatedns:PrivateZone": Estimate(45, "estimate", f"{_ASYNC} (global resource)"),
-    "azure-native:privatedns:VirtualNetworkLink": Estimate(45, "estimate", f"{_ASYNC} (global resource)"),
-    "azure-native:storage:StorageAccount": Estimate(30, "estimate", _ASYNC),
-    "azure-native:keyvault:Vault": Estimate(30, "estimate", _ASYNC),
-    "azure-native:keyvault:Secret": Estimate(5, "estimate", f"{_SYNC} (Microsoft.KeyVault/vaults/secrets)"),
-    "azure-native:containerregistry:Registry": Estimate(45, "estimate", _ASYNC),
-    "azure-native:operationalinsights:Workspace": Estimate(30, "estimate", _ASYNC),
-    "azure-native:applicationinsights:Component": Estimate(15, "estimate", _SYNC),
-    "azure-native:monitor:PrivateLinkScope": Estimate(
-        15, "estimate", "ARM PUT of a global resource with nothing to provision in a region; not measured"),
-    "azure-native:monitor:PrivateLinkScopedResource": Estimate(
-        30, "estimate", "ARM PUT that connects an existing workspace or component to the scope; not measured"),
-    "azure-native:machinelearningservices:Workspace": Estimate(
-        120, "estimate", f"{_ASYNC}; wires up storage, Key Vault, registry and Application Insights"),
-    "azure-native:machinelearningservices:Registry": Estimate(
-        300, "estimate", f"{_ASYNC}; Azure also creates the registry's storage account and Premium ACR in a "
-        "managed resource group; not measured"),
-    "azure-native:machinelearningservices:Compute": Estimate(90, "estimate", f"{_ASYNC}; an empty AmlCompute cluster in a VNet (0 nodes)"),
-    "azure-native:managedidentity:UserAssignedIdentity": Estimate(10, "estimate", _SYNC),
-    "azure-native:compute:VirtualMachine": Estimate(
-        120, "estimate", f"{_ASYNC}; until provisioned, cloud-init runs after"),
-    "azure-native:authorization:RoleAssignment": Estimate(10, "estimate", _SYNC),
-    "azure-native:authorization:ManagementLockAtResourceLevel": Estimate(5, "estimate", _SYNC),
-    "azure-native:monitor:DiagnosticSetting": Estimate(
-        5, "estimate", f"{_SYNC} (Microsoft.Insights/diagnosticSettings, an extension resource)"),
-    "azure-native:operationalinsights:Table": Estimate(20, "estimate", f"{_ASYNC}; a custom table's schema; not measured"),
-    "azure-native:monitor:DataCollectionEndpoint": Estimate(10, "estimate", f"{_SYNC}; not measured"),
-    "azure-native:monitor:DataCollectionRule": Estimate(10, "estimate", f"{_SYNC}; not measured"),
-    "azure-native:monitor:ActionGroup": Estimate(10, "estimate", f"{_SYNC} (a global resource); not measured"),
-    "azure-native:monitor:MetricAlert": Estimate(15, "estimate", f"{_SYNC} (a global resource); not measured"),
-    "azure-native:monitor:ScheduledQueryRule": Estimate(
-        15, "estimate", f"{_SYNC}; Azure validates the query against the table; not measured"),
-    "azure-native:containerservice:ManagedCluster": Estimate(
-        600, "estimate", f"{_ASYNC}; a private cluster: control plane, private endpoint, node pool VMs; not measured"),
-    "azure-native:containerservice:ManagedNamespace": Estimate(30, "estimate", f"{_ASYNC}; not measured"),
-    "azure-native:kubernetesconfiguration:Extension": Estimate(
-        300, "estimate", f"{_ASYNC}; installs the Azure ML extension's charts on the nodes; not measured"),
-}
+    token: known.create for token, known in CATALOGUE.items() if known.create is not None}
 UNKNOWN_CREATE_SECONDS = 30
 """Counted for a type that has no estimate above (and reported, so the table gets one)."""
 
@@ -90,32 +32,32 @@ UNKNOWN_CREATE_SECONDS = 30
 # output. Each one makes `pulumi up` wait, so each must say why Azure needs it; any other ordering-only
 # dependency is a defect (tests/test_offline_cli.py fails on it). Keyed (dependent type, dependency type).
 ORDERING_DEPENDENCIES: Mapping[tuple[str, str], str] = {
-    ("azure-native:machinelearningservices:Compute", "azure-native:network:PrivateEndpoint"):
+    (COMPUTE, PRIVATE_ENDPOINT):
         "no-public-IP compute needs the workspace's private endpoint to exist before it is created",
-    ("azure-native:machinelearningservices:Compute", "azure-native:network:PrivateDnsZoneGroup"):
+    (COMPUTE, ZONE_GROUP):
         "its nodes find the workspace through the endpoint's DNS records",
-    ("azure-native:machinelearningservices:Compute", "azure-native:authorization:RoleAssignment"):
+    (COMPUTE, ROLE_ASSIGNMENT):
         "a cluster pulls images from the private registry with its identity's AcrPull role: granted first",
-    ("azure-native:containerservice:ManagedCluster", "azure-native:authorization:RoleAssignment"):
+    (AKS, ROLE_ASSIGNMENT):
         "a private cluster with a custom API server zone needs its identity's Private DNS Zone Contributor and "
         "Network Contributor before it is created (Microsoft Learn, Create a private AKS cluster)",
-    ("azure-native:machinelearningservices:Compute", "azure-native:kubernetesconfiguration:Extension"):
+    (COMPUTE, K8S_EXTENSION):
         "a Kubernetes compute attaches to a cluster whose Azure ML extension is installed ('extension not "
         "installed' otherwise: Attach a Kubernetes cluster)",
-    ("azure-native:machinelearningservices:Compute", "azure-native:containerservice:ManagedNamespace"):
+    (COMPUTE, AKS_NAMESPACE):
         "the compute's namespace must exist before the cluster is attached (Attach a Kubernetes cluster)",
-    ("azure-native:machinelearningservices:Workspace", "azure-native:network:PrivateEndpoint"):
+    (WORKSPACE, PRIVATE_ENDPOINT):
         "Microsoft's machine-learning-end-to-end-secure template creates the workspace after the storage, "
         "Key Vault and registry private endpoints: what runs in the workspace reaches them only through those",
-    ("azure-native:machinelearningservices:Workspace", "azure-native:network:PrivateDnsZoneGroup"):
+    (WORKSPACE, ZONE_GROUP):
         "the same template's order: the dependencies' endpoints resolve (their DNS records) before the workspace",
-    ("azure-native:compute:VirtualMachine", "azure-native:keyvault:Secret"):
+    (VM, KEY_VAULT_SECRET):
         "an agent reads its registration token from Key Vault at first boot: the secret must be there",
-    ("azure-native:compute:VirtualMachine", "azure-native:authorization:RoleAssignment"):
+    (VM, ROLE_ASSIGNMENT):
         "an agent reads its token at first boot with its identity's Key Vault Secrets User role",
-    ("azure-native:compute:VirtualMachine", "azure-native:network:PrivateEndpoint"):
+    (VM, PRIVATE_ENDPOINT):
         "an agent reaches Key Vault at first boot through the vault's private endpoint (no public access)",
-    ("azure-native:compute:VirtualMachine", "azure-native:network:PrivateDnsZoneGroup"):
+    (VM, ZONE_GROUP):
         "an agent resolves the vault's name at first boot to the endpoint's private IP (its DNS records)",
 }
 

@@ -14,57 +14,21 @@ from typing import Any, Optional
 
 import pulumi
 
+from isolated_mlops.components.catalogue import (
+    AKS, CATALOGUE, CLIENT_CONFIG_INVOKE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE, DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT,
+    LOCK_BY_SCOPE, ML_REGISTRY, RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, WORKSPACE,
+)
+
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001"
 TENANT_ID = "00000000-0000-0000-0000-0000000000aa"
 CLIENT_OBJECT_ID = "00000000-0000-0000-0000-0000000000bb"
 
-# type token -> (wire name of the input that is the resource's physical name, ARM resource type).
-# Where the provider would autoname, the name input is None.
+# type token -> (wire name of the input that is the resource's physical name, ARM resource type), from
+# the package's catalogue (one entry per type: add a new type there). Where the provider would
+# autoname, the name input is None.
 RESOURCE_KINDS: dict[str, tuple[Optional[str], str]] = {
-    "azure-native:resources:ResourceGroup": ("resourceGroupName", "Microsoft.Resources/resourceGroups"),
-    "azure-native:network:VirtualNetwork": ("virtualNetworkName", "Microsoft.Network/virtualNetworks"),
-    "azure-native:network:NetworkSecurityGroup": ("networkSecurityGroupName", "Microsoft.Network/networkSecurityGroups"),
-    "azure-native:network:NatGateway": ("natGatewayName", "Microsoft.Network/natGateways"),
-    "azure-native:network:PublicIPAddress": ("publicIpAddressName", "Microsoft.Network/publicIPAddresses"),
-    "azure-native:network:VirtualNetworkPeering": ("virtualNetworkPeeringName", "Microsoft.Network/virtualNetworks/{virtualNetworkName}/virtualNetworkPeerings"),
-    "azure-native:network:BastionHost": ("bastionHostName", "Microsoft.Network/bastionHosts"),
-    "azure-native:network:PrivateEndpoint": ("privateEndpointName", "Microsoft.Network/privateEndpoints"),
-    "azure-native:network:PrivateDnsZoneGroup": ("privateDnsZoneGroupName", "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups"),
-    "azure-native:network:NetworkInterface": ("networkInterfaceName", "Microsoft.Network/networkInterfaces"),
-    "azure-native:privatedns:PrivateZone": ("privateZoneName", "Microsoft.Network/privateDnsZones"),
-    "azure-native:privatedns:VirtualNetworkLink": ("virtualNetworkLinkName", "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks"),
-    "azure-native:storage:StorageAccount": ("accountName", "Microsoft.Storage/storageAccounts"),
-    "azure-native:keyvault:Vault": ("vaultName", "Microsoft.KeyVault/vaults"),
-    "azure-native:keyvault:Secret": ("secretName", "Microsoft.KeyVault/vaults/{vaultName}/secrets"),
-    "azure-native:containerregistry:Registry": ("registryName", "Microsoft.ContainerRegistry/registries"),
-    "azure-native:operationalinsights:Workspace": ("workspaceName", "Microsoft.OperationalInsights/workspaces"),
-    "azure-native:applicationinsights:Component": ("resourceName", "Microsoft.Insights/components"),
-    "azure-native:monitor:PrivateLinkScope": ("scopeName", "Microsoft.Insights/privateLinkScopes"),
-    "azure-native:monitor:PrivateLinkScopedResource": ("name", "Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources"),
-    "azure-native:machinelearningservices:Workspace": ("workspaceName", "Microsoft.MachineLearningServices/workspaces"),
-    "azure-native:machinelearningservices:Registry": ("registryName", "Microsoft.MachineLearningServices/registries"),
-    "azure-native:machinelearningservices:Compute": ("computeName", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes"),
-    "azure-native:managedidentity:UserAssignedIdentity": ("resourceName", "Microsoft.ManagedIdentity/userAssignedIdentities"),
-    "azure-native:compute:VirtualMachine": ("vmName", "Microsoft.Compute/virtualMachines"),
-    "azure-native:authorization:RoleAssignment": ("roleAssignmentName", "Microsoft.Authorization/roleAssignments"),
-    "azure-native:authorization:ManagementLockAtResourceLevel": ("lockName", "Microsoft.Authorization/locks"),
-    "azure-native:monitor:DiagnosticSetting": ("name", "Microsoft.Insights/diagnosticSettings"),
-    "azure-native:operationalinsights:Table": ("tableName", "Microsoft.OperationalInsights/workspaces/{workspaceName}/tables"),
-    "azure-native:monitor:DataCollectionEndpoint": ("dataCollectionEndpointName", "Microsoft.Insights/dataCollectionEndpoints"),
-    "azure-native:monitor:DataCollectionRule": ("dataCollectionRuleName", "Microsoft.Insights/dataCollectionRules"),
-    "azure-native:monitor:ActionGroup": ("actionGroupName", "Microsoft.Insights/actionGroups"),
-    "azure-native:monitor:MetricAlert": ("ruleName", "Microsoft.Insights/metricAlerts"),
-    "azure-native:monitor:ScheduledQueryRule": ("ruleName", "Microsoft.Insights/scheduledQueryRules"),
-    "azure-native:containerservice:ManagedCluster": ("resourceName", "Microsoft.ContainerService/managedClusters"),
-    "azure-native:containerservice:ManagedNamespace": ("managedNamespaceName", "Microsoft.ContainerService/managedClusters/{resourceName}/managedNamespaces"),
-    # A cluster extension is an extension resource of the cluster.
-    "azure-native:kubernetesconfiguration:Extension": ("extensionName", "Microsoft.ContainerService/managedClusters/{clusterName}/providers/Microsoft.KubernetesConfiguration/extensions"),
-    # The state backend (bootstrap/), run by the same engine.
-    "azure-native:storage:BlobServiceProperties": ("blobServicesName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices"),
-    "azure-native:storage:BlobContainer": ("containerName", "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers"),
-    "azure-native:keyvault:Key": ("keyName", "Microsoft.KeyVault/vaults/{vaultName}/keys"),
-    "azure-native:authorization:ManagementLockByScope": ("lockName", "Microsoft.Authorization/locks"),
-}
+    token: (known.name_input, known.arm_type) for token, known in CATALOGUE.items()
+    if known.by_stacks and not known.outside_azure}
 
 
 def _stable_hex(*parts: str, length: int = 8) -> str:
@@ -100,17 +64,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if not args.custom:  # component resources have no provider
             return "", {}
-        if args.typ == "random:index/randomString:RandomString":
+        if args.typ == RANDOM_STRING:
             return self._random_string(args.name, inputs)
         if args.typ not in RESOURCE_KINDS:
             raise NotImplementedError(
-                f"offline mocks: no provider behaviour for {args.typ} (add it to offline/mocks.py RESOURCE_KINDS)")
+                f"offline mocks: no provider behaviour for {args.typ} (RESOURCE_KINDS comes from the catalogue: "
+                "add the type to isolated_mlops/components/catalogue)")
 
         name_key, arm_type = RESOURCE_KINDS[args.typ]
         # Autonaming is provider-side: a logical name plus a random-looking suffix.
         name = inputs.get(name_key) if name_key else None
         if not name:
-            name = _stable_guid(args.name) if args.typ.endswith("RoleAssignment") else f"{args.name}{_stable_hex(args.name)}"
+            name = _stable_guid(args.name) if args.typ == ROLE_ASSIGNMENT else f"{args.name}{_stable_hex(args.name)}"
         state = {**inputs, "name": name}
         identity = inputs.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
@@ -138,12 +103,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _arm_id(typ: str, arm_type: str, name: str, inputs: dict) -> str:
-        if typ == "azure-native:resources:ResourceGroup":
+        if typ == RESOURCE_GROUP:
             return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"
-        if typ in ("azure-native:authorization:RoleAssignment", "azure-native:authorization:ManagementLockByScope"):
+        if typ in (ROLE_ASSIGNMENT, LOCK_BY_SCOPE):
             # Extension resources live under the resource they apply to.
             return f"{inputs.get('scope', '')}/providers/{arm_type}/{name}"
-        if typ == "azure-native:monitor:DiagnosticSetting":
+        if typ == DIAGNOSTIC_SETTING:
             return f"{inputs.get('resourceUri', '')}/providers/{arm_type}/{name}"
         # Child resource types embed their parent's name, e.g. .../virtualNetworks/{vnet}/virtualNetworkPeerings.
         path = arm_type.format(**{k: v for k, v in inputs.items() if isinstance(v, str)})
@@ -152,28 +117,28 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _computed_outputs(typ: str, name: str, inputs: dict, resource_id: str) -> dict[str, Any]:
-        if typ == "azure-native:managedidentity:UserAssignedIdentity":
+        if typ == IDENTITY:
             return {"principalId": _stable_guid("principal", resource_id),
                     "clientId": _stable_guid("client", resource_id),
                     "tenantId": TENANT_ID}
-        if typ == "azure-native:containerregistry:Registry":
+        if typ == REGISTRY:
             return {"loginServer": f"{name.lower()}.azurecr.io"}
-        if typ in ("azure-native:machinelearningservices:Workspace", "azure-native:machinelearningservices:Compute"):
+        if typ in (WORKSPACE, COMPUTE):
             identity = inputs.get("identity") or {}
             if "SystemAssigned" in str(identity.get("type", "")):
                 return {"identity": {**identity, "principalId": _stable_guid("principal", resource_id),
                                      "tenantId": TENANT_ID}}
-        if typ == "azure-native:monitor:DataCollectionEndpoint":
+        if typ == DATA_COLLECTION_ENDPOINT:
             # Azure answers with the endpoint's ingestion URL (`<name>-<id>.<region>-1.ingest.monitor.azure.com`).
             region = inputs.get("location", "westeurope")
             return {"logsIngestion": {"endpoint": f"https://{name}-{_stable_hex(resource_id, length=4)}.{region}-1.ingest.monitor.azure.com"}}
-        if typ == "azure-native:monitor:DataCollectionRule":
+        if typ == DATA_COLLECTION_RULE:
             return {"immutableId": f"dcr-{_stable_hex(resource_id, length=32)}"}
-        if typ == "azure-native:machinelearningservices:Registry":
+        if typ == ML_REGISTRY:
             return {"regionDetails": _registry_regions(name, inputs),
                     "identity": {**(inputs.get("identity") or {}), "principalId": _stable_guid("principal", resource_id),
                                  "tenantId": TENANT_ID}}
-        if typ == "azure-native:containerservice:ManagedCluster":
+        if typ == AKS:
             # AKS creates the kubelet identity in the node resource group (MC_<group>_<cluster>_<region>) and
             # answers with it under identityProfile.kubeletidentity; a private cluster reports its private FQDN.
             node_group = f"MC_{inputs.get('resourceGroupName')}_{name}_{inputs.get('location')}"
@@ -182,12 +147,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
                                                             "clientId": _stable_guid("client", kubelet)}},
                     "nodeResourceGroup": node_group,
                     "privateFQDN": f"{inputs.get('dnsPrefix', name)}-{_stable_hex(resource_id)}.privatelink.{inputs.get('location')}.azmk8s.io"}
-        if typ == "azure-native:keyvault:Vault":
+        if typ == KEY_VAULT:
             return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
         return {}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
-        if args.token == "azure-native:authorization:getClientConfig":
+        if args.token == CLIENT_CONFIG_INVOKE:
             return {
                 "clientId": "00000000-0000-0000-0000-0000000000cc",
                 "objectId": CLIENT_OBJECT_ID,

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import traceback
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import pulumi
 
+from isolated_mlops.components.catalogue import CATALOGUE, Setting
 from offline.engine import RegisteredResource, StackRun
 
 ROOT_TYPE = "pulumi:pulumi:Stack"
@@ -63,86 +63,11 @@ def tree(run: StackRun) -> Iterator[tuple[str, RegisteredResource]]:
 # ------------------------------------------------------------------------------------------------
 # Key settings: what a reviewer looks for in each resource, printed under it
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Setting:
-    """One input shown under a resource: `path` is dotted, `[]` stands for every item of a list."""
-
-    path: str
-    label: str = ""
-    """Shown instead of the path's last key where that key alone would be ambiguous."""
-    arm_name: bool = False
-    """The value is an ARM id: show the name at its end (`.../subnets/snet-pe` -> `snet-pe`)."""
-    azure_default: str = ""
-    """What Azure does when the program leaves the input out, shown as such: an unset public-access
-    switch is as much a reviewer's business as a set one."""
-
-
-def _any(*paths: str) -> tuple[Setting, ...]:
-    return tuple(Setting(p) for p in paths)
-
-
-# Public exposure first, then size/SKU, then where it sits in the network. Types without an entry
-# show no settings (their Azure name says it all: a private DNS zone, an identity).
-KEY_SETTINGS: dict[str, tuple[Setting, ...]] = {
-    "azure-native:resources:ResourceGroup": _any("location"),
-    "azure-native:network:VirtualNetwork": (
-        Setting("addressSpace.addressPrefixes[]", "addressSpace"), Setting("subnets[]", "subnets")),
-    "azure-native:network:NetworkSecurityGroup": (Setting("securityRules[]", "rules"),),
-    "azure-native:network:NatGateway": (Setting("sku.name", "sku"), Setting("publicIpAddresses[].id", "publicIp", True)),
-    "azure-native:network:PublicIPAddress": (Setting("sku.name", "sku"), Setting("publicIPAllocationMethod")),
-    "azure-native:network:VirtualNetworkPeering": (
-        Setting("remoteVirtualNetwork.id", "remote", True), *_any("allowVirtualNetworkAccess", "allowForwardedTraffic",
-                                                                   "allowGatewayTransit", "useRemoteGateways")),
-    "azure-native:network:BastionHost": (
-        Setting("sku.name", "sku"), Setting("ipConfigurations[].subnet.id", "subnet", True),
-        *_any("enableTunneling", "enableShareableLink", "enableIpConnect")),
-    "azure-native:network:PrivateEndpoint": (
-        Setting("privateLinkServiceConnections[].groupIds[]", "groupIds"),
-        Setting("privateLinkServiceConnections[].privateLinkServiceId", "target", True),
-        Setting("subnet.id", "subnet", True)),
-    "azure-native:network:PrivateDnsZoneGroup": (Setting("privateDnsZoneConfigs[].privateDnsZoneId", "zones", True),),
-    "azure-native:network:NetworkInterface": (
-        Setting("ipConfigurations[].subnet.id", "subnet", True),
-        Setting("ipConfigurations[].publicIPAddress.id", "publicIp", True)),
-    "azure-native:privatedns:VirtualNetworkLink": (
-        Setting("virtualNetwork.id", "vnet", True), Setting("registrationEnabled"),
-        Setting("resolutionPolicy", azure_default="Default")),
-    "azure-native:storage:StorageAccount": (
-        *_any("publicNetworkAccess", "networkRuleSet.defaultAction", "allowBlobPublicAccess"),
-        Setting("allowSharedKeyAccess", azure_default="true"),
-        Setting("sku.name", "sku"), *_any("kind", "minimumTlsVersion")),
-    "azure-native:keyvault:Vault": (
-        *_any("properties.publicNetworkAccess", "properties.networkAcls.defaultAction"),
-        Setting("properties.sku.name", "sku"), *_any("properties.enableRbacAuthorization", "properties.enablePurgeProtection")),
-    "azure-native:containerregistry:Registry": (
-        *_any("publicNetworkAccess", "adminUserEnabled", "anonymousPullEnabled"), Setting("sku.name", "sku")),
-    "azure-native:operationalinsights:Workspace": (
-        Setting("publicNetworkAccessForIngestion", azure_default="Enabled"),
-        Setting("publicNetworkAccessForQuery", azure_default="Enabled"), Setting("sku.name", "sku"),
-        Setting("retentionInDays")),
-    "azure-native:applicationinsights:Component": _any(
-        "publicNetworkAccessForIngestion", "publicNetworkAccessForQuery", "ingestionMode"),
-    "azure-native:monitor:PrivateLinkScope": (
-        Setting("accessModeSettings.ingestionAccessMode"), Setting("accessModeSettings.queryAccessMode")),
-    "azure-native:monitor:PrivateLinkScopedResource": (Setting("linkedResourceId", "linked", True),),
-    "azure-native:machinelearningservices:Workspace": (
-        *_any("publicNetworkAccess", "managedNetwork.isolationMode"), Setting("sku.name", "sku"),
-        Setting("imageBuildCompute")),
-    "azure-native:machinelearningservices:Compute": (
-        *_any("properties.properties.enableNodePublicIp", "properties.properties.remoteLoginPortPublicAccess",
-              "properties.properties.vmSize", "properties.properties.vmPriority"),
-        Setting("properties.properties.scaleSettings.minNodeCount", "minNodes"),
-        Setting("properties.properties.scaleSettings.maxNodeCount", "maxNodes"),
-        Setting("properties.properties.subnet.id", "subnet", True)),
-    "azure-native:compute:VirtualMachine": (
-        Setting("hardwareProfile.vmSize"), Setting("storageProfile.imageReference.offer", "image"),
-        Setting("securityProfile.securityType"), Setting("osProfile.linuxConfiguration.disablePasswordAuthentication"),
-        Setting("identity.type", "identity")),
-    "azure-native:authorization:RoleAssignment": (
-        Setting("roleDefinitionId", "role", True), Setting("principalType"), Setting("scope", "scope", True)),
-    "azure-native:authorization:ManagementLockAtResourceLevel": (Setting("level"),),
-}
-
+# The settings of each type, and Azure's defaults for the ones it leaves unset, are the package
+# catalogue's `key_settings` (one entry per type). Types without any show no settings (their Azure
+# name says it all: a private DNS zone, an identity).
+KEY_SETTINGS: Mapping[str, tuple[Setting, ...]] = {
+    token: known.key_settings for token, known in CATALOGUE.items() if known.key_settings}
 
 def _values(value: Any, parts: list[str]) -> list[Any]:
     """Every value at a dotted path whose `[]` parts fan out over lists."""
@@ -247,7 +172,7 @@ def render_error(run: StackRun) -> str:
 
 
 def finding_lines(run: StackRun, findings: Sequence[Any]) -> list[str]:
-    """`policy.offline.Finding`s as lines: level, rule, resource, message."""
+    """`offline.policy_check.Finding`s as lines: level, rule, resource, message."""
     names = {r.urn: f"{r.type} {r.name}" for r in run.resources}
     return [f"{f.enforcement:<9}  [{f.rule}] {names.get(f.urn, f.urn)}: {f.message}" for f in findings]
 

@@ -162,49 +162,20 @@ VM_WESTEUROPE: tuple[tuple[str, float, Optional[float], str], ...] = (
 )
 
 
-# Resource types, named once (the same tokens the mocks and the policy rules use).
-RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
-VNET = "azure-native:network:VirtualNetwork"
-NSG = "azure-native:network:NetworkSecurityGroup"
-NAT = "azure-native:network:NatGateway"
-PUBLIC_IP = "azure-native:network:PublicIPAddress"
-PEERING = "azure-native:network:VirtualNetworkPeering"
-BASTION = "azure-native:network:BastionHost"
-PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
-DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
-NIC = "azure-native:network:NetworkInterface"
-PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
-ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
-STORAGE = "azure-native:storage:StorageAccount"
-KEY_VAULT = "azure-native:keyvault:Vault"
-KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
-REGISTRY = "azure-native:containerregistry:Registry"
-LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
-PRIVATE_LINK_SCOPE = "azure-native:monitor:PrivateLinkScope"
-SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
-ML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
-ML_COMPUTE = "azure-native:machinelearningservices:Compute"
-ML_REGISTRY = "azure-native:machinelearningservices:Registry"
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-VIRTUAL_MACHINE = "azure-native:compute:VirtualMachine"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-LOCK = "azure-native:authorization:ManagementLockAtResourceLevel"
-LOCK_BY_SCOPE = "azure-native:authorization:ManagementLockByScope"
-BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
-BLOB_CONTAINER = "azure-native:storage:BlobContainer"
-KEY_VAULT_KEY = "azure-native:keyvault:Key"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-LOG_TABLE = "azure-native:operationalinsights:Table"
-DATA_COLLECTION_ENDPOINT = "azure-native:monitor:DataCollectionEndpoint"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-METRIC_ALERT = "azure-native:monitor:MetricAlert"
-SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
-AKS = "azure-native:containerservice:ManagedCluster"
-AKS_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
-K8S_EXTENSION = "azure-native:kubernetesconfiguration:Extension"
-RANDOM_STRING = "random:index/randomString:RandomString"
+# Resource types, named once: in the package's catalogue (the same tokens the mocks and the policy rules use).
+from isolated_mlops.components.catalogue import (  # noqa: E402
+    ACTION_GROUP, APP_INSIGHTS, BASTION, BLOB_CONTAINER, BLOB_SERVICE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, LOCK, LOCK_BY_SCOPE, LOG_ANALYTICS,
+    LOG_TABLE, METRIC_ALERT, ML_REGISTRY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PRIVATE_LINK_SCOPE, PRIVATE_ZONE,
+    PUBLIC_IP, RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, SCHEDULED_QUERY_RULE, SCOPED_RESOURCE,
+    STORAGE, VNET, ZONE_LINK,
+)
+from isolated_mlops.components.catalogue import COMPUTE as ML_COMPUTE  # noqa: E402
+from isolated_mlops.components.catalogue import NAT_GATEWAY as NAT  # noqa: E402
+from isolated_mlops.components.catalogue import VM as VIRTUAL_MACHINE  # noqa: E402
+from isolated_mlops.components.catalogue import WORKSPACE as ML_WORKSPACE  # noqa: E402
+from isolated_mlops.components.catalogue import ZONE_GROUP as DNS_ZONE_GROUP  # noqa: E402
+from isolated_mlops.components.catalogue import AKS, AKS_NAMESPACE, K8S_EXTENSION  # noqa: E402
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
             f"price page on {READ_ON}")

@@ -20,11 +20,13 @@ pack. What differs, and why:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Protocol, Sequence, Union
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, serialize_properties
 from pulumi_policy.proxy import (
+    _DictProxy,
+    _ListProxy,
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_ASSET_VALUE,
@@ -36,8 +38,6 @@ from pulumi_policy.proxy import (
 
 from isolated_mlops.policy.rules import UNKNOWN, ResourceView
 
-if TYPE_CHECKING:
-    from offline.engine import RegisteredResource, StackRun
 
 # The engine's wire sentinels for "not known during preview" (the Python SDK sends the string one
 # for every unknown; the policy SDK knows all of them).
@@ -66,7 +66,38 @@ def plain(value: Any, path: str = "", secrets: Optional[list[str]] = None) -> An
 # --------------------------------------------------------------------------------------------
 # Offline engine
 # --------------------------------------------------------------------------------------------
-def from_registered(r: "RegisteredResource") -> ResourceView:
+# What the rules need of a registration and of a run: the offline engine's `RegisteredResource` and
+# `StackRun` (offline/engine.py) have these. Described here, not imported: the guardrails are part
+# of the library and never import the tools that use them.
+class Registration(Protocol):
+    @property
+    def urn(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def custom(self) -> bool: ...
+    @property
+    def protect(self) -> bool: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def dependencies(self) -> Sequence[str]: ...
+    @property
+    def property_dependencies(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def secret_paths(self) -> Sequence[str]: ...
+    @property
+    def id(self) -> str: ...
+
+
+class Registrations(Protocol):
+    @property
+    def resources(self) -> Sequence[Registration]: ...
+
+
+def from_registered(r: Registration) -> ResourceView:
     return ResourceView(
         urn=r.urn,
         type=r.type,
@@ -80,7 +111,7 @@ def from_registered(r: "RegisteredResource") -> ResourceView:
     )
 
 
-def views(run: "StackRun") -> list[ResourceView]:
+def views(run: Registrations) -> list[ResourceView]:
     return [from_registered(r) for r in run.resources if r.custom]
 
 
@@ -96,10 +127,38 @@ def policy_props(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """CrossGuard's props (an unknown-checking proxy) as plain values, plus any secret paths seen.
 
     Reading the proxy item by item raises on the first unknown; serializing it hands back the raw
-    values with the engine's sentinels, which `plain` then maps to UNKNOWN.
+    values with the engine's sentinels, which `plain` then maps to UNKNOWN. `_plain_props` does both
+    in one pass (tests/test_policy_pack.py checks it against the two steps on every resource of both
+    stacks).
     """
     secrets: list[str] = []
-    return plain(serialize_properties(props), "", secrets), secrets
+    return _plain_props(props, "", secrets), secrets
+
+
+_PROXIES = (_DictProxy, _ListProxy)
+
+
+def _plain_props(value: Any, path: str, secrets: list[str]) -> Any:
+    """`plain(serialize_properties(value))` without building the serialized copy first.
+
+    Every stack policy converts every resource, each time from fresh proxies (the SDK builds them per
+    policy): the two steps were most of the pack's time. The proxies are unwrapped the way the SDK's
+    own `serialize_properties` unwraps them (their `"__target"`); plain JSON values are taken as
+    they are, and anything else (assets, archives, secret proxies) goes through the SDK's own path.
+    """
+    while isinstance(value, _PROXIES):
+        value = value["__target"]
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
+            return plain(serialize_properties(value), path, secrets)
+        return {k: _plain_props(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_props(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return plain(serialize_properties(value), path, secrets)
 
 
 def from_policy_resource(resource: PolicyResourceLike,

@@ -3,7 +3,7 @@
 `policy/config/<stack>.json` holds a stack's levels. The files are Pulumi's own policy-pack config
 format, so the same file is what `pulumi preview --policy-pack policy --policy-pack-config ...` (and
 `pulumi/actions`' `policyPackConfigs`) hands the pack, what the pack applies by itself when the CLI
-tells it the stack (`PULUMI_STACK`), and what the offline preview reads (`policy.offline`).
+tells it the stack (`PULUMI_STACK`), and what the offline preview reads (`offline.policy_check`).
 
 Resolution is the CLI's (`ReconcilePolicyPackConfig`): every policy starts at the pack's default,
 an `"all"` entry overrides every policy, then a policy's own entry overrides that.

@@ -24,7 +24,7 @@ STACKS = ["dev", "prod", "staging"]
     (["network/vnet.py"], STACKS),                                   # shared code: every stack
     (["Pulumi.dev.yaml", "network/vnet.py"], STACKS),
     (["Pulumi.yaml"], STACKS),                                       # the project file is shared
-    (["policy/rules.py"], STACKS),
+    (["policy/rules/network.py"], STACKS),
     (["delivery/branches.yaml"], STACKS),
     (["requirements.txt"], STACKS),
     (["README.md"], []),                                             # documentation: none

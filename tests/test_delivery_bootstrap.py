@@ -136,3 +136,14 @@ def test_bad_configuration_is_refused_before_anything_is_created() -> None:
     for key in ("namePrefix", "stateUsers[0].objectId", "allowedIpRanges[0]", "deployerPrincipalType"):
         assert key in message
     assert not [r for r in run.resources if r.custom], "nothing may be declared from a bad configuration"
+
+
+def test_the_vault_is_the_librarys_key_vault_and_keeps_its_old_urn(state: StackRun) -> None:
+    """bootstrap/ uses the package's KeyVault (no private endpoint: the state exists before any VNet); a
+    backend deployed while the vault was a top-level resource keeps it: the vault claims the old URN."""
+    vault = one(state, "azure-native:keyvault:Vault")
+    assert state.by_urn(vault.parent).type == "mlops:workspace:KeyVault"
+    assert f"urn:pulumi:{STACK}::isolated-mlops-state::azure-native:keyvault:Vault::state" in vault.aliases
+    assert not state.of_type("azure-native:network:PrivateEndpoint")
+    assert vault.input("properties.publicNetworkAccess") == "Enabled"
+    assert vault.input("properties.networkAcls.defaultAction") == "Allow", "no addresses listed: open to Entra ID callers"

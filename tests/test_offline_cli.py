@@ -107,7 +107,7 @@ def test_policy_findings_carry_the_stacks_enforcement_level(run_with):
 
 
 def test_cli_preview_policy_fails_only_on_a_mandatory_finding(cli, monkeypatch, capsys):
-    from isolated_mlops.policy import offline as policy_offline
+    from offline import policy_check as policy_offline
 
     def finding(level):
         return lambda run, stack: [policy_offline.Finding("planted", run.resources[0].urn, "planted", level)]

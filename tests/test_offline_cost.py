@@ -173,19 +173,27 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     assert fixed[0].monthly == fixed[1].monthly and fixed[0].assumption == "", "a fixed item assumes nothing"
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"natGBPerMonth": 5}, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
-    ({"colour": "blue"}, "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
-    ({"storageGb": -1}, "costAssumptions.storageGb: must be a number, 0 or more"),
-    ({"storageGb": "lots"}, "costAssumptions.storageGb: must be a number, 0 or more"),
-    ({"storageGb": True}, "costAssumptions.storageGb: must be a number, 0 or more"),
-])
-def test_bad_assumptions_are_refused_with_the_key_named(run_with, values, message):
-    run = run_with("dev", _assume(**values))
+def test_bad_assumptions_are_refused_with_the_key_named(run_with):
+    """Five mistakes in one stack file (one program run): each is refused, named, on its own line."""
+    mistakes = {
+        "natGBPerMonth": (5, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
+        "colour": ("blue", "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
+        "storageGb": (-1, "costAssumptions.storageGb: must be a number, 0 or more"),
+        "natGbPerMonth": ("lots", "costAssumptions.natGbPerMonth: must be a number, 0 or more"),
+        "peeringGbPerMonth": (True, "costAssumptions.peeringGbPerMonth: must be a number, 0 or more"),
+    }
+    run = run_with("dev", _assume(**{key: value for key, (value, _) in mistakes.items()}))
     with pytest.raises(cost.AssumptionsError) as raised:
         cost.estimate(run)
-    assert any(message in problem for problem in raised.value.problems), raised.value.problems
-    assert all(problem.startswith("isolated-mlops:costAssumptions") for problem in raised.value.problems)
+    problems = raised.value.problems
+    assert len(problems) == len(mistakes), problems
+    for key, (value, message) in mistakes.items():
+        [problem] = [p for p in problems if f"costAssumptions.{key}:" in p]
+        assert message in problem and problem.startswith("isolated-mlops:costAssumptions"), problem
+    # Negative: the same keys with good values are accepted.
+    good = dataclasses.replace(run, config={**run.config, "isolated-mlops:costAssumptions": json.dumps(
+        {"natGbPerMonth": 5, "storageGb": 0, "peeringGbPerMonth": 1.5})})
+    assert cost.assumptions_of(good)["peeringGbPerMonth"] == 1.5
 
 
 def test_assumptions_that_are_not_a_mapping_are_refused():

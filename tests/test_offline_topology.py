@@ -20,9 +20,10 @@ from typing import Callable
 
 import pytest
 
+from isolated_mlops.components import catalogue
 from isolated_mlops.components.zones import CLOUDS
 from offline import diff, graph, topology
-from offline.engine import PROJECT_DIR, RegisteredResource, StackRun, run_stack, stack_values
+from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from isolated_mlops.policy import rules
 
 MERMAID_DIR = PROJECT_DIR / "tests" / "mermaid"
@@ -363,7 +364,8 @@ def test_a_public_ip_on_a_vm_is_drawn_as_an_internet_path(prod):
 
 
 def test_the_topology_reads_internet_sources_as_the_policy_rules_do():
-    assert topology.INTERNET_SOURCES is rules.INTERNET_SOURCES
+    # One definition, in the catalogue of Azure facts, for the diagram and the rules.
+    assert topology.INTERNET_SOURCES is rules.INTERNET_SOURCES is catalogue.INTERNET_SOURCES
     for source in ("Internet", "internet", "INTERNET", "*", "Any", "0.0.0.0/0", "::/0"):
         rule = {"access": "Allow", "direction": "Inbound", "sourceAddressPrefix": source, "destinationPortRange": "22"}
         assert topology.from_internet(rule) and rules.open_admin_ports(rule) == [22], source
@@ -371,7 +373,7 @@ def test_the_topology_reads_internet_sources_as_the_policy_rules_do():
     assert not topology.from_internet({"sourceAddressPrefix": "10.11.0.0/26"})
 
 
-@pytest.mark.parametrize("source", ["Internet", "::/0"])
+@pytest.mark.parametrize("source", ["Internet", "iNtErNeT", "::/0", "0.0.0.0/0", "ANY"])
 def test_nsg_allow_rules_become_arrows_and_an_internet_source_is_flagged(prod, source):
     drawing = draw(prod)
     bastion_subnet = drawing.box_of(drawing.one("Bastion "))
@@ -388,6 +390,16 @@ def test_nsg_allow_rules_become_arrows_and_an_internet_source_is_flagged(prod, s
     [(_, arrow, label, subnet)] = drawing.arrows(source=topology.INTERNET)
     assert (arrow, label) == ("==>", "Tcp 22 allowed") and drawing.labels[subnet].startswith("snet-agents ")
     assert drawing.styled[subnet] == topology.BOX_STYLES["exposed"]
+
+
+def test_an_nsg_rule_from_a_private_range_is_not_flagged_as_internet(prod):
+    def open_agents_to_a_private_range(resources):
+        [nsg] = [r for r in resources if r.name == "access-network-nsg-agents"]
+        nsg.inputs["securityRules"][0]["sourceAddressPrefix"] = "10.0.0.0/8"
+        return resources
+
+    drawing = draw(broken(prod, open_agents_to_a_private_range))
+    assert not drawing.arrows(source=topology.INTERNET)
 
 
 def test_subnet_paths_are_only_the_ones_the_nsgs_allow(prod):
@@ -461,22 +473,16 @@ def test_the_monitor_scopes_open_access_mode_is_not_an_exposure(prod):
 # ------------------------------------------------------------------------------------------------
 # The picture of a change
 # ------------------------------------------------------------------------------------------------
-def _prod_with_agents(count: int) -> StackRun:
-    values = copy.deepcopy(stack_values("prod"))
-    values["agents"].update(count=count)
-    return run_stack("prod", values=values)
-
-
 @pytest.fixture(scope="session")
-def more_agents() -> StackRun:
+def more_agents(run_with) -> StackRun:
     """Prod with one agent VM more: a typical one-resource change (run once per session)."""
-    return _prod_with_agents(3)
+    return run_with("prod", lambda v: v["agents"].update(count=3))
 
 
 @pytest.fixture(scope="session")
-def fewer_agents() -> StackRun:
-    """Prod with one agent VM less: a typical deletion."""
-    return _prod_with_agents(1)
+def fewer_agents(run_with) -> StackRun:
+    """Prod with one agent VM less: a typical deletion (the same run as other tests' one agent)."""
+    return run_with("prod", lambda v: v["agents"].update(count=1))
 
 
 def change(old: StackRun, new: StackRun) -> tuple[Drawing, int]:

@@ -40,6 +40,16 @@ def test_every_library_folder_is_mapped_into_the_package_and_linked_in_the_check
             f"{PACKAGE}/{folder} must link to ../{folder}: the checkout resolves the package's names through it")
 
 
+def test_every_subpackage_is_listed_for_the_wheel():
+    """setuptools installs only the packages pyproject.toml lists: a new subfolder (policy/rules/,
+    components/catalogue/) missing there would be missing from every installed copy."""
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {".".join((PACKAGE, *init.parent.relative_to(PROJECT_DIR).parts))
+             for folder in LIBRARY_FOLDERS for init in (PROJECT_DIR / folder).rglob("__init__.py")
+             if "__pycache__" not in init.parts}
+    assert found - listed == set(), f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
 def test_the_wheel_holds_the_library_under_one_name(tmp_path: Path):
     """What `pip install <repository>` installs: built by setuptools' PEP 517 hook, as pip calls it, from
     a copy of what the build reads (setuptools writes build/ beside pyproject.toml: not in the checkout)."""
@@ -61,7 +71,8 @@ def test_the_wheel_holds_the_library_under_one_name(tmp_path: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("isolated_mlops/__init__.py", "isolated_mlops/py.typed", "isolated_mlops/network/bastion.py",
                      "isolated_mlops/workspace/ml_workspace.py", "isolated_mlops/compute/clusters.py",
-                     "isolated_mlops/components/zones.py", "isolated_mlops/policy/rules.py",
+                     "isolated_mlops/components/zones.py", "isolated_mlops/policy/rules/__init__.py",
+                     "isolated_mlops/policy/rules/network.py", "isolated_mlops/components/catalogue/network.py",
                      "isolated_mlops/policy/PulumiPolicy.yaml"):
         assert expected in names, f"{expected} missing from {wheel.name}"
     tools = {"offline", "live", "delivery", "ml", "tests", "bootstrap", "benchmarks"}

@@ -168,6 +168,10 @@ def test_an_nsg_without_the_vnet_deny_is_caught(prod: StackRun):
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "VirtualNetwork"}, *rules],
      "'virtualnetwork'"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "*"}, *rules], "'*'"),
+    # The whole address space, IPv4 or IPv6 (the catalogue's internet sources, but the Internet tag).
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "0.0.0.0/0"}, *rules],
+     "'0.0.0.0/0'"),
+    (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "::/0"}, *rules], "'::/0'"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": "10.0.0.0/8"}, *rules],
      "not a subnet of this stack"),
     (lambda rules: [{**rules[0], "name": "oops", "priority": 200, "sourceAddressPrefix": None,

@@ -13,7 +13,8 @@ import pytest
 from isolated_mlops.compute.serving import AKS_LOG_CATEGORIES, EXTENSION_TYPE, extension_settings
 from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVATE_DNS_ZONE_CONTRIBUTOR
 from isolated_mlops.components.serving_config import ServingConfig
-from isolated_mlops.policy import serving_rules as S
+from isolated_mlops.components import catalogue
+from isolated_mlops.policy.rules import serving as S
 from isolated_mlops.policy.adapters import views
 from isolated_mlops.policy.rules import ResourceView, evaluate
 from isolated_mlops.workspace.alerts import serving_error_query, serving_latency_query
@@ -21,12 +22,8 @@ from offline.engine import SECRET_PLACEHOLDER, StackRun
 from tests.helpers import DELETE, changed, violations
 from tests.test_config_validation import TLS_ONLY, _all, _delete, _set, at, check, problems_of
 
-AKS = "azure-native:containerservice:ManagedCluster"
-EXTENSION = "azure-native:kubernetesconfiguration:Extension"
-NAMESPACE = "azure-native:containerservice:ManagedNamespace"
-COMPUTE = "azure-native:machinelearningservices:Compute"
-ROLE = "azure-native:authorization:RoleAssignment"
-QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
+AKS, EXTENSION, NAMESPACE = catalogue.AKS, catalogue.K8S_EXTENSION, catalogue.AKS_NAMESPACE
+COMPUTE, ROLE, QUERY_RULE = catalogue.COMPUTE, catalogue.ROLE_ASSIGNMENT, catalogue.SCHEDULED_QUERY_RULE
 SERVING_RULES = ("aks-private-api-server", "aks-entra-id-authorization", "azureml-extension-internal-https")
 
 
@@ -110,7 +107,7 @@ def test_a_cluster_without_its_diagnostic_setting_is_caught(base):
 
 def test_scoring_subnet_admits_https_from_jump_host_and_agents_only(prod: StackRun, dev: StackRun):
     def rules(run: StackRun) -> set[str]:
-        nsg = next(r for r in run.custom_resources() if r.type == "azure-native:network:NetworkSecurityGroup"
+        nsg = next(r for r in run.custom_resources() if r.type == catalogue.NSG
                    and "scoring" in r.input("networkSecurityGroupName"))
         return {rule["name"] for rule in nsg.input("securityRules") if rule["name"].startswith("AllowHttps")}
     assert rules(prod) == {"AllowHttpsFromJumpHost", "AllowHttpsFromAgents"}
@@ -127,7 +124,7 @@ def test_dev_builds_no_serving(dev: StackRun):
 def test_serving_alerts_read_app_insights_requests_with_the_stack_thresholds(prod: StackRun):
     rules = {r.name: r for r in prod.custom_resources() if r.type == QUERY_RULE and "serving" in r.name}
     assert set(rules) == {"alerts-serving-latency", "alerts-serving-errors"}
-    app_insights = next(r for r in prod.custom_resources() if r.type == "azure-native:applicationinsights:Component")
+    app_insights = next(r for r in prod.custom_resources() if r.type == catalogue.APP_INSIGHTS)
     notify = next(r for r in prod.custom_resources() if r.name == "alerts-notify")
     for rule in rules.values():
         assert rule.input("scopes") == [app_insights.id]

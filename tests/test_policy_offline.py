@@ -1,4 +1,4 @@
-"""`policy.offline.check_run`: the pack's verdict on an offline run, with the pack's levels per stack."""
+"""`offline.policy_check.check_run`: the pack's verdict on an offline run, with the pack's levels per stack."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Callable
 from offline.engine import StackRun
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
-from isolated_mlops.policy.offline import Finding, check_run, check_views, enforcement_levels, has_mandatory
+from offline.policy_check import Finding, check_run, check_views, enforcement_levels, has_mandatory
 from isolated_mlops.policy.rules import RULES
 from tests.helpers import changed
 

@@ -285,18 +285,18 @@ def _public_collection_endpoint(b: Views):
 
 
 def _aks_public_api_server(b: Views):
-    aks = _one(b, lambda r: r.type == "azure-native:containerservice:ManagedCluster")
+    aks = _one(b, lambda r: r.type == R.AKS)
     return (changed(b, lambda r: r is aks, apiServerAccessProfile__enablePrivateClusterPublicFQDN=True), aks.urn,
             "public FQDN")
 
 
 def _aks_without_azure_rbac(b: Views):
-    aks = _one(b, lambda r: r.type == "azure-native:containerservice:ManagedCluster")
+    aks = _one(b, lambda r: r.type == R.AKS)
     return changed(b, lambda r: r is aks, aadProfile__enableAzureRBAC=False), aks.urn, "enableAzureRBAC"
 
 
 def _azureml_extension_plain_http(b: Views):
-    ext = _one(b, lambda r: r.type == "azure-native:kubernetesconfiguration:Extension")
+    ext = _one(b, lambda r: r.type == R.K8S_EXTENSION)
     return (changed(b, lambda r: r is ext, configurationSettings__allowInsecureConnections="true"), ext.urn,
             "plain HTTP")
 

@@ -24,15 +24,19 @@ so the action group holds no credential at all; README "Alerts and the retrainin
 what that leaves open and why the pipeline does not trust the call.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization, monitor, operationalinsights
 
+from isolated_mlops.components.standalone import as_args, type_token
+from isolated_mlops.components.common_args import deployment_subscription
+from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.roles import MONITORING_METRICS_PUBLISHER, role_definition_id
+
+__all__ = ["DRIFT_COLUMNS", "DRIFT_STREAM", "DRIFT_TABLE", "AlertThresholds", "Alerts", "AlertsArgs",
+           "DriftIngestion", "DriftIngestionArgs", "drift_query"]
 
 # The table the drift rows land in. Custom tables' names end in `_CL`
 # (https://learn.microsoft.com/azure/azure-monitor/logs/create-custom-table).
@@ -66,43 +70,54 @@ FAILED_RUNS_METRIC = "Failed Runs"
 
 
 @dataclass
-class DriftIngestionArgs:
+class DriftIngestionArgs(CommonArgs):
+    """The drift table, its data collection endpoint (in the stack's AMPLS) and rule.
+
+    `protect` covers the table (its rows are the drift history); `lock` and `role_assignments` apply to
+    the data collection rule (the Logs Ingestion API admits callers by role on it); the rest does not apply.
+    """
+
     table_name: str
-    """The custom table (DRIFT_TABLE)."""
+    """The custom table (DRIFT_TABLE); custom table names end in `_CL`."""
     endpoint_name: str
     """The data collection endpoint's name."""
     rule_name: str
     """The data collection rule's name."""
     resource_group_name: pulumi.Input[str]
+    """The resource group of the Log Analytics workspace and of the endpoint and rule."""
     location: str
     """The Log Analytics workspace's region: a DCE's logs ingestion endpoint serves workspaces in its own region (data-collection-endpoint-overview)."""
     log_analytics_name: pulumi.Input[str]
+    """The Log Analytics workspace the table is created in (Monitoring's `log_analytics_name`)."""
     log_analytics_id: pulumi.Input[str]
+    """The same workspace's ARM id: the rule's destination."""
     private_link_scope_name: pulumi.Input[str]
     """The stack's AMPLS: the DCE joins it, so ingestion goes through the existing azuremonitor endpoint."""
-    retention_days: int
+    retention_days: int = 30
     """Kept as long as the workspace keeps its other logs."""
-    publisher_principal_id: Optional[str]
+    publisher_principal_id: Optional[str] = None
     """The ML delivery identity's principal id: Monitoring Metrics Publisher on the DCR; None: not assigned here."""
-    subscription_id: pulumi.Input[str]
-    protect: bool
-    """Refuse deletion of the drift table (production): its history goes with it."""
-    tags: dict[str, str]
 
 
 class DriftIngestion(pulumi.ComponentResource):
     """`mlops:workspace:DriftIngestion`: the drift table, its private DCE and the DCR that writes to it."""
 
-    table: operationalinsights.Table
-    endpoint: monitor.DataCollectionEndpoint
-    scoped_endpoint: monitor.PrivateLinkScopedResource
-    rule: monitor.DataCollectionRule
-    publisher: Optional[authorization.RoleAssignment]
+    table_name: pulumi.Output[str]
+    """The custom table's name."""
+    logs_ingestion_endpoint: pulumi.Output[Optional[str]]
+    """The DCE's logs ingestion URL: DRIFT_DCE for the pipeline."""
+    rule_id: pulumi.Output[str]
+    """The data collection rule's ARM id."""
+    rule_immutable_id: pulumi.Output[str]
+    """The rule's immutable id: DRIFT_DCR_ID for the pipeline."""
 
     def __init__(self, name: str, args: DriftIngestionArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:DriftIngestion", name, None, opts)
+        args = as_args(DriftIngestionArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:DriftIngestion"), name, None, opts)
+        check_common(type(self).__name__, args, supports=frozenset({"lock", "role_assignments"}))
         child = pulumi.ResourceOptions(parent=self)
-        self.table = operationalinsights.Table(
+        tags = dict(args.tags)
+        self.table: operationalinsights.Table = operationalinsights.Table(
             f"{name}-table",
             table_name=args.table_name,
             workspace_name=args.log_analytics_name,
@@ -116,17 +131,17 @@ class DriftIngestion(pulumi.ComponentResource):
             # Its rows go with it: protected in production like the Log Analytics workspace.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.endpoint = monitor.DataCollectionEndpoint(
+        self.endpoint: monitor.DataCollectionEndpoint = monitor.DataCollectionEndpoint(
             f"{name}-endpoint",
             data_collection_endpoint_name=args.endpoint_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(
                 public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED),
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
-        self.scoped_endpoint = monitor.PrivateLinkScopedResource(
+        self.scoped_endpoint: monitor.PrivateLinkScopedResource = monitor.PrivateLinkScopedResource(
             f"{name}-endpoint-scoped",
             name=args.endpoint_name,
             scope_name=args.private_link_scope_name,
@@ -134,7 +149,7 @@ class DriftIngestion(pulumi.ComponentResource):
             linked_resource_id=self.endpoint.id,
             opts=child,
         )
-        self.rule = monitor.DataCollectionRule(
+        self.rule: monitor.DataCollectionRule = monitor.DataCollectionRule(
             f"{name}-rule",
             data_collection_rule_name=args.rule_name,
             resource_group_name=args.resource_group_name,
@@ -149,31 +164,34 @@ class DriftIngestion(pulumi.ComponentResource):
             data_flows=[monitor.DataFlowArgs(
                 streams=[DRIFT_STREAM], destinations=[LOG_ANALYTICS_DESTINATION], transform_kql="source",
                 output_stream=self.table.name.apply(lambda table: f"Custom-{table}"))],
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
-        self.publisher = None
+        self.publisher: Optional[authorization.RoleAssignment] = None
         if args.publisher_principal_id:
             # The Logs Ingestion API admits a caller with Monitoring Metrics Publisher on the DCR
             # (https://learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview).
             self.publisher = authorization.RoleAssignment(
                 f"{name}-publisher",
                 scope=self.rule.id,
-                role_definition_id=role_definition_id(args.subscription_id, MONITORING_METRICS_PUBLISHER),
+                role_definition_id=role_definition_id(deployment_subscription(self), MONITORING_METRICS_PUBLISHER),
                 principal_id=args.publisher_principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 opts=child,
             )
+        self.common = apply_common(self, name, args, resource_id=self.rule.id,
+                                   resource_group_name=args.resource_group_name, location=args.location,
+                                   supports=frozenset({"lock", "role_assignments"}))
+        self.table_name = self.table.name
+        self.logs_ingestion_endpoint = self.endpoint.logs_ingestion.apply(lambda li: li.endpoint if li else None)
+        self.rule_id = self.rule.id
+        self.rule_immutable_id = self.rule.immutable_id
         self.register_outputs({
-            "table_name": self.table.name,
+            "table_name": self.table_name,
             "logs_ingestion_endpoint": self.logs_ingestion_endpoint,
-            "rule_immutable_id": self.rule.immutable_id,
+            "rule_id": self.rule_id,
+            "rule_immutable_id": self.rule_immutable_id,
         })
-
-    @property
-    def logs_ingestion_endpoint(self) -> pulumi.Output[Optional[str]]:
-        """The DCE's logs ingestion URL: DRIFT_DCE for the pipeline."""
-        return self.endpoint.logs_ingestion.apply(lambda li: li.endpoint if li else None)
 
 
 @dataclass(frozen=True)
@@ -191,16 +209,17 @@ class AlertThresholds:
 
 
 @dataclass
-class AlertsArgs:
+class AlertsArgs(CommonArgs):
+    """Action groups and alert rules. Of the common arguments only `tags` applies (nothing here is stateful)."""
+
     resource_group_name: pulumi.Input[str]
+    """The resource group of the action groups and rules."""
     location: str
     """The log search alert's region (the workspace's); action groups and metric alerts are global."""
     notify_group_name: str
+    """The notifying action group's name."""
     retrain_group_name: str
-    emails: Sequence[str]
-    """Email receivers of both action groups."""
-    retrain_webhook_url: Optional[str]
-    """The retraining pipeline's webhook (no credential in it: config checks); None: no trigger."""
+    """The retraining action group's name (created only with a webhook)."""
     workspace_id: pulumi.Input[str]
     """The AML workspace, the failed-runs rule's scope."""
     log_analytics_id: pulumi.Input[str]
@@ -208,9 +227,13 @@ class AlertsArgs:
     drift_table: pulumi.Input[str]
     """The drift table's name, from the table itself (so the rule waits for it)."""
     thresholds: AlertThresholds
+    """What the rules compare against."""
     rule_prefix: str
     """Alert rule names start with it (`<prefix>-failed-runs`), unique in the resource group."""
-    tags: dict[str, str]
+    emails: Sequence[str] = ()
+    """Email receivers of both action groups."""
+    retrain_webhook_url: Optional[str] = None
+    """The retraining pipeline's webhook (no credential in it: config checks); None: no trigger."""
     serving_app_insights_id: Optional[pulumi.Input[str]] = None
     """The Application Insights component the serving deployments report to; None (no serving): no serving rules."""
 
@@ -258,17 +281,24 @@ def serving_error_query(rate_percent: float) -> str:
 class Alerts(pulumi.ComponentResource):
     """`mlops:workspace:Alerts`: who is told (action groups) and when (failed runs, data drift)."""
 
-    notify: monitor.ActionGroup
-    retrain: Optional[monitor.ActionGroup]
-    failed_runs: monitor.MetricAlert
-    drift: monitor.ScheduledQueryRule
+    notify_group_id: pulumi.Output[str]
+    """The notifying action group's ARM id."""
+    retrain_group_id: pulumi.Output[Optional[str]]
+    """The retraining action group's ARM id; None without a webhook."""
+    failed_runs_rule_id: pulumi.Output[str]
+    """The failed-runs metric alert's ARM id."""
+    drift_rule_id: pulumi.Output[str]
+    """The data-drift log search alert's ARM id."""
 
     def __init__(self, name: str, args: AlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:Alerts", name, None, opts)
+        args = as_args(AlertsArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:Alerts"), name, None, opts)
+        check_common(type(self).__name__, args, supports=frozenset())
         child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
         emails = [monitor.MicrosoftCommonEmailReceiverArgs(name=f"email-{i}", email_address=address, use_common_alert_schema=True)
                   for i, address in enumerate(args.emails)]
-        self.notify = monitor.ActionGroup(
+        self.notify: monitor.ActionGroup = monitor.ActionGroup(
             f"{name}-notify",
             action_group_name=args.notify_group_name,
             group_short_name=NOTIFY_SHORT_NAME,
@@ -276,11 +306,11 @@ class Alerts(pulumi.ComponentResource):
             location=GLOBAL_LOCATION,
             enabled=True,
             email_receivers=emails,
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         # The retraining group is separate: a failed training run must not start another one.
-        self.retrain = None
+        self.retrain: Optional[monitor.ActionGroup] = None
         if args.retrain_webhook_url:
             self.retrain = monitor.ActionGroup(
                 f"{name}-retrain",
@@ -291,10 +321,10 @@ class Alerts(pulumi.ComponentResource):
                 enabled=True,
                 webhook_receivers=[monitor.WebhookReceiverArgs(
                     name="retrain-pipeline", service_uri=args.retrain_webhook_url, use_common_alert_schema=True)],
-                tags=args.tags,
+                tags=tags,
                 opts=child,
             )
-        self.failed_runs = monitor.MetricAlert(
+        self.failed_runs: monitor.MetricAlert = monitor.MetricAlert(
             f"{name}-failed-runs",
             rule_name=f"{args.rule_prefix}-failed-runs",
             resource_group_name=args.resource_group_name,
@@ -320,11 +350,11 @@ class Alerts(pulumi.ComponentResource):
                 )],
             ),
             actions=[monitor.MetricAlertActionArgs(action_group_id=self.notify.id)],
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         groups = [self.notify.id, *([self.retrain.id] if self.retrain else [])]
-        self.drift = monitor.ScheduledQueryRule(
+        self.drift: monitor.ScheduledQueryRule = monitor.ScheduledQueryRule(
             f"{name}-drift",
             rule_name=f"{args.rule_prefix}-data-drift",
             resource_group_name=args.resource_group_name,
@@ -354,7 +384,7 @@ class Alerts(pulumi.ComponentResource):
                     number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
             )]),
             actions=monitor.ActionsArgs(action_groups=groups),
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         self.serving_latency: Optional[monitor.ScheduledQueryRule] = None
@@ -368,11 +398,15 @@ class Alerts(pulumi.ComponentResource):
                 f"{name}-serving-errors", f"{args.rule_prefix}-serving-errors", args,
                 f"Served models: more than {args.thresholds.serving_error_rate_percent}% of requests failed over 15 minutes.",
                 serving_error_query(args.thresholds.serving_error_rate_percent))
+        self.notify_group_id = self.notify.id
+        self.retrain_group_id = self.retrain.id.apply(lambda i: i) if self.retrain else pulumi.Output.from_input(None)
+        self.failed_runs_rule_id = self.failed_runs.id
+        self.drift_rule_id = self.drift.id
         self.register_outputs({
-            "notify_group_id": self.notify.id,
-            "retrain_group_id": self.retrain.id if self.retrain else None,
-            "failed_runs_rule_id": self.failed_runs.id,
-            "drift_rule_id": self.drift.id,
+            "notify_group_id": self.notify_group_id,
+            "retrain_group_id": self.retrain_group_id,
+            "failed_runs_rule_id": self.failed_runs_rule_id,
+            "drift_rule_id": self.drift_rule_id,
         })
 
     def _serving_rule(self, name: str, rule_name: str, args: AlertsArgs, description: str,
@@ -401,6 +435,6 @@ class Alerts(pulumi.ComponentResource):
                     number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
             )]),
             actions=monitor.ActionsArgs(action_groups=[self.notify.id]),
-            tags=args.tags,
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -1,6 +1,4 @@
-"""The workspace's container registry: Premium (the only SKU with private link), private only."""
-
-from __future__ import annotations
+"""A container registry: Premium (the only SKU with private link), public access off, admin user off."""
 
 from dataclasses import dataclass
 from typing import Optional
@@ -8,31 +6,54 @@ from typing import Optional
 import pulumi
 from pulumi_azure_native import containerregistry
 
-from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.standalone import as_args, type_token
+from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common
+
+__all__ = ["ContainerRegistry", "ContainerRegistryArgs"]
+
+# The registry's private-link sub-resource ("Azure Private Endpoint private DNS zone values", Containers:
+# https://learn.microsoft.com/azure/private-link/private-endpoint-dns#containers).
+REGISTRY_GROUP_ID = "registry"
 
 
 @dataclass
-class ContainerRegistryArgs:
+class ContainerRegistryArgs(CommonArgs):
+    """A private Premium registry; clients reach it through `private_endpoint` (or trusted Azure services).
+
+    A managed identity (`identity=`) is not offered here (nothing in the platform needs the registry's own).
+    """
+
     registry_name: pulumi.Input[str]
-    placement: PrivateEndpointPlacement
-    protect: bool
+    """The registry's Azure name (5-50 letters and digits, globally unique)."""
+    resource_group_name: pulumi.Input[str]
+    """The resource group the registry is created in."""
+    location: pulumi.Input[str]
+    """The registry's region."""
 
 
 class ContainerRegistry(pulumi.ComponentResource):
     """`mlops:workspace:ContainerRegistry`."""
 
-    registry: containerregistry.Registry
-    private_endpoint: PrivateEndpoint
+    registry_id: pulumi.Output[str]
+    """The registry's ARM id."""
+    registry_name: pulumi.Output[str]
+    """The registry's Azure name."""
+    login_server: pulumi.Output[str]
+    """`<name>.azurecr.io`: what `docker login` and image references use."""
+    private_endpoint_ids: pulumi.Output[dict[str, str]]
+    """The private endpoints' ARM ids by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:ContainerRegistry", name, None, opts)
-        placement = args.placement
-        self.registry = containerregistry.Registry(
+        args = as_args(ContainerRegistryArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:ContainerRegistry"), name, None, opts)
+        self.registry: containerregistry.Registry = containerregistry.Registry(
             f"{name}-registry",
             registry_name=args.registry_name,
-            resource_group_name=placement.resource_group_name,
-            location=placement.location,
-            # Private endpoints exist only on Premium; a cheaper SKU here silently means public pulls.
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            # Private endpoints exist only on Premium
+            # (https://learn.microsoft.com/azure/container-registry/container-registry-private-link);
+            # a cheaper SKU here silently means public pulls.
             sku=containerregistry.SkuArgs(name=containerregistry.SkuName.PREMIUM),
             admin_user_enabled=False,
             public_network_access=containerregistry.PublicNetworkAccess.DISABLED,
@@ -41,17 +62,19 @@ class ContainerRegistry(pulumi.ComponentResource):
             policies=containerregistry.PoliciesArgs(
                 quarantine_policy=containerregistry.QuarantinePolicyArgs(status=containerregistry.PolicyStatus.DISABLED),
             ),
-            tags=dict(placement.tags),
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.private_endpoint = PrivateEndpoint(
-            f"{name}-registry",
-            PrivateEndpointArgs(
-                placement=placement,
-                target_resource_id=self.registry.id,
-                group_id="registry",
-                endpoint_name=pulumi.Output.concat("pe-", self.registry.name),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.register_outputs({"registry_id": self.registry.id, "login_server": self.registry.login_server})
+        self.common = apply_common(
+            self, name, args, resource_id=self.registry.id, resource_group_name=args.resource_group_name,
+            location=args.location, supports=frozenset({"lock", "private_endpoint", "diagnostics", "role_assignments"}),
+            endpoint_groups=[EndpointGroup(REGISTRY_GROUP_ID, f"{name}-registry",
+                                           pulumi.Output.concat("pe-", self.registry.name))])
+        self.private_endpoints = self.common.private_endpoints
+        self.private_endpoint = self.private_endpoints.get(REGISTRY_GROUP_ID)
+        self.registry_id = self.registry.id
+        self.registry_name = self.registry.name
+        self.login_server = self.registry.login_server
+        self.private_endpoint_ids = self.common.endpoint_ids()
+        self.register_outputs({"registry_id": self.registry_id, "registry_name": self.registry_name,
+                               "login_server": self.login_server, "private_endpoint_ids": self.private_endpoint_ids})

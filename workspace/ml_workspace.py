@@ -1,59 +1,85 @@
 """The Azure Machine Learning workspace, linked to its four dependencies, behind a private endpoint."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
 import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
-from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.standalone import as_args, type_token
+from isolated_mlops.components.common_args import deployment_subscription
+from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
 from isolated_mlops.components.roles import READER, role_definition_id
+
+__all__ = ["MlWorkspace", "MlWorkspaceArgs"]
+
+# The workspace's private-link sub-resource ("Azure Private Endpoint private DNS zone values", AI + Machine
+# Learning: https://learn.microsoft.com/azure/private-link/private-endpoint-dns#ai--machine-learning).
+WORKSPACE_GROUP_ID = "amlworkspace"
 
 
 @dataclass
-class MlWorkspaceArgs:
+class MlWorkspaceArgs(CommonArgs):
+    """An Azure Machine Learning workspace in a customer-managed VNet, linked to its four dependencies.
+
+    To create the workspace after its dependencies' private endpoints (as Microsoft's secure template
+    does), give the component `opts=ResourceOptions(depends_on=[...])`: the workspace itself waits for
+    them. The workspace always has its system-assigned identity (`identity=` may add user-assigned ones).
+    """
+
     workspace_name: str
+    """The workspace's Azure name."""
+    resource_group_name: pulumi.Input[str]
+    """The resource group the workspace is created in."""
+    location: pulumi.Input[str]
+    """The workspace's region."""
     storage_account_id: pulumi.Input[str]
+    """The default storage account (WorkspaceStorage's `account_id`)."""
     key_vault_id: pulumi.Input[str]
+    """The workspace's Key Vault (KeyVault's `vault_id`)."""
     container_registry_id: pulumi.Input[str]
+    """The workspace's container registry (ContainerRegistry's `registry_id`)."""
     app_insights_id: pulumi.Input[str]
+    """Application Insights (Monitoring's `app_insights_id`)."""
     image_build_compute: str
-    """A compute cluster this stack always creates: ACR is private, so images build inside the VNet."""
-    public_access: bool
-    """Lock-down switch: False keeps the workspace reachable only through its private endpoint."""
-    hbi_workspace: bool
-    """High business impact (confidential data); Azure accepts it only when the workspace is created."""
+    """A compute cluster the stack creates: the registry is private, so images build inside the VNet."""
     serverless_subnet_id: pulumi.Input[str]
     """The subnet serverless compute runs in (the training subnet), with no public IP."""
-    storage_private_endpoints: Mapping[str, PrivateEndpoint]
-    """The default storage's endpoints by group id: the workspace identity gets Reader on each."""
-    dependency_endpoints: Sequence[pulumi.Resource]
-    """The storage, Key Vault and registry private endpoints: the workspace is created after them."""
-    subscription_id: pulumi.Input[str]
-    placement: PrivateEndpointPlacement
-    protect: bool
+    public_access: bool = False
+    """Lock-down switch: False keeps the workspace reachable only through its private endpoint."""
+    hbi_workspace: bool = False
+    """High business impact (confidential data); Azure accepts it only when the workspace is created."""
+    storage_endpoint_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The default storage's private endpoint ids by group id: the workspace identity gets Reader on each."""
 
 
 class MlWorkspace(pulumi.ComponentResource):
     """`mlops:workspace:MlWorkspace`."""
 
-    workspace: ml.Workspace
-    private_endpoint: PrivateEndpoint
-    endpoint_readers: dict[str, authorization.RoleAssignment]
+    workspace_id: pulumi.Output[str]
+    """The workspace's ARM id."""
+    workspace_name: pulumi.Output[str]
+    """The workspace's Azure name."""
+    principal_id: pulumi.Output[str]
+    """The workspace's system-assigned identity's object id."""
+    private_endpoint_ids: pulumi.Output[dict[str, str]]
+    """The workspace's private endpoint's ARM id by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: MlWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:MlWorkspace", name, None, opts)
-        placement = args.placement
-        self.workspace = ml.Workspace(
+        args = as_args(MlWorkspaceArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:MlWorkspace"), name, None, opts)
+        # The caller's depends_on is the workspace's own wait (children do not inherit a component's).
+        wait_for = opts.depends_on if opts is not None else None
+        user_ids = list(args.identity.user_assigned_ids) if args.identity else []
+        self.workspace: ml.Workspace = ml.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
-            resource_group_name=placement.resource_group_name,
-            location=placement.location,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
             sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
-            identity=ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            identity=ml.ManagedServiceIdentityArgs(type=identity_type(args.identity, system_assigned=True) or "SystemAssigned",
+                                                   user_assigned_identities=user_ids or None),
             storage_account=args.storage_account_id,
             key_vault=args.key_vault_id,
             container_registry=args.container_registry_id,
@@ -92,33 +118,28 @@ class MlWorkspace(pulumi.ComponentResource):
             ),
             # The workspace lives in *our* VNet (customer-managed network), not an Azure-managed one.
             managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=ml.IsolationMode.DISABLED),
-            tags=dict(placement.tags),
+            tags=dict(args.tags),
             # Microsoft's machine-learning-end-to-end-secure template creates the workspace after its
             # storage, Key Vault and registry modules, private endpoints and DNS included: everything
             # the workspace runs (clusters, jobs, image builds) reaches them only through those endpoints.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
-                                        depends_on=list(args.dependency_endpoints)),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=wait_for),
         )
-        self.private_endpoint = PrivateEndpoint(
-            f"{name}-workspace",
-            PrivateEndpointArgs(
-                placement=placement,
-                target_resource_id=self.workspace.id,
-                group_id="amlworkspace",
-                endpoint_name=f"pe-{args.workspace_name}",
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.common = apply_common(
+            self, name, args, resource_id=self.workspace.id, resource_group_name=args.resource_group_name,
+            location=args.location,
+            endpoint_groups=[EndpointGroup(WORKSPACE_GROUP_ID, f"{name}-workspace", f"pe-{args.workspace_name}")])
+        self.private_endpoints = self.common.private_endpoints
+        self.private_endpoint = self.private_endpoints.get(WORKSPACE_GROUP_ID)
         # Studio previews data in the default storage with the workspace's identity, which needs
         # Reader on each of the storage's private endpoints ("Use Azure Machine Learning studio in an
         # Azure virtual network", Datastore: Azure Storage Account, step 2:
         # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network#datastore-azure-storage-account).
         principal_id = self.workspace.identity.apply(_principal_id)
-        self.endpoint_readers = {
+        self.endpoint_readers: dict[str, authorization.RoleAssignment] = {
             group: authorization.RoleAssignment(
                 f"{name}-reader-{group}",
-                scope=endpoint.endpoint.id,
-                role_definition_id=role_definition_id(args.subscription_id, READER),
+                scope=endpoint_id,
+                role_definition_id=role_definition_id(deployment_subscription(self), READER),
                 principal_id=principal_id,
                 # Said explicitly: the identity was created seconds ago, and Azure may not find a new
                 # principal yet unless the type is given
@@ -127,12 +148,17 @@ class MlWorkspace(pulumi.ComponentResource):
                 description=f"Studio previews data through the storage {group} endpoint with the workspace identity.",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for group, endpoint in sorted(args.storage_private_endpoints.items())
+            for group, endpoint_id in sorted(args.storage_endpoint_ids.items())
         }
+        self.workspace_id = self.workspace.id
+        self.workspace_name = self.workspace.name
+        self.principal_id = principal_id
+        self.private_endpoint_ids = self.common.endpoint_ids()
         self.register_outputs({
-            "workspace_id": self.workspace.id,
-            "workspace_name": self.workspace.name,
-            "private_endpoint_id": self.private_endpoint.endpoint.id,
+            "workspace_id": self.workspace_id,
+            "workspace_name": self.workspace_name,
+            "principal_id": self.principal_id,
+            "private_endpoint_ids": self.private_endpoint_ids,
         })
 
 

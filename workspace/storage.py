@@ -1,28 +1,38 @@
 """The workspace's default storage account, reachable only through its private endpoints."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import pulumi
 from pulumi_azure_native import storage
 
-from isolated_mlops.components.private_endpoint import PrivateEndpoint, PrivateEndpointArgs, PrivateEndpointPlacement
+from isolated_mlops.components.standalone import as_args, type_token
+from isolated_mlops.components.interface import CommonArgs, EndpointGroup, apply_common, identity_type
+
+__all__ = ["WorkspaceStorage", "WorkspaceStorageArgs"]
 
 
 @dataclass
-class WorkspaceStorageArgs:
+class WorkspaceStorageArgs(CommonArgs):
+    """The default storage account of an Azure ML workspace, private but for that workspace and trusted services.
+
+    `diagnostics=` logs the blob service (storage resource logs are per service, not per account).
+    """
+
     account_name: pulumi.Input[str]
-    sku: str
-    group_ids: Sequence[str]
-    """Private endpoints to create: blob and file always; queue and table for batch endpoints."""
+    """The account's Azure name (3-24 lowercase letters and digits, globally unique)."""
+    resource_group_name: pulumi.Input[str]
+    """The resource group the account is created in."""
+    location: pulumi.Input[str]
+    """The account's region."""
     trusted_workspace_id: pulumi.Input[str]
     """The AML workspace that uses this account: the one resource instance its firewall admits."""
     tenant_id: pulumi.Input[str]
-    placement: PrivateEndpointPlacement
-    protect: bool
-    """Refuse deletion (production): a replaced account loses every dataset and model artifact."""
+    """The workspace's Entra tenant (for the firewall's resource instance rule)."""
+    sku: str = "Standard_LRS"
+    """The account's redundancy SKU (Standard_LRS, Standard_ZRS, Standard_GRS, ...)."""
+    group_ids: Sequence[str] = ("blob", "file")
+    """Private endpoints to create with `private_endpoint`: blob and file always; queue and table for batch endpoints."""
     trusted_registry_ids: Sequence[pulumi.Input[str]] = ()
     """Azure ML registries the firewall admits too: sharing a model from the workspace into a registry
     copies its files out of this account, which needs the registry as a resource instance."""
@@ -32,17 +42,22 @@ class WorkspaceStorage(pulumi.ComponentResource):
     """`mlops:workspace:Storage`: StorageV2, TLS 1.2, no public blobs, deny by default but for the workspace
     and trusted services, one endpoint per group id."""
 
-    account: storage.StorageAccount
-    private_endpoints: dict[str, PrivateEndpoint]
+    account_id: pulumi.Output[str]
+    """The account's ARM id."""
+    account_name: pulumi.Output[str]
+    """The account's Azure name."""
+    private_endpoint_ids: pulumi.Output[dict[str, str]]
+    """The private endpoints' ARM ids by group id; empty without `private_endpoint`."""
 
     def __init__(self, name: str, args: WorkspaceStorageArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("mlops:workspace:Storage", name, None, opts)
-        placement = args.placement
-        self.account = storage.StorageAccount(
+        args = as_args(WorkspaceStorageArgs, args)  # a mapping when the component package serves it
+        super().__init__(type_token("mlops:workspace:Storage"), name, None, opts)
+        kind = identity_type(args.identity)
+        self.account: storage.StorageAccount = storage.StorageAccount(
             f"{name}-account",
             account_name=args.account_name,
-            resource_group_name=placement.resource_group_name,
-            location=placement.location,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=args.sku),
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
@@ -80,20 +95,20 @@ class WorkspaceStorage(pulumi.ComponentResource):
                 ip_rules=[],
                 virtual_network_rules=[],
             ),
-            tags=dict(placement.tags),
+            identity=storage.IdentityArgs(type=kind, user_assigned_identities=list(args.identity.user_assigned_ids) or None)
+            if kind and args.identity else None,
+            tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.private_endpoints = {
-            group: PrivateEndpoint(
-                f"{name}-{group}",
-                PrivateEndpointArgs(
-                    placement=placement,
-                    target_resource_id=self.account.id,
-                    group_id=group,
-                    endpoint_name=pulumi.Output.concat("pe-", self.account.name, f"-{group}"),
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for group in args.group_ids
-        }
-        self.register_outputs({"account_id": self.account.id, "account_name": self.account.name})
+        self.common = apply_common(
+            self, name, args, resource_id=self.account.id, resource_group_name=args.resource_group_name,
+            location=args.location,
+            diagnostics_resource_id=pulumi.Output.concat(self.account.id, "/blobServices/default"),
+            endpoint_groups=[EndpointGroup(group, f"{name}-{group}", pulumi.Output.concat("pe-", self.account.name, f"-{group}"))
+                             for group in args.group_ids])
+        self.private_endpoints = self.common.private_endpoints
+        self.account_id = self.account.id
+        self.account_name = self.account.name
+        self.private_endpoint_ids = self.common.endpoint_ids()
+        self.register_outputs({"account_id": self.account_id, "account_name": self.account_name,
+                               "private_endpoint_ids": self.private_endpoint_ids})

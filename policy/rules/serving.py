@@ -1,18 +1,16 @@
 """Rules for private serving (compute/serving.py): the AKS cluster stays private and the Azure ML
-extension's router stays internal and HTTPS. Registered into `policy.rules.RULES` on import (the one
-import line at the end of policy/rules.py), like every other rule: tests, the offline preview and the
-CrossGuard pack all see them.
+extension's router stays internal and HTTPS. Registered into `RULES` on import (its line in
+policy/rules/__init__.py), like every other module of rules.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from isolated_mlops.policy.rules import (UNKNOWN, ResourceView, _is_true, _mappings, _not_exactly, _of_type,
-                                         _vnet_of_subnet_id, resource_rule, rule)
+from isolated_mlops.components.catalogue import AKS, K8S_EXTENSION
+from isolated_mlops.policy.rules.base import UNKNOWN, ResourceView, resource_rule, rule
+from isolated_mlops.policy.rules.helpers import _is_true, _mappings, _not_exactly, _of_type, _vnet_of_subnet_id
 
-AKS = "azure-native:containerservice:ManagedCluster"
-K8S_EXTENSION = "azure-native:kubernetesconfiguration:Extension"
 AZUREML_EXTENSION_TYPE = "microsoft.azureml.kubernetes"
 
 _LEARN = "https://learn.microsoft.com/azure/"

@@ -13,15 +13,13 @@ rules that need that (`Rule.needs_secrets`) run here, while CrossGuard reports t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from isolated_mlops.components.config import PROJECT_NAMESPACE
 from isolated_mlops.policy.adapters import views
 from isolated_mlops.policy.enforcement import DISABLED, MANDATORY, config_for_stack, fix_for, resolve_levels
 from isolated_mlops.policy.rules import RULES, ResourceView, evaluate
-
-if TYPE_CHECKING:
-    from offline.engine import StackRun
+from offline.engine import StackRun
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class Finding:
         return self.enforcement == MANDATORY
 
 
-def run_config(run: "StackRun") -> dict[str, Any]:
+def run_config(run: StackRun) -> dict[str, Any]:
     """Our keys (no namespace) as the run's program received them."""
     prefix = f"{PROJECT_NAMESPACE}:"
     return {k[len(prefix):]: v for k, v in run.config.items() if k.startswith(prefix)}
@@ -63,7 +61,7 @@ def check_views(resources: Sequence[ResourceView], levels: Mapping[str, str], st
             for v in evaluate(resources, only=enabled)]
 
 
-def check_run(run: "StackRun", stack: str) -> list[Finding]:
+def check_run(run: StackRun, stack: str) -> list[Finding]:
     """What the pack reports for `stack`, given the offline run of that stack's program (whose config
     is what the stack file said)."""
     config = run_config(run)
