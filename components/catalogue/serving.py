@@ -29,12 +29,13 @@ ENTRIES = (
         "managedNamespaceName", CreateTime(30, "estimate", f"{ASYNC}; not measured"),
         key_settings=(Setting("properties.defaultNetworkPolicy.ingress", "ingress"),),
         sources=("https://learn.microsoft.com/azure/aks/concepts-managed-namespaces",)),
-    # An extension resource of the cluster (its id sits under the cluster's).
+    # An extension resource of the cluster: its ARM id sits under the cluster's
+    # (.../managedClusters/<cluster>/providers/Microsoft.KubernetesConfiguration/extensions/<name>), so a
+    # change of the cluster it names is a new extension.
     ResourceType(
-        K8S_EXTENSION,
-        "Microsoft.ContainerService/managedClusters/{clusterName}/providers/Microsoft.KubernetesConfiguration/extensions",
-        "extensionName",
-        CreateTime(300, "estimate", f"{ASYNC}; installs the Azure ML extension's charts on the nodes; not measured"),
+        K8S_EXTENSION, "Microsoft.KubernetesConfiguration/extensions", "extensionName",
+        replace_on=("clusterName", "clusterRp", "clusterResourceName"),
+        create=CreateTime(300, "estimate", f"{ASYNC}; installs the Azure ML extension's charts on the nodes; not measured"),
         key_settings=(Setting("extensionType"),
                       Setting("configurationSettings.inferenceRouterServiceType", "router service"),
                       Setting("configurationSettings.internalLoadBalancerProvider", "internal LB"),
