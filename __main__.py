@@ -290,7 +290,7 @@ def main() -> None:
             router_ha=sv.router_ha,
             diagnostics=DiagnosticsOptions(monitoring.log_analytics.id, AKS_LOG_CATEGORIES),
             tags=tags,
-        ), opts=pulumi.ResourceOptions(depends_on=[workspace.private_endpoint, cluster_identity.acr_pull]))
+        ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
         resource_group_name=rg_name,
         location=location,
