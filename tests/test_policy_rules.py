@@ -340,7 +340,7 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "action-group-urls-carry-no-plain-credential": _action_group_url_with_sig,
     "alerts-reach-a-receiver": _action_group_without_receiver,
     "data-collection-endpoint-private": _public_collection_endpoint,
-    # policy/serving_rules.py (more cases in tests/test_platform_serving.py)
+    # policy/rules/serving.py (more cases in tests/test_platform_serving.py)
     "aks-private-api-server": _aks_public_api_server,
     "aks-entra-id-authorization": _aks_without_azure_rbac,
     "azureml-extension-internal-https": _azureml_extension_plain_http,
