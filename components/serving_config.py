@@ -10,11 +10,34 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
-if TYPE_CHECKING:  # the reader's types; importing config here would be a circle
-    from isolated_mlops.components.config_reader import Problems as _Problems
-    from isolated_mlops.components.config_reader import Reader as _Reader
+
+# What this module uses of components/config_reader.py's Problems and Reader, as protocols: the
+# config modules import this one (its dataclass is part of PlatformConfig), so it imports none of them.
+class _Problems(Protocol):
+    def add(self, path: str, message: str) -> None: ...
+
+    def at(self, path: str) -> bool: ...
+
+
+class _Reader(Protocol):
+    path: str
+    values: Mapping[str, Any]
+
+    def unknown_keys(self, known: Sequence[str]) -> None: ...
+
+    def is_secret(self, key: str) -> bool: ...
+
+    def boolean(self, key: str, default: Any = ...) -> bool: ...
+
+    def integer(self, key: str, default: Any = ..., minimum: Optional[int] = None,
+                maximum: Optional[int] = None) -> int: ...
+
+    def string(self, key: str, default: Any = ..., pattern: Optional[str] = None, pattern_help: str = "",
+               choices: Sequence[str] = ()) -> str: ...
+
+    def cidr(self, key: str) -> Optional[ipaddress.IPv4Network]: ...
 
 SERVING_KEYS = ("enabled", "tier", "vmSize", "minNodes", "maxNodes", "maxPodsPerNode", "namespace", "computeName",
                 "tlsCname", "serviceCidr", "dnsServiceIp")
@@ -87,7 +110,7 @@ class ServingConfig:
         return self.min_nodes >= ROUTER_HA_NODES
 
 
-def read_serving(reader: "_Reader", problems: "_Problems", vnet_spaces: list[Optional[ipaddress.IPv4Network]],
+def read_serving(reader: _Reader, problems: _Problems, vnet_spaces: list[Optional[ipaddress.IPv4Network]],
                  cloud: str) -> ServingConfig:
     """`serving` from the stack file; problems are added, never raised."""
     path = reader.path
@@ -147,7 +170,7 @@ def read_serving(reader: "_Reader", problems: "_Problems", vnet_spaces: list[Opt
                          dns_service_ip=dns_ip_text)
 
 
-def check_tls_secrets(reader: "_Reader", problems: "_Problems", serving: ServingConfig) -> None:
+def check_tls_secrets(reader: _Reader, problems: _Problems, serving: ServingConfig) -> None:
     """The router's certificate and key: secrets, PEM, the key without a passphrase (the extension
     refuses one: how-to-secure-kubernetes-online-endpoint). Values are never shown."""
     for key in TLS_SECRET_KEYS:
