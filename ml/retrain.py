@@ -28,8 +28,8 @@ Exit codes: 0 decided (retrain or not: the GitHub output `retrain` says which); 
 missing or malformed alerts document or seen file: one line on stderr, nothing starts and nothing is
 marked seen).
 
-The alert document is what `GET /subscriptions/{id}/providers/Microsoft.AlertsManagement/alerts`
-answers (REST API "Alerts - Get All", api-version 2019-05-05-preview:
+The alert document is what `GET /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.AlertsManagement/alerts`
+answers (REST API "Alerts - Get All" at the resource group's scope, api-version 2023-07-12-preview:
 https://learn.microsoft.com/rest/api/monitor/alertsmanagement/alerts/get-all): `value[]` of alerts,
 each with `id` and `properties.essentials` {`alertRule` (the rule's ARM id), `monitorCondition`
 (Fired, Resolved), `alertState` (New, Acknowledged, Closed), `startDateTime`}. The pages

@@ -16,9 +16,7 @@ import runpy
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
 
@@ -31,6 +29,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from offline import sdk_shortcuts
 from offline.mocks import PlatformMocks
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -270,7 +269,22 @@ def _split_secrets(value: Any, path: str = "") -> tuple[Any, Any, list[str]]:
 # Stack files
 # ------------------------------------------------------------------------------------------------
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    return _parsed((project_dir / "Pulumi.yaml").read_text(), yaml.SafeLoader)["name"]
+
+
+_PARSED: dict[tuple[str, type], Any] = {}
+
+
+def _parsed(text: str, loader: type) -> Any:
+    """`yaml.load(text)`, parsed once per text: PyYAML takes ~15 ms for a stack file, and every run
+    reads two or three (tests run the program ~80 times). Keyed by the text itself, so an edited
+    file is parsed again; each caller gets its own copy. Only documents that parse are kept."""
+    key = (text, loader)
+    if key not in _PARSED:
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[key] = yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or _StrictLoader
+    return copy.deepcopy(_PARSED[key])
 
 
 def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -319,7 +333,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise StackFileError(f"{path.name}:{line}: is not UTF-8 text (byte 0x{data[error.start]:02x}); "
                              "save it as UTF-8") from None
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+        document = _parsed(text, _StrictLoader)
     except yaml.MarkedYAMLError as error:
         what = "; ".join(part for part in (error.context, error.problem) if part)
         if (error.problem or "").startswith("expected <block end>") and error.context_mark is not None:
@@ -422,7 +436,7 @@ def run_stack(
         error: Optional[BaseException] = None
         started = time.perf_counter()
         try:
-            with _alias_urns_left_to_the_engine(monitor):
+            with sdk_shortcuts.applied(monitor):
                 _sync_await(run_pulumi_func(lambda: _run_program(project_dir)))
         except Exception as exc:  # noqa: BLE001 - the run's error is part of its result
             error = exc
@@ -440,43 +454,6 @@ def _run_program(project_dir: Path) -> None:
     (Pulumi.yaml's `main`, the project folder by default), which runs its `__main__.py` as the main
     module with the folder first on sys.path for the run, and drops its globals afterwards."""
     runpy.run_path(str(project_dir), run_name="__main__")
-
-
-@contextmanager
-def _alias_urns_left_to_the_engine(monitor: RecordingMonitor) -> Iterator[None]:
-    """Skip the URNs the SDK computes for every alias, which only an engine without alias specs reads.
-
-    Every azure-native resource carries 20-60 aliases (its type under each old API version), and the
-    SDK's `Resource.__init__` turns each into an Output of its URN up front (`Resource._aliases`):
-    about 2,100 aliases and 20,000 Outputs and tasks for prod, a third of the preview's time
-    (benchmarks/preview.py; pulumi/pulumi#11064). Those URNs are read only by `all_aliases`, the
-    path for an engine that does not support alias specs; with specs, the SDK sends the aliases
-    themselves from the resource options, and the engine (here `RecordingMonitor._alias_urns`)
-    resolves them. So, with a monitor that supports alias specs, and only for the run, the URNs are
-    not computed. What the program registers is unchanged, aliases included:
-    tests/test_offline_engine.py compares a run with and without this, registration by registration.
-    """
-    import pulumi.resource as sdk_resource
-
-    original = getattr(sdk_resource, "collapse_alias_to_urn", None)
-    supports_specs = monitor.SupportsFeature(SimpleNamespace(id="aliasSpecs")).hasSupport
-    if original is None or not supports_specs:
-        yield
-        return
-    # Typed as returning an Output; nothing reads the value (see above), so a constant string will do.
-    sdk_resource.collapse_alias_to_urn = _alias_urn_not_computed  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        sdk_resource.collapse_alias_to_urn = original
-
-
-def _alias_urn_not_computed(alias: Any, name: str, type_: str, parent: Any) -> str:
-    return ALIAS_URN_NOT_COMPUTED
-
-
-ALIAS_URN_NOT_COMPUTED = "urn:offline:alias-urn-not-computed"
-"""Stands in `Resource._aliases` for each alias; no registration may ever carry it."""
 
 
 def _resolve_exports() -> dict[str, Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from isolated_mlops.components.catalogue import (
-    BASTION, CATALOGUE, COMPUTE, IDENTITY, MONITOR_PUBLIC_ACCESS_INPUTS, NIC, NSG, PRIVATE_ENDPOINT, PUBLIC_IP,
+    AKS, BASTION, CATALOGUE, COMPUTE, IDENTITY, MONITOR_PUBLIC_ACCESS_INPUTS, NIC, NSG, PRIVATE_ENDPOINT, PUBLIC_IP,
     SECURITY_RULE, STORAGE, SUBNET, VM, VNET, is_internet_source,
 )
 from isolated_mlops.components.roles import ROLE_NAMES as ASSIGNED_ROLE_NAMES
@@ -20,7 +20,7 @@ from offline.engine import RegisteredResource, StackRun
 SERVICES: Mapping[str, str] = {t: e.service_node for t, e in CATALOGUE.items() if e.service_node}
 """Platform services outside the VNets, reached through private endpoints: type -> what to call it."""
 
-SHAPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE})
+SHAPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, AKS})
 """The network's shapes, drawn by this module's own code (boxes, endpoints, hosts)."""
 
 DRAWN_TYPES = frozenset({*SHAPES, *SERVICES})
@@ -176,8 +176,9 @@ class Topology:
     def _place(self) -> None:
         """Put each endpoint, Bastion, cluster and VM in the subnet(s) its inputs name."""
         for r in sorted(self.run.resources, key=lambda r: r.urn):
-            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE):
-                where = self.subnets_of(r)
+            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE, AKS):
+                # A Kubernetes compute names no subnet: it sits with the cluster it attaches.
+                where = self.subnets_of(r) or [s for c in self.references(r, AKS) for s in self.subnets_of(c)]
             elif r.type == VM:
                 where = [s for nic in self.references(r, NIC) for s in self.subnets_of(nic)]
             else:
@@ -210,6 +211,8 @@ class Topology:
             if isinstance(users, Mapping):
                 found |= {v.get("principalId") for v in users.values() if isinstance(v, Mapping)}
         found |= {i.outputs.get("principalId") for i in self.references(r, IDENTITY)}
+        if r.type == AKS:  # the kubelet identity AKS creates, reported in identityProfile
+            found.add(((r.outputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId"))
         return {p for p in found if isinstance(p, str) and p}
 
 

@@ -25,6 +25,8 @@ from typing import Any, Mapping, Optional, Protocol, Sequence, Union
 from pulumi_policy import PolicyResource, ResourceValidationArgs
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, serialize_properties
 from pulumi_policy.proxy import (
+    _DictProxy,
+    _ListProxy,
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_ASSET_VALUE,
@@ -125,10 +127,38 @@ def policy_props(props: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """CrossGuard's props (an unknown-checking proxy) as plain values, plus any secret paths seen.
 
     Reading the proxy item by item raises on the first unknown; serializing it hands back the raw
-    values with the engine's sentinels, which `plain` then maps to UNKNOWN.
+    values with the engine's sentinels, which `plain` then maps to UNKNOWN. `_plain_props` does both
+    in one pass (tests/test_policy_pack.py checks it against the two steps on every resource of both
+    stacks).
     """
     secrets: list[str] = []
-    return plain(serialize_properties(props), "", secrets), secrets
+    return _plain_props(props, "", secrets), secrets
+
+
+_PROXIES = (_DictProxy, _ListProxy)
+
+
+def _plain_props(value: Any, path: str, secrets: list[str]) -> Any:
+    """`plain(serialize_properties(value))` without building the serialized copy first.
+
+    Every stack policy converts every resource, each time from fresh proxies (the SDK builds them per
+    policy): the two steps were most of the pack's time. The proxies are unwrapped the way the SDK's
+    own `serialize_properties` unwraps them (their `"__target"`); plain JSON values are taken as
+    they are, and anything else (assets, archives, secret proxies) goes through the SDK's own path.
+    """
+    while isinstance(value, _PROXIES):
+        value = value["__target"]
+    if isinstance(value, dict):
+        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG:
+            return plain(serialize_properties(value), path, secrets)
+        return {k: _plain_props(v, f"{path}.{k}" if path else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_props(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return plain(serialize_properties(value), path, secrets)
 
 
 def from_policy_resource(resource: PolicyResourceLike,

@@ -212,3 +212,40 @@ def stage_results(compiled: dict[str, Any], variables: dict[str, str],
         else:
             results[name] = "Skipped"
     return results
+
+
+# ---- resources ---------------------------------------------------------------------------------------
+def named_resources(compiled: dict[str, Any]) -> dict[str, set[str]]:
+    """The service connections, agent pools and environments the compiled pipeline names, in every stage.
+
+    The service resolves these for the whole run, whatever a stage's condition later decides: a name it
+    cannot find or that is not authorized fails the run ("Authorize a YAML pipeline":
+    https://learn.microsoft.com/azure/devops/pipelines/process/resources#authorize-a-yaml-pipeline).
+    Connections are read from task inputs `azureSubscription` and template parameters `serviceConnection`.
+    """
+    found: dict[str, set[str]] = {"connections": set(), "pools": set(), "environments": set()}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            pool = node.get("pool")
+            if isinstance(pool, dict) and isinstance(pool.get("name"), str):
+                found["pools"].add(pool["name"])
+            elif isinstance(pool, str):
+                found["pools"].add(pool)
+            environment = node.get("environment")
+            if isinstance(environment, dict):
+                environment = environment.get("name")
+            if isinstance(environment, str):
+                found["environments"].add(environment)
+            for holder, key in (("inputs", "azureSubscription"), ("parameters", "serviceConnection")):
+                value = node.get(holder, {}).get(key) if isinstance(node.get(holder), dict) else None
+                if isinstance(value, str):
+                    found["connections"].add(value)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(compiled)
+    return found

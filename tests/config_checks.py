@@ -10,7 +10,8 @@ import functools
 from typing import Any, Callable, Mapping, Optional
 
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
-from offline.engine import _wire_config, default_secrets, stack_values
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS
+from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, stack_values
 
 ROOT_STACK = "pulumi:pulumi:Stack"
 ED25519_KEY = stack_values("prod")["adminSshPublicKey"]
@@ -45,7 +46,10 @@ def at(problems: list[str], path: str) -> list[str]:
     """The problems reported for exactly `path` (messages read `isolated-mlops:<path>: <what is wrong>`)."""
     return [p for p in problems if p.startswith(f"{PROJECT_NAMESPACE}:{path}: ")]
 
+
 TOKEN = "ghp-PLAINTEXT-token-0123456789"
+# prod serves models over HTTPS: its certificate and key are secrets the tests below hand over too.
+TLS_ONLY = {key: SECRET_PLACEHOLDER for key in TLS_SECRET_KEYS}
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:

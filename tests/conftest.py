@@ -4,8 +4,10 @@ the whole program under the offline engine costs about a second per run."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -55,14 +57,26 @@ def each_stack(request: pytest.FixtureRequest, runs: dict[str, StackRun]) -> Sta
     return runs[request.param]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_with() -> Callable[..., StackRun]:
-    """Run a stack with its config changed: `run_with("prod", lambda v: v["agents"].update(count=0))`."""
+    """Run a stack with its config changed: `run_with("prod", lambda v: v["agents"].update(count=0))`.
+
+    Several tests ask for the same change (`namePrefix=mlp`, one agent, public access...): each
+    distinct config runs once per worker, and each caller gets its own copy of the run (a run costs
+    0.4 s, a copy 10 ms), so no test can change what another one reads. The config is the key: a
+    test that patches the program's code or environment first must call `run_stack` itself."""
+    done: dict[str, StackRun] = {}
 
     def _run(stack: str, change: Callable[[dict[str, Any]], Any], **kwargs: Any) -> StackRun:
         values = copy.deepcopy(stack_values(stack))
         change(values)
-        return run_stack(stack, values=values, **kwargs)
+        key = json.dumps([stack, values, kwargs], sort_keys=True, default=repr)
+        if key not in done:
+            done[key] = run_stack(stack, values=values, **kwargs)
+        # The error is shared, not copied: a copied ConfigError would be rebuilt from its message.
+        run = copy.deepcopy(dataclasses.replace(done[key], error=None))
+        run.error = done[key].error
+        return run
 
     return _run
 

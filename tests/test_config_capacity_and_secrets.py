@@ -16,10 +16,11 @@ import pytest
 
 from isolated_mlops.components import zones
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS
 from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
 from tests.config_checks import (  # noqa: F401
-    ED25519_KEY, ROOT_STACK, TOKEN, _all, _delete, _rename, _rsa_key, _set, _ssh_blob, _stack_file, at, check,
-    problems_of,
+    ED25519_KEY, ROOT_STACK, TLS_ONLY, TOKEN, _all, _delete, _rename, _rsa_key, _set, _ssh_blob, _stack_file, at,
+    check, problems_of,
 )
 
 
@@ -151,13 +152,13 @@ def test_missing_token_is_refused_when_agents_are_wanted():
 
 def test_no_token_needed_without_agents():
     """The negative control of the two above: no agents, no token, no problem."""
-    config, problems = check(_set("agents.count", 0), secrets={})
+    config, problems = check(_set("agents.count", 0), secrets=TLS_ONLY)
     assert problems == [] and config is not None and config.agents.count == 0
 
 
 def test_no_token_expiry_needed_without_agents():
     """agents.tokenExpiresOn is required only when agents (and so the secret) exist."""
-    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets={})
+    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets=TLS_ONLY)
     assert problems == [] and config is not None and config.agents.token_expires_on is None
 
 
@@ -176,7 +177,7 @@ def test_empty_secret_token_is_refused():
 
 
 def test_secret_token_accepted():
-    config, problems = check(secrets={"agentRegistrationToken": "a-real-looking-token"})
+    config, problems = check(secrets={"agentRegistrationToken": "a-real-looking-token", **TLS_ONLY})
     assert problems == [] and config is not None
 
 

@@ -19,10 +19,11 @@ import pytest
 
 from isolated_mlops.components import zones
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS
 from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
 from tests.config_checks import (  # noqa: F401
-    ED25519_KEY, ROOT_STACK, TOKEN, _all, _delete, _rename, _rsa_key, _set, _ssh_blob, _stack_file, at, check,
-    problems_of,
+    ED25519_KEY, ROOT_STACK, TLS_ONLY, TOKEN, _all, _delete, _rename, _rsa_key, _set, _ssh_blob, _stack_file, at,
+    check, problems_of,
 )
 
 
@@ -281,7 +282,7 @@ def test_valid_configuration_registers_resources(prod):
 
 def test_placeholder_secret_is_what_the_engine_passes():
     """The direct checks above see the config the engine (and so the CLI) hands over."""
-    assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER}
+    assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER, **TLS_ONLY}
 
 
 def test_capacity_is_reported_with_the_other_mistakes_of_its_keys():

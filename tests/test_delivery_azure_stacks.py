@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from delivery import pipeline_stacks
-from tests.azure_pipeline_run import Unsupported, compile_pipeline, stage_results
+from tests.azure_pipeline_run import Unsupported, compile_pipeline, named_resources, stage_results
 from tests.test_delivery_azure_pipelines import PIPELINE, check_schema, steps_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +111,40 @@ def test_one_deploy_and_one_aml_stage_per_stack_each_behind_its_own_environment(
         [cli] = [s for s in steps_of(aml) if str(s.get("task", "")).startswith("AzureCLI@")]
         assert cli["inputs"]["azureSubscription"] == f"isolated-mlops-{stack}"
         assert cli["env"]["STACK"] == stack
+
+
+def setup_section() -> str:
+    """docs/delivery.md's Azure Pipelines setup list: what an admin creates before the pipeline runs."""
+    text = (ROOT / "docs" / "delivery.md").read_text()
+    start = text.index("Setup, in the Azure DevOps project.")
+    return text[start:text.index("\n## ", start)]
+
+
+def unlisted(pipeline: dict[str, Any], setup: str) -> list[str]:
+    """Resources the compiled pipeline names that the setup list does not (each as `kind name`)."""
+    return sorted(f"{kind} {name}" for kind, names in named_resources(pipeline).items() for name in names
+                  if f"`{name}`" not in setup)
+
+
+def test_every_resource_any_stage_names_is_in_the_setup_list() -> None:
+    """A run needs every connection and pool the compiled YAML names, also those of skipped stages."""
+    pipeline = compiled()
+    assert named_resources(pipeline) == {
+        "connections": {"isolated-mlops-preview", "isolated-mlops-prod", "isolated-mlops-dev"},
+        "pools": {"aml-private", "aml-private-dev"},
+        "environments": {"prod", "dev"},
+    }
+    # A push to main skips dev's stages, yet dev's connection and pool are still named by the run.
+    results, ran_pipeline, _ = run(ROOT, "main")
+    assert results["Deploy_dev"] == "Skipped" and "isolated-mlops-dev" in named_resources(ran_pipeline)["connections"]
+    assert unlisted(pipeline, setup_section()) == []
+
+
+def test_a_new_stacks_resources_are_named_until_the_setup_lists_them(tmp_path: Path) -> None:
+    root = repository_with_staging(tmp_path)
+    add_pipeline_line(root, STAGING_LINE)
+    assert unlisted(compiled(root), setup_section()) == [
+        "connections isolated-mlops-staging", "environments staging", "pools aml-private-staging"]
 
 
 @pytest.mark.parametrize("branch, stack", [("main", "prod"), ("feature/x", "dev"), ("release/1.0", "dev")])

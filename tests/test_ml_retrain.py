@@ -191,8 +191,11 @@ def test_poll_reads_every_page_of_the_resource_groups_alerts(tmp_path: Path) -> 
     assert sorted(a["id"] for a in json.loads(out.read_text())["value"]) == ["alert-1", "alert-2"]
     gets = [line for line in log.read_text().splitlines() if line.startswith("rest")]
     assert len(gets) == 2 and all(line.startswith("rest --method get ") for line in gets)
-    assert ("https://management.azure.com/subscriptions/0000/providers/Microsoft.AlertsManagement/alerts?"
-            f"api-version=2019-05-05-preview&targetResourceGroup={RG}&timeRange=1d") in gets[0]
+    # At the resource group's scope, where the reader's Monitoring Reader is: a role assigned on the
+    # resource group does not reach a subscription-scope list (README "Alerts and the retraining trigger").
+    assert (f"https://management.azure.com/subscriptions/0000/resourceGroups/{RG}/providers/Microsoft.AlertsManagement/"
+            "alerts?api-version=2023-07-12-preview&timeRange=1d") in gets[0]
+    assert not any("/subscriptions/0000/providers/" in line for line in gets)
     del env["ALERTS_RESOURCE_GROUP"]
     missing = subprocess.run(["bash", str(ROOT / "pipelines/ml/retrain-poll.sh"), str(out)], env=env,
                              capture_output=True, text=True)

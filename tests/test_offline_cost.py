@@ -83,8 +83,11 @@ def test_each_price_says_where_it_was_read_and_when():
 
 def test_the_sizes_the_stacks_use_are_in_the_table_known_or_not(runs):
     sizes = {r.input("hardwareProfile.vmSize") for run in runs.values() for r in run.of_type(prices.VIRTUAL_MACHINE)}
-    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)}
-    assert sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
+    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)
+              if r.input("properties.computeType") == "AmlCompute"}
+    sizes |= {pool["vmSize"] for run in runs.values() for r in run.of_type(prices.AKS)
+              for pool in r.input("agentPoolProfiles")}
+    assert sizes and None not in sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -170,19 +173,27 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     assert fixed[0].monthly == fixed[1].monthly and fixed[0].assumption == "", "a fixed item assumes nothing"
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"natGBPerMonth": 5}, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
-    ({"colour": "blue"}, "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
-    ({"storageGb": -1}, "costAssumptions.storageGb: must be a number, 0 or more"),
-    ({"storageGb": "lots"}, "costAssumptions.storageGb: must be a number, 0 or more"),
-    ({"storageGb": True}, "costAssumptions.storageGb: must be a number, 0 or more"),
-])
-def test_bad_assumptions_are_refused_with_the_key_named(run_with, values, message):
-    run = run_with("dev", _assume(**values))
+def test_bad_assumptions_are_refused_with_the_key_named(run_with):
+    """Five mistakes in one stack file (one program run): each is refused, named, on its own line."""
+    mistakes = {
+        "natGBPerMonth": (5, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
+        "colour": ("blue", "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
+        "storageGb": (-1, "costAssumptions.storageGb: must be a number, 0 or more"),
+        "natGbPerMonth": ("lots", "costAssumptions.natGbPerMonth: must be a number, 0 or more"),
+        "peeringGbPerMonth": (True, "costAssumptions.peeringGbPerMonth: must be a number, 0 or more"),
+    }
+    run = run_with("dev", _assume(**{key: value for key, (value, _) in mistakes.items()}))
     with pytest.raises(cost.AssumptionsError) as raised:
         cost.estimate(run)
-    assert any(message in problem for problem in raised.value.problems), raised.value.problems
-    assert all(problem.startswith("isolated-mlops:costAssumptions") for problem in raised.value.problems)
+    problems = raised.value.problems
+    assert len(problems) == len(mistakes), problems
+    for key, (value, message) in mistakes.items():
+        [problem] = [p for p in problems if f"costAssumptions.{key}:" in p]
+        assert message in problem and problem.startswith("isolated-mlops:costAssumptions"), problem
+    # Negative: the same keys with good values are accepted.
+    good = dataclasses.replace(run, config={**run.config, "isolated-mlops:costAssumptions": json.dumps(
+        {"natGbPerMonth": 5, "storageGb": 0, "peeringGbPerMonth": 1.5})})
+    assert cost.assumptions_of(good)["peeringGbPerMonth"] == 1.5
 
 
 def test_assumptions_that_are_not_a_mapping_are_refused():
@@ -395,3 +406,18 @@ def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
     pairs = [(size, vms[f"{size} low priority"].usd, vms[size].usd) for size, *_ in prices.VM_WESTEUROPE]
     known = [(size, low, dedicated) for size, low, dedicated in pairs if low is not None]
     assert known and all(dedicated is not None and 0 < low < dedicated for _, low, dedicated in known), known
+
+
+def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
+    """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock at the size's
+    VM price; the node OS disks are unknown (shown as unknown, not zero); on the Free tier the control
+    plane line is zero."""
+    [aks] = prod.of_type(prices.AKS)
+    lines = cost._lines(aks, cost.assumptions_of(prod))
+    assert [line.item for line in lines] == ["AKS control plane Standard", "3 x Standard_D4s_v5 (nodes at minCount)",
+                                             "3 node OS disks"]
+    assert lines[0].monthly == 0.10 * prices.HOURS_PER_MONTH and lines[1].quantity == 3 * prices.HOURS_PER_MONTH
+    assert lines[1].price is prices.TABLE[prices.VIRTUAL_MACHINE]["Standard_D4s_v5"] and not lines[2].known
+    free = run_with("prod", lambda v: v["serving"].update(tier="Free"))
+    [aks] = free.of_type(prices.AKS)
+    assert cost._lines(aks, cost.assumptions_of(free))[0].monthly == 0

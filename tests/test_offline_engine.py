@@ -1,14 +1,17 @@
-"""The offline engine's one shortcut changes nothing the program registers."""
+"""The offline engine's shortcuts (offline/sdk_shortcuts.py) change nothing the program registers."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import json
+from types import SimpleNamespace
 
+import pulumi.resource as sdk_resource
 import pulumi.runtime.resource as sdk_runtime
+from pulumi.runtime.proto import source_pb2
 
-from offline import engine
+from offline import sdk_shortcuts
 from offline.engine import StackRun, run_stack
 
 
@@ -17,29 +20,59 @@ def _registrations(run: StackRun) -> dict[str, dict]:
     return {r.urn: {k: v for k, v in dataclasses.asdict(r).items() if k != "sequence"} for r in run.resources}
 
 
-def test_skipping_the_sdk_s_alias_urns_registers_exactly_the_same(prod, monkeypatch):
-    computed = []
-    original = sdk_runtime.collapse_alias_to_urn
+def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(prod, monkeypatch):
+    """One run of prod with every shortcut off (the SDK computes each alias URN and each stack trace),
+    compared registration by registration with the session's run, which took the shortcuts."""
+    alias_urns, stack_traces = [], []
+    original_collapse, original_trace = sdk_runtime.collapse_alias_to_urn, sdk_runtime._get_stack_trace
 
-    def counting(*args):
-        computed.append(args[1])
-        return original(*args)
+    def counting_collapse(*args):
+        alias_urns.append(args[1])
+        return original_collapse(*args)
 
-    import pulumi.resource as sdk_resource
+    def counting_trace():
+        trace = original_trace()
+        stack_traces.append(len(trace.frames))
+        return trace
 
-    monkeypatch.setattr(sdk_resource, "collapse_alias_to_urn", counting)
-    monkeypatch.setattr(engine, "_alias_urns_left_to_the_engine", lambda monitor: contextlib.nullcontext())
-    with_sdk_urns = run_stack("prod")
-    assert with_sdk_urns.error is None
-    assert len(computed) > 1000, "the run without the shortcut computed the alias URNs the shortcut skips"
+    monkeypatch.setattr(sdk_resource, "collapse_alias_to_urn", counting_collapse)
+    monkeypatch.setattr(sdk_runtime, "_get_stack_trace", counting_trace)
+    monkeypatch.setattr(sdk_shortcuts, "applied", lambda monitor: contextlib.nullcontext())
+    full_path = run_stack("prod")
+    assert full_path.error is None
+    assert len(alias_urns) > 1000, "the run without the shortcuts computed the alias URNs they skip"
+    assert len(stack_traces) >= len(prod.resources) and min(stack_traces) > 0, (
+        "the run without the shortcuts took a stack trace at every registration")
 
-    assert _registrations(with_sdk_urns) == _registrations(prod)
+    assert _registrations(full_path) == _registrations(prod)
+    assert full_path.exports == prod.exports and full_path.logs == prod.logs
     aliases = sum(len(r.aliases) for r in prod.resources)
     assert aliases > 1000, "the comparison covers the aliases the engine resolves from specs"
-    assert engine.ALIAS_URN_NOT_COMPUTED not in json.dumps(_registrations(prod))
+    assert sdk_shortcuts.ALIAS_URN_NOT_COMPUTED not in json.dumps(_registrations(prod))
 
 
-def test_the_shortcut_is_undone_after_each_run(prod):
-    import pulumi.resource as sdk_resource
+class _Monitor:
+    def __init__(self, alias_specs: bool):
+        self.alias_specs = alias_specs
 
+    def SupportsFeature(self, request):  # noqa: N802 - gRPC method name
+        return SimpleNamespace(hasSupport=self.alias_specs and request.id == "aliasSpecs")
+
+
+def test_the_shortcuts_are_taken_for_a_run_and_undone_after_it():
+    before = (sdk_resource.collapse_alias_to_urn, sdk_runtime._get_stack_trace)
+    with sdk_shortcuts.applied(_Monitor(alias_specs=True)):
+        assert sdk_resource.collapse_alias_to_urn(None, "n", "t", None) == sdk_shortcuts.ALIAS_URN_NOT_COMPUTED
+        assert sdk_runtime._get_stack_trace() == source_pb2.StackTrace()
+    assert (sdk_resource.collapse_alias_to_urn, sdk_runtime._get_stack_trace) == before
+    # An engine without alias specs reads the URNs: they are computed then.
+    with sdk_shortcuts.applied(_Monitor(alias_specs=False)):
+        assert sdk_resource.collapse_alias_to_urn is before[0]
+        assert sdk_runtime._get_stack_trace is not before[1]
+    assert (sdk_resource.collapse_alias_to_urn, sdk_runtime._get_stack_trace) == before
+
+
+def test_the_shortcuts_are_undone_after_each_run(prod):
     assert sdk_resource.collapse_alias_to_urn is sdk_runtime.collapse_alias_to_urn
+    assert sdk_runtime._get_stack_trace is not sdk_shortcuts._no_stack_trace
+    assert sdk_runtime._get_stack_trace.__module__ == "pulumi.runtime.resource"

@@ -137,10 +137,11 @@ INTERNAL_MODULES = {
     "isolated_mlops.components.config_reader", "isolated_mlops.components.config_schema",
     "isolated_mlops.components.config_sections", "isolated_mlops.components.plan",
     "isolated_mlops.components.plan_checks", "isolated_mlops.components.ssh_keys",
-    "isolated_mlops.components.webhooks", "isolated_mlops.compute.agent_registration",
+    "isolated_mlops.components.webhooks", "isolated_mlops.components.serving_config",
+    "isolated_mlops.compute.agent_registration",
     "isolated_mlops.compute.cloud_init", "isolated_mlops.policy.adapters", "isolated_mlops.policy.enforcement",
     *(f"isolated_mlops.policy.rules.{m}" for m in
-      ("access", "base", "compute", "helpers", "monitoring", "network", "sources", "workspace")),
+      ("access", "base", "compute", "helpers", "monitoring", "network", "serving", "sources", "workspace")),
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 import grpc
+import pulumi
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import proto
@@ -30,7 +31,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationPolicy,
 )
-from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
+from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties, serialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
@@ -193,6 +194,33 @@ def test_adapter_maps_policy_resource_with_dependencies_and_seen_inputs():
     # Inputs win; outputs only fill in what the inputs lack (here the unknown `name`).
     assert view.props["privateZoneName"] == "privatelink.azurecr.io" and view.props["name"] is UNKNOWN
     assert R.physical_name(from_policy_resource(vnet)) == "vnet-a"
+
+
+def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
+    """`policy_props` skips the SDK's serialized copy: the same values, unknowns and secret paths as
+    `plain(serialize_properties(...))`, on every resource of both stacks as a first preview sees them
+    and as a later one does, and on what only the SDK's own path handles (assets, secrets)."""
+    from isolated_mlops.policy.adapters import plain, policy_props
+
+    def two_steps(props: Any) -> tuple[Any, list[str]]:
+        secrets: list[str] = []
+        return plain(serialize_properties(props), "", secrets), secrets
+
+    compared = 0
+    for run in runs.values():
+        for first_preview in (False, True):
+            wire = Wire(run, first_preview)
+            for r in wire.custom():
+                for props in (wire.inputs(r), wire.outputs(r)):
+                    proxied = _policy_props(props)
+                    assert policy_props(proxied) == two_steps(proxied), r.urn
+                    assert policy_props(props) == two_steps(props), r.urn  # secrets still wrapped
+                    compared += 1
+    assert compared > 400
+    odd = {"a": pulumi.StringAsset("text"), "s": {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": [UNKNOWN_STRING_VALUE]},
+           "n": [None, 1, 2.5, True, {"k": UNKNOWN_STRING_VALUE}]}
+    assert policy_props(odd) == two_steps(odd)
+    assert policy_props(odd)[0]["s"] == [UNKNOWN] and policy_props(odd)[1] == ["s"]
 
 
 # --------------------------------------------------------------------------------------------

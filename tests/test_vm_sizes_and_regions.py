@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -214,18 +213,22 @@ def test_a_retired_size_registers_nothing(run_with):
     assert [r.type for r in run.resources] == [ROOT_STACK]
 
 
-def test_make_preview_of_a_bad_stack_file_exits_1_with_key_value_and_suggestion(tmp_path: Path):
+def test_make_preview_of_a_bad_stack_file_exits_1_with_key_value_and_suggestion(tmp_path: Path, monkeypatch, capsys):
+    # `python -m offline preview` in this process: tests/test_offline_preview.py runs the same path
+    # (a config error the program reports) in a child process, as `make preview` does.
+    from offline.__main__ import main
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # --project-dir puts the copy on sys.path
     prod = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
     broken = (prod.replace("location: westeurope", "location: westeruope")
               .replace("vmSize: Standard_NC24ads_A100_v4", "vmSize: Standard_NC6s_v3")
               .replace("vmSize: Standard_B2ls_v2", "vmSize: Standard_DS3v2"))
     assert broken.count("westeruope") == broken.count("NC6s_v3") == broken.count("DS3v2") == 1
     project = _project_copy(tmp_path, broken)
-    child = subprocess.run(
-        [sys.executable, "-m", "offline", "preview", "--stack", "broken", "--project-dir", str(project)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
-    assert child.returncode == 1 and child.stdout == "", child.stdout
-    lines = child.stderr.splitlines()
+    code = main(["preview", "--stack", "broken", "--project-dir", str(project)])
+    child = capsys.readouterr()
+    assert code == 1 and child.out == "", child.out
+    lines = child.err.splitlines()
     assert lines[0] == "error: isolated-mlops/broken: invalid stack configuration (3 problem(s)):", lines
     assert any(line.startswith("  - isolated-mlops:location: westeruope is not an AzureCloud region; did you mean "
                                "westeurope") for line in lines), lines
@@ -233,7 +236,7 @@ def test_make_preview_of_a_bad_stack_file_exits_1_with_key_value_and_suggestion(
                                "series, 2025-09-30): use an NCads H100 v5 or NC A100 v4 size") for line in lines)
     assert any(line.startswith("  - isolated-mlops:jumpHost.vmSize: Standard_DS3v2 is not an Azure VM size name")
                and "did you mean Standard_DS3_v2" in line for line in lines)
-    assert "Traceback" not in child.stderr
+    assert "Traceback" not in child.err
 
 
 # ---- The tables themselves ------------------------------------------------------------------------

@@ -113,4 +113,3 @@ def broken(run: StackRun, change: Callable[[list[RegisteredResource]], list[Regi
 def _typed(run_or_list, type_: str) -> list[RegisteredResource]:
     resources = run_or_list.resources if isinstance(run_or_list, StackRun) else run_or_list
     return [r for r in resources if r.type == type_]
-

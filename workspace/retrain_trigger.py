@@ -4,9 +4,12 @@ GitHub teams retrain by pulling (README "Alerts and the retraining trigger"): th
 `.github/workflows/ml-retrain.yml` signs in with OIDC workload identity federation as a reader
 identity (`id-mlops-ml-retrain-<stack>`, no secret) and lists the fired alerts of the stack's
 resource group with the Alerts Management API ("Alerts - Get All",
-https://learn.microsoft.com/rest/api/monitor/alertsmanagement/alerts/get-all); `ml/retrain.py`
-decides. This component grants that identity **Monitoring Reader** on the resource group: it reads
-monitoring data (alerts included) and can change nothing
+https://learn.microsoft.com/rest/api/monitor/alertsmanagement/alerts/get-all), called at the resource
+group's scope (`pipelines/ml/retrain-poll.sh`): a role applies at its scope and below
+(https://learn.microsoft.com/azure/role-based-access-control/scope-overview), so this assignment does
+not cover a subscription-scope list; `ml/retrain.py` decides. This component grants that identity
+**Monitoring Reader** on the resource group: it reads monitoring data (alerts included) and can
+change nothing
 (https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security). The resource group is
 the narrowest scope that holds both rules' alerts (their targets are the workspace and the Log
 Analytics workspace, both in it).

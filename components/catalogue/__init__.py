@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from isolated_mlops.components.catalogue import access, monitor, network, workspace
+from isolated_mlops.components.catalogue import access, monitor, network, serving, workspace
 from isolated_mlops.components.catalogue.access import (  # noqa: F401
     CLIENT_CONFIG_INVOKE, IDENTITY, LOCK, LOCK_BY_SCOPE, RANDOM_STRING, RESOURCE_GROUP, ROLE_ASSIGNMENT, VM, VM_EXTENSION,
 )
@@ -38,22 +38,24 @@ from isolated_mlops.components.catalogue.network import (  # noqa: F401
     BASTION, NAT_GATEWAY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PRIVATE_ZONE, PUBLIC_IP, SECURITY_RULE, SUBNET, VNET,
     ZONE_GROUP, ZONE_LINK,
 )
+from isolated_mlops.components.catalogue.serving import AKS, AKS_NAMESPACE, K8S_EXTENSION  # noqa: F401
 from isolated_mlops.components.catalogue.workspace import (  # noqa: F401
     BLOB_CONTAINER, BLOB_SERVICE, COMPUTE, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, ML_REGISTRY, REGISTRY,
     STORAGE, WORKSPACE,
 )
 
-__all__ = ["ACTION_GROUP", "APP_INSIGHTS", "ASYNC", "AZURE_MANAGED_SUBNETS", "AZURE_TYPES", "BASTION",
-    "BASTION_SUBNET_MAX_PREFIX", "BASTION_SUBNET_NAME", "BLOB_CONTAINER", "BLOB_SERVICE", "CATALOGUE",
-    "CLIENT_CONFIG_INVOKE", "COMPUTE", "DATA_COLLECTION_ENDPOINT", "DATA_COLLECTION_RULE",
-    "DIAGNOSTIC_SETTING", "IDENTITY", "INTERNET_SOURCES", "KEY_VAULT", "KEY_VAULT_KEY", "KEY_VAULT_SECRET",
-    "LOCK", "LOCK_BY_SCOPE", "LOG_ANALYTICS", "LOG_TABLE", "METRIC_ALERT", "ML_REGISTRY",
-    "MONITOR_PUBLIC_ACCESS_DEFAULT", "MONITOR_PUBLIC_ACCESS_INPUTS", "NAME_INPUTS", "NAT_GATEWAY", "NIC",
-    "NSG", "PEERING", "PRIVATE_ENDPOINT", "PRIVATE_LINK_SCOPE", "PRIVATE_ZONE", "PUBLIC_IP", "RANDOM_STRING",
-    "REGISTRY", "RESOURCE_GROUP", "ROLE_ASSIGNMENT", "SCHEDULED_QUERY_RULE", "SCOPED_RESOURCE",
-    "SECURITY_RULE", "STATEFUL_TYPES", "STORAGE", "SUBNET", "SYNC", "VM", "VM_EXTENSION", "VNET", "WORKSPACE",
-    "ZONE_GROUP", "ZONE_LINK", "CreateTime", "ResourceType", "Setting", "access", "any_internet_source",
-    "entry", "is_internet_source", "monitor", "name_input", "network", "workspace"]
+__all__ = ["ACTION_GROUP", "AKS", "AKS_NAMESPACE", "APP_INSIGHTS", "ASYNC", "AZURE_MANAGED_SUBNETS",
+    "AZURE_TYPES", "BASTION", "BASTION_SUBNET_MAX_PREFIX", "BASTION_SUBNET_NAME", "BLOB_CONTAINER",
+    "BLOB_SERVICE", "CATALOGUE", "CLIENT_CONFIG_INVOKE", "COMPUTE", "DATA_COLLECTION_ENDPOINT",
+    "DATA_COLLECTION_RULE", "DIAGNOSTIC_SETTING", "IDENTITY", "INTERNET_SOURCES", "K8S_EXTENSION", "KEY_VAULT",
+    "KEY_VAULT_KEY", "KEY_VAULT_SECRET", "LOCK", "LOCK_BY_SCOPE", "LOG_ANALYTICS", "LOG_TABLE", "METRIC_ALERT",
+    "ML_REGISTRY", "MONITOR_PUBLIC_ACCESS_DEFAULT", "MONITOR_PUBLIC_ACCESS_INPUTS", "NAME_INPUTS",
+    "NAT_GATEWAY", "NIC", "NSG", "PEERING", "PRIVATE_ENDPOINT", "PRIVATE_LINK_SCOPE", "PRIVATE_ZONE",
+    "PUBLIC_IP", "RANDOM_STRING", "REGISTRY", "RESOURCE_GROUP", "ROLE_ASSIGNMENT", "SCHEDULED_QUERY_RULE",
+    "SCOPED_RESOURCE", "SECURITY_RULE", "STATEFUL_TYPES", "STORAGE", "SUBNET", "SYNC", "VM", "VM_EXTENSION",
+    "VNET", "WORKSPACE", "ZONE_GROUP", "ZONE_LINK", "CreateTime", "ResourceType", "Setting", "access",
+    "any_internet_source", "entry", "is_internet_source", "monitor", "name_input", "network", "serving",
+    "workspace"]
 
 
 def _index(*areas: tuple[ResourceType, ...]) -> dict[str, ResourceType]:
@@ -66,7 +68,8 @@ def _index(*areas: tuple[ResourceType, ...]) -> dict[str, ResourceType]:
     return index
 
 
-CATALOGUE: Mapping[str, ResourceType] = _index(network.ENTRIES, workspace.ENTRIES, monitor.ENTRIES, access.ENTRIES)
+CATALOGUE: Mapping[str, ResourceType] = _index(network.ENTRIES, workspace.ENTRIES, monitor.ENTRIES, access.ENTRIES,
+                                                serving.ENTRIES)
 """Type token -> its record."""
 
 

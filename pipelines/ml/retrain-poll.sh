@@ -2,9 +2,15 @@
 # The GitHub retraining trigger's read of Azure (.github/workflows/ml-retrain.yml): the alerts of the
 # stack's resource group fired within the last day, every page of them, as one document for
 # `python -m ml.retrain`. Read-only: the Alerts Management API's "Alerts - Get All"
-# (https://learn.microsoft.com/rest/api/monitor/alertsmanagement/alerts/get-all), which a caller with
-# Monitoring Reader may call (its actions are */read: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader;
-# https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security).
+# (https://learn.microsoft.com/rest/api/monitor/alertsmanagement/alerts/get-all), called at the
+# resource group's scope: `GET /{scope}/providers/Microsoft.AlertsManagement/alerts` with
+# api-version 2023-07-12-preview, the version that page documents with `scope` as a path parameter
+# (the older 2019-05-05-preview has only the subscription-scope path). The scope must be the resource
+# group, not the subscription: the reader holds Monitoring Reader (actions */read:
+# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader)
+# on the resource group only, and a role applies at its scope and below, never above
+# (https://learn.microsoft.com/azure/role-based-access-control/scope-overview), so a subscription-scope
+# list would need a role on the subscription.
 # Signed in by the workflow (azure/login, OIDC; no credential handled here).
 #
 #   pipelines/ml/retrain-poll.sh <output file>
@@ -16,7 +22,7 @@ out=${1:?usage: retrain-poll.sh <output file>}
 : "${ALERTS_RESOURCE_GROUP:?set ALERTS_RESOURCE_GROUP (GitHub variable ML_RETRAIN_RESOURCE_GROUP): the resource group of the stack}"
 subscription=$(az account show --query id --output tsv)
 # timeRange 1d matches ml.retrain's default lookback (24 h): older alerts never start a run.
-url="https://management.azure.com/subscriptions/$subscription/providers/Microsoft.AlertsManagement/alerts?api-version=2019-05-05-preview&targetResourceGroup=$ALERTS_RESOURCE_GROUP&timeRange=1d"
+url="https://management.azure.com/subscriptions/$subscription/resourceGroups/$ALERTS_RESOURCE_GROUP/providers/Microsoft.AlertsManagement/alerts?api-version=2023-07-12-preview&timeRange=1d"
 pages=$(mktemp -d)
 trap 'rm -rf "$pages"' EXIT
 page=0

@@ -30,6 +30,7 @@ the others in `RULES`, in docs/policy.md's table (regenerate it) and in the Cros
 
 from __future__ import annotations
 
+from isolated_mlops.components.catalogue import AKS, K8S_EXTENSION  # noqa: F401
 from isolated_mlops.policy.rules.base import (  # noqa: F401
     ACTION_GROUP, ADMIN_PORTS, APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, BASTION_MAX_PREFIX,
     BASTION_SUBNET_NAME, COMPUTE, DATA_COLLECTION_ENDPOINT, DIAGNOSTIC_SETTING, IDENTITY, INTERNET_SOURCES,
@@ -51,6 +52,7 @@ from isolated_mlops.policy.rules import network  # noqa: F401,E402
 from isolated_mlops.policy.rules import access  # noqa: F401,E402
 from isolated_mlops.policy.rules import monitoring  # noqa: F401,E402
 from isolated_mlops.policy.rules import compute  # noqa: F401,E402
+from isolated_mlops.policy.rules import serving  # noqa: F401,E402
 
 # Names the rule modules define that tools and tests read as `rules.X`.
 from isolated_mlops.policy.rules.workspace import (  # noqa: F401
@@ -64,16 +66,18 @@ from isolated_mlops.policy.rules.monitoring import (  # noqa: F401
     DOC_LOGS_INGESTION,
 )
 
-__all__ = ["ACTION_GROUP", "ACTION_GROUP_RECEIVERS", "ACTION_GROUP_URLS", "ADMIN_PORTS", "AML_MONITOR_SOURCE",
-    "AMPLS_ACCESS_MODES_SOURCE", "AMPLS_RESOURCE_ACCESS_SOURCE", "APP_INSIGHTS", "AZURE_MANAGED_SUBNETS",
-    "BASTION", "BASTION_MAX_PREFIX", "BASTION_SUBNET_NAME", "COMPUTE", "DATA_COLLECTION_ENDPOINT",
-    "DIAGNOSED_TYPES", "DIAGNOSTIC_SETTING", "DOC_ACTION_GROUPS", "DOC_ADO_WEBHOOK", "DOC_DCE",
-    "DOC_LOGS_INGESTION", "ENDPOINT_NSG_POLICIES", "IDENTITY", "INTERNET_SOURCES", "KEY_VAULT",
-    "KEY_VAULT_SECRET", "LOG_ANALYTICS", "LOG_TABLE", "METRIC_ALERT", "ML_REGISTRY", "NAME_INPUTS",
-    "NAT_GATEWAY", "NIC", "NSG", "PEERING", "PRIVATE_ENDPOINT", "PRIVATE_LINK_SCOPE", "PRIVATE_ZONE",
-    "PUBLIC_IP", "REGISTRY", "RESOURCE_GROUP", "ROLE_ASSIGNMENT", "RULES", "SCHEDULED_QUERY_RULE",
-    "SCOPED_RESOURCE", "SECURITY_RULE", "STATEFUL_TYPES", "STORAGE", "SUBNET", "UNKNOWN", "VM", "VM_EXTENSION",
-    "VNET", "WORKSPACE", "ZONE_GROUP", "ZONE_LINK", "ResourceView", "Rule", "Unknown", "Violation",
-    "arm_segment", "decode_custom_data", "endpoints_targeting", "evaluate", "lookup", "open_admin_ports",
-    "physical_name", "resource_rule", "rule", "rule_named", "strings", "zone_groups_of"]
+__all__ = ["ACTION_GROUP", "ACTION_GROUP_RECEIVERS", "ACTION_GROUP_URLS", "ADMIN_PORTS", "AKS",
+    "AML_MONITOR_SOURCE", "AMPLS_ACCESS_MODES_SOURCE", "AMPLS_RESOURCE_ACCESS_SOURCE", "APP_INSIGHTS",
+    "AZURE_MANAGED_SUBNETS", "BASTION", "BASTION_MAX_PREFIX", "BASTION_SUBNET_NAME", "COMPUTE",
+    "DATA_COLLECTION_ENDPOINT", "DIAGNOSED_TYPES", "DIAGNOSTIC_SETTING", "DOC_ACTION_GROUPS",
+    "DOC_ADO_WEBHOOK", "DOC_DCE", "DOC_LOGS_INGESTION", "ENDPOINT_NSG_POLICIES", "IDENTITY",
+    "INTERNET_SOURCES", "K8S_EXTENSION", "KEY_VAULT", "KEY_VAULT_SECRET", "LOG_ANALYTICS", "LOG_TABLE",
+    "METRIC_ALERT", "ML_REGISTRY", "NAME_INPUTS", "NAT_GATEWAY", "NIC", "NSG", "PEERING", "PRIVATE_ENDPOINT",
+    "PRIVATE_LINK_SCOPE", "PRIVATE_ZONE", "PUBLIC_IP", "REGISTRY", "RESOURCE_GROUP", "ROLE_ASSIGNMENT",
+    "RULES", "SCHEDULED_QUERY_RULE", "SCOPED_RESOURCE", "SECURITY_RULE", "STATEFUL_TYPES", "STORAGE", "SUBNET",
+    "UNKNOWN", "VM", "VM_EXTENSION", "VNET", "WORKSPACE", "ZONE_GROUP", "ZONE_LINK", "ResourceView", "Rule",
+    "Unknown", "Violation", "arm_segment", "decode_custom_data", "endpoints_targeting", "evaluate", "lookup",
+    "open_admin_ports", "physical_name", "resource_rule", "rule", "rule_named", "serving", "strings",
+    "zone_groups_of"]
+
 
