@@ -20,10 +20,12 @@ def _registry_identity(identity: Optional[ManagedIdentity]) -> Optional[containe
         return None
     kinds = [k for k, on in (("SystemAssigned", identity.system_assigned),
                              ("UserAssigned", bool(identity.user_assigned_ids))) if on]
+    # The ids may be outputs (an identity created in the same program): the map is built once they are known.
+    users = pulumi.Output.all(*identity.user_assigned_ids).apply(
+        lambda ids: {uid: containerregistry.UserIdentityPropertiesArgs() for uid in ids}) \
+        if identity.user_assigned_ids else None
     return containerregistry.IdentityPropertiesArgs(
-        type=containerregistry.ResourceIdentityType(", ".join(kinds)),
-        user_assigned_identities={uid: containerregistry.UserIdentityPropertiesArgs()
-                                  for uid in identity.user_assigned_ids} or None)
+        type=containerregistry.ResourceIdentityType(", ".join(kinds)), user_assigned_identities=users)
 
 # The registry's private-link sub-resource ("Azure Private Endpoint private DNS zone values", Containers:
 # https://learn.microsoft.com/azure/private-link/private-endpoint-dns#containers).
