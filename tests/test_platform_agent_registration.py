@@ -68,8 +68,9 @@ def shipped_files(kind: str) -> dict[str, str]:
 
 # ---- fakes ------------------------------------------------------------------------------------
 def _recorder(log: Path, name: str, body: str = "") -> str:
-    """A fake command (Python, so it can record argv exactly): appends one JSON line, then `body`."""
-    return f"""#!{sys.executable}
+    """A fake command (Python, so it can record argv exactly): appends one JSON line, then `body`.
+    Run with `-S` (the standard library is all it needs; skipping site saves ~30 ms of CPU a call)."""
+    return f"""#!{sys.executable} -S
 import hashlib, json, os, sys, time
 here = os.path.dirname(os.path.abspath(__file__))
 secret_vars = ("VSTS_AGENT_INPUT_TOKEN", "ACTIONS_RUNNER_INPUT_TOKEN")
