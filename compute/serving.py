@@ -134,6 +134,10 @@ def extension_settings(cluster_id: pulumi.Input[str], cluster_name: pulumi.Input
         "allowInsecureConnections": "false",
         "sslCname": cname,
         "inferenceRouterHA": "true" if router_ha else "false",
+        # What the CLI sends with it: DevTest for a cluster under three nodes, FastProd otherwise (the
+        # ARM template above always sends FastProd). Not on Learn; reference-kubernetes sizes the router
+        # as one replica "for testing purposes", three "for production purposes".
+        "clusterPurpose": "FastProd" if router_ha else "DevTest",
         "cluster_name": cluster_id,
         "clusterId": cluster_id,
         "prometheus.prometheusSpec.externalLabels.cluster_name": cluster_id,

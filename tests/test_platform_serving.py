@@ -71,7 +71,10 @@ def test_extension_is_inference_only_internal_and_https(prod: StackRun):
 def test_router_ha_follows_the_node_count():
     assert ServingConfig(enabled=True, min_nodes=3, max_nodes=5).router_ha is True
     assert ServingConfig(enabled=True, min_nodes=1, max_nodes=5).router_ha is False
-    assert extension_settings("id", "n", "westeurope", "a.b.com", False)["inferenceRouterHA"] == "false"
+    small = extension_settings("id", "n", "westeurope", "a.b.com", False)
+    assert (small["inferenceRouterHA"], small["clusterPurpose"]) == ("false", "DevTest")
+    large = extension_settings("id", "n", "westeurope", "a.b.com", True)
+    assert (large["inferenceRouterHA"], large["clusterPurpose"]) == ("true", "FastProd")
 
 
 def test_compute_attaches_the_cluster_in_its_own_namespace(prod: StackRun):
