@@ -9,11 +9,12 @@ from typing import Any
 
 import pulumi
 import pulumi_random as random
-from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import authorization, network, resources
 
 from isolated_mlops.components import config as platform_config
 from isolated_mlops.components.diagnostics import NSG_LOG_CATEGORIES, DiagnosticSettings, DiagnosticSettingsArgs, LogTarget
-from isolated_mlops.components.interface import CommonArgs, ManagedIdentity, PrivateEndpointOptions, common_fields
+from isolated_mlops.components.interface import (CommonArgs, DiagnosticsOptions, ManagedIdentity, PrivateEndpointOptions,
+                                                 common_fields)
 from isolated_mlops.components.naming import SUFFIX_LENGTH
 from isolated_mlops.components.plan import PlannedName, PlannedSubnet
 from isolated_mlops.components.tags import platform_tags
@@ -21,11 +22,12 @@ from isolated_mlops.components.zones import CLOUDS
 from isolated_mlops.compute.agents import CiAgentPool, CiAgentPoolArgs
 from isolated_mlops.compute.clusters import ClusterIdentity, ClusterIdentityArgs, ComputeCluster, ComputeClusterArgs
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine, LinuxVirtualMachineArgs
+from isolated_mlops.compute.serving import AKS_LOG_CATEGORIES, PrivateServing, PrivateServingArgs
 from isolated_mlops.network.bastion import Bastion, BastionArgs
 from isolated_mlops.network.peering import BidirectionalPeering, BidirectionalPeeringArgs, PeeredVnet
 from isolated_mlops.network.private_dns import PrivateDnsZones, PrivateDnsZonesArgs
-from isolated_mlops.network.virtual_network import (SubnetPlan, VirtualNetwork, VirtualNetworkArgs, ssh_from,
-                                     with_endpoint_clients)
+from isolated_mlops.network.virtual_network import (InboundAllow, SubnetPlan, VirtualNetwork, VirtualNetworkArgs,
+                                                   ssh_from, with_endpoint_clients)
 from isolated_mlops.workspace.container_registry import ContainerRegistry, ContainerRegistryArgs
 from isolated_mlops.workspace.alerts import DRIFT_STREAM, DRIFT_TABLE, Alerts, AlertsArgs, AlertThresholds, DriftIngestion, DriftIngestionArgs
 from isolated_mlops.workspace.retrain_trigger import RetrainReader, RetrainReaderArgs
@@ -42,9 +44,17 @@ def _subnets(planned: list[PlannedSubnet]) -> dict[str, SubnetPlan]:
     plans = {s.key: SubnetPlan(s.key, s.name, s.address_prefix, nat_egress=s.nat_egress,
                                private_endpoints=s.private_endpoints, within_subnet=s.within_subnet,
                                endpoint_client=s.endpoint_client) for s in planned}
-    plans = {s.key: dataclasses.replace(plans[s.key], inbound=tuple(ssh_from(plans[k]) for k in s.ssh_from))
+    plans = {s.key: dataclasses.replace(plans[s.key], inbound=(*(ssh_from(plans[k]) for k in s.ssh_from),
+                                                               *(_https_from(plans[k]) for k in s.https_from)))
              for s in planned}
     return {p.key: p for p in with_endpoint_clients(list(plans.values()), clients=list(plans.values()))}
+
+
+def _https_from(source: SubnetPlan) -> InboundAllow:
+    """HTTPS (443) from `source`: the serving cluster's clients reach its router and its API server."""
+    return InboundAllow(name=f"AllowHttpsFrom{source.key[:1].upper()}{source.key[1:]}", source_prefix=source.address_prefix,
+                        description=f"{source.name} calls the models (internal load balancer) and the AKS API server.",
+                        protocol=network.SecurityRuleProtocol.TCP, port="443")
 
 
 def main() -> None:
@@ -212,7 +222,11 @@ def main() -> None:
                 workspace_id=workspace.workspace.id,
                 log_analytics_id=monitoring.log_analytics.id,
                 drift_table=drift.table.name,
-                thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi),
+                thresholds=AlertThresholds(failed_runs=cfg.alerts.failed_runs, drift_psi=cfg.alerts.drift_psi,
+                                           serving_latency_ms=cfg.alerts.serving_latency_ms,
+                                           serving_error_rate_percent=cfg.alerts.serving_error_rate_percent),
+                # The serving rules read the requests the deployments send to Application Insights.
+                serving_app_insights_id=monitoring.app_insights.id if cfg.serving.enabled else None,
                 rule_prefix=names.alert_rule_prefix.value,
                 tags=tags,
             ))
@@ -243,6 +257,40 @@ def main() -> None:
         identity=ManagedIdentity(user_assigned_ids=[cluster_identity.identity_id]), tags=tags,
     ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
         for c in cfg.compute_clusters]
+    # ---- Private serving (README "Private serving"): AKS with the Azure ML extension in the scoring
+    # subnet, attached to the workspace as Kubernetes compute; `serving: {enabled: false}` in dev.
+    serving = None
+    if cfg.serving.enabled and cfg.serving_tls is not None:
+        sv = cfg.serving
+        serving = PrivateServing("serving", PrivateServingArgs(
+            cluster_name=f"aks-{cfg.name_prefix}-{cfg.environment}",
+            identity_name=names.serving_identity.value if names.serving_identity else "",
+            resource_group_name=rg_name,
+            location=location,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            subnet_id=aml_network.subnet_ids[plan.serving_subnet],
+            vnet_id=aml_network.vnet.id,
+            client_vnet_ids={"bastion": access_network.vnet.id},
+            registry_id=registry.registry.id,
+            workspace_name=workspace.workspace.name,
+            compute_name=sv.compute_name,
+            namespace=sv.namespace,
+            compute_identity_id=cluster_identity.identity_id,
+            tier=sv.tier,
+            vm_size=sv.vm_size,
+            min_nodes=sv.min_nodes,
+            max_nodes=sv.max_nodes,
+            max_pods=sv.max_pods,
+            service_cidr=sv.service_cidr,
+            dns_service_ip=sv.dns_service_ip,
+            tls_cname=sv.tls_cname,
+            tls_certificate=cfg.serving_tls[0],
+            tls_key=cfg.serving_tls[1],
+            router_ha=sv.router_ha,
+            diagnostics=DiagnosticsOptions(monitoring.log_analytics.id, AKS_LOG_CATEGORIES),
+            tags=tags,
+        ), opts=pulumi.ResourceOptions(depends_on=[*workspace.private_endpoints.values(), cluster_identity.acr_pull]))
     jump_host = LinuxVirtualMachine("jump-host", LinuxVirtualMachineArgs(
         resource_group_name=rg_name,
         location=location,
@@ -287,6 +335,12 @@ def main() -> None:
     pulumi.export("containerRegistryLoginServer", registry.registry.login_server)
     pulumi.export("modelRegistryName", model_registry.registry.name if model_registry else None)
     pulumi.export("computeClusters", [c.compute_name for c in clusters])
+    # The Kubernetes compute models deploy to (`compute: azureml:<name>` in ml/aml/endpoint.yml); null without serving.
+    pulumi.export("servingCompute", {
+        "computeName": cfg.serving.compute_name if serving else None,
+        "clusterName": serving.cluster.name if serving else None,
+        "tlsCname": cfg.serving.tls_cname if serving else None,
+    })
     # What the ML delivery's `record` step sends the drift rows to (DRIFT_DCE, DRIFT_DCR_ID,
     # DRIFT_STREAM in docs/delivery.md); null without an `alerts` key.
     pulumi.export("driftIngestion", {

@@ -20,6 +20,8 @@ PROVIDERS=(
   Microsoft.Insights
   Microsoft.OperationalInsights
   Microsoft.ManagedIdentity
+  Microsoft.ContainerService
+  Microsoft.KubernetesConfiguration
 )
 # <namespace>/<feature>
 FEATURES=(

@@ -16,6 +16,7 @@ This module puts them in order and is what importers use: the names below are re
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any, Collection, Mapping, Optional
 
 import pulumi
@@ -34,6 +35,8 @@ from isolated_mlops.components.config_sections import (
     read_model_registry, read_network, read_tags)
 from isolated_mlops.components.plan import Plan
 from isolated_mlops.components.plan_checks import check_capacity, check_names
+from isolated_mlops.components.serving_config import MIN_VCPUS as MIN_SERVING_VCPUS
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS, ServingConfig, check_tls_secrets, read_serving
 from isolated_mlops.components.zones import CLOUDS
 from isolated_mlops.components.ssh_keys import public_key_problem
 
@@ -61,9 +64,15 @@ def load_plan(stack: Optional[str] = None) -> Plan:
     if config.agents.count > 0:
         # validate() proved it is set, as a secret; the SDK keeps it a secret Output from here on.
         token = pulumi.Config(PROJECT_NAMESPACE).require_secret(TOKEN_KEY)
+    tls = None
+    if config.serving.enabled:
+        # validate() proved both are set, as secrets.
+        cert, key = (pulumi.Config(PROJECT_NAMESPACE).require_secret(k) for k in TLS_SECRET_KEYS)
+        tls = (cert, key)
     for note in config.notes:
         pulumi.log.warn(note)
-    return dataclasses.replace(plan, config=dataclasses.replace(config, agent_registration_token=token))
+    return dataclasses.replace(plan, config=dataclasses.replace(config, agent_registration_token=token,
+                                                                serving_tls=tls))
 
 
 def validate(values: Mapping[str, Any], stack: str, secret_keys: Collection[str] = ()) -> PlatformConfig:
@@ -128,11 +137,15 @@ def validate_plan(values: Mapping[str, Any], stack: str, secret_keys: Collection
     check_token(root, problems, agents)
     alerts = read_alerts(root.mapping("alerts"), problems, agents.kind) if "alerts" in values else None
     model_registry = read_model_registry(root.mapping("modelRegistry", default={}), problems)
+    serving = read_serving(root.mapping("serving", default={}), problems, _vnet_spaces(network, problems), cloud)
+    check_tls_secrets(root, problems, serving)
 
     check_region(root, problems, location, cloud)
     notes = check_vm_sizes(root, problems, location, cloud, [
         *((f"computeClusters[{i}].vmSize", "computeClusters", c.vm_size) for i, c in enumerate(clusters)),
-        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size)])
+        ("jumpHost.vmSize", "jumpHost", jump_host.vm_size), ("agents.vmSize", "agents", agents.vm_size),
+        *([("serving.vmSize", "serving", serving.vm_size)] if serving.enabled else [])])
+    _check_serving_size(problems, serving)
 
     config = PlatformConfig(
         project=PROJECT_NAMESPACE,
@@ -160,6 +173,7 @@ def validate_plan(values: Mapping[str, Any], stack: str, secret_keys: Collection
         agents=agents,
         alerts=alerts,
         model_registry=model_registry,
+        serving=serving,
         notes=tuple(notes),
     )
     # The plan is judged in the same pass (all problems in one run): what each subnet holds, and the
@@ -174,3 +188,26 @@ def validate_plan(values: Mapping[str, Any], stack: str, secret_keys: Collection
     if problems.items:
         raise ConfigError(problems.items)
     return plan
+
+
+def _vnet_spaces(network: NetworkConfig, problems: Problems) -> list[Optional[ipaddress.IPv4Network]]:
+    """The VNets' address spaces that parsed and have no problem of their own (reported once already)."""
+    spaces: list[Optional[ipaddress.IPv4Network]] = []
+    for key, text in (("amlVnet", network.aml.address_space), ("bastionVnet", network.bastion.address_space)):
+        if problems.at(f"network.{key}.addressSpace"):
+            spaces.append(None)
+            continue
+        try:
+            spaces.append(ipaddress.IPv4Network(text))
+        except ValueError:
+            spaces.append(None)
+    return spaces
+
+
+def _check_serving_size(problems: Problems, serving: ServingConfig) -> None:
+    """The serving nodes' size has the vCPUs the Azure ML extension asks for in production (serving_config.MIN_VCPUS)."""
+    parsed = vm_sizes.parse(serving.vm_size) if serving.enabled and not problems.at("serving.vmSize") else None
+    if parsed is not None and parsed.vcpus < MIN_SERVING_VCPUS:
+        problems.add("serving.vmSize", f"{serving.vm_size} has {parsed.vcpus} vCPUs; the Azure ML extension needs at "
+                     f"least {MIN_SERVING_VCPUS} vCPUs and 14 GB per node in production "
+                     "(how-to-deploy-kubernetes-extension): use e.g. Standard_D4s_v5")

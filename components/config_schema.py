@@ -11,6 +11,7 @@ from typing import Mapping, Optional, Sequence
 
 import pulumi
 
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS, ServingConfig
 from isolated_mlops.components.catalogue import BASTION_SUBNET_MAX_PREFIX, BASTION_SUBNET_NAME  # noqa: F401
 
 PROJECT_NAMESPACE = "isolated-mlops"
@@ -150,6 +151,10 @@ class AlertsConfig:
     """Failed runs within an hour that fire the failed-training alert."""
     drift_psi: float
     """A feature of the latest delivery run with a PSI above this fires the drift alert (as Level significant does)."""
+    serving_latency_ms: int = 1000
+    """The served models' 95th-percentile request duration (ms, over 15 minutes) that fires the latency alert."""
+    serving_error_rate_percent: float = 5.0
+    """The share of failed requests (percent, over 15 minutes) that fires the error-rate alert."""
     retrain_reader_principal_id: Optional[str] = None
     """GitHub teams: the retraining trigger's reader identity (id-mlops-ml-retrain-<stack>), granted Monitoring
     Reader on the stack's resource group so .github/workflows/ml-retrain.yml can read the fired alerts."""
@@ -194,6 +199,10 @@ class PlatformConfig:
     """A Pulumi secret; only ever written to Key Vault."""
     alerts: Optional[AlertsConfig] = None
     """None: the stack file has no `alerts` key, so no drift table, action group or alert rule."""
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    """`serving`: the private AKS cluster models are served from (components/serving_config.py); off by default."""
+    serving_tls: Optional[tuple[pulumi.Output[str], pulumi.Output[str]]] = field(default=None, compare=False)
+    """The inference router's PEM certificate and key, Pulumi secrets; only ever sent as protected settings."""
     notes: tuple[str, ...] = ()
     """Accepted, but worth a warning: VM sizes in a series announced for retirement (components/vm_sizes.py)."""
 
@@ -206,11 +215,11 @@ TOP_LEVEL_KEYS = (
     "workspacePublicAccess", "hbiWorkspace", "batchEndpoints", "bastionSku", "logRetentionDays", "storageSku",
     "imageBuildCluster",
     "adminUsername", "adminSshPublicKey", "network", "computeClusters", "jumpHost", "agents",
-    "agentRegistrationToken", "alerts", "modelRegistry",
+    "agentRegistrationToken", "alerts", "modelRegistry", "serving", *TLS_SECRET_KEYS,
     # Read by the cost estimate (offline/cost.py validates it), not by the program: what a stack is
     # expected to ingest or send is a tool's assumption, not infrastructure.
     "costAssumptions",
 )
-SECRET_KEYS = ("agentRegistrationToken",)
+SECRET_KEYS = ("agentRegistrationToken", *TLS_SECRET_KEYS)
 TOKEN_KEY = "agentRegistrationToken"
 

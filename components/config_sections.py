@@ -268,7 +268,7 @@ def _read_token_expiry(reader: Reader, problems: Problems, count: int) -> Option
 
 
 _ALERT_KEYS = ("enabled", "email", "retrainWebhookUrl", "retrainReaderPrincipalId", "mlIdentityPrincipalId", "thresholds")
-_THRESHOLD_KEYS = ("failedRuns", "driftPsi")
+_THRESHOLD_KEYS = ("failedRuns", "driftPsi", "servingLatencyMs", "servingErrorRatePercent")
 GUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
@@ -319,6 +319,18 @@ def read_alerts(reader: Reader, problems: Problems, agents_kind: Optional[str]) 
         problems.add(f"{thresholds.path}.driftPsi", f"must be a number above 0 (0.25 is the usual 'significant' "
                      f"PSI, as in ml/config/thresholds.yaml), got {thresholds.show('driftPsi', psi)}")
         psi = 0.25
+    latency = thresholds.integer("servingLatencyMs", default=1000, minimum=1, maximum=600000)
+    error_rate = thresholds.raw("servingErrorRatePercent", default=5.0)
+    if isinstance(error_rate, str):
+        try:
+            error_rate = float(error_rate)
+        except ValueError:
+            pass
+    if isinstance(error_rate, bool) or not isinstance(error_rate, (int, float)) or not 0 < error_rate <= 100:
+        problems.add(f"{thresholds.path}.servingErrorRatePercent", "must be a percentage above 0 and at most 100 "
+                     f"(5 fires when one request in twenty fails), got {thresholds.show('servingErrorRatePercent', error_rate)}")
+        error_rate = 5.0
     return AlertsConfig(enabled=enabled, emails=tuple(e for e in emails if isinstance(e, str)),
                         retrain_webhook_url=webhook, ml_identity_principal_id=principal,
-                        failed_runs=failed_runs, drift_psi=float(psi), retrain_reader_principal_id=reader_id)
+                        failed_runs=failed_runs, drift_psi=float(psi), retrain_reader_principal_id=reader_id,
+                        serving_latency_ms=latency, serving_error_rate_percent=float(error_rate))

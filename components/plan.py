@@ -30,8 +30,12 @@ CLUSTER_SOURCES = ("computeClusters", "computeClusters[*]", "computeClusters[*].
 
 # Occupant kinds: what takes addresses in a subnet.
 JUMP_HOST, AGENT, CLUSTER_NODES, PRIVATE_ENDPOINT = "jump host", "agent", "compute nodes", "private endpoint"
+SERVING = "serving cluster"
 # The subnet (by its stack-file key) each kind of occupant is placed in.
-SUBNET_OF = {JUMP_HOST: "jumpHost", AGENT: "agents", CLUSTER_NODES: "training", PRIVATE_ENDPOINT: "privateEndpoints"}
+SUBNET_OF = {JUMP_HOST: "jumpHost", AGENT: "agents", CLUSTER_NODES: "training", PRIVATE_ENDPOINT: "privateEndpoints",
+             SERVING: "scoring"}
+# What decides the serving cluster's demand (components/serving_config.py ServingConfig.subnet_addresses).
+SERVING_SOURCES = ("serving", "serving.maxNodes", "serving.maxPodsPerNode")
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class Names:
     agent_identity: PlannedName
     ml_registry: Optional[PlannedName]
     """None when the stack creates no model registry."""
+    serving_identity: Optional[PlannedName] = None
+    """The serving cluster's control-plane identity; None when the stack serves no models."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ class PlannedSubnet:
     """Its hosts talk to each other (a cluster's nodes in distributed training)."""
     ssh_from: tuple[str, ...] = ()
     """Keys of the subnets allowed to open SSH into this one (Bastion's)."""
+    https_from: tuple[str, ...] = ()
+    """Keys of the subnets allowed to open HTTPS into this one (the serving cluster's clients)."""
     occupants: tuple[Occupant, ...] = ()
 
     @property
@@ -213,6 +221,11 @@ class Plan:
         return SUBNET_OF[AGENT]
 
     @property
+    def serving_subnet(self) -> str:
+        """The serving cluster's nodes, pods, internal load balancer and API server endpoint."""
+        return SUBNET_OF[SERVING]
+
+    @property
     def vms(self) -> tuple[PlannedVm, ...]:
         return (self.jump_host, *self.agents)
 
@@ -229,6 +242,8 @@ class Plan:
         yield from (c.name for c in self.clusters)
         yield from (n.private_link_scope, n.data_collection_endpoint, n.drift_rule, n.notify_action_group,
                     n.retrain_action_group, n.alert_rule_prefix, n.cluster_identity, n.agent_identity)
+        if n.serving_identity is not None:
+            yield n.serving_identity
 
 
 def _name(config: PlatformConfig, kind: str, role: str = "", path: str = "namePrefix",
@@ -280,14 +295,19 @@ def build(config: PlatformConfig) -> Plan:
                   for vm in (jump_host, *agents) if vm.subnet == key),
                 *(Occupant(CLUSTER_NODES, c.name.head, c.max_nodes, CLUSTER_SOURCES) for c in clusters if c.subnet == key),
                 *(Occupant(PRIVATE_ENDPOINT, e.group_id, e.addresses, ("batchEndpoints", "modelRegistry"))
-                  for e in endpoints if e.subnet == key))
+                  for e in endpoints if e.subnet == key),
+                # Azure CNI: every node and pod takes an address of the subnet, plus the internal load
+                # balancer and the API server's endpoint (ServingConfig.subnet_addresses cites it).
+                *((Occupant(SERVING, "aks", config.serving.subnet_addresses, SERVING_SOURCES),)
+                  if config.serving.enabled and key == SUBNET_OF[SERVING] else ()))
 
     def subnet(vnet: str, key: str, name: str, prefix: str, *, nat_egress: bool = False,
                private_endpoints: bool = False, endpoint_client: bool = False, within_subnet: bool = False,
-               ssh_from: tuple[str, ...] = ()) -> PlannedSubnet:
+               ssh_from: tuple[str, ...] = (), https_from: tuple[str, ...] = ()) -> PlannedSubnet:
         return PlannedSubnet(key, name, prefix, f"network.{vnet}.subnets.{key}", nat_egress=nat_egress,
                              private_endpoints=private_endpoints, endpoint_client=endpoint_client,
-                             within_subnet=within_subnet, ssh_from=ssh_from, occupants=occupants(key))
+                             within_subnet=within_subnet, ssh_from=ssh_from, https_from=https_from,
+                             occupants=occupants(key))
 
     # Which subnet may connect to which: Bastion's subnet reaches the VMs on SSH, the subnets whose
     # hosts use the private endpoints reach the endpoints' subnet, a cluster's nodes reach each other;
@@ -297,8 +317,11 @@ def build(config: PlatformConfig) -> Plan:
                private_endpoints=True),
         subnet("amlVnet", "training", "snet-training", net.aml.training_subnet, nat_egress=True,
                endpoint_client=True, within_subnet=True),
+        # With serving on, the jump host and the agents (the delivery's smoke and latency checks) call
+        # the models through the cluster's internal load balancer and reach its private API server.
         subnet("amlVnet", "scoring", "snet-scoring", net.aml.scoring_subnet, nat_egress=True,
-               endpoint_client=True, within_subnet=True),
+               endpoint_client=True, within_subnet=True,
+               https_from=("jumpHost", "agents") if config.serving.enabled else ()),
     ))
     access = PlannedVnet("bastion", _name(config, "virtual_network", "bastion"), net.bastion.address_space, (
         subnet("bastionVnet", "bastion", BASTION_SUBNET_NAME, net.bastion.bastion_subnet),
@@ -325,6 +348,7 @@ def build(config: PlatformConfig) -> Plan:
         cluster_identity=_name(config, "managed_identity", "clusters"),
         agent_identity=_name(config, "managed_identity", "agents"),
         ml_registry=_name(config, "ml_registry") if config.model_registry.create else None,
+        serving_identity=_name(config, "managed_identity", "aks") if config.serving.enabled else None,
     )
     return Plan(config=config, names=names, vnets=(aml, access), private_endpoints=endpoints,
                 jump_host=jump_host, agents=agents, clusters=clusters)

@@ -12,7 +12,7 @@ from typing import Collection, Mapping, Optional
 from isolated_mlops.components import naming
 from isolated_mlops.components.config_reader import Problems, Reader
 from isolated_mlops.components.config_schema import AZURE_RESERVED_ADDRESSES, SECRET_SHOWN_AS, SMALLEST_SUBNET_PREFIX
-from isolated_mlops.components.plan import (AGENT, CLUSTER_NODES, JUMP_HOST, PRIVATE_ENDPOINT, Occupant, Plan,
+from isolated_mlops.components.plan import (AGENT, CLUSTER_NODES, JUMP_HOST, PRIVATE_ENDPOINT, SERVING, Occupant, Plan,
                                             PlannedName, PlannedSubnet)
 
 
@@ -44,6 +44,11 @@ def _describe(kind: str, occupants: list[Occupant]) -> tuple[str, str, str]:
     if kind == PRIVATE_ENDPOINT:
         return (f"{len(occupants)} private endpoints taking {total} addresses "
                 f"({', '.join(f'{o.name} {o.addresses}' for o in occupants)})", "the private endpoints", "")
+    if kind == SERVING:
+        return (f"the serving cluster ({total} addresses: serving.maxNodes nodes and one more for upgrades, "
+                "serving.maxPodsPerNode pods each, since Azure CNI gives every pod a subnet address, plus the "
+                "internal load balancer and the API server's endpoint)", "the serving cluster's maxNodes and "
+                "maxPodsPerNode", ", or lower serving.maxNodes or serving.maxPodsPerNode")
     return f"{total} addresses for {kind}", kind, ""
 
 

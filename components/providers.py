@@ -35,7 +35,13 @@ RESOURCE_PROVIDERS: Mapping[str, str] = {
     "Microsoft.Insights": "Application Insights, the Azure Monitor Private Link Scope, the drift table's data "
                           "collection endpoint and rule, action groups and alert rules",
     "Microsoft.OperationalInsights": "the Log Analytics workspace and the drift table",
-    "Microsoft.ManagedIdentity": "the user-assigned identities of the CI/CD agents and the compute clusters",
+    "Microsoft.ManagedIdentity": "the user-assigned identities of the CI/CD agents, the compute clusters and the "
+                                 "serving cluster",
+    # AKS clusters and their managed namespaces; cluster extensions (the Azure ML extension) need
+    # Microsoft.KubernetesConfiguration as well ("Deploy and manage cluster extensions by using Azure
+    # CLI", prerequisites: https://learn.microsoft.com/azure/aks/deploy-extensions-az-cli).
+    "Microsoft.ContainerService": "the private serving cluster (AKS) and its managed namespace",
+    "Microsoft.KubernetesConfiguration": "the Azure ML extension on the serving cluster",
 }
 
 # Registered in every subscription by default (Microsoft Learn, "Resource providers for Azure

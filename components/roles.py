@@ -37,7 +37,9 @@ ACR_PULL = BuiltInRole(
     f"{BUILT_IN_ROLES_URL}/containers#acrpull",
     "the compute clusters' identity pulls images from the private registry, whose admin user is off "
     "(https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication"
-    "#scenario-azure-container-registry-without-admin-user; compute/clusters.py)",
+    "#scenario-azure-container-registry-without-admin-user; compute/clusters.py), and the serving cluster's "
+    "kubelet identity pulls model images (https://learn.microsoft.com/azure/aks/cluster-container-registry-integration; "
+    "compute/serving.py)",
 )
 READER = BuiltInRole(
     "Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -63,6 +65,21 @@ AZUREML_REGISTRY_USER = BuiltInRole(
     "#create-assets-in-registry-from-local-files; workspace/model_registry.py)",
 )
 
+NETWORK_CONTRIBUTOR = BuiltInRole(
+    "Network Contributor", "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    f"{BUILT_IN_ROLES_URL}/networking#network-contributor",
+    "the serving cluster's control-plane identity joins the scoring subnet, places its internal load balancer "
+    "there and links its API server's private DNS zone to the VNet (https://learn.microsoft.com/azure/aks/"
+    "private-clusters#configuration-options-for-private-dns, https://learn.microsoft.com/azure/aks/internal-lb; "
+    "compute/serving.py), scoped to the AML VNet only",
+)
+PRIVATE_DNS_ZONE_CONTRIBUTOR = BuiltInRole(
+    "Private DNS Zone Contributor", "b12aa53e-6015-4669-85d0-8515ebb3ae7f",
+    f"{BUILT_IN_ROLES_URL}/networking#private-dns-zone-contributor",
+    "the serving cluster's control-plane identity writes its API server's record into the custom private DNS "
+    "zone privatelink.<region>.azmk8s.io (https://learn.microsoft.com/azure/aks/private-clusters"
+    "#configuration-options-for-private-dns; compute/serving.py), scoped to that zone only",
+)
 MONITORING_READER = BuiltInRole(
     "Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
     f"{BUILT_IN_ROLES_URL}/monitor#monitoring-reader",
@@ -73,7 +90,8 @@ MONITORING_READER = BuiltInRole(
 )
 
 ASSIGNED_ROLES: tuple[BuiltInRole, ...] = (KEY_VAULT_SECRETS_USER, ACR_PULL, READER, MONITORING_METRICS_PUBLISHER,
-                                         AZUREML_REGISTRY_USER, MONITORING_READER)
+                                         AZUREML_REGISTRY_USER, MONITORING_READER, NETWORK_CONTRIBUTOR,
+                                         PRIVATE_DNS_ZONE_CONTRIBUTOR)
 ROLE_NAMES: dict[str, str] = {r.id: r.name for r in ASSIGNED_ROLES}
 
 

@@ -34,6 +34,7 @@ from isolated_mlops.components.standalone import PACKAGE_NAME
 from isolated_mlops.compute.agents import CiAgentPool
 from isolated_mlops.compute.clusters import ClusterIdentity, ComputeCluster
 from isolated_mlops.compute.linux_vm import LinuxVirtualMachine
+from isolated_mlops.compute.serving import PrivateServing
 from isolated_mlops.network.bastion import Bastion
 from isolated_mlops.network.peering import BidirectionalPeering
 from isolated_mlops.network.private_dns import PrivateDnsZones
@@ -51,7 +52,7 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [
     VirtualNetwork, BidirectionalPeering, PrivateDnsZones, Bastion,
     LinuxVirtualMachine, CiAgentPool, ClusterIdentity, ComputeCluster,
     WorkspaceStorage, KeyVault, ContainerRegistry, Monitoring, MlWorkspace, ModelRegistry, DriftIngestion, Alerts,
-    RetrainReader,
+    RetrainReader, PrivateServing,
 ]
 """Every component the package serves, as `isolated-mlops:index:<Name>`."""
 

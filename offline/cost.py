@@ -203,6 +203,8 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
         disk = str(resource.input("storageProfile.osDisk.managedDisk.storageAccountType") or "")
         return [Line(resource, f"VM {size}", hours, price(t, size)),
                 Line(resource, f"OS disk {disk}", 1, price(t, f"os disk {disk}"))]
+    if t == prices.ML_COMPUTE and resource.input("properties.computeType") == "Kubernetes":
+        return [Line(resource, "attached Kubernetes compute", 1, price(t, "attached"))]
     if t == prices.ML_COMPUTE:
         props = resource.input("properties.properties") or {}
         size = str(props.get("vmSize") or "")
@@ -213,6 +215,17 @@ def _lines(resource: RegisteredResource, a: Mapping[str, float]) -> list[Line]:
                          price(prices.VIRTUAL_MACHINE, f"{size} low priority"), "clusterHoursAtMaxNodes")]
         return [Line(resource, f"{nodes:.0f} x {size} (node hours)", node_hours,
                      price(prices.VIRTUAL_MACHINE, size), "clusterHoursAtMaxNodes")]
+    if t == prices.AKS:
+        # The control plane by tier, and the node pools at their minimum: those nodes run around the
+        # clock (the autoscaler adds more under load; those hours are not estimated).
+        tier = str(resource.input("sku.tier") or "Free")
+        lines = [Line(resource, f"AKS control plane {tier}", hours, price(t, tier))]
+        for pool in resource.input("agentPoolProfiles") or []:
+            size, nodes = str(pool.get("vmSize") or ""), float(pool.get("minCount") or pool.get("count") or 0)
+            lines += [Line(resource, f"{nodes:.0f} x {size} (nodes at minCount)", nodes * hours,
+                           price(prices.VIRTUAL_MACHINE, size)),
+                      Line(resource, f"{nodes:.0f} node OS disks", nodes, price(t, "node os disk"))]
+        return lines
     if t == prices.ML_REGISTRY:
         acrs = [a for region in resource.input("regionDetails") or [] for a in region.get("acrDetails") or []]
         return [Line(resource, "registry", 1, price(t, "registry")),

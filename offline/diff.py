@@ -250,7 +250,9 @@ def common_cause(diff: StackDiff, minimum: int = 10) -> Optional[CommonCause]:
     frequent = Counter(k for rest in left.values() for k in rest)
     common = {k for k, n in frequent.items() if n * 2 >= len(changed)}
     explained = frozenset(key for key, rest in left.items() if rest <= common)
-    if len(explained) < minimum or len(explained) * 2 < len(diff.changes):
+    # Most of the resources both sides have: what one side alone has (prod's serving cluster against
+    # dev) is no change a substitution could explain, and must not hide the one that explains the rest.
+    if len(explained) < minimum or len(explained) * 2 < len(changed):
         return None
     also = tuple(sorted((k[0], values[k][0], values[k][1]) for k in common))
     replaced = sum(1 for c in changed if c.kind == "replace" and c.new is not None and resource_key(c.new.urn) in explained)

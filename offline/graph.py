@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
 from isolated_mlops.components.catalogue import (
-    CATALOGUE, COMPUTE, KEY_VAULT_SECRET, PRIVATE_ENDPOINT, ROLE_ASSIGNMENT, VM, WORKSPACE, ZONE_GROUP, CreateTime,
+    AKS, AKS_NAMESPACE, CATALOGUE, COMPUTE, K8S_EXTENSION, KEY_VAULT_SECRET, PRIVATE_ENDPOINT, ROLE_ASSIGNMENT, VM,
+    WORKSPACE, ZONE_GROUP, CreateTime,
 )
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import ROOT_TYPE
@@ -37,6 +38,14 @@ ORDERING_DEPENDENCIES: Mapping[tuple[str, str], str] = {
         "its nodes find the workspace through the endpoint's DNS records",
     (COMPUTE, ROLE_ASSIGNMENT):
         "a cluster pulls images from the private registry with its identity's AcrPull role: granted first",
+    (AKS, ROLE_ASSIGNMENT):
+        "a private cluster with a custom API server zone needs its identity's Private DNS Zone Contributor and "
+        "Network Contributor before it is created (Microsoft Learn, Create a private AKS cluster)",
+    (COMPUTE, K8S_EXTENSION):
+        "a Kubernetes compute attaches to a cluster whose Azure ML extension is installed ('extension not "
+        "installed' otherwise: Attach a Kubernetes cluster)",
+    (COMPUTE, AKS_NAMESPACE):
+        "the compute's namespace must exist before the cluster is attached (Attach a Kubernetes cluster)",
     (WORKSPACE, PRIVATE_ENDPOINT):
         "Microsoft's machine-learning-end-to-end-secure template creates the workspace after the storage, "
         "Key Vault and registry private endpoints: what runs in the workspace reaches them only through those",

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import pulumi
 
 from isolated_mlops.components.catalogue import (
-    CATALOGUE, CLIENT_CONFIG_INVOKE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE, DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT,
+    AKS, CATALOGUE, CLIENT_CONFIG_INVOKE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE, DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT,
     LOCK_BY_SCOPE, ML_REGISTRY, RANDOM_STRING, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, WORKSPACE,
 )
 
@@ -138,6 +138,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"regionDetails": _registry_regions(name, inputs),
                     "identity": {**(inputs.get("identity") or {}), "principalId": _stable_guid("principal", resource_id),
                                  "tenantId": TENANT_ID}}
+        if typ == AKS:
+            # AKS creates the kubelet identity in the node resource group (MC_<group>_<cluster>_<region>) and
+            # answers with it under identityProfile.kubeletidentity; a private cluster reports its private FQDN.
+            node_group = f"MC_{inputs.get('resourceGroupName')}_{name}_{inputs.get('location')}"
+            kubelet = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{node_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+            return {"identityProfile": {"kubeletidentity": {"resourceId": kubelet, "objectId": _stable_guid("principal", kubelet),
+                                                            "clientId": _stable_guid("client", kubelet)}},
+                    "nodeResourceGroup": node_group,
+                    "privateFQDN": f"{inputs.get('dnsPrefix', name)}-{_stable_hex(resource_id)}.privatelink.{inputs.get('location')}.azmk8s.io"}
         if typ == KEY_VAULT:
             return {"properties": {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}}
         return {}

@@ -49,6 +49,7 @@ MONITOR_PAGE = "https://azure.microsoft.com/pricing/details/monitor/"
 STORAGE_PAGE = "https://azure.microsoft.com/pricing/details/storage/blobs/"
 KEY_VAULT_PAGE = "https://azure.microsoft.com/pricing/details/key-vault/"
 AML_PAGE = "https://azure.microsoft.com/pricing/details/machine-learning/"
+AKS_PAGE = "https://azure.microsoft.com/pricing/details/kubernetes-service/"
 
 # The pages the figures were read from (stored copies, found with the search tool on READ_ON).
 C3X_NAT = "https://c3x.dev/resources/azure/azurerm_nat_gateway/"
@@ -60,6 +61,9 @@ LEARN_BASTION_SKUS = "https://learn.microsoft.com/azure/bastion/configuration-se
 LEARN_ACR_SKUS = "https://learn.microsoft.com/azure/container-registry/container-registry-skus"
 LEARN_MONITOR_LOGS_COST = "https://learn.microsoft.com/azure/azure-monitor/logs/cost-logs"
 INFRACOST_AML_COMPUTE = "https://github.com/infracost/infracost/pull/2902"
+LEARN_AKS_TIERS = "https://learn.microsoft.com/azure/aks/free-standard-pricing-tiers"
+AKS_UPTIME_SLA_ANNOUNCEMENT = ("https://techcommunity.microsoft.com/t5/apps-on-azure-blog/aks-introduces-uptime-sla/"
+                               "ba-p/1350832")
 INFRACOST_COMMIT = "95ba4f49a7abf5567b04f751a115543281a4ab18"
 # A nightly copy of the Azure Retail Prices API for Virtual Machines in westeurope, priceType
 # Consumption (its scripts/fetch_prices.py: one JSON row per meter with retailPrice, meterName,
@@ -171,6 +175,7 @@ from isolated_mlops.components.catalogue import NAT_GATEWAY as NAT  # noqa: E402
 from isolated_mlops.components.catalogue import VM as VIRTUAL_MACHINE  # noqa: E402
 from isolated_mlops.components.catalogue import WORKSPACE as ML_WORKSPACE  # noqa: E402
 from isolated_mlops.components.catalogue import ZONE_GROUP as DNS_ZONE_GROUP  # noqa: E402
+from isolated_mlops.components.catalogue import AKS, AKS_NAMESPACE, K8S_EXTENSION  # noqa: E402
 
 NO_METER = ("no meter of its own: Azure bills this resource type nothing; not confirmed against a "
             f"price page on {READ_ON}")
@@ -294,7 +299,26 @@ TABLE: Mapping[str, Mapping[str, Price]] = {
         # low-priority nodes at its `<size> low priority` (the size's Low Priority meter).
         "nodes": Price(0.0, "hour", "any", INFRACOST_AML_COMPUTE, AML_PAGE,
                        note="no surcharge: nodes are billed at the VM price of their size"),
+        # A Kubernetes compute is a cluster attached to the workspace: the cluster (AKS) is billed.
+        "attached": free(INFRACOST_AML_COMPUTE, "an attached Kubernetes compute: its AKS cluster and nodes are "
+                         "billed, priced under the cluster", verify=AML_PAGE),
     },
+    AKS: {
+        # Control plane by tier; the nodes are VMs of the pool's size, priced as VIRTUAL_MACHINE
+        # (offline/cost.py counts minCount nodes around the clock).
+        "Free": free(LEARN_AKS_TIERS, "Free tier: 'The cluster management is free, but charged for VM, storage, and "
+                     "networking usage'", verify=AKS_PAGE),
+        "Standard": Price(0.10, "hour", "any", AKS_UPTIME_SLA_ANNOUNCEMENT, AKS_PAGE, as_of="2020-05-13",
+                          note="the Uptime SLA, now the Standard tier: 'at a cost of $0.10/hour per cluster' "
+                               "(Microsoft's announcement); not re-read on a price page on " + READ_ON),
+        "Premium": unknown("hour", AKS_PAGE),
+        # AKS gives each node a managed OS disk (128 GiB by default where the size has no cache or
+        # temporary disk large enough for an ephemeral one, as Dsv5); its price was not read.
+        "node os disk": unknown("month", DISK_PAGE, "a node's managed OS disk: not read on " + READ_ON),
+    },
+    AKS_NAMESPACE: {"*": free("", NO_METER + " (a namespace of the cluster, whose nodes are billed)", verify=AKS_PAGE)},
+    K8S_EXTENSION: {"*": free("", NO_METER + " (the Azure ML extension's pods run on the cluster's nodes)",
+                              verify=AML_PAGE)},
     ML_WORKSPACE: {
         "Basic": infracost_free("azurerm_machine_learning_workspace", "what a workspace bills is its compute, storage, "
                                 "registry, Key Vault and monitoring, each priced here", verify=AML_PAGE),

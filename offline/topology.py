@@ -48,7 +48,7 @@ from offline.topology_picture import Box, Edge, Node, Picture, build
 # The model and the picture live in their own modules; their names stay readable here as
 # `topology.X` (the tests, `diff` and `__main__` read them so), with the tables' type tokens.
 from isolated_mlops.components.catalogue import (  # noqa: F401
-    APP_INSIGHTS, BASTION, COMPUTE, IDENTITY, INTERNET_SOURCES, KEY_VAULT, LOG_ANALYTICS, ML_REGISTRY, NIC,
+    AKS, APP_INSIGHTS, BASTION, COMPUTE, IDENTITY, INTERNET_SOURCES, KEY_VAULT, LOG_ANALYTICS, ML_REGISTRY, NIC,
     PRIVATE_ENDPOINT, REGISTRY, RESOURCE_GROUP, ROLE_ASSIGNMENT, STORAGE, VM, VNET, WORKSPACE, ZONE_GROUP,
     ZONE_LINK,
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from isolated_mlops.components.catalogue import (
+    AKS, AKS_NAMESPACE, K8S_EXTENSION,
     ACTION_GROUP, APP_INSIGHTS, BASTION, CATALOGUE, COMPUTE, DATA_COLLECTION_ENDPOINT, DATA_COLLECTION_RULE,
     DIAGNOSTIC_SETTING, IDENTITY, KEY_VAULT, KEY_VAULT_SECRET, LOCK, LOG_ANALYTICS, LOG_TABLE, METRIC_ALERT,
     ML_REGISTRY, MONITOR_PUBLIC_ACCESS_INPUTS, NAT_GATEWAY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PUBLIC_IP,
@@ -33,7 +34,7 @@ SERVICES: Mapping[str, str] = {
     ML_REGISTRY: "AML registry",
 }
 
-DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, *SERVICES})
+DRAWN_TYPES = frozenset({VNET, SUBNET, PRIVATE_ENDPOINT, BASTION, VM, COMPUTE, AKS, *SERVICES})
 
 SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     # Registered types that are not a node of their own, and where the diagram shows them instead.
@@ -63,6 +64,8 @@ SHOWN_ON_ANOTHER_NODE: Mapping[str, str] = {
     ACTION_GROUP: "not drawn: Azure Monitor sends its emails and webhook calls from outside the VNets",
     METRIC_ALERT: "not drawn: Azure Monitor evaluates it on the workspace's metrics, no network path",
     SCHEDULED_QUERY_RULE: "not drawn: Azure Monitor runs its query on Log Analytics, no network path",
+    K8S_EXTENSION: "its AKS cluster (\"Azure ML extension\" and how its router listens)",
+    AKS_NAMESPACE: "its AKS cluster (the namespace models run in)",
 }
 
 # Built-in roles the platform assigns, by role definition id: shown by name on the holder's node.
@@ -213,8 +216,9 @@ class Topology:
     def _place(self) -> None:
         """Put each endpoint, Bastion, cluster and VM in the subnet(s) its inputs name."""
         for r in sorted(self.run.resources, key=lambda r: r.urn):
-            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE):
-                where = self.subnets_of(r)
+            if r.type in (PRIVATE_ENDPOINT, BASTION, COMPUTE, AKS):
+                # A Kubernetes compute names no subnet: it sits with the cluster it attaches.
+                where = self.subnets_of(r) or [s for c in self.references(r, AKS) for s in self.subnets_of(c)]
             elif r.type == VM:
                 where = [s for nic in self.references(r, NIC) for s in self.subnets_of(nic)]
             else:
@@ -247,6 +251,8 @@ class Topology:
             if isinstance(users, Mapping):
                 found |= {v.get("principalId") for v in users.values() if isinstance(v, Mapping)}
         found |= {i.outputs.get("principalId") for i in self.references(r, IDENTITY)}
+        if r.type == AKS:  # the kubelet identity AKS creates, reported in identityProfile
+            found.add(((r.outputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId"))
         return {p for p in found if isinstance(p, str) and p}
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Optional, Sequence
 
 from isolated_mlops.components.catalogue import (
-    APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, IDENTITY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, REGISTRY,
+    AKS, K8S_EXTENSION, APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, COMPUTE, IDENTITY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, REGISTRY,
     RESOURCE_GROUP, ROLE_ASSIGNMENT, SCOPED_RESOURCE, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK,
 )
 from isolated_mlops.components.catalogue import PRIVATE_ZONE as ZONE
@@ -128,6 +128,9 @@ def build(run: StackRun) -> Picture:
         space = ", ".join(vnet.input("addressSpace.addressPrefixes") or [])
         owners = [t.owner(link) for link in t.of_type(ZONE_LINK) if vnet in t.references(link, VNET)]
         linked = {owner.urn for owner in owners if owner is not None}
+        # AKS links its API server's zone to its node pool's VNet itself (policy/rules/serving.py).
+        linked |= {zone.urn for aks in t.of_type(AKS) if any(s.vnet is vnet for s in t.subnets_of(aks))
+                   for zone in t.references(aks, ZONE)}
         count = sum(1 for zone in zones if zone.urn in linked)
         dns = "" if not zones else f" · {count} of {len(zones)} DNS zones linked" + (
             "" if count == len(zones) else ": SOME NAMES RESOLVE PUBLICLY")
@@ -267,6 +270,25 @@ def _peering_text(t: Topology, vnet: RegisteredResource) -> str:
     return "".join(f" · {part}" for part in parts)
 
 
+def _aks_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
+    """A private cluster: its API server, node pool and the Azure ML extension's router, as words."""
+    access = r.inputs.get("apiServerAccessProfile") or {}
+    api = "private API server" if access.get("enablePrivateCluster") is True else "PUBLIC API server"
+    if access.get("enablePrivateClusterPublicFQDN") is not False:
+        api += ", public FQDN"
+    pools = [p for p in r.inputs.get("agentPoolProfiles") or [] if isinstance(p, Mapping)]
+    sizes = [f"{show(p.get('minCount'))}-{show(p.get('maxCount'))} x {p.get('vmSize')}" for p in pools]
+    router = ""
+    for ext in t.of_type(K8S_EXTENSION):
+        settings = ext.inputs.get("configurationSettings")
+        if isinstance(settings, Mapping) and r.urn in ext.property_dependencies.get("clusterName", []):
+            internal = str(settings.get("internalLoadBalancerProvider", "")).lower() == "azure"
+            https = str(settings.get("allowInsecureConnections", "")).lower() == "false"
+            router = (f"Azure ML extension: {'internal' if internal else 'PUBLIC'} LB, "
+                      f"{'HTTPS ' + str(settings.get('sslCname', '')) if https else 'PLAIN HTTP'}")
+    return _label(f"AKS {_name(r)}", _italic(", ".join(sizes)), api, router, *roles)
+
+
 def _node_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
     if r.type == PRIVATE_ENDPOINT:
         groups = [g for c in r.inputs.get("privateLinkServiceConnections") or [] for g in c.get("groupIds") or []]
@@ -286,6 +308,11 @@ def _node_text(t: Topology, r: RegisteredResource, roles: Sequence[str]) -> str:
         ips = t.public_ips(r)
         return _label(f"VM {_name(r)}", _italic(r.input("hardwareProfile.vmSize", "")),
                       *(f"PUBLIC IP {_name(ip)}" for ip in ips) if ips else ("no public IP",), *roles)
+    if r.type == AKS:
+        return _aks_text(t, r, roles)
+    if r.type == COMPUTE and r.input("properties.computeType") == "Kubernetes":
+        return _label(f"Kubernetes compute {_name(r)}", _italic(f"namespace {r.input('properties.properties.namespace')}"),
+                      *roles)
     if r.type == COMPUTE:
         p = r.input("properties.properties") or {}
         scale = p.get("scaleSettings") or {}

@@ -19,6 +19,7 @@ import pytest
 
 from isolated_mlops.components import zones
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
+from isolated_mlops.components.serving_config import TLS_SECRET_KEYS
 from offline.engine import SECRET_PLACEHOLDER, _wire_config, default_secrets, run_stack, stack_values
 
 ROOT_STACK = "pulumi:pulumi:Stack"
@@ -416,15 +417,19 @@ def test_missing_token_is_refused_when_agents_are_wanted():
         "(or `fn::secret` in a Pulumi ESC environment)"]
 
 
+# prod serves models over HTTPS: its certificate and key are secrets the tests below hand over too.
+TLS_ONLY = {key: SECRET_PLACEHOLDER for key in TLS_SECRET_KEYS}
+
+
 def test_no_token_needed_without_agents():
     """The negative control of the two above: no agents, no token, no problem."""
-    config, problems = check(_set("agents.count", 0), secrets={})
+    config, problems = check(_set("agents.count", 0), secrets=TLS_ONLY)
     assert problems == [] and config is not None and config.agents.count == 0
 
 
 def test_no_token_expiry_needed_without_agents():
     """agents.tokenExpiresOn is required only when agents (and so the secret) exist."""
-    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets={})
+    config, problems = check(_all(_set("agents.count", 0), _delete("agents.tokenExpiresOn")), secrets=TLS_ONLY)
     assert problems == [] and config is not None and config.agents.token_expires_on is None
 
 
@@ -443,7 +448,7 @@ def test_empty_secret_token_is_refused():
 
 
 def test_secret_token_accepted():
-    config, problems = check(secrets={"agentRegistrationToken": "a-real-looking-token"})
+    config, problems = check(secrets={"agentRegistrationToken": "a-real-looking-token", **TLS_ONLY})
     assert problems == [] and config is not None
 
 
@@ -543,7 +548,7 @@ def test_valid_configuration_registers_resources(prod):
 
 def test_placeholder_secret_is_what_the_engine_passes():
     """The direct checks above see the config the engine (and so the CLI) hands over."""
-    assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER}
+    assert default_secrets() == {"agentRegistrationToken": SECRET_PLACEHOLDER, **TLS_ONLY}
 
 
 def test_capacity_is_reported_with_the_other_mistakes_of_its_keys():

@@ -83,8 +83,11 @@ def test_each_price_says_where_it_was_read_and_when():
 
 def test_the_sizes_the_stacks_use_are_in_the_table_known_or_not(runs):
     sizes = {r.input("hardwareProfile.vmSize") for run in runs.values() for r in run.of_type(prices.VIRTUAL_MACHINE)}
-    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)}
-    assert sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
+    sizes |= {r.input("properties.properties.vmSize") for run in runs.values() for r in run.of_type(prices.ML_COMPUTE)
+              if r.input("properties.computeType") == "AmlCompute"}
+    sizes |= {pool["vmSize"] for run in runs.values() for r in run.of_type(prices.AKS)
+              for pool in r.input("agentPoolProfiles")}
+    assert sizes and None not in sizes and sizes <= set(prices.TABLE[prices.VIRTUAL_MACHINE])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -403,3 +406,18 @@ def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
     pairs = [(size, vms[f"{size} low priority"].usd, vms[size].usd) for size, *_ in prices.VM_WESTEUROPE]
     known = [(size, low, dedicated) for size, low, dedicated in pairs if low is not None]
     assert known and all(dedicated is not None and 0 < low < dedicated for _, low, dedicated in known), known
+
+
+def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
+    """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock at the size's
+    VM price; the node OS disks are unknown (shown as unknown, not zero); on the Free tier the control
+    plane line is zero."""
+    [aks] = prod.of_type(prices.AKS)
+    lines = cost._lines(aks, cost.assumptions_of(prod))
+    assert [line.item for line in lines] == ["AKS control plane Standard", "3 x Standard_D4s_v5 (nodes at minCount)",
+                                             "3 node OS disks"]
+    assert lines[0].monthly == 0.10 * prices.HOURS_PER_MONTH and lines[1].quantity == 3 * prices.HOURS_PER_MONTH
+    assert lines[1].price is prices.TABLE[prices.VIRTUAL_MACHINE]["Standard_D4s_v5"] and not lines[2].known
+    free = run_with("prod", lambda v: v["serving"].update(tier="Free"))
+    [aks] = free.of_type(prices.AKS)
+    assert cost._lines(aks, cost.assumptions_of(free))[0].monthly == 0

@@ -69,7 +69,9 @@ def test_the_plan_of_prod():
     assert occupants["training"] == [("compute nodes", "cpu-build", 4), ("compute nodes", "gpu-train", 8)]
     assert occupants["agents"] == [("agent", "vm-agent0-mlops-prod", 1), ("agent", "vm-agent1-mlops-prod", 1)]
     assert occupants["jumpHost"] == [("jump host", "vm-jump-mlops-prod", 1)]
-    assert occupants["bastion"] == occupants["scoring"] == []
+    assert occupants["bastion"] == []
+    # The serving cluster: (5 + 1) nodes + (5 + 1) * 30 pods + its load balancer and API server endpoint.
+    assert occupants["scoring"] == [("serving cluster", "aks", 188)]
     # Batch endpoints add queue and table; the model registry its own three (blob and registry again).
     assert Counter(plan.endpoint_group_ids()) == Counter(
         {"blob": 2, "registry": 2, "amlworkspace": 1, "file": 1, "queue": 1, "table": 1, "vault": 1,
@@ -146,7 +148,8 @@ def differences(run: StackRun, plan: Plan) -> list[str]:
                 [] if planned is None or (field in ("data_collection_endpoint", "drift_rule") and plan.config.alerts is None)
                 else [planned.with_suffix(suffix)])
     compare("identities", sorted(r.input("resourceName") for r in run.of_type(IDENTITY)),
-            sorted([plan.names.cluster_identity.value] + ([plan.names.agent_identity.value] if plan.agents else [])))
+            sorted([plan.names.cluster_identity.value] + ([plan.names.agent_identity.value] if plan.agents else [])
+                   + ([plan.names.serving_identity.value] if plan.names.serving_identity else [])))
     return found
 
 

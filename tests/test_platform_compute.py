@@ -17,13 +17,16 @@ from offline.engine import MASK, StackRun, run_stack
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, changed, violations
+from tests.test_config_validation import TLS_ONLY  # prod serves models: its TLS secrets
 
 TOKEN = "pat-0123456789abcdefghij-unit-test-token"
 
 
 # ---- Compute clusters ------------------------------------------------------------------------
 def test_clusters_from_config_are_private_and_scale_to_zero(prod: StackRun):
-    clusters = {c.input("computeName"): c for c in prod.of_type(R.COMPUTE)}
+    # AmlCompute clusters (the serving cluster's attached Kubernetes compute: tests/test_platform_serving.py).
+    clusters = {c.input("computeName"): c for c in prod.of_type(R.COMPUTE)
+                if c.input("properties.computeType") == "AmlCompute"}
     assert set(clusters) == {"cpu-build", "gpu-train"}
     [training_subnet] = {s for s in (c.input("properties.properties.subnet.id") for c in clusters.values())}
     assert training_subnet.endswith("/subnets/snet-training")
@@ -42,7 +45,8 @@ def test_clusters_pull_images_with_an_identity_that_holds_acr_pull_first(each_st
     AcrPull role on that registry exists before any cluster is created."""
     [identity] = [i for i in each_stack.of_type(R.IDENTITY) if i.input("resourceName").startswith("id-clusters-")]
     [registry] = each_stack.of_type(R.REGISTRY)
-    [acr_pull] = [a for a in each_stack.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(ACR_PULL.id)]
+    [acr_pull] = [a for a in each_stack.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(ACR_PULL.id)
+                  and a.name == "cluster-identity-acr-pull"]
     assert acr_pull.input("scope") == registry.id
     assert acr_pull.input("principalId") == identity.outputs["principalId"]
     assert acr_pull.input("principalType") == "ServicePrincipal"
@@ -56,7 +60,8 @@ def test_a_cluster_whose_identity_cannot_pull_is_caught(prod: StackRun):
     base = views(prod)
     no_role = [r for r in base if not (r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull")]
     assert len(no_role) == len(base) - 1
-    assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {c.urn for c in prod.of_type(R.COMPUTE)}
+    assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {
+        c.urn for c in prod.of_type(R.COMPUTE) if c.input("properties.computeType") == "AmlCompute"}
     wrong_role = changed(base, lambda r: r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull",
                          roleDefinitionId=f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{READER.id}")
     assert violations(wrong_role, "compute-can-pull-images")
@@ -143,7 +148,7 @@ def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun
 
 
 def test_agent_count_zero_creates_no_agent_resources(run_with):
-    run = run_with("prod", lambda v: v["agents"].update(count=0), secrets={})
+    run = run_with("prod", lambda v: v["agents"].update(count=0), secrets=TLS_ONLY)
     assert run.error is None, "no token is needed without agents"
     assert not [r for r in run.resources if "ci-agents" in r.urn]
     assert run.exports["agentPool"]["vmNames"] == []
@@ -152,7 +157,7 @@ def test_agent_count_zero_creates_no_agent_resources(run_with):
 # ---- The registration token ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def prod_with_token() -> StackRun:
-    run = run_stack("prod", secrets={"agentRegistrationToken": TOKEN})
+    run = run_stack("prod", secrets={"agentRegistrationToken": TOKEN, **TLS_ONLY})
     assert run.error is None
     return run
 
@@ -267,7 +272,7 @@ def test_agent_identity_can_read_secrets_of_that_one_vault_only(prod: StackRun):
 
 
 def test_agents_need_the_token(run_with):
-    run = run_with("prod", lambda v: None, secrets={})
+    run = run_with("prod", lambda v: None, secrets=TLS_ONLY)
     assert isinstance(run.error, Exception)
     assert "agentRegistrationToken" in str(run.error)
 

@@ -129,7 +129,12 @@ def test_each_subnet_accepts_only_the_subnets_that_must_connect(each_stack: Stac
     nsg = _nsg_of(each_stack, vnet_role, subnet)
     own_prefix = _subnets(_vnet(each_stack, vnet_role))[subnet]["addressPrefix"]
     allows = [r for r in _inbound(nsg, "Allow") if r["priority"] < 4000]
-    expected = [(network[vnet]["subnets"][key], port) for vnet, key, port in EXPECTED_INBOUND[(vnet_role, subnet)]]
+    inbound = EXPECTED_INBOUND[(vnet_role, subnet)]
+    if subnet == "snet-scoring" and stack_values(each_stack.stack).get("serving", {}).get("enabled"):
+        # With serving on, the jump host and the agents call the models (HTTPS to the router and the
+        # private API server); the SSH rules' numbering comes first (network/virtual_network.py).
+        inbound = [("bastionVnet", "jumpHost", "443"), ("bastionVnet", "agents", "443"), *inbound]
+    expected = [(network[vnet]["subnets"][key], port) for vnet, key, port in inbound]
     assert [(r["sourceAddressPrefix"], r["destinationPortRange"]) for r in allows] == expected
     assert all(r["destinationAddressPrefix"] == own_prefix for r in allows)
     # The same ending everywhere, ahead of Azure's AllowVnetInBound (65000).
@@ -225,6 +230,8 @@ def test_one_zone_per_needed_name(each_stack: StackRun, request):
     batch = each_stack.stack == "prod"  # prod enables batch endpoints in its stack file
     groups = ["amlworkspace", *storage_group_ids(batch), "vault", "registry", "azuremonitor"]
     expected = {z for g in groups for z in CLOUDS["AzureCloud"].zones_by_group_id[g]}
+    if batch:  # prod also serves models: its private AKS API server's zone (compute/serving.py)
+        expected.add("privatelink.westeurope.azmk8s.io")
     zones = [r.input("privateZoneName") for r in each_stack.of_type(R.PRIVATE_ZONE)]
     assert sorted(zones) == sorted(expected), "each zone name once, even one that two group ids share"
     assert all(r.input("location") == "global" for r in each_stack.of_type(R.PRIVATE_ZONE))
@@ -232,9 +239,12 @@ def test_one_zone_per_needed_name(each_stack: StackRun, request):
 
 def test_zone_linked_to_every_vnet(each_stack: StackRun):
     vnets = {r.urn for r in each_stack.of_type(R.VNET)}
+    access = {r.urn for r in each_stack.of_type(R.VNET) if "bastion" in r.input("virtualNetworkName")}
     for zone in each_stack.of_type(R.PRIVATE_ZONE):
         links = [l for l in each_stack.of_type(R.ZONE_LINK) if l.property_dependencies["privateZoneName"] == [zone.urn]]
-        assert {l.property_dependencies["virtualNetwork"][0] for l in links} == vnets, zone.input("privateZoneName")
+        # The AKS API server's zone: AKS links the cluster's VNet itself, the program the access VNet.
+        linked = access if zone.input("privateZoneName").endswith(".azmk8s.io") else vnets
+        assert {l.property_dependencies["virtualNetwork"][0] for l in links} == linked, zone.input("privateZoneName")
         assert all(l.input("registrationEnabled") is False and l.input("location") == "global" for l in links)
     assert violations(each_stack, "zone-linked-to-every-vnet") == []
 

@@ -377,13 +377,17 @@ def test_resource_logs_go_to_log_analytics(each_stack: StackRun):
     [logs] = each_stack.of_type(R.LOG_ANALYTICS)
     settings = {s.input("resourceUri"): s for s in each_stack.of_type(R.DIAGNOSTIC_SETTING)}
     [account] = each_stack.of_type(R.STORAGE)
-    expected = {r.id for t in (R.WORKSPACE, R.KEY_VAULT, R.REGISTRY, R.NSG) for r in each_stack.of_type(t)}
+    expected = {r.id for t in (R.WORKSPACE, R.KEY_VAULT, R.REGISTRY, R.NSG, R.DIAGNOSED_TYPES[-1]) for r in each_stack.of_type(t)}
     expected.add(f"{account.id}/blobServices/default")  # storage logs are per service
     assert set(settings) == expected
     for uri, setting in settings.items():
         assert setting.input("workspaceId") == logs.id
         categories = [(log.get("category"), log.get("categoryGroup"), log["enabled"]) for log in setting.input("logs")]
-        if "/networkSecurityGroups/" in uri:
+        if "/managedClusters/" in uri:
+            # The serving cluster: the categories compute/serving.py names (tests/test_platform_serving.py).
+            assert {c for c, _, _ in categories} == {"kube-apiserver", "kube-audit-admin", "kube-controller-manager",
+                                                    "cluster-autoscaler", "guard"}
+        elif "/networkSecurityGroups/" in uri:
             # NSGs document two categories and no category group.
             assert categories == [("NetworkSecurityGroupEvent", None, True), ("NetworkSecurityGroupRuleCounter", None, True)]
         else:

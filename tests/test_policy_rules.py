@@ -284,6 +284,23 @@ def _public_collection_endpoint(b: Views):
     return changed(b, lambda r: r is dce, networkAcls__publicNetworkAccess="Enabled"), dce.urn, "Disabled"
 
 
+def _aks_public_api_server(b: Views):
+    aks = _one(b, lambda r: r.type == R.AKS)
+    return (changed(b, lambda r: r is aks, apiServerAccessProfile__enablePrivateClusterPublicFQDN=True), aks.urn,
+            "public FQDN")
+
+
+def _aks_without_azure_rbac(b: Views):
+    aks = _one(b, lambda r: r.type == R.AKS)
+    return changed(b, lambda r: r is aks, aadProfile__enableAzureRBAC=False), aks.urn, "enableAzureRBAC"
+
+
+def _azureml_extension_plain_http(b: Views):
+    ext = _one(b, lambda r: r.type == R.K8S_EXTENSION)
+    return (changed(b, lambda r: r is ext, configurationSettings__allowInsecureConnections="true"), ext.urn,
+            "plain HTTP")
+
+
 CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "aml-workspace-private": _workspace_public,
     "storage-hardened": _storage_no_bypass,
@@ -323,6 +340,10 @@ CASES: dict[str, Callable[[Views], tuple[Views, str, str]]] = {
     "action-group-urls-carry-no-plain-credential": _action_group_url_with_sig,
     "alerts-reach-a-receiver": _action_group_without_receiver,
     "data-collection-endpoint-private": _public_collection_endpoint,
+    # policy/rules/serving.py (more cases in tests/test_platform_serving.py)
+    "aks-private-api-server": _aks_public_api_server,
+    "aks-entra-id-authorization": _aks_without_azure_rbac,
+    "azureml-extension-internal-https": _azureml_extension_plain_http,
 }
 
 

@@ -202,6 +202,10 @@ class AlertThresholds:
     """Failed runs in the window that fire the failed-training alert."""
     drift_psi: float
     """A feature of the latest run with a PSI above this (or Level `significant`) fires the drift alert."""
+    serving_latency_ms: int = 1000
+    """95th-percentile request duration (ms) of the served models that fires the latency alert."""
+    serving_error_rate_percent: float = 5.0
+    """Percentage of failed requests that fires the error-rate alert."""
 
 
 @dataclass
@@ -230,6 +234,8 @@ class AlertsArgs(CommonArgs):
     """Email receivers of both action groups."""
     retrain_webhook_url: Optional[str] = None
     """The retraining pipeline's webhook (no credential in it: config checks); None: no trigger."""
+    serving_app_insights_id: Optional[pulumi.Input[str]] = None
+    """The Application Insights component the serving deployments report to; None (no serving): no serving rules."""
 
 
 def drift_query(table: str, psi: float) -> str:
@@ -241,6 +247,35 @@ def drift_query(table: str, psi: float) -> str:
         f"| where Level == 'significant' or Psi > {psi}\n"
         "| project TimeGenerated, Model, Stack, RunId, Feature, Psi, KsStatistic, KsPValue, Level"
     )
+
+
+# What the serving path emits: Kubernetes online deployments with `app_insights_enabled: true`
+# (ml/aml/k8s-deployment.yml) send the inference server's request telemetry to the workspace's
+# Application Insights ("Curated environments include integration with Application Insights ... Built-in
+# metrics and logs are sent to Application Insights":
+# https://learn.microsoft.com/azure/machine-learning/how-to-monitor-online-endpoints#using-application-insights).
+# Its `requests` table has `duration` in milliseconds and `success`
+# (https://learn.microsoft.com/azure/azure-monitor/app/data-model-complete#request). The workspace's online
+# endpoint metrics (RequestLatency and others) are documented for managed endpoints, so the rules read
+# the requests themselves. Over 15 minutes, evaluated every 5; at least MIN_REQUESTS requests, so one slow
+# smoke request in a quiet hour is not an incident.
+SERVING_WINDOW = "PT15M"
+SERVING_FREQUENCY = "PT5M"
+MIN_REQUESTS = 10
+
+
+def serving_latency_query(latency_ms: int) -> str:
+    """One row when the served requests' 95th-percentile duration is above `latency_ms`."""
+    return ("requests\n"
+            "| summarize total = count(), p95 = percentile(duration, 95)\n"
+            f"| where total >= {MIN_REQUESTS} and p95 > {latency_ms}")
+
+
+def serving_error_query(rate_percent: float) -> str:
+    """One row when the share of failed served requests is above `rate_percent`."""
+    return ("requests\n"
+            "| summarize total = count(), failed = countif(success == false)\n"
+            f"| where total >= {MIN_REQUESTS} and 100.0 * failed / total > {rate_percent}")
 
 
 class Alerts(pulumi.ComponentResource):
@@ -352,6 +387,17 @@ class Alerts(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        self.serving_latency: Optional[monitor.ScheduledQueryRule] = None
+        self.serving_errors: Optional[monitor.ScheduledQueryRule] = None
+        if args.serving_app_insights_id is not None:
+            self.serving_latency = self._serving_rule(
+                f"{name}-serving-latency", f"{args.rule_prefix}-serving-latency", args,
+                f"Served models: 95th-percentile latency above {args.thresholds.serving_latency_ms} ms over 15 minutes.",
+                serving_latency_query(args.thresholds.serving_latency_ms))
+            self.serving_errors = self._serving_rule(
+                f"{name}-serving-errors", f"{args.rule_prefix}-serving-errors", args,
+                f"Served models: more than {args.thresholds.serving_error_rate_percent}% of requests failed over 15 minutes.",
+                serving_error_query(args.thresholds.serving_error_rate_percent))
         self.notify_group_id = self.notify.id
         self.retrain_group_id = self.retrain.id.apply(lambda i: i) if self.retrain else pulumi.Output.from_input(None)
         self.failed_runs_rule_id = self.failed_runs.id
@@ -362,3 +408,33 @@ class Alerts(pulumi.ComponentResource):
             "failed_runs_rule_id": self.failed_runs_rule_id,
             "drift_rule_id": self.drift_rule_id,
         })
+
+    def _serving_rule(self, name: str, rule_name: str, args: AlertsArgs, description: str,
+                      query: str) -> monitor.ScheduledQueryRule:
+        """A log search alert over the served requests, to the notify group only: a slow or failing model
+        is for people (roll back: docs/delivery.md), not a reason to retrain."""
+        return monitor.ScheduledQueryRule(
+            name,
+            rule_name=rule_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind=monitor.Kind.LOG_ALERT,
+            description=description,
+            severity=1,
+            enabled=True,
+            scopes=[args.serving_app_insights_id],  # type: ignore[list-item]
+            evaluation_frequency=SERVING_FREQUENCY,
+            window_size=SERVING_WINDOW,
+            auto_mitigate=True,
+            criteria=monitor.ScheduledQueryRuleCriteriaArgs(all_of=[monitor.ConditionArgs(
+                query=query,
+                time_aggregation=monitor.TimeAggregation.COUNT,
+                operator="GreaterThan",  # the REST value; see the drift rule
+                threshold=0,
+                failing_periods=monitor.ConditionFailingPeriodsArgs(
+                    number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
+            )]),
+            actions=monitor.ActionsArgs(action_groups=[self.notify.id]),
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from isolated_mlops.components.catalogue import access, monitor, network, workspace
+from isolated_mlops.components.catalogue import access, monitor, network, serving, workspace
 from isolated_mlops.components.catalogue.access import (  # noqa: F401
     CLIENT_CONFIG_INVOKE, IDENTITY, LOCK, LOCK_BY_SCOPE, RANDOM_STRING, RESOURCE_GROUP, ROLE_ASSIGNMENT, VM, VM_EXTENSION,
 )
@@ -35,6 +35,7 @@ from isolated_mlops.components.catalogue.network import (  # noqa: F401
     BASTION, NAT_GATEWAY, NIC, NSG, PEERING, PRIVATE_ENDPOINT, PRIVATE_ZONE, PUBLIC_IP, SECURITY_RULE, SUBNET, VNET,
     ZONE_GROUP, ZONE_LINK,
 )
+from isolated_mlops.components.catalogue.serving import AKS, AKS_NAMESPACE, K8S_EXTENSION  # noqa: F401
 from isolated_mlops.components.catalogue.workspace import (  # noqa: F401
     BLOB_CONTAINER, BLOB_SERVICE, COMPUTE, KEY_VAULT, KEY_VAULT_KEY, KEY_VAULT_SECRET, ML_REGISTRY, REGISTRY,
     STORAGE, WORKSPACE,
@@ -51,7 +52,8 @@ def _index(*areas: tuple[ResourceType, ...]) -> dict[str, ResourceType]:
     return index
 
 
-CATALOGUE: Mapping[str, ResourceType] = _index(network.ENTRIES, workspace.ENTRIES, monitor.ENTRIES, access.ENTRIES)
+CATALOGUE: Mapping[str, ResourceType] = _index(network.ENTRIES, workspace.ENTRIES, monitor.ENTRIES, access.ENTRIES,
+                                                serving.ENTRIES)
 """Type token -> its record."""
 
 

@@ -30,6 +30,7 @@ the others in `RULES`, in docs/policy.md's table (regenerate it) and in the Cros
 
 from __future__ import annotations
 
+from isolated_mlops.components.catalogue import AKS, K8S_EXTENSION  # noqa: F401
 from isolated_mlops.policy.rules.base import (  # noqa: F401
     ACTION_GROUP, ADMIN_PORTS, APP_INSIGHTS, AZURE_MANAGED_SUBNETS, BASTION, BASTION_MAX_PREFIX,
     BASTION_SUBNET_NAME, COMPUTE, DATA_COLLECTION_ENDPOINT, DIAGNOSTIC_SETTING, IDENTITY, INTERNET_SOURCES,
@@ -51,6 +52,7 @@ from isolated_mlops.policy.rules import network  # noqa: F401,E402
 from isolated_mlops.policy.rules import access  # noqa: F401,E402
 from isolated_mlops.policy.rules import monitoring  # noqa: F401,E402
 from isolated_mlops.policy.rules import compute  # noqa: F401,E402
+from isolated_mlops.policy.rules import serving  # noqa: F401,E402
 
 # Names the rule modules define that tools and tests read as `rules.X`.
 from isolated_mlops.policy.rules.workspace import (  # noqa: F401

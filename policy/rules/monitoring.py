@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Sequence
 
 from isolated_mlops.components.webhooks import credential_in_url
+from isolated_mlops.components.catalogue import AKS
 from isolated_mlops.policy.rules.base import (
     ACTION_GROUP, DATA_COLLECTION_ENDPOINT, DIAGNOSTIC_SETTING, KEY_VAULT, METRIC_ALERT, NSG, PRIVATE_LINK_SCOPE,
     REGISTRY, ResourceView, SCHEDULED_QUERY_RULE, SCOPED_RESOURCE, STORAGE, UNKNOWN, WORKSPACE, resource_rule,
@@ -87,7 +88,8 @@ def _dce_private(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]
                             "PrivateLinkScopedResource, or the VNets cannot ingest through it privately")
 
 
-DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG)
+# The serving cluster too: its API server and audit logs (compute/serving.py AKS_LOG_CATEGORIES).
+DIAGNOSED_TYPES = (WORKSPACE, KEY_VAULT, REGISTRY, NSG, AKS)
 
 
 def _within(resource_id: Any, parent_id: str) -> bool:
@@ -98,7 +100,7 @@ def _within(resource_id: Any, parent_id: str) -> bool:
     return child == parent or child.startswith(parent + "/")
 
 
-@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG and the storage account's "
+@rule("diagnostics-to-log-analytics", "The workspace, Key Vault, registry, every NSG, the AKS cluster and the storage account's "
       "blob service send their resource logs to Log Analytics (a diagnostic setting with a workspace).",
       sources=["https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",
                "https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/"

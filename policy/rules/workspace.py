@@ -337,7 +337,8 @@ def _zone_links(resources: Sequence[ResourceView]) -> Iterator[tuple[str, str]]:
         if _differs(zone.prop("location"), "global"):
             yield zone.urn, "private DNS zones are global: set location to 'global'"
         zone_links = [l for l in links if zone.urn in l.refs("privateZoneName") or _same(l.prop("privateZoneName"), name)]
-        linked: set[str] = set()
+        from isolated_mlops.policy.rules.serving import aks_linked_vnets  # AKS links its API zone itself
+        linked: set[str] = aks_linked_vnets(resources, zone)
         unresolved = False
         for link in zone_links:
             found = _resolve(resources, link, "virtualNetwork", link.prop("virtualNetwork"), VNET)
