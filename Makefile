@@ -26,8 +26,11 @@ $(MERMAID)/node_modules/.installed: $(MERMAID)/package-lock.json
 
 # Two workers, a test file each at a time: tests/test_types.py (mypy, most of a cold run) starts first
 # on one while the other takes the rest (tests/conftest.py puts it first); benchmarks/suite.py has the figures.
+# Python's bytecode caches stay on for the suite (some shells and CI images set PYTHONDONTWRITEBYTECODE):
+# without them every run recompiles the project and pytest rewrites every test module again, about
+# 1.5 s of CPU per process (benchmarks/suite.py).
 test: $(VENV)/.installed $(MERMAID)/node_modules/.installed
-	$(PY) -m pytest -q
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(MERMAID)/node_modules

@@ -75,6 +75,13 @@ SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-no
 # of the API server, which AKS puts in the subnet of the first node pool
 # (https://learn.microsoft.com/azure/aks/private-clusters).
 EXTRA_SUBNET_ADDRESSES = 2
+# Nodes AKS adds during an upgrade (the node pool's upgradeSettings.maxSurge, which compute/serving.py
+# sets to this number). Microsoft's subnet formula counts them: "(number of nodes + max surge nodes) +
+# ((number of nodes + max surge nodes) * maximum pods per node)" (IP address planning). Left unset, the
+# surge is a share of the pool ("If not specified, the default is 10%": the azure-native SDK's
+# AgentPoolUpgradeSettings.max_surge, from the AKS REST spec), more than one node above 10 nodes, which
+# the capacity check would not count.
+SURGE_NODES = 1
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,9 @@ class ServingConfig:
     @property
     def subnet_addresses(self) -> int:
         """Addresses the cluster takes in its subnet at maxNodes: one per node and maxPods per node, with
-        one node more for upgrades, `(nodes + 1) + (nodes + 1) * maxPods` (Microsoft Learn, "IP address
-        planning for your clusters"), plus the internal load balancer and the API server's endpoint."""
-        nodes = self.max_nodes + 1
+        the upgrade's surge node, `(nodes + 1) + (nodes + 1) * maxPods` (Microsoft Learn, "IP address
+        planning for your clusters"; SURGE_NODES), plus the internal load balancer and the API server's endpoint."""
+        nodes = self.max_nodes + SURGE_NODES
         return nodes + nodes * self.max_pods + EXTRA_SUBNET_ADDRESSES
 
     @property

@@ -28,6 +28,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from isolated_mlops.components.interface import CommonArgs, apply_common, check_common
 from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVATE_DNS_ZONE_CONTRIBUTOR, role_definition_id
+from isolated_mlops.components.serving_config import SURGE_NODES
 from isolated_mlops.components.standalone import as_args, depends_on_of, type_token
 
 __all__ = ["AKS_LOG_CATEGORIES", "AKS_PRIVATE_ZONE", "EXTENSION_NAME", "EXTENSION_NAMESPACE", "EXTENSION_TYPE",
@@ -121,7 +122,13 @@ def extension_settings(cluster_id: pulumi.Input[str], cluster_name: pulumi.Input
     (`allowInsecureConnections` false, the extension's default) for `sslCname`
     (https://learn.microsoft.com/azure/machine-learning/how-to-deploy-kubernetes-extension
     #review-azure-machine-learning-extension-configuration-settings). Relay and Service Bus are for Arc
-    clusters only, so off.
+    clusters only, so off. Microsoft's own ARM template for the extension sends the same keys, with the
+    certificate and key base64 under the protected `scoringFe.sslCert`/`scoringFe.sslKey` and a
+    system-assigned identity (Azure/AML-Kubernetes, files/deployextension.json). Learn documents the
+    user-facing keys (`enableInference`, `inferenceRouterServiceType`, `internalLoadBalancerProvider`,
+    `allowInsecureConnections`, `sslCname`, `inferenceRouterHA`, and `sslCertPemFile`/`sslKeyPemFile`,
+    which are file paths the CLI reads); the `scoringFe.*` and cluster keys are the CLI's and the
+    template's, not on Learn.
     """
     return {
         "enableTraining": "false",
@@ -132,6 +139,10 @@ def extension_settings(cluster_id: pulumi.Input[str], cluster_name: pulumi.Input
         "allowInsecureConnections": "false",
         "sslCname": cname,
         "inferenceRouterHA": "true" if router_ha else "false",
+        # What the CLI sends with it: DevTest for a cluster under three nodes, FastProd otherwise (the
+        # ARM template above always sends FastProd). Not on Learn; reference-kubernetes sizes the router
+        # as one replica "for testing purposes", three "for production purposes".
+        "clusterPurpose": "FastProd" if router_ha else "DevTest",
         "cluster_name": cluster_id,
         "clusterId": cluster_id,
         "prometheus.prometheusSpec.externalLabels.cluster_name": cluster_id,
@@ -251,6 +262,9 @@ class PrivateServing(pulumi.ComponentResource):
                 max_pods=args.max_pods,
                 vnet_subnet_id=args.subnet_id,
                 enable_node_public_ip=False,
+                # One surge node per upgrade, the one the subnet capacity check counts (SURGE_NODES);
+                # unset, AKS surges 10% of the pool, more than one node above ten.
+                upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge=str(SURGE_NODES)),
                 # As on the platform's VMs (components/providers.py registers the feature).
                 enable_encryption_at_host=True,
             )],
@@ -295,7 +309,11 @@ class PrivateServing(pulumi.ComponentResource):
         # "The namespace ... should be previously created in your cluster" before the compute is
         # attached (https://learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).
         # An AKS managed namespace creates it through ARM, no kubectl needed
-        # (https://learn.microsoft.com/azure/aks/concepts-managed-namespaces). Ingress AllowAll: the
+        # (https://learn.microsoft.com/azure/aks/concepts-managed-namespaces; the page still says preview,
+        # but the resource is in the stable API 2025-09-01 this SDK uses and `az aks namespace` is GA in
+        # the core CLI since Azure/azure-cli#32387, so no ManagedNamespacePreview feature is needed).
+        # The router reaches the model pods on port 5001 from `azureml` ("In-cluster communication
+        # requirements": how-to-access-azureml-behind-firewall#scenario-use-kubernetes-compute). Ingress AllowAll: the
         # router runs in the `azureml` namespace and must reach the model pods here (the default,
         # AllowSameNamespace, would cut it off); egress AllowAll: the pods reach the registry and
         # storage through the private endpoints. Keep: removing this resource leaves the models running.

@@ -1,9 +1,11 @@
-"""Small tools for rule tests: views of a run, and copies of them with one thing broken."""
+"""Small tools for tests: views of a run, copies of them with one thing broken, and check-jsonschema."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import subprocess
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from isolated_mlops.components.plan import Plan
@@ -72,6 +74,21 @@ def stack_plan(stack: str, values: Optional[Mapping[str, Any]] = None) -> Plan:
                                      default_secrets())
     prefix = f"{PROJECT_NAMESPACE}:"
     return validate_plan(project_values(wire), stack, {k[len(prefix):] for k in secret_keys if k.startswith(prefix)})
+
+
+def check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`check-jsonschema ARGS...` in this process: its console script calls this same `main`, and
+    importing it is most of a call's CPU (~0.4 s of ~0.5), paid here once per worker instead of once
+    per call. A crash raises (so a test expecting a failure cannot pass on one); the exit code and
+    output are the command's."""
+    from check_jsonschema import main
+    from click.testing import CliRunner
+
+    argv = [str(a) for a in args]
+    result = CliRunner().invoke(main, argv, prog_name="check-jsonschema")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["check-jsonschema", *argv], result.exit_code, result.stdout, result.stderr)
 
 
 # ---- The private endpoints of a run (tests/test_platform_workspace.py, test_platform_monitoring.py) ----

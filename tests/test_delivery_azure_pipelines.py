@@ -18,6 +18,7 @@ import yaml
 
 from offline.engine import stack_values
 from tests.azure_pipeline_run import compile_pipeline
+from tests.helpers import check_jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINES = ROOT / "pipelines"
@@ -81,9 +82,8 @@ def stage(name: str) -> dict[str, Any]:
 
 def check_schema(*paths: Path) -> subprocess.CompletedProcess[str]:
     # `nonunicode`: the vendored schema has patterns the default (unicode) regex engine rejects.
-    return subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.azure-pipelines",
-                           "--data-transform", "azure-pipelines", "--regex-variant", "nonunicode",
-                           *map(str, paths)], capture_output=True, text=True)
+    return check_jsonschema("--builtin-schema", "vendor.azure-pipelines", "--data-transform", "azure-pipelines",
+                            "--regex-variant", "nonunicode", *paths)
 
 
 def test_pipeline_and_templates_match_the_azure_pipelines_schema() -> None:
@@ -94,7 +94,8 @@ def test_pipeline_and_templates_match_the_azure_pipelines_schema() -> None:
 def test_schema_check_rejects_a_misspelt_pipeline(tmp_path: Path) -> None:
     broken = tmp_path / "azure-pipelines.yml"
     broken.write_text("stages:\n  - stage: A\n    jobz:\n      - job: a\n        steps:\n          - script: echo\n")
-    assert check_schema(broken).returncode != 0
+    result = check_schema(broken)
+    assert result.returncode != 0 and "'jobz' was unexpected" in result.stdout, result.stdout
 
 
 def test_every_job_runs_on_the_agent_pool_this_platform_creates() -> None:

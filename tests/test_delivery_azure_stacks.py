@@ -255,4 +255,5 @@ def test_the_schema_check_sees_inside_the_generated_stages(tmp_path: Path) -> No
     assert text.count("        lockBehavior: sequential\n") == 1
     broken = tmp_path / "azure-pipelines.yml"
     broken.write_text(text.replace("        lockBehavior: sequential\n", "        lockBehaviour: sequential\n"))
-    assert check_schema(broken).returncode != 0
+    result = check_schema(broken)
+    assert result.returncode != 0 and "'lockBehaviour' was unexpected" in result.stdout, result.stdout

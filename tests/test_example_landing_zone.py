@@ -58,12 +58,12 @@ def test_every_endpoint_resolves_in_the_given_zones_and_only_those(example: Stac
     assert len(workspace_group.input("privateDnsZoneConfigs")) == 2, "API and notebooks zones"
 
 
-def test_nothing_network_level_is_created(example: StackRun) -> None:
+def test_nothing_network_level_is_created(example: StackRun, dev: StackRun) -> None:
     created = sorted({r.type for r in example.resources if r.type in NETWORK_LEVEL})
     assert created == []
     # The check sees network resources when there are some: the platform's own program creates them.
     assert {"azure-native:network:VirtualNetwork", "azure-native:privatedns:PrivateZone"} <= {
-        r.type for r in run_stack("dev").resources}
+        r.type for r in dev.resources}
 
 
 def test_the_workspace_serverless_compute_uses_the_given_subnet_and_logs_go_to_its_workspace(

@@ -12,7 +12,7 @@ import pytest
 
 from isolated_mlops.compute.serving import AKS_LOG_CATEGORIES, EXTENSION_TYPE, extension_settings
 from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVATE_DNS_ZONE_CONTRIBUTOR
-from isolated_mlops.components.serving_config import ServingConfig
+from isolated_mlops.components.serving_config import SURGE_NODES, ServingConfig
 from isolated_mlops.components import catalogue
 from isolated_mlops.policy.rules import serving as S
 from isolated_mlops.policy.adapters import views
@@ -42,6 +42,8 @@ def test_prod_cluster_is_private_in_the_scoring_subnet(prod: StackRun):
     assert pool["vnetSubnetID"].endswith("/subnets/snet-scoring")
     assert (pool["minCount"], pool["maxCount"], pool["maxPods"], pool["vmSize"]) == (3, 5, 30, "Standard_D4s_v5")
     assert pool["enableAutoScaling"] is True and pool["enableNodePublicIP"] is False
+    # One surge node, the one the subnet capacity check counts; unset, AKS surges 10% of the pool.
+    assert pool["upgradeSettings"] == {"maxSurge": str(SURGE_NODES)} and SURGE_NODES == 1
     network = cluster.input("networkProfile")
     assert network["networkPlugin"] == "azure" and network["outboundType"] == "userAssignedNATGateway"
     aad = cluster.input("aadProfile")
@@ -69,7 +71,10 @@ def test_extension_is_inference_only_internal_and_https(prod: StackRun):
 def test_router_ha_follows_the_node_count():
     assert ServingConfig(enabled=True, min_nodes=3, max_nodes=5).router_ha is True
     assert ServingConfig(enabled=True, min_nodes=1, max_nodes=5).router_ha is False
-    assert extension_settings("id", "n", "westeurope", "a.b.com", False)["inferenceRouterHA"] == "false"
+    small = extension_settings("id", "n", "westeurope", "a.b.com", False)
+    assert (small["inferenceRouterHA"], small["clusterPurpose"]) == ("false", "DevTest")
+    large = extension_settings("id", "n", "westeurope", "a.b.com", True)
+    assert (large["inferenceRouterHA"], large["clusterPurpose"]) == ("true", "FastProd")
 
 
 def test_compute_attaches_the_cluster_in_its_own_namespace(prod: StackRun):
@@ -112,6 +117,15 @@ def test_scoring_subnet_admits_https_from_jump_host_and_agents_only(prod: StackR
         return {rule["name"] for rule in nsg.input("securityRules") if rule["name"].startswith("AllowHttps")}
     assert rules(prod) == {"AllowHttpsFromJumpHost", "AllowHttpsFromAgents"}
     assert rules(dev) == set(), "dev serves nothing: the scoring subnet stays closed"
+    # AKS does not support blocking traffic inside its subnet (nodes, pods, the API server's endpoint),
+    # and the internal load balancer's health probes come from AzureLoadBalancer (outbound-rules-control-egress).
+    nsg = next(r for r in prod.custom_resources() if r.type == catalogue.NSG
+               and "scoring" in r.input("networkSecurityGroupName"))
+    by_name = {rule["name"]: rule for rule in nsg.input("securityRules")}
+    within = by_name["AllowWithinSubnet"]
+    assert within["sourceAddressPrefix"] == within["destinationAddressPrefix"] and within["access"] == "Allow"
+    assert by_name["AllowAzureLoadBalancerInbound"]["sourceAddressPrefix"] == "AzureLoadBalancer"
+    assert within["priority"] < by_name["DenyVnetInbound"]["priority"]
 
 
 def test_dev_builds_no_serving(dev: StackRun):
