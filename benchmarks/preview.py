@@ -191,11 +191,17 @@ def check_preview(argv: Sequence[str], clusters: int, vms: int) -> int:
     done = subprocess.run([*argv, "--json"], cwd=PROJECT_DIR, capture_output=True, text=True)
     if done.returncode != 0:
         raise RunFailed(f"{' '.join(argv)} --json exited {done.returncode}:\n{done.stderr[-2000:]}")
-    types = Counter(step["newState"]["type"] for step in json.loads(done.stdout)["steps"])
+    steps = json.loads(done.stdout)["steps"]
+    types = Counter(step["newState"]["type"] for step in steps)
+    # Compute clusters are the workspace's AmlCompute computes: the attached AKS (computeType
+    # Kubernetes, private serving) is a compute of the same type that does not scale with the config.
+    types[CLUSTER_TYPE] = sum(1 for step in steps if step["newState"]["type"] == CLUSTER_TYPE
+                              and (step["newState"].get("inputs", {}).get("properties") or {}).get("computeType")
+                              == "AmlCompute")
     if (types[CLUSTER_TYPE], types[VM_TYPE]) != (clusters, vms):
         raise RunFailed(f"{' '.join(argv)} registered {types[CLUSTER_TYPE]} clusters and {types[VM_TYPE]} VMs, "
                         f"expected {clusters} and {vms}")
-    return sum(types.values())
+    return len(steps)
 
 
 def cases(mirror: Path, values: Mapping[str, Any]) -> list[Case]:
