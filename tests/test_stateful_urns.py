@@ -38,7 +38,16 @@ PROTECTED_TYPES = (
 )
 # The random name suffix lives only in state: replaced, it renames (and so replaces) every globally
 # unique resource above. Its URN is guarded too.
-SNAPSHOT_TYPES = (*PROTECTED_TYPES, "random:index/randomString:RandomString")
+# Not protected (they hold no data), but a refactor must not replace them by accident either: a replaced
+# managed identity comes back with a new principal id, so every role assignment and federated
+# credential granted to it outside the stack stops working (the agents', the clusters', the serving
+# cluster's); a replaced AKS cluster drops every model deployment on it, and its API-server identity
+# and private DNS zone cannot be changed once it exists (https://learn.microsoft.com/azure/aks/private-clusters).
+GUARDED_TYPES = (
+    "azure-native:managedidentity:UserAssignedIdentity",
+    "azure-native:containerservice:ManagedCluster",
+)
+SNAPSHOT_TYPES = (*PROTECTED_TYPES, *GUARDED_TYPES, "random:index/randomString:RandomString")
 
 
 # ---- The checks --------------------------------------------------------------------------------
