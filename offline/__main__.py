@@ -99,10 +99,12 @@ def _run(stack: str, project_dir: Path = PROJECT_DIR) -> Optional[StackRun]:
 def _preview(args: argparse.Namespace) -> int:
     project_dir = args.project_dir.resolve()
     if project_dir != PROJECT_DIR:
-        # Another checkout (`diff main:prod` runs one in a child process): its program must import its
-        # own `isolated_mlops`, not this working tree's, as `pulumi` run in that folder would. The only
-        # sys.path edit outside the tests (tests/test_package.py allows it here and nowhere else).
-        sys.path[:] = [str(project_dir), *(p for p in sys.path if Path(p or ".").resolve() != PROJECT_DIR)]
+        # Another checkout (`diff main:prod` runs one in a child process): its program imports its own
+        # library, as `pulumi` run in that folder would. The child finds the revision's `isolated_mlops`
+        # first (offline/snapshot.py, `_import_path`); a revision from before the package imports its
+        # folders by their bare names, found here. The only sys.path edit outside the tests
+        # (tests/test_package.py allows it here and nowhere else).
+        sys.path.insert(0, str(project_dir))
     if args.json:
         try:
             run = run_stack(args.stack, project_dir=project_dir)

@@ -10,6 +10,7 @@ dependencies, property dependencies, protect, and the inputs (with secrets maske
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import logging
 import runpy
@@ -394,11 +395,16 @@ def _wire_config(values: Mapping[str, Any], project: str,
     return config, secret_keys
 
 
-def default_secrets() -> dict[str, str]:
-    """Placeholders for the secrets the program declares: stack files hold none, the engine has no key."""
-    from isolated_mlops.components.config import SECRET_KEYS
-
-    return {key: SECRET_PLACEHOLDER for key in SECRET_KEYS}
+def default_secrets(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """Placeholders for the secrets the program in `project_dir` declares: stack files hold none, the
+    engine has no key. A revision from before the package declared them in `components/config.py`,
+    imported by its bare name (found first in that checkout: offline/__main__.py); a program that
+    does not know a key refuses it, so the list must be the revision's own."""
+    if not (project_dir / "isolated_mlops").is_dir() and (project_dir / "components" / "config.py").is_file():
+        module = importlib.import_module("components.config")
+    else:
+        module = importlib.import_module("isolated_mlops.components.config")
+    return {key: SECRET_PLACEHOLDER for key in module.SECRET_KEYS}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -418,7 +424,7 @@ def run_stack(
     """
     project = project_name(project_dir)
     values = copy.deepcopy(dict(values if values is not None else stack_values(stack, project_dir)))
-    config, secret_keys = _wire_config(values, project, default_secrets() if secrets is None else secrets)
+    config, secret_keys = _wire_config(values, project, default_secrets(project_dir) if secrets is None else secrets)
 
     with _RUN_LOCK:
         logs: list[str] = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -148,6 +149,21 @@ def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, check=False)
 
 
+def _import_path(checkout: Path, links: Path) -> str:
+    """The child's PYTHONPATH (it runs with `python -P`, so the current folder is not on it): the
+    revision's own `isolated_mlops` first, then this working tree for the tools (`offline`).
+
+    The tools import the package too (the catalogue, the policy levels), and a process imports a
+    package once: were this tree's `isolated_mlops` found first, the revision's program would run on
+    this tree's library and a diff would never show a change made in the library. So `links` holds
+    only a link to the revision's package, ahead of this tree. A revision from before the package
+    (its folders imported by their bare names) finds them first on its own: `--project-dir` puts
+    the checkout first (offline/__main__.py)."""
+    if (checkout / "isolated_mlops").is_dir():
+        (links / "isolated_mlops").symlink_to(checkout / "isolated_mlops", target_is_directory=True)
+    return os.pathsep.join([str(links), str(PROJECT_DIR)])
+
+
 def run_at_revision(revision: str, stack: str, project_dir: Path = PROJECT_DIR) -> StackRun:
     """Run the program as committed at `revision`, in a child process, with this engine and these mocks."""
     found = _git(project_dir, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
@@ -161,7 +177,8 @@ def run_at_revision(revision: str, stack: str, project_dir: Path = PROJECT_DIR) 
     archive = _git(project_dir, "archive", "--format=tar", tree)
     if archive.returncode != 0:
         raise SourceError(f"{revision}: git archive failed: {archive.stderr.decode().strip()}")
-    with tempfile.TemporaryDirectory(prefix="offline-") as checkout:
+    with tempfile.TemporaryDirectory(prefix="offline-") as checkout, \
+            tempfile.TemporaryDirectory(prefix="offline-package-") as links:
         try:
             with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
                 # The "data" filter (refuse links and paths out of the checkout) exists from Python 3.11.4.
@@ -172,8 +189,9 @@ def run_at_revision(revision: str, stack: str, project_dir: Path = PROJECT_DIR) 
         except tarfile.TarError as error:
             raise SourceError(f"{revision}: cannot check out its tree ({error})") from error
         child = subprocess.run(
-            [sys.executable, "-m", "offline", "preview", "--stack", stack, "--json", "--project-dir", checkout],
+            [sys.executable, "-P", "-m", "offline", "preview", "--stack", stack, "--json", "--project-dir", checkout],
             cwd=str(PROJECT_DIR), capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONPATH": _import_path(Path(checkout), Path(links))},
         )
     try:
         return from_document(json.loads(child.stdout))
