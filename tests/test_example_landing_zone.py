@@ -1,4 +1,4 @@
-"""examples/landing-zone-workspace: another program composing the library's components differently.
+"""examples/landing_zone_workspace: another program composing the library's components differently.
 
 It runs, unchanged, under the same offline engine as the platform (its own Pulumi.yaml and stack file):
 every private endpoint joins the landing zone's EXISTING subnet and resolves in its EXISTING zones,

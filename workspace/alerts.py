@@ -258,7 +258,7 @@ def drift_query(table: str, psi: float) -> str:
 
 
 # What the serving path emits: Kubernetes online deployments with `app_insights_enabled: true`
-# (ml/aml/k8s-deployment.yml) send the inference server's request telemetry to the workspace's
+# (ml/aml/deployment.yml) send the inference server's request telemetry to the workspace's
 # Application Insights ("Curated environments include integration with Application Insights ... Built-in
 # metrics and logs are sent to Application Insights":
 # https://learn.microsoft.com/azure/machine-learning/how-to-monitor-online-endpoints#using-application-insights).

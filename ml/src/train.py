@@ -74,7 +74,7 @@ def _log_to_azure_ml(metrics: dict[str, float | int | str]) -> None:
     # workspace), so the run's metrics show in the studio; locally there is nothing to log to.
     if "MLFLOW_TRACKING_URI" not in os.environ:
         return
-    import mlflow  # only in the job's environment (ml/aml/environment/train.conda.yml)
+    import mlflow  # only in the job's environment (the curated sklearn-1.5 environment: ml/aml/train-job.yml)
 
     mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
 
