@@ -17,8 +17,9 @@ mandatory otherwise (then it checks that the program protects what the file asks
 open the platform up (`workspacePublicAccess`) never lower a level: only a committed
 `policy/config/<stack>.json` does.
 
-`python -m policy.enforcement --stack staging` prints a stack's resolved levels as a pack config
-file: CI hands that to `--policy-pack-config`, so a stack without its own file deploys too.
+`python -m isolated_mlops.policy.enforcement --stack staging` prints a stack's resolved levels as a pack
+config file: CI hands that to `--policy-pack-config`, so a stack without its own file deploys too. It
+runs by the package's name: `-m policy.enforcement` would import `policy/` a second time, as `policy`.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Print a stack's resolved levels as a policy-pack config file (every rule named)."""
     from isolated_mlops.policy.rules import RULES
 
-    parser = argparse.ArgumentParser(prog="python -m policy.enforcement", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m isolated_mlops.policy.enforcement", description=main.__doc__)
     parser.add_argument("--stack", required=True, help="the stack: Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
     names = [r.name for r in RULES]

@@ -117,7 +117,7 @@ def test_preview_on_pull_requests_into_main_and_up_of_the_routed_stack_on_every_
                 if s.get("template") == "templates/pulumi.yml"}
     assert commands == {"preview", "up"}
     template = (TEMPLATES / "pulumi.yml").read_text()
-    assert '.venv/bin/python -m policy.enforcement --stack "$STACK" > "$levels"' in template
+    assert '.venv/bin/python -m isolated_mlops.policy.enforcement --stack "$STACK" > "$levels"' in template
     assert 'policy=(--policy-pack policy --policy-pack-config "$levels")' in template
     assert 'pulumi preview --stack "$STACK" "${policy[@]}"' in template
     assert 'pulumi up --stack "$STACK" "${policy[@]}"' in template

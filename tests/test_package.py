@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,34 @@ def test_no_bare_folder_imports_and_no_sys_path_edits(path: Path):
                     and call.func.value is node)
                 assert not is_edit, f"{relative}:{node.lineno} edits sys.path: install the package instead (requirements.txt)"
 
+
+
+# `python -m policy.enforcement` from the repository's root imports policy/ as `policy` and again as
+# `isolated_mlops.policy` (its modules would be two copies, under two names): every command the
+# workflows, pipelines, scripts and docs run or tell a user to run names the package.
+MODULE_COMMAND = re.compile(r"python3? (?:-[A-Za-z]+ )*-m ([A-Za-z_][\w.]*)")
+
+
+def bare_folder_commands(text: str) -> list[str]:
+    return [m for m in MODULE_COMMAND.findall(text) if m.split(".")[0] in LIBRARY_FOLDERS]
+
+
+def _command_files() -> list[str]:
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    return [f for f in tracked.stdout.split() if not f.startswith(("tests/", f"{PACKAGE}/"))
+            and (f.endswith((".yml", ".yaml", ".md", ".sh", ".py")) or f == "Makefile")]
+
+
+def test_every_command_runs_the_library_by_the_package_name():
+    found = {f: bare_folder_commands((PROJECT_DIR / f).read_text()) for f in _command_files()}
+    assert {f: m for f, m in found.items() if m} == {}, "run it as `python -m isolated_mlops.<module>`"
+    assert len(found) > 20 and ".github/workflows/deploy.yml" in found
+
+
+def test_a_command_by_a_bare_folder_name_is_caught():
+    assert bare_folder_commands('run: .venv/bin/python -m policy.enforcement --stack "$STACK"') == ["policy.enforcement"]
+    assert bare_folder_commands("python3 -u -m compute.cloud_init") == ["compute.cloud_init"]
+    assert bare_folder_commands("python -m isolated_mlops.policy.enforcement; python -m offline preview") == []
 
 # ---- The public API: what each module's `__all__` names ------------------------------------------
 # The platform program's own machinery: importable, but not for other teams, and without `__all__`.

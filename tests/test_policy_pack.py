@@ -128,7 +128,7 @@ def test_a_config_typo_is_an_error_not_a_weaker_rule(document: Any, problem: str
 
 
 def test_resolved_levels_file_for_ci(monkeypatch, tmp_path, capsys):
-    """`python -m policy.enforcement --stack S`: the file CI hands to --policy-pack-config, for any stack."""
+    """`python -m isolated_mlops.policy.enforcement --stack S`: the file CI hands to --policy-pack-config, for any stack."""
     import json
 
     assert E.main(["--stack", "dev"]) == 0
