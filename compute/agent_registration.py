@@ -19,7 +19,7 @@ variable and reaches `config.sh` only through the environment of that one proces
 `env=` and `user=`: no `sudo ... env TOKEN=...`, whose argv is readable in /proc/*/cmdline by every
 user and lands in the journal); no `set -x` or curl output can echo it; and the very file shipped
 here runs under pytest against loopback fakes of IMDS, Key Vault, the downloads and GitHub
-(tests/test_platform_agent_registration.py). It uses the standard library only.
+(tests/test_agent_registration.py). It uses the standard library only.
 
 Pull-request jobs run on these agents as the agent user. To keep them from minting the VM
 identity's token (IMDS → Key Vault → the registration credential, and any other secret of the
