@@ -13,7 +13,7 @@ access off as Azure reports it, default datastores present.
 Sign-in is azure-identity's DefaultAzureCredential: `az login` on a laptop, OIDC (workload identity)
 in CI, the managed identity on the platform's agents. Every call is a GET (or a name-availability
 POST); nothing is written. Exit status as the offline preview: 0 no problem, 1 problems found,
-2 a usage error (no such stack, no subscription).
+2 a usage error (no such stack, no subscription, not signed in).
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _credential(authority_host: str):  # -> azure.core.credentials.TokenCredential
+    import logging
+
     from azure.identity import DefaultAzureCredential
 
+    # On failure DefaultAzureCredential also logs every credential it tried as a WARNING, which Python's
+    # last-resort handler prints (~50 lines) above main's one-line error; its errors still show.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
     return DefaultAzureCredential(authority=authority_host, exclude_interactive_browser_credential=True)
 
 
@@ -87,13 +92,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cloud = CLOUDS[config.cloud]
     client = ArmClient(args.arm_endpoint or cloud.resource_manager, _credential(cloud.authority_host))
 
-    if args.command == "preflight":
-        plan = plan_from(run, config)
-        problems = preflight.run(preflight.Context(client, subscription, plan, args.name_suffix))
-        what = f"preflight of {args.stack} in {config.location}"
-    else:
-        problems = verify.run(verify.Target(client, subscription, args.resource_group, run))
-        what = f"verify of {args.stack} ({args.resource_group})"
+    from azure.core.exceptions import ClientAuthenticationError
+
+    try:
+        if args.command == "preflight":
+            plan = plan_from(run, config)
+            problems = preflight.run(preflight.Context(client, subscription, plan, args.name_suffix))
+            what = f"preflight of {args.stack} in {config.location}"
+        else:
+            problems = verify.run(verify.Target(client, subscription, args.resource_group, run))
+            what = f"verify of {args.stack} ({args.resource_group})"
+    except ClientAuthenticationError as error:
+        # No sign-in at all (no `az login`, no OIDC, no managed identity): DefaultAzureCredential's
+        # message lists every credential it tried, ~50 lines; its first line says what happened.
+        print(f"error: not signed in to Azure ({str(error).splitlines()[0].strip()}): run `az login`, "
+              "or in CI sign in with OIDC (azure/login, AzureCLI@2) first", file=sys.stderr)
+        return USAGE_ERROR
 
     if args.json:
         print(json.dumps({"stack": args.stack, "command": args.command, "problems": preflight.as_json(problems),

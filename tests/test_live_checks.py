@@ -404,3 +404,32 @@ def test_verify_notices_missing_endpoints(double: ArmDouble, prod: StackRun):
     declared = len(prod.of_type(verify.PRIVATE_ENDPOINT))
     assert [p.message for p in run_verify(double, prod, dns, group)] == [
         f"{declared - 1} private endpoints exist, the stack declares {declared}"]
+
+
+def test_no_sign_in_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str], prod, monkeypatch):
+    """Without `az login` (or OIDC, or a managed identity) DefaultAzureCredential raises with ~50 lines."""
+    import offline.engine
+    from azure.core.exceptions import ClientAuthenticationError
+
+    import live.__main__
+
+    class NoSignIn:
+        def get_token(self, *scopes: str, **kwargs: object) -> object:
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token from the included "
+                                            "credentials.\nAttempted credentials:\n\tEnvironmentCredential: ...")
+
+    monkeypatch.setattr(offline.engine, "run_stack", lambda stack: prod if stack == "prod" else pytest.fail(stack))
+    monkeypatch.setattr(live.__main__, "_credential", lambda authority_host: NoSignIn())
+    for command in (["preflight"], ["verify", "--resource-group", "rg-mlops-prod-abcde"]):
+        assert main([*command, "--stack", "prod", "--subscription", "0000"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+        assert err.startswith("error: not signed in to Azure (DefaultAzureCredential failed to retrieve a token")
+        assert "run `az login`" in err
+    # ...and azure-identity's own warning (the same list of credentials) is not printed above it.
+    import logging
+
+    monkeypatch.undo()  # the real _credential
+    monkeypatch.setattr(logging.getLogger("azure.identity"), "level", logging.NOTSET)  # restored after the test
+    live.__main__._credential(CLOUDS["AzureCloud"].authority_host)
+    assert logging.getLogger("azure.identity").getEffectiveLevel() == logging.ERROR
