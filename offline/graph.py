@@ -216,8 +216,8 @@ def clock(seconds: int) -> str:
 
 def render_critical_path(run: StackRun, path: CriticalPath) -> str:
     lines = [f"Critical path of {run.project}/{run.stack}: the longest chain of resources that wait for each other.",
-             "Estimated create times: see TYPICAL_CREATE_SECONDS in offline/graph.py and docs/offline.md for each "
-             "figure's source.", "`pulumi up` creates everything off this chain alongside it.",
+             "Estimated create times: the `create` field of each type's record in components/catalogue/ "
+             "(docs/offline.md lists each figure's source).", "`pulumi up` creates everything off this chain alongside it.",
              "", f"  {'start':>6}  {'takes':>6}  {'basis':<10}  {'type':<40}  name"]
     for step in path.steps:
         known = estimate(step.resource.type)
@@ -227,7 +227,7 @@ def render_critical_path(run: StackRun, path: CriticalPath) -> str:
                   f"(one after another they would take {clock(path.serial_seconds)})."]
     if path.unestimated_types:
         lines.append(f"No estimate for {', '.join(path.unestimated_types)}: counted as {UNKNOWN_CREATE_SECONDS} s each; "
-                     "add them to TYPICAL_CREATE_SECONDS.")
+                     "give their records in components/catalogue/ a `create` time.")
     pairs = ordering_only(run)
     if pairs:
         lines += ["", "Waits the program adds for order alone (depends_on), each for a reason Azure imposes:"]

@@ -281,6 +281,20 @@ def test_an_ordering_dependency_without_a_reason_is_reported(prod):
     assert "jump-host-vm waits for bastion-host: NO REASON RECORDED" in text
 
 
+def test_a_type_without_a_create_time_points_to_its_catalogue_record(prod):
+    """The figures are the catalogue's `create` fields: the output says where to add one."""
+    from offline import graph
+
+    jump_host = next(r for r in prod.resources if r.name == "jump-host-vm")
+    novel = dataclasses.replace(jump_host, type="azure-native:novel:Thing")
+    run = dataclasses.replace(prod, resources=[novel if r is jump_host else r for r in prod.resources])
+    text = graph.render_critical_path(run, graph.critical_path(graph.DependencyGraph.of(run)))
+    assert "the `create` field of each type's record in components/catalogue/" in text
+    assert ("No estimate for azure-native:novel:Thing: counted as 30 s each; give their records in "
+            "components/catalogue/ a `create` time.") in text
+    assert "No estimate" not in graph.render_critical_path(prod, graph.critical_path(graph.DependencyGraph.of(prod)))
+
+
 # ------------------------------------------------------------------------------------------------
 # diff: a stateful resource that goes is flagged, protected or not
 # ------------------------------------------------------------------------------------------------
