@@ -353,3 +353,22 @@ def test_the_readme_states_the_defaults():
                  "`workspacePublicAccess` | optional, default `false`", "`batchEndpoints` | optional, default `false`",
                  "default 30"):
         assert text in readme, text
+
+
+
+def _keys_not_named(text: str) -> list[str]:
+    import re
+
+    from isolated_mlops.components.config import TOP_LEVEL_KEYS
+
+    return [key for key in sorted(TOP_LEVEL_KEYS) if not re.search(rf"\b{key}\b", text)]
+
+
+def test_pulumi_yaml_names_every_key_the_program_reads():
+    """Pulumi.yaml declares the required keys and its comment names the rest: a new key is named there too."""
+    from offline.engine import PROJECT_DIR
+
+    text = (PROJECT_DIR / "Pulumi.yaml").read_text()
+    assert _keys_not_named(text) == []
+    # Whole words: `servingTlsKeys` does not name `servingTlsKey`.
+    assert "servingTlsKey" in _keys_not_named(text.replace("servingTlsKey", "servingTlsKeys"))
