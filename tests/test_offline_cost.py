@@ -31,6 +31,14 @@ def _assume(**values):
     return lambda v: v.update(costAssumptions=values)
 
 
+def _with_assumptions(run: StackRun, **values) -> StackRun:
+    """`run` as if its stack file set costAssumptions to `values`, without running the program again
+    (0.5 s a run): the program ignores the key, the estimate reads it from the run's config. The
+    whole-program run in test_assumptions_from_the_stack_file_change_the_usage_lines proves both: the
+    same resources, and this config."""
+    return dataclasses.replace(run, config={**run.config, "isolated-mlops:costAssumptions": json.dumps(values)})
+
+
 def _vm_month(size: str):
     """A size's month at the table's price, or None when the table does not know it (computed from the
     table, not from the estimate, so the tests below check the estimate against it)."""
@@ -155,6 +163,9 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     assert _line(default, "aml-network-nat", "data processed").quantity == cost.DEFAULTS["natGbPerMonth"][0]
     busy = run_with("prod", _assume(natGbPerMonth=1000, clusterHoursAtMaxNodes=100))
     assert busy.error is None, "the program accepts the key and leaves it to the estimate"
+    assert diff.compare(prod, busy).changes == [], "the program ignores the key: no resource changes"
+    assert busy.config == _with_assumptions(prod, natGbPerMonth=1000, clusterHoursAtMaxNodes=100).config, \
+        "_with_assumptions wires the key as the engine does"
     est = cost.estimate(busy)
     nat = _line(est, "aml-network-nat", "data processed")
     assert nat.quantity == 1000 and math.isclose(nat.monthly, 1000 * 0.045)
@@ -173,8 +184,8 @@ def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
     assert fixed[0].monthly == fixed[1].monthly and fixed[0].assumption == "", "a fixed item assumes nothing"
 
 
-def test_bad_assumptions_are_refused_with_the_key_named(run_with):
-    """Five mistakes in one stack file (one program run): each is refused, named, on its own line."""
+def test_bad_assumptions_are_refused_with_the_key_named(dev):
+    """Five mistakes in one stack file: each is refused, named, on its own line."""
     mistakes = {
         "natGBPerMonth": (5, "costAssumptions.natGBPerMonth: unknown key (did you mean 'natGbPerMonth'?)"),
         "colour": ("blue", "costAssumptions.colour: unknown key; known: clusterHoursAtMaxNodes"),
@@ -182,7 +193,7 @@ def test_bad_assumptions_are_refused_with_the_key_named(run_with):
         "natGbPerMonth": ("lots", "costAssumptions.natGbPerMonth: must be a number, 0 or more"),
         "peeringGbPerMonth": (True, "costAssumptions.peeringGbPerMonth: must be a number, 0 or more"),
     }
-    run = run_with("dev", _assume(**{key: value for key, (value, _) in mistakes.items()}))
+    run = _with_assumptions(dev, **{key: value for key, (value, _) in mistakes.items()})
     with pytest.raises(cost.AssumptionsError) as raised:
         cost.estimate(run)
     problems = raised.value.problems
@@ -250,8 +261,8 @@ def test_no_change_in_the_stack_is_no_change_in_cost(prod):
     assert cost.markdown_section(cost.estimate(prod), cost.estimate(prod))[0].startswith("**Monthly cost: no change**")
 
 
-def test_a_usage_assumption_change_alone_is_a_cost_change(prod, run_with):
-    busy = run_with("prod", _assume(natGbPerMonth=120))
+def test_a_usage_assumption_change_alone_is_a_cost_change(prod):
+    busy = _with_assumptions(prod, natGbPerMonth=120)
     changes = cost.compare(cost.estimate(prod), cost.estimate(busy))
     assert {c.name for c in changes} == {"aml-network-nat", "access-network-nat"}
     assert all(math.isclose(c.delta, 100 * 0.045) and c.what.startswith("usage or price changed") for c in changes)
@@ -261,7 +272,7 @@ def test_a_usage_assumption_change_alone_is_a_cost_change(prod, run_with):
 def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, prod, run_with, tmp_path, capsys):
     # The old side is a saved `preview --json` of prod with one agent fewer: the document carries the
     # config, so the estimate of a saved side reads the same assumptions as a live one.
-    old = run_with("prod", lambda v: (v["agents"].update(count=1), v.update(costAssumptions={"natGbPerMonth": 120})))
+    old = _with_assumptions(run_with("prod", lambda v: v["agents"].update(count=1)), natGbPerMonth=120)
     path = tmp_path / "old.json"
     path.write_text(json.dumps(snapshot.to_document(old)))
     assert cost.estimate(snapshot.load(str(path))).assumptions["natGbPerMonth"] == 120
@@ -276,8 +287,8 @@ def test_the_diff_command_carries_the_cost_against_a_saved_preview(cli, prod, ru
         assert f"**Monthly cost: {cost.signed(agent - 2 * 100 * 0.045)}/month**" in out
 
 
-def test_a_diff_with_bad_assumptions_says_so_instead_of_a_figure(prod, run_with):
-    bad = run_with("prod", _assume(natGBPerMonth=1))
+def test_a_diff_with_bad_assumptions_says_so_instead_of_a_figure(prod):
+    bad = _with_assumptions(prod, natGBPerMonth=1)
     report = diff.Report(diff.compare(prod, bad), prod, bad, "old", "new", findings=[], rules_run=0)
     assert "**Monthly cost: not estimated**: isolated-mlops:costAssumptions.natGBPerMonth: unknown key" in \
         diff.render_markdown(report, "cmd")
@@ -311,10 +322,10 @@ def test_cli_cost_prints_every_resource_and_the_total(cli, prod, capsys):
     assert f"Total: {cost.money(cost.estimate(prod).total)}/month" in out
 
 
-def test_cli_cost_refuses_bad_assumptions_with_exit_1(cli, run_with, monkeypatch, capsys):
+def test_cli_cost_refuses_bad_assumptions_with_exit_1(cli, dev, monkeypatch, capsys):
     import offline.__main__ as command_line
 
-    monkeypatch.setattr(command_line, "run_stack", lambda stack, **_: run_with("dev", _assume(logAnalyticsGb=1)))
+    monkeypatch.setattr(command_line, "run_stack", lambda stack, **_: _with_assumptions(dev, logAnalyticsGb=1))
     assert cli(["cost", "--stack", "dev"]) == 1
     err = capsys.readouterr().err
     assert "isolated-mlops:costAssumptions.logAnalyticsGb: unknown key (did you mean 'logAnalyticsGbPerDay'?)" in err

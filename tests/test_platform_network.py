@@ -203,8 +203,14 @@ def test_compute_jump_host_and_agent_subnets_have_nat_egress(each_stack: StackRu
             assert has_nat == (name in names), name
 
 
+def _no_nat_and_dns_fallback(values: dict[str, Any]) -> None:
+    """dev with two switches that touch different resources (NAT gateways and public IPs; the zone
+    links): one run (0.5 s) serves the test of each, run_with runs a config once per worker."""
+    values["network"].update(natGateway=False, privateDnsFallbackToInternet=True)
+
+
 def test_without_nat_gateway_no_egress_resources(run_with):
-    run = run_with("dev", lambda v: v["network"].update(natGateway=False))
+    run = run_with("dev", _no_nat_and_dns_fallback)
     assert run.error is None
     assert run.of_type(R.NAT_GATEWAY) == [] and len(run.of_type(R.PUBLIC_IP)) == 1
 
@@ -277,7 +283,7 @@ def test_zone_links_fail_closed_by_default(each_stack: StackRun):
 
 
 def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(run_with):
-    run = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=True))
+    run = run_with("dev", _no_nat_and_dns_fallback)
     assert run.error is None
     links = run.of_type(R.ZONE_LINK)
     assert len(links) == 2 * len(run.of_type(R.PRIVATE_ZONE))

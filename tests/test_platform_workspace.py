@@ -214,8 +214,14 @@ def test_image_build_compute_check_can_fail(prod: StackRun):
     assert violations(broken, "image-build-compute-exists")
 
 
+def _open_and_hbi(values: dict) -> None:
+    """dev's workspace opened to the internet and turned HBI: one run (0.5 s) for the test of each;
+    run_with runs a config once per worker. Each test checks only what its own switch changes."""
+    values.update(workspacePublicAccess=True, hbiWorkspace=True)
+
+
 def test_workspace_public_access_switch(run_with):
-    run = run_with("dev", lambda v: v.update(workspacePublicAccess=True))
+    run = run_with("dev", _open_and_hbi)
     assert run.error is None
     [ws] = run.of_type(R.WORKSPACE)
     assert ws.input("publicNetworkAccess") == "Enabled"
@@ -233,7 +239,7 @@ def test_turning_hbi_on_replaces_the_workspace_in_the_diff(dev: StackRun, run_wi
     """Azure takes hbiWorkspace only at creation: the diff must say the workspace is replaced (data loss)."""
     from offline.diff import compare
 
-    changes = compare(dev, run_with("dev", lambda v: v.update(hbiWorkspace=True))).changes
+    changes = compare(dev, run_with("dev", _open_and_hbi)).changes
     [change] = [c for c in changes if c.new is not None and c.new.type == R.WORKSPACE]
     assert change.kind == "replace" and [p.path for p in change.properties if p.replaces] == ["hbiWorkspace"]
     assert change.loses_data
