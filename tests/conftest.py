@@ -28,8 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The type check first: under `make test` (two workers, a file each) its cold mypy run, most of a
-    # first run's time, then overlaps the rest of the suite instead of trailing it (benchmarks/suite.py).
+    # The type check first: under `make test` (two workers, a file each) its cold mypy run, the longest
+    # test of a first run, then overlaps the rest of the suite instead of trailing it (benchmarks/suite.py).
     items.sort(key=lambda item: item.path.name != "test_types.py")
 
 

@@ -3,8 +3,8 @@
 The azure-native SDK lets a plain string through where it wants one of its enums, the wrong *Args
 class and a wrong scalar, and Azure answers only at `pulumi up`; mypy refuses them here. mypy
 follows only the SDK modules the code uses (mypy.ini says why): the first run on a fresh machine
-takes about 17 s of one core (it reads those modules' types once; following whole services took
-36 s), the next ones under a second from `.mypy_cache` (benchmarks/suite.py measures both).
+takes 14 to 20 s of one core (it reads those modules' types once; following whole services took
+30 to 40 s), the next ones under a second from `.mypy_cache` (benchmarks/suite.py measures both).
 """
 
 from __future__ import annotations
