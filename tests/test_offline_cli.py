@@ -96,9 +96,10 @@ def test_cli_preview_policy_passes_on_both_stack_files(cli, capsys):
     assert cli(["preview", "--stack", "dev", "--policy"]) == 0, "dev's findings are advisory (policy/config/dev.json)"
 
 
-def test_policy_findings_carry_the_stacks_enforcement_level(run_with):
+def test_policy_findings_carry_the_stacks_enforcement_level(run_with, dev_switched):
+    # prod's opened workspace is test_policy_offline's run too; dev's is dev_switched (tests/variants.py).
     for stack, level in (("prod", "mandatory"), ("dev", "advisory")):
-        public = run_with(stack, lambda v: v.update(workspacePublicAccess=True))
+        public = run_with(stack, lambda v: v.update(workspacePublicAccess=True)) if stack == "prod" else dev_switched
         findings, _ = policy_of(public)
         [finding] = [f for f in findings if f.rule == "aml-workspace-private"]
         assert finding.enforcement == level
@@ -159,9 +160,10 @@ def test_fewer_agents_delete_their_resources_and_more_create_them(prod, run_with
     assert {c.resource.name for c in more.changes if c.kind == "create"} == {"ci-agents-1", "ci-agents-1-vm", "ci-agents-1-nic"}
 
 
-def test_new_custom_data_replaces_the_agents(prod, run_with):
-    """The program marks customData replace-on-change (Azure refuses to update it in place)."""
-    moved = run_with("prod", lambda v: v["agents"].update(url="https://dev.azure.com/fabrikam"))
+def test_new_custom_data_replaces_the_agents(prod, prod_extended):
+    """The program marks customData replace-on-change (Azure refuses to update it in place).
+    prod_extended moves the agents to GitHub: a new URL in their custom data (tests/variants.py)."""
+    moved = prod_extended
     changes = {c.resource.name: c for c in diff.compare(prod, moved).changes}
     for name in ("ci-agents-0-vm", "ci-agents-1-vm"):
         assert changes[name].kind == "replace"

@@ -198,12 +198,12 @@ def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
     assert violations(prod_with_token, "key-vault-secret-is-secret") == []
 
 
-def test_the_secret_expires_with_the_token(prod_with_token: StackRun, run_with):
+def test_the_secret_expires_with_the_token(prod_with_token: StackRun, prod_extended: StackRun):
     """agents.tokenExpiresOn (2027-03-01 in the stack file) becomes the secret's `exp`: seconds at 00:00 UTC."""
     [secret] = prod_with_token.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1803859200  # 2027-03-01T00:00:00Z
     assert violations(prod_with_token, "key-vault-secret-expires") == []
-    later = run_with("prod", lambda v: v["agents"].update(tokenExpiresOn="2027-09-30"))
+    later = prod_extended  # agents.tokenExpiresOn: 2027-09-30, among other switches (tests/variants.py)
     [secret] = later.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
     no_expiry = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)

@@ -203,14 +203,9 @@ def test_compute_jump_host_and_agent_subnets_have_nat_egress(each_stack: StackRu
             assert has_nat == (name in names), name
 
 
-def _no_nat_and_dns_fallback(values: dict[str, Any]) -> None:
-    """dev with two switches that touch different resources (NAT gateways and public IPs; the zone
-    links): one run (0.5 s) serves the test of each, run_with runs a config once per worker."""
-    values["network"].update(natGateway=False, privateDnsFallbackToInternet=True)
-
-
-def test_without_nat_gateway_no_egress_resources(run_with):
-    run = run_with("dev", _no_nat_and_dns_fallback)
+def test_without_nat_gateway_no_egress_resources(dev_switched: StackRun):
+    """dev_switched (tests/variants.py): natGateway off among other switches that leave egress alone."""
+    run = dev_switched
     assert run.error is None
     assert run.of_type(R.NAT_GATEWAY) == [] and len(run.of_type(R.PUBLIC_IP)) == 1
 
@@ -282,13 +277,15 @@ def test_zone_links_fail_closed_by_default(each_stack: StackRun):
     assert links and all(l.input("resolutionPolicy") == "Default" for l in links)
 
 
-def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(run_with):
-    run = run_with("dev", _no_nat_and_dns_fallback)
+def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(dev_switched: StackRun, dev_basic_bastion: StackRun):
+    """dev_switched turns the fallback on; dev_basic_bastion writes it out as false (tests/variants.py)."""
+    run = dev_switched
     assert run.error is None
     links = run.of_type(R.ZONE_LINK)
     assert len(links) == 2 * len(run.of_type(R.PRIVATE_ZONE))
     assert {l.input("resolutionPolicy") for l in links} == {"NxDomainRedirect"}
-    off = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=False))
+    off = dev_basic_bastion
+    assert off.error is None and off.of_type(R.ZONE_LINK)
     assert {l.input("resolutionPolicy") for l in off.of_type(R.ZONE_LINK)} == {"Default"}
 
 
@@ -321,10 +318,14 @@ def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
     assert violations(basic, "bastion-subnet")
 
 
-def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with):
+def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with,
+                                                                                 request: pytest.FixtureRequest):
     [host] = each_stack.of_type(R.BASTION)
     assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
-    basic = run_with(each_stack.stack, lambda v: v.update(bastionSku="Basic"))
+    # prod's run is test_offline_cost's too; dev's carries two other switches (tests/variants.py).
+    basic = (request.getfixturevalue("dev_basic_bastion") if each_stack.stack == "dev"
+             else run_with("prod", lambda v: v.update(bastionSku="Basic")))
+    assert basic.error is None
     [cheap] = basic.of_type(R.BASTION)
     # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.
     assert (cheap.input("sku.name"), cheap.input("enableTunneling")) == ("Basic", False)
