@@ -94,8 +94,8 @@ def dev_switched(run_with: Callable[..., StackRun]) -> StackRun:
 
 
 @pytest.fixture
-def dev_basic_bastion(run_with: Callable[..., StackRun]) -> StackRun:
-    return run_with("dev", variants.dev_basic_bastion)
+def dev_us_gov(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("dev", variants.dev_us_gov)
 
 
 def load_ml_script(name: str) -> ModuleType:

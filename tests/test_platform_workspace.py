@@ -215,7 +215,7 @@ def test_image_build_compute_check_can_fail(prod: StackRun):
     assert violations(broken, "image-build-compute-exists")
 
 
-# dev_switched and dev_basic_bastion: dev with several switches turned in one run (tests/variants.py);
+# dev_switched and dev_us_gov: dev with several switches turned in one run (tests/variants.py);
 # each test checks only what its own switch changes.
 def test_workspace_public_access_switch(dev_switched: StackRun):
     run = dev_switched
@@ -225,10 +225,10 @@ def test_workspace_public_access_switch(dev_switched: StackRun):
     assert violations(run, "aml-workspace-private"), "opening the workspace must show up as a violation"
 
 
-def test_hbi_workspace_is_a_stack_setting_on_in_prod(runs, dev_basic_bastion: StackRun):
+def test_hbi_workspace_is_a_stack_setting_on_in_prod(runs, dev_us_gov: StackRun):
     assert [ws.input("hbiWorkspace") for ws in runs["prod"].of_type(R.WORKSPACE)] == [True]
     assert [ws.input("hbiWorkspace") for ws in runs["dev"].of_type(R.WORKSPACE)] == [False]
-    run = dev_basic_bastion  # dev without the hbiWorkspace key
+    run = dev_us_gov  # dev without the hbiWorkspace key
     assert run.error is None and [ws.input("hbiWorkspace") for ws in run.of_type(R.WORKSPACE)] == [False]
 
 

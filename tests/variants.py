@@ -5,12 +5,12 @@ Each switch touches resources no other switch here touches, and each test reads 
 switch changes (a resource's property, a role assignment of its own role, a log line), so a switch
 still fails its test when the program ignores it. A test that reads the whole diff or the whole cost
 change (`[change] = ...`) keeps a run of its own change: see `run_with` in conftest.py.
-The fixtures are in conftest.py (`dev_switched`, `dev_basic_bastion`, `prod_extended`).
+The fixtures are in conftest.py (`dev_switched`, `dev_us_gov`, `prod_extended`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 # prod_extended: the identities it names. Distinct ids, so no test can count another switch's grant.
 ML_IDENTITY = "11111111-2222-3333-4444-555555555555"
@@ -63,10 +63,23 @@ def dev_switched(values: dict[str, Any]) -> None:
         cluster["lowPriority"] = False
 
 
-def dev_basic_bastion(values: dict[str, Any]) -> None:
-    """dev with a Basic bastion (test_platform_network), and two keys at their defaults the other way
-    round: privateDnsFallbackToInternet written out as false (test_platform_network) and no
-    hbiWorkspace key (test_platform_workspace)."""
+def in_cloud(cloud: str) -> Callable[[dict[str, Any]], None]:
+    """dev moved to a sovereign cloud: one of its regions, and VM sizes it offers (Bsv2 is public-cloud
+    only; components/vm_sizes.py), or the configuration check refuses the stack before any zone."""
+    region = {"AzureUSGovernment": "usgovvirginia", "AzureChinaCloud": "chinanorth3"}[cloud]
+
+    def change(values: dict[str, Any]) -> None:
+        values.update(cloud=cloud, location=region)
+        values["jumpHost"]["vmSize"] = values["agents"]["vmSize"] = "Standard_D2s_v5"
+    return change
+
+
+def dev_us_gov(values: dict[str, Any]) -> None:
+    """dev moved to Azure US Government (its zone names: test_platform_network), with a Basic bastion
+    (test_platform_network), and two keys at their defaults the other way round:
+    privateDnsFallbackToInternet written out as false (test_platform_network) and no hbiWorkspace
+    key (test_platform_workspace)."""
+    in_cloud("AzureUSGovernment")(values)
     values["bastionSku"] = "Basic"
     values["network"]["privateDnsFallbackToInternet"] = False
     values.pop("hbiWorkspace")
