@@ -165,10 +165,10 @@ def test_the_retrain_webhook_starts_the_ml_delivery():
     service connection docs/delivery.md tells the team to create."""
     from pathlib import Path
 
-    import yaml
+    from tests.helpers import load_yaml
 
     root = Path(__file__).resolve().parent.parent
-    pipeline = yaml.safe_load((root / "pipelines" / "ml-delivery.yml").read_text())
+    pipeline = load_yaml(root / "pipelines" / "ml-delivery.yml")
     [hook] = pipeline["resources"]["webhooks"]
     assert f"`{hook['connection']}`" in (root / "docs" / "delivery.md").read_text()
     url = stack_values("prod")["alerts"]["retrainWebhookUrl"]

@@ -8,7 +8,6 @@ import dataclasses
 import json
 
 import pytest
-import yaml
 
 from isolated_mlops.components.roles import ACR_PULL, READER
 from isolated_mlops.compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
@@ -16,7 +15,7 @@ from isolated_mlops.compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBo
 from offline.engine import MASK, StackRun, run_stack
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
-from tests.helpers import DELETE, changed, violations
+from tests.helpers import DELETE, changed, parse_yaml, violations
 from tests.test_config_validation import TLS_ONLY  # prod serves models: its TLS secrets
 
 TOKEN = "pat-0123456789abcdefghij-unit-test-token"
@@ -235,7 +234,7 @@ def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
         assert "osProfile.customData" not in vm.secret_paths
         document = base64.b64decode(vm.input("osProfile.customData")).decode()
         assert document.startswith("#cloud-config\n")
-        files = {f["path"]: f["content"] for f in yaml.safe_load(document)["write_files"]}
+        files = {f["path"]: f["content"] for f in parse_yaml(document)["write_files"]}
         config = json.loads(files[CONFIG_PATH])
         assert config["vault_url"] == f"https://{vault.input('vaultName')}.vault.azure.net"
         assert config["secret_name"] == REGISTRATION_SECRET_NAME

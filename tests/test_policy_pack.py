@@ -68,9 +68,9 @@ def test_only_the_entry_point_starts_a_server():
 
 
 def test_policy_project_file_uses_the_project_virtualenv():
-    import yaml
+    from tests.helpers import load_yaml
 
-    document = yaml.safe_load((PROJECT_DIR / "policy" / "PulumiPolicy.yaml").read_text())
+    document = load_yaml(PROJECT_DIR / "policy" / "PulumiPolicy.yaml")
     assert document["runtime"]["name"] == "python"
     venv = (PROJECT_DIR / "policy" / document["runtime"]["options"]["virtualenv"]).resolve()
     assert venv == (PROJECT_DIR / ".venv").resolve()
