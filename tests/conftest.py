@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from offline.engine import StackRun, run_stack, stack_values
+from tests import variants
 
 STACKS = ("dev", "prod")
 
@@ -79,6 +80,22 @@ def run_with() -> Callable[..., StackRun]:
         return run
 
     return _run
+
+
+# Several switches, one run (tests/variants.py says which test reads which switch).
+@pytest.fixture
+def prod_extended(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("prod", variants.prod_extended)
+
+
+@pytest.fixture
+def dev_switched(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("dev", variants.dev_switched)
+
+
+@pytest.fixture
+def dev_us_gov(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("dev", variants.dev_us_gov)
 
 
 def load_ml_script(name: str) -> ModuleType:
