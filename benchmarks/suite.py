@@ -1,8 +1,8 @@
 """How long `make test` takes once installed: the whole suite CI runs, the type check included, cold and warm.
 
 - cold: what a fresh clone pays on its first `make test` after installation: mypy has no cache
-  (a new, empty MYPY_CACHE_DIR for each run), so it reads the types of the SDK services the code
-  imports (mypy.ini);
+  (a new, empty MYPY_CACHE_DIR for each run), so it reads the types of the SDK modules the code
+  uses (mypy.ini);
 - warm: every later run: the same cache directory, kept from one run to the next (one run first
   to fill it, not counted).
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import yaml
+from delivery import safe_load
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PIPELINE = Path("pipelines") / "azure-pipelines.yml"
@@ -28,7 +28,7 @@ STACK_FILE = re.compile(r"Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.yaml")
 
 
 def _yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return safe_load(path.read_text(encoding="utf-8"))
 
 
 def pipeline_stacks(root: Path = PROJECT_DIR) -> dict[str, str]:

@@ -35,6 +35,8 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from delivery import safe_load
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BRANCHES_FILE = Path(__file__).resolve().parent / "branches.yaml"
 # Pulumi's stack names: letters, digits, '-', '_' and '.'. Also what keeps a stack name from smuggling
@@ -125,7 +127,7 @@ def load_routes(path: Optional[Path] = None) -> Routes:
     """The committed routing table (or the one at `path`)."""
     path = path or BRANCHES_FILE
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise BranchConfigError(f"{path}: cannot be read ({error.strerror})") from None
     except yaml.YAMLError as error:

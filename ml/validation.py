@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ml.settings import ML_ROOT
+from ml.settings import ML_ROOT, safe_load
 
 DEFAULT_SCHEMA = ML_ROOT / "config" / "schema.yaml"
 # One line per kind of problem is enough to act on; a whole broken column is not listed cell by cell.
@@ -77,7 +75,7 @@ class Table:
 
 def load_schema(path: Path = DEFAULT_SCHEMA) -> Schema:
     """Read the schema file."""
-    doc: dict[str, Any] = yaml.safe_load(Path(path).read_text())
+    doc: dict[str, Any] = safe_load(Path(path).read_text())
     features = tuple(
         FeatureSpec(name=name, type=str(spec["type"]), min=float(spec["min"]), max=float(spec["max"]))
         for name, spec in doc["features"].items()

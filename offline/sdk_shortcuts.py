@@ -3,7 +3,8 @@ offline run (and only then): what the program registers is unchanged.
 
 `tests/test_offline_engine.py` runs prod with and without these shortcuts and compares every
 registration, field by field; it also checks that each shortcut is undone after a run, so nothing
-outside `run_stack` (the policy pack, a user's own program in the same process) ever sees them.
+outside an offline run (the policy pack, a user's own program in the same process) ever sees them.
+The offline runs are `run_stack` and the tests' component builds (tests/standalone.py).
 """
 
 from __future__ import annotations

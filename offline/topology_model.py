@@ -101,13 +101,30 @@ class Subnet:
 
 @dataclass
 class Topology:
-    """The run's resources, indexed by how Azure links them."""
+    """The run's resources, indexed by how Azure links them.
+
+    What each resource's inputs name is read once per model (`targets`, `references`, `subnets_of`,
+    `principals`, `of_type` keep what they found, by resource): drawing a picture asks the same
+    questions of the same resources thousands of times, and walking every input's strings for each
+    question was most of the cost of a picture. A model is built for one picture of one run and the
+    run is not changed while it is drawn, so what was found stays true."""
 
     run: StackRun
     by_id: dict[str, RegisteredResource] = field(default_factory=dict)
     subnets: dict[str, Subnet] = field(default_factory=dict)
     placed: dict[str, list[RegisteredResource]] = field(default_factory=dict)
     """Subnet id -> the resources drawn inside that subnet."""
+    # What was found, by id() of the resource asked about (RegisteredResource is not hashable); each
+    # entry holds the resource too, so its id cannot be reused by another object while the model lives.
+    _texts: dict[int, tuple[RegisteredResource, list[str]]] = field(default_factory=dict, repr=False, compare=False)
+    _targets: dict[int, tuple[RegisteredResource, list[RegisteredResource]]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _refs: dict[int, tuple[RegisteredResource, dict[str, list[RegisteredResource]]]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _subnets_of: dict[int, tuple[RegisteredResource, list[Subnet]]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _principals: dict[int, tuple[RegisteredResource, set[str]]] = field(default_factory=dict, repr=False, compare=False)
+    _of_type: dict[str, list[RegisteredResource]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, run: StackRun) -> "Topology":
@@ -126,32 +143,61 @@ class Topology:
     def owner(self, r: RegisteredResource) -> Optional[RegisteredResource]:
         """The resource whose ARM id this one's id extends: a peering's VNet, a zone link's zone,
         a zone group's endpoint, a role assignment's scope."""
+        # The longest registered id that r's id extends by "/...": tried from the longest prefix of
+        # r's id that ends before a "/" down to the shortest, instead of trying every registered id.
         own = _norm(r.id)
-        best: Optional[RegisteredResource] = None
-        for resource_id, candidate in self.by_id.items():
-            if own.startswith(resource_id + "/") and (best is None or len(resource_id) > len(_norm(best.id))):
-                best = candidate
-        return best
+        cut = own.rfind("/")
+        while cut >= 0:
+            found = self.by_id.get(own[:cut])
+            if found is not None:
+                return found
+            cut = own.rfind("/", 0, cut)
+        return None
+
+    def _strings(self, r: RegisteredResource) -> list[str]:
+        """Every string in r's inputs, normalised as an id (`_norm`), in input order, repeats kept."""
+        held = self._texts.get(id(r))
+        if held is None or held[0] is not r:
+            # `_norm` of each, written out: it runs for every string of every input of every resource.
+            held = self._texts[id(r)] = (r, [text.rstrip("/").lower() for text in _all_strings(r.inputs)])
+        return held[1]
+
+    def targets(self, r: RegisteredResource) -> list[RegisteredResource]:
+        """The registered resources whose ids appear anywhere in r's inputs (r itself included), in
+        input order, repeats kept: `resolve` of each string of r's inputs that names one."""
+        held = self._targets.get(id(r))
+        if held is None or held[0] is not r:
+            by_id = self.by_id
+            held = self._targets[id(r)] = (r, [by_id[text] for text in self._strings(r) if text in by_id])
+        return list(held[1])
 
     def references(self, r: RegisteredResource, type_: str) -> list[RegisteredResource]:
         """The resources of `type_` whose ids appear anywhere in r's inputs, in input order."""
-        found: list[RegisteredResource] = []
-        for text in strings(r.inputs):
-            target = self.resolve(text)
-            if target is not None and target.type == type_ and target is not r and target not in found:
-                found.append(target)
-        return found
+        held = self._refs.get(id(r))
+        if held is None or held[0] is not r:
+            by_type: dict[str, list[RegisteredResource]] = {}
+            for target in self.targets(r):
+                found = by_type.setdefault(target.type, [])
+                if target is not r and target not in found:
+                    found.append(target)
+            held = self._refs[id(r)] = (r, by_type)
+        return list(held[1].get(type_, ()))
 
     def subnets_of(self, r: RegisteredResource) -> list[Subnet]:
-        found: list[Subnet] = []
-        for text in strings(r.inputs):
-            subnet = self.subnets.get(_norm(text))
-            if subnet is not None and subnet not in found:
-                found.append(subnet)
-        return found
+        held = self._subnets_of.get(id(r))
+        if held is None or held[0] is not r:
+            found: list[Subnet] = []
+            for text in self._strings(r):
+                subnet = self.subnets.get(text)
+                if subnet is not None and subnet not in found:
+                    found.append(subnet)
+            held = self._subnets_of[id(r)] = (r, found)
+        return list(held[1])
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
-        return sorted((r for r in self.run.resources if r.type == type_), key=lambda r: r.urn)
+        if type_ not in self._of_type:
+            self._of_type[type_] = sorted((r for r in self.run.resources if r.type == type_), key=lambda r: r.urn)
+        return list(self._of_type[type_])
 
     # -- building --------------------------------------------------------------------------------
     def _index_subnets(self) -> None:
@@ -203,6 +249,12 @@ class Topology:
     def principals(self, r: RegisteredResource) -> set[str]:
         """The principal ids of the managed identities r carries: its own (system-assigned) and the
         user-assigned identities its inputs name."""
+        held = self._principals.get(id(r))
+        if held is None or held[0] is not r:
+            held = self._principals[id(r)] = (r, self._find_principals(r))
+        return set(held[1])
+
+    def _find_principals(self, r: RegisteredResource) -> set[str]:
         identity = r.outputs.get("identity")
         found: set[Any] = set()
         if isinstance(identity, Mapping):
@@ -214,6 +266,29 @@ class Topology:
         if r.type == AKS:  # the kubelet identity AKS creates, reported in identityProfile
             found.add(((r.outputs.get("identityProfile") or {}).get("kubeletidentity") or {}).get("objectId"))
         return {p for p in found if isinstance(p, str) and p}
+
+
+def _all_strings(value: Any) -> list[str]:
+    """`strings(value)` as a list (the same strings in the same order), with plain dicts, lists and
+    strs, all that the engine's inputs hold, told apart by their exact type first: the generator's
+    `isinstance(v, typing.Mapping)` per value was a third of a picture's cost."""
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        kind = type(v)
+        if kind is str:
+            found.append(v)
+        elif kind is dict:
+            for item in v.values():
+                walk(item)
+        elif kind is list:
+            for item in v:
+                walk(item)
+        elif v is not None and kind not in (bool, int, float):
+            found.extend(strings(v))  # anything else: exactly as the rules' helper reads it
+
+    walk(value)
+    return found
 
 
 def _name(r: RegisteredResource) -> str:

@@ -11,7 +11,6 @@ from isolated_mlops.components.catalogue import (
     RESOURCE_GROUP, ROLE_ASSIGNMENT, SCOPED_RESOURCE, VM, VNET, WORKSPACE, ZONE_GROUP, ZONE_LINK,
 )
 from isolated_mlops.components.catalogue import PRIVATE_ZONE as ZONE
-from isolated_mlops.policy.rules import strings
 from offline.engine import RegisteredResource, StackRun
 from offline.preview import show
 from offline.topology_model import (
@@ -217,21 +216,28 @@ def build(run: StackRun) -> Picture:
     # else the first shown one whose inputs name it (an action group, on its alert rule's node; a data
     # collection endpoint, on the private link scope that scopes it): a change to it colours that
     # node. Repeated until nothing moves, as one placed resource can place the next.
-    unplaced = [r for r in run.resources if r.custom and not p.shows(r.urn) and r.type not in (RESOURCE_GROUP, IDENTITY)]
+    # `first_shown[urn]` is `p.shows(urn)[0]`, kept up to date as resources are placed below (a placed
+    # resource was shown nowhere, so the item it is added to is then its first), instead of searching
+    # every item's URNs for each resource at each step.
+    first_shown: dict[str, str] = {}
+    for item_id, item in p.items():
+        for urn in item.urns:
+            first_shown.setdefault(urn, item_id)
+    unplaced = [r for r in run.resources if r.custom and r.urn not in first_shown
+                and r.type not in (RESOURCE_GROUP, IDENTITY)]
     referrers: dict[str, list[RegisteredResource]] = {}
     for other in run.resources:
-        for text in strings(other.inputs):
-            target = t.resolve(text)
-            if target is not None and target.urn != other.urn:
+        for target in t.targets(other):
+            if target.urn != other.urn:
                 referrers.setdefault(target.urn, []).append(other)
     while unplaced:
         placed = []
         for r in unplaced:
-            near = [t.owner(r) if r.id else None, *(t.resolve(text) for text in strings(r.inputs)),
-                    *referrers.get(r.urn, [])]
-            holder = next((n for n in near if n is not None and n.urn != r.urn and p.shows(n.urn)), None)
+            near = [t.owner(r) if r.id else None, *t.targets(r), *referrers.get(r.urn, [])]
+            holder = next((n for n in near if n is not None and n.urn != r.urn and n.urn in first_shown), None)
             if holder is not None:
-                also(p.shows(holder.urn)[0], r)
+                also(first_shown[holder.urn], r)
+                first_shown[r.urn] = first_shown[holder.urn]
                 placed.append(r)
         if not placed:
             break

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import yaml
-
 from isolated_mlops.compute import cloud_init
 from isolated_mlops.compute.cloud_init import AgentBootstrap
+from tests.helpers import parse_yaml
 
 CLIENT_ID = "00000000-1111-2222-3333-444444444444"
 
@@ -22,5 +21,5 @@ def shipped_files(kind: str) -> dict[str, str]:
     """The files the VM gets, read back out of the custom data the way cloud-init reads it."""
     document = cloud_init.render(bootstrap(kind))
     assert document.startswith("#cloud-config\n")
-    parsed = yaml.safe_load(document)
+    parsed = parse_yaml(document)
     return {f["path"]: f["content"] for f in parsed["write_files"]}

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
+from tests import variants
+
 if TYPE_CHECKING:
-    # Imported where used: under xdist the controller loads this file too, and only runs no test.
+    # Imported where used: under xdist the controller loads this file too, and runs no test.
     from offline.engine import StackRun
 
 STACKS = ("dev", "prod")
@@ -52,8 +54,8 @@ FIRST = ("test_types.py", "test_offline_revisions.py", "test_offline_topology.py
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The type check first: under `make test` (two workers, a file each) its cold mypy run, most of a
-    # first run's time, then overlaps the rest of the suite instead of trailing it (benchmarks/suite.py).
+    # The type check first: under `make test` (two workers, a file each) its cold mypy run, the longest
+    # test of a first run, then overlaps the rest of the suite instead of trailing it (benchmarks/suite.py).
     # Whole files move, in their own order, so that module fixtures are still set up once.
     items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
 
@@ -111,6 +113,22 @@ def run_with() -> Callable[..., StackRun]:
         return run
 
     return _run
+
+
+# Several switches, one run (tests/variants.py says which test reads which switch).
+@pytest.fixture
+def prod_extended(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("prod", variants.prod_extended)
+
+
+@pytest.fixture
+def dev_switched(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("dev", variants.dev_switched)
+
+
+@pytest.fixture
+def dev_us_gov(run_with: Callable[..., StackRun]) -> StackRun:
+    return run_with("dev", variants.dev_us_gov)
 
 
 def load_ml_script(name: str) -> ModuleType:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
+import yaml
 from isolated_mlops.components.plan import Plan
 from isolated_mlops.components.zones import CLOUDS
 from offline.engine import StackRun
@@ -89,6 +90,34 @@ def check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(["check-jsonschema", *argv], result.exit_code, result.stdout, result.stderr)
+
+
+# ---- YAML, as yaml.safe_load reads it, parsed once per process ----
+# The tests read the same workflows and pipelines again and again (a hundred loads of a dozen files):
+# libyaml's parser where PyYAML has it (about ten times faster than the pure-Python one; the same
+# documents: tests/test_yaml_loading.py), each distinct text parsed once per process and every caller
+# given its own deep copy (about a tenth of a parse), so a test that edits what it got changes no other
+# test's. A text the C parser refuses is read again by the pure-Python parser: PyYAML's own error.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DOCUMENTS: dict[str, Any] = {}
+
+
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load(text)`, as a copy of the document parsed the first time this text was seen."""
+    if text not in _YAML_DOCUMENTS:
+        try:
+            document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader
+        except (yaml.YAMLError, ValueError):
+            document = yaml.safe_load(text)
+        if len(_YAML_DOCUMENTS) >= 256:
+            _YAML_DOCUMENTS.clear()
+        _YAML_DOCUMENTS[text] = document
+    return copy.deepcopy(_YAML_DOCUMENTS[text])
+
+
+def load_yaml(path: Path) -> Any:
+    """`yaml.safe_load(path.read_text())`, by `parse_yaml`."""
+    return parse_yaml(path.read_text())
 
 
 # ---- The private endpoints of a run (tests/test_platform_workspace.py, test_platform_monitoring.py) ----

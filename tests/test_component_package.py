@@ -21,7 +21,6 @@ from typing import Any, Optional
 
 import pulumi
 import pytest
-import yaml
 from pulumi.provider.experimental import analyzer as sdk_analyzer
 from pulumi.provider.experimental import host as sdk_host
 from pulumi.provider.experimental.util import camel_case
@@ -30,6 +29,7 @@ import isolated_mlops
 from isolated_mlops.component_package import COMPONENTS, PackageAnalyzer, provider
 from isolated_mlops.components.interface import CommonArgs
 from isolated_mlops.components.standalone import PACKAGE_NAME
+from tests.helpers import load_yaml
 from tests.standalone import LOCATION, RG, SUBNET_ID, build_alone
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -215,7 +215,7 @@ def test_without_the_package_analyzer_inherited_inputs_lose_descriptions_and_def
 
 # ---- The plugin folder ---------------------------------------------------------------------------
 def test_the_plugin_folder_runs_the_package_on_python_and_installs_this_repository():
-    manifest = yaml.safe_load((PLUGIN_DIR / "PulumiPlugin.yaml").read_text())
+    manifest = load_yaml(PLUGIN_DIR / "PulumiPlugin.yaml")
     # Exactly what the SDK's guide prescribes: Python providers run only with pip and a `venv`, and
     # it says to add no other runtime option (pulumi.provider.experimental README).
     assert manifest == {"runtime": "python"}

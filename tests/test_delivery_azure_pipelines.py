@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from offline.engine import stack_values
 from tests.azure_pipeline_run import compile_pipeline
-from tests.helpers import check_jsonschema
+from tests.helpers import check_jsonschema, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINES = ROOT / "pipelines"
@@ -35,7 +34,7 @@ ADO_MACRO = re.compile(r"\$\([A-Za-z_]+\.[A-Za-z_.]+\)|\$\[|\$\{\{")
 
 
 def load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    return load_yaml(path)
 
 
 def files() -> list[Path]:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from delivery import pipeline_stacks
 from tests.azure_pipeline_run import Unsupported, compile_pipeline, named_resources, stage_results
+from tests.helpers import load_yaml
 from tests.test_delivery_azure_pipelines import PIPELINE, check_schema, steps_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ STAGING_LINE = "staging: aml-private-staging"
 
 
 def compiled(root: Path = ROOT) -> dict[str, Any]:
-    document = yaml.safe_load((root / "pipelines" / "azure-pipelines.yml").read_text())
+    document = load_yaml(root / "pipelines" / "azure-pipelines.yml")
     return compile_pipeline(document, {p["name"]: p.get("default") for p in document["parameters"]})
 
 

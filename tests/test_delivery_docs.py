@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from isolated_mlops.components.roles import ASSIGNED_ROLES
 from offline.engine import StackRun
+from tests.helpers import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = (ROOT / "docs" / "delivery.md").read_text()
@@ -60,7 +60,7 @@ def test_every_pipeline_variable_group_and_environment_is_documented(name: str) 
         assert f"`{group}`" in DOCS
     # `environment: ${{ stack.key }}` and `<prefix>${{ stack.key }}`: one environment and one service
     # connection per entry of the pipeline's `stacks` parameter.
-    document = yaml.safe_load(pipeline)
+    document = parse_yaml(pipeline)
     stacks = next((p["default"] for p in document.get("parameters", []) if p["name"] == "stacks"), {})
     for environment in re.findall(r"environment: (\S+)", pipeline):
         for name in (stacks if environment.startswith("${{") else [environment]):

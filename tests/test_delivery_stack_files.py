@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from isolated_mlops.components.config import SECRET_KEYS
+from tests.helpers import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_FILES = sorted([*ROOT.glob("Pulumi.*.yaml"), *(ROOT / "bootstrap").glob("Pulumi.*.yaml")])
@@ -61,7 +61,7 @@ def plain_secrets(document: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("path", STACK_FILES, ids=[str(p.relative_to(ROOT)) for p in STACK_FILES])
 def test_stack_file_holds_no_plain_secret(path: Path) -> None:
-    assert plain_secrets(yaml.safe_load(path.read_text())) == []
+    assert plain_secrets(load_yaml(path)) == []
 
 
 def test_stack_files_are_found() -> None:

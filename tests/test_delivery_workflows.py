@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from delivery.stack_for_ref import load_routes, stack_for_ref
-from tests.helpers import check_jsonschema
+from tests.helpers import check_jsonschema, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github"
@@ -32,7 +31,7 @@ AZURE_SIGN_IN_ACTIONS = ("azure/login", "pulumi/actions")
 
 
 def load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    return load_yaml(path)
 
 
 def triggers(workflow: dict[str, Any]) -> dict[str, Any]:

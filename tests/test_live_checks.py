@@ -258,7 +258,14 @@ def test_a_next_link_to_another_host_is_not_followed(double: ArmDouble):
 
 
 def test_sign_in_goes_through_azure_identity_and_the_token_never_shows(
-        double: ArmDouble, prod_plan: Plan, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]):
+        double: ArmDouble, prod_plan: Plan, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+        prod, monkeypatch):
+    # main runs the program as `run_stack("prod")`: the session's `prod` fixture is that very call, made
+    # once per worker (a run costs half a second), so it stands in for main's own here and below.
+    import offline.engine
+
+    asked: list[tuple] = []
+    monkeypatch.setattr(offline.engine, "run_stack", lambda *args, **kwargs: asked.append((args, kwargs)) or prod)
     s = healthy(double, prod_plan)
     s.providers["Microsoft.Network"] = "Unregistered"
     s.forbidden.add("/deletedVaults")
@@ -274,10 +281,11 @@ def test_sign_in_goes_through_azure_identity_and_the_token_never_shows(
     assert all(r.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}" for r in double.requests)
     for text in (out, err, caplog.text):
         assert ACCESS_TOKEN not in text and IDENTITY_HEADER not in text
+    assert asked == [(("prod",), {})], "main runs the stack file as it is, as the session's prod run did"
 
 
 def test_json_output_for_ci(double: ArmDouble, prod_plan: Plan, capsys: pytest.CaptureFixture[str], prod, monkeypatch):
-    # The session's run of prod stands in for main's own (the test above runs it for real).
+    # The session's run of prod stands in for main's own (as in the test above).
     import offline.engine
 
     monkeypatch.setattr(offline.engine, "run_stack", lambda stack: prod if stack == "prod" else pytest.fail(stack))

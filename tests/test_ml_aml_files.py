@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from offline.engine import stack_values
+from tests.helpers import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 AML = ROOT / "ml" / "aml"
@@ -24,7 +24,7 @@ REFERENCE = re.compile(r"\$\{\{\s*(inputs|outputs)\.(\w+)\s*\}\}")
 
 
 def load(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((AML / name).read_text())
+    doc: dict[str, Any] = load_yaml(AML / name)
     return doc
 
 
@@ -74,7 +74,7 @@ def test_serving_pins_the_training_scikit_learn_minor_version() -> None:
     curated = re.fullmatch(r"azureml://registries/azureml/environments/sklearn-(\d+\.\d+)/labels/latest",
                            load("train-job.yml")["environment"])
     assert curated, "the training job uses a curated sklearn-<minor> environment"
-    conda = yaml.safe_load((AML / "environment" / load("environment/score.yml")["conda_file"]).read_text())
+    conda = load_yaml(AML / "environment" / load("environment/score.yml")["conda_file"])
     pins = [d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("scikit-learn=")]
     assert pins == [f"scikit-learn={curated.group(1)}"], "a pickled model loads reliably only in the same minor version"
     pip = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
@@ -120,7 +120,7 @@ def test_the_sample_request_fits_the_schema() -> None:
     from ml.validation import load_schema
 
     schema = load_schema()
-    rows = yaml.safe_load((ROOT / "ml" / "data" / "sample-request.json").read_text())["data"]
+    rows = load_yaml(ROOT / "ml" / "data" / "sample-request.json")["data"]
     for row in rows:
         assert list(row) == schema.feature_names
         assert all(spec.min <= row[spec.name] <= spec.max for spec in schema.features)

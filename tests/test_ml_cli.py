@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from ml.decide import ERROR, GO, HOLD, STOP, main
 from ml.settings import DEFAULT_THRESHOLDS
+from tests.helpers import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "ml" / "data"
@@ -83,7 +83,7 @@ def test_shift_exit_codes(tmp_path: Path) -> None:
 def test_colours_prints_the_rollout_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["colours", "--traffic", '{"blue": 100, "green": 0}']) == GO
     plan = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
-    thresholds = yaml.safe_load(DEFAULT_THRESHOLDS.read_text())["canary"]
+    thresholds = load_yaml(DEFAULT_THRESHOLDS)["canary"]
     assert plan == {"live": "blue", "new": "green", "share": str(thresholds["traffic_percent"]),
                     "requests": str(thresholds["min_requests"]), "rounds": str(thresholds["max_rounds"])}
     assert main(["colours", "--traffic", '{"red": 100}']) == ERROR

@@ -17,6 +17,7 @@ from ml.drift import (DRIFT_METRIC, assess_drift, drift_records, ks_p_value, ks_
 from ml.gate import metric_gate
 from ml.settings import DEFAULT_THRESHOLDS, ThresholdsError, load_thresholds
 from ml.validation import Table, load_schema, read_table, validate
+from tests.helpers import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "ml" / "data"
@@ -60,7 +61,7 @@ def test_thresholds_hold_the_usual_psi_reading_and_a_small_canary() -> None:
 ])
 def test_a_broken_thresholds_file_names_the_key(tmp_path: Path, path: tuple[str, ...], value: object,
                                                 message: str) -> None:
-    doc = yaml.safe_load(DEFAULT_THRESHOLDS.read_text())
+    doc = load_yaml(DEFAULT_THRESHOLDS)
     node = doc
     for part in path[:-1]:
         node = node[part]

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from offline.engine import stack_values
+from tests.helpers import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ADO = ROOT / "pipelines" / "ml-delivery.yml"
@@ -30,7 +30,7 @@ AZURE_STEPS = ["train", "gate", "register", "share", "image", "canary", "verify"
 
 
 def load(path: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(path.read_text())
+    doc: dict[str, Any] = load_yaml(path)
     return doc
 
 

@@ -258,9 +258,9 @@ def test_state_fetches_the_newest_seen_list_of_main_and_keeps_the_token_off_the_
 
 # ---- The workflow ----------------------------------------------------------------------------------
 def test_the_retrain_workflow_polls_with_a_read_only_oidc_identity_and_calls_the_delivery() -> None:
-    import yaml
+    from tests.helpers import load_yaml
 
-    workflow = yaml.safe_load((ROOT / ".github/workflows/ml-retrain.yml").read_text())
+    workflow = load_yaml(ROOT / ".github/workflows/ml-retrain.yml")
     on = workflow.get("on", workflow.get(True))
     assert set(on) == {"schedule", "workflow_dispatch"}, "no repository_dispatch: nothing outside GitHub needs a token"
     poll, retrain = workflow["jobs"]["poll"], workflow["jobs"]["retrain"]
@@ -280,15 +280,15 @@ def test_the_retrain_workflow_polls_with_a_read_only_oidc_identity_and_calls_the
     assert upload["with"]["retention-days"] * 24 > 24, "the memory must outlive the lookback"
     assert retrain["uses"] == "./.github/workflows/ml-delivery.yml" and retrain["needs"] == "poll"
     assert retrain["if"] == "needs.poll.outputs.retrain == 'true'"
-    delivery = yaml.safe_load((ROOT / ".github/workflows/ml-delivery.yml").read_text())
+    delivery = load_yaml(ROOT / ".github/workflows/ml-delivery.yml")
     assert "workflow_call" in delivery.get("on", delivery.get(True))
     assert delivery["jobs"]["route"]["if"] == "github.event_name != 'pull_request'", "a called run delivers like a push"
 
 
 def test_the_decide_step_runs_as_the_runner_runs_it(tmp_path: Path) -> None:
-    import yaml
+    from tests.helpers import load_yaml
 
-    poll = yaml.safe_load((ROOT / ".github/workflows/ml-retrain.yml").read_text())["jobs"]["poll"]
+    poll = load_yaml(ROOT / ".github/workflows/ml-retrain.yml")["jobs"]["poll"]
     [step] = [s for s in poll["steps"] if s.get("id") == "decide"]
     work = tmp_path / "work"
     (work / "ml-out").mkdir(parents=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -96,9 +94,10 @@ def test_cli_preview_policy_passes_on_both_stack_files(cli, capsys):
     assert cli(["preview", "--stack", "dev", "--policy"]) == 0, "dev's findings are advisory (policy/config/dev.json)"
 
 
-def test_policy_findings_carry_the_stacks_enforcement_level(run_with):
+def test_policy_findings_carry_the_stacks_enforcement_level(run_with, dev_switched):
+    # prod's opened workspace is test_policy_offline's run too; dev's is dev_switched (tests/variants.py).
     for stack, level in (("prod", "mandatory"), ("dev", "advisory")):
-        public = run_with(stack, lambda v: v.update(workspacePublicAccess=True))
+        public = run_with(stack, lambda v: v.update(workspacePublicAccess=True)) if stack == "prod" else dev_switched
         findings, _ = policy_of(public)
         [finding] = [f for f in findings if f.rule == "aml-workspace-private"]
         assert finding.enforcement == level
@@ -159,9 +158,10 @@ def test_fewer_agents_delete_their_resources_and_more_create_them(prod, run_with
     assert {c.resource.name for c in more.changes if c.kind == "create"} == {"ci-agents-1", "ci-agents-1-vm", "ci-agents-1-nic"}
 
 
-def test_new_custom_data_replaces_the_agents(prod, run_with):
-    """The program marks customData replace-on-change (Azure refuses to update it in place)."""
-    moved = run_with("prod", lambda v: v["agents"].update(url="https://dev.azure.com/fabrikam"))
+def test_new_custom_data_replaces_the_agents(prod, prod_extended):
+    """The program marks customData replace-on-change (Azure refuses to update it in place).
+    prod_extended moves the agents to GitHub: a new URL in their custom data (tests/variants.py)."""
+    moved = prod_extended
     changes = {c.resource.name: c for c in diff.compare(prod, moved).changes}
     for name in ("ci-agents-0-vm", "ci-agents-1-vm"):
         assert changes[name].kind == "replace"
@@ -256,30 +256,14 @@ def test_sources_that_do_not_exist_are_reported(tmp_path):
         snapshot.load(str(tmp_path / "bad.json"))
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_diff_against_a_revision_runs_that_revision_in_a_child_process(cli, monkeypatch, capsys):
-    inside = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True)
-    if inside.returncode != 0:
-        pytest.skip("not a git checkout")
-    at_head = snapshot.load("HEAD:prod")
-    assert at_head.error is None and at_head.stack == "prod"
-    assert any(r.type == "azure-native:machinelearningservices:Workspace" for r in at_head.resources)
-    # A stack the revision does not have is new: everything in it is a create.
-    assert snapshot.load("HEAD:no-such-stack").resources == []
+# `diff --against-ref REVISION` (a child process runs the revision): tests/test_offline_revisions.py.
 
-    # The workflow's command line; the revision's run is the one above (a child process costs seconds).
-    loaded = []
-    real_load = snapshot.load
 
-    def load(spec):
-        loaded.append(spec)
-        return at_head if spec == "HEAD:prod" else real_load(spec)
-
-    monkeypatch.setattr(snapshot, "load", load)
-    assert cli(["diff", "--stack", "prod", "--against-ref", "HEAD", "--format", "markdown"]) == 0
-    assert loaded == ["HEAD:prod", "prod"]
+def test_a_diff_without_changes_says_so_and_draws_nothing(cli, prod, tmp_path, capsys):
+    saved = tmp_path / "prod.json"
+    saved.write_text(json.dumps(snapshot.to_document(prod)))
+    assert cli(["diff", "--stack", "prod", "--against", str(saved), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("### Offline preview of `prod`: prod at HEAD")
     assert "**No changes**" in out and "Policy pack:" in out and "```mermaid" not in out, "nothing to draw"
 
 

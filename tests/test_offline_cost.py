@@ -337,7 +337,7 @@ def test_cli_cost_exits_2_for_a_stack_that_does_not_exist(cli, capsys):
 
 
 def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(dev, run_with):
-    no_agents = run_with("dev", lambda v: v["agents"].update(count=0))
+    no_agents = run_with("dev", lambda v: v["agents"].update(count=0), secrets={})  # test_platform_compute's run
     changes = cost.compare(cost.estimate(dev), cost.estimate(no_agents))
     assert [c.name for c in changes] == ["ci-agents-0-vm"], "identity, NIC, secret and role assignment are free"
     size = _size(dev, "ci-agents-0-vm")
@@ -400,13 +400,13 @@ def test_a_metric_alert_is_priced_per_time_series_it_monitors(prod):
 # ------------------------------------------------------------------------------------------------
 # VM sizes: dedicated and low-priority meters
 # ------------------------------------------------------------------------------------------------
-def test_a_low_priority_cluster_is_priced_at_its_sizes_low_priority_meter(dev, run_with):
+def test_a_low_priority_cluster_is_priced_at_its_sizes_low_priority_meter(dev, dev_switched):
     [line] = [l for l in cost.estimate(dev).lines if l.resource.name == "cluster-cpu-small-compute"]
     size = line.resource.input("properties.properties.vmSize")
     assert line.resource.input("properties.properties.vmPriority") == "LowPriority"
     assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][f"{size} low priority"] and line.known
     # Negative: the same cluster with dedicated nodes is priced at the size's dedicated meter.
-    dedicated = run_with("dev", lambda v: [c.update(lowPriority=False) for c in v["computeClusters"]])
+    dedicated = dev_switched  # every cluster dedicated, among other switches (tests/variants.py)
     [line] = [l for l in cost.estimate(dedicated).lines if l.resource.name == "cluster-cpu-small-compute"]
     assert line.price is prices.TABLE[prices.VIRTUAL_MACHINE][size]
 
@@ -419,7 +419,7 @@ def test_each_low_priority_price_is_below_its_sizes_dedicated_price():
     assert known and all(dedicated is not None and 0 < low < dedicated for _, low, dedicated in known), known
 
 
-def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
+def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, prod_extended):
     """Prod's cluster: the Standard tier's hours and three D4s_v5 nodes around the clock at the size's
     VM price; the node OS disks are unknown (shown as unknown, not zero); on the Free tier the control
     plane line is zero."""
@@ -429,6 +429,6 @@ def test_the_serving_cluster_is_priced_by_tier_and_nodes(prod, run_with):
                                              "3 node OS disks"]
     assert lines[0].monthly == 0.10 * prices.HOURS_PER_MONTH and lines[1].quantity == 3 * prices.HOURS_PER_MONTH
     assert lines[1].price is prices.TABLE[prices.VIRTUAL_MACHINE]["Standard_D4s_v5"] and not lines[2].known
-    free = run_with("prod", lambda v: v["serving"].update(tier="Free"))
+    free = prod_extended  # serving.tier: Free, among other switches (tests/variants.py)
     [aks] = free.of_type(prices.AKS)
     assert cost._lines(aks, cost.assumptions_of(free))[0].monthly == 0

@@ -5,6 +5,10 @@ package once. If the child process that runs the revision found this working tre
 first, the revision's `__main__.py` would run on today's library and a change made in the library
 (network/, workspace/, compute/, components/) would never show in a diff: the pull-request preview
 would say "No changes" for exactly the changes it exists to show. offline/snapshot.py prevents it.
+
+One child process (a run of the program costs seconds) serves every check here: the revision is this
+working tree's tracked files with one library setting changed, committed in a fresh repository; the
+working tree's side is the session's in-process run of prod.
 """
 
 from __future__ import annotations
@@ -12,8 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+import pytest
+
+from offline import diff, snapshot
+from offline.__main__ import main
+from offline.engine import StackRun
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHANGED = "network/virtual_network.py"
@@ -29,22 +38,48 @@ def _copy_tracked(destination: Path) -> None:
             os.symlink(os.readlink(source), target)
         elif source.is_file():
             shutil.copy2(source, target)
+
+
+def _commit(repo: Path) -> None:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"],
                  ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base"]):
-        subprocess.run(["git", *args], cwd=destination, check=True, capture_output=True)
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def test_a_library_change_shows_in_a_diff_against_a_revision(tmp_path: Path):
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_library_change_shows_in_a_diff_against_a_revision(prod: StackRun, tmp_path: Path, monkeypatch, capsys):
+    inside = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True)
+    if inside.returncode != 0:
+        pytest.skip("not a git checkout")
     repo = tmp_path / "repo"
     _copy_tracked(repo)
     module = repo / CHANGED
     text = module.read_text()
     assert "idle_timeout_in_minutes=10" in text, f"{CHANGED} changed: pick another library setting for this test"
     module.write_text(text.replace("idle_timeout_in_minutes=10", "idle_timeout_in_minutes=11"))
+    _commit(repo)
 
-    child = subprocess.run([sys.executable, "-m", "offline", "diff", "--stack", "prod", "--against", "HEAD:prod"],
-                           cwd=repo, capture_output=True, text=True, check=False)
-    assert child.returncode == 0, child.stderr[-2000:]
-    # Both NAT gateways change, and nothing else: the revision ran on its own (unchanged) library.
-    assert child.stdout.count("idleTimeoutInMinutes: 10 => 11") == 2, child.stdout[:3000]
-    assert "2 to update" in child.stdout, child.stdout[:3000]
+    # The revision, run in a child process by this process (whose `isolated_mlops` is this tree's).
+    at_revision = snapshot.load("HEAD:prod", project_dir=repo)
+    assert at_revision.error is None and at_revision.stack == "prod"
+    assert any(r.type == "azure-native:machinelearningservices:Workspace" for r in at_revision.resources)
+    # Both NAT gateways change, and nothing else: the revision ran on its own library, not this tree's.
+    changes = diff.compare(at_revision, prod).changes
+    assert sorted((c.kind, c.resource.type) for c in changes) == [("update", "azure-native:network:NatGateway")] * 2
+    assert {(p.path, p.old, p.new) for c in changes for p in c.properties} == {("idleTimeoutInMinutes", 11, 10)}
+    # A stack the revision does not have is new: everything in it is a create (no child process).
+    assert snapshot.load("HEAD:no-such-stack").resources == []
+
+    # The workflow's command line on that revision: `--against-ref` names REVISION:STACK, then STACK.
+    loaded = []
+
+    def load(spec):
+        loaded.append(spec)
+        return {"HEAD:prod": at_revision, "prod": prod}[spec]
+
+    monkeypatch.setattr(snapshot, "load", load)
+    assert main(["diff", "--stack", "prod", "--against-ref", "HEAD", "--format", "markdown"]) == 0
+    assert loaded == ["HEAD:prod", "prod"]
+    out = capsys.readouterr().out
+    assert out.startswith("### Offline preview of `prod`: prod at HEAD")
+    assert "**No changes**" not in out and "idleTimeoutInMinutes" in out and "Policy pack:" in out

@@ -77,9 +77,10 @@ def test_a_one_resource_change_draws_it_with_its_neighbours_only(prod):
 
 
 def test_a_resized_vm_is_drawn_alone_in_its_subnet(prod, run_with):
-    drawing, count = change(prod, run_with("prod", lambda v: v["jumpHost"].update(vmSize="Standard_B2ms")))
+    # The size test_offline_cost resizes it to: the same run.
+    drawing, count = change(prod, run_with("prod", lambda v: v["jumpHost"].update(vmSize="Standard_F2s_v2")))
     vm = drawing.one("VM vm-jump-mlops-prod")
-    assert drawing.classes["update"] == {vm} and "Standard_B2ms" in drawing.labels[vm]
+    assert drawing.classes["update"] == {vm} and "Standard_F2s_v2" in drawing.labels[vm]
     assert count == len(_resource_nodes(drawing)) <= 15
 
 
@@ -185,41 +186,54 @@ def test_the_pull_request_comment_draws_the_change_not_the_whole_topology(prod, 
     assert not drawing.ids("PE "), "endpoints are not the change's neighbours"
 
 
-def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(runs, prod, tmp_path, more_agents, fewer_agents):
-    node = shutil.which("node")
-    if node is None or not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
-        if os.environ.get("CI"):
-            pytest.fail("node or tests/mermaid/node_modules is missing: `make test` installs them")
-        pytest.skip("needs Node.js and `npm ci --prefix tests/mermaid` (make test does it)")
+def _diagrams_to_parse(runs: dict[str, StackRun], prod: StackRun, more_agents: StackRun, fewer_agents: StackRun,
+                       folder: Path) -> list[Path]:
+    """Every diagram the CLI draws and every one the docs show, one file each, and last a broken one."""
+    folder.mkdir(parents=True, exist_ok=True)
     files = []
     for stack, run in runs.items():
-        files.append(tmp_path / f"{stack}-topology.mmd")
+        files.append(folder / f"{stack}-topology.mmd")
         files[-1].write_text(topology.mermaid(run))
         path = graph.critical_path(graph.DependencyGraph.of(run))
-        files.append(tmp_path / f"{stack}-dependencies.mmd")
+        files.append(folder / f"{stack}-dependencies.mmd")
         files[-1].write_text(graph.mermaid(run, highlight=[s.resource.urn for s in path.steps]))
     pictures = {"more-agents": (prod, more_agents),
                 "fewer-agents": (prod, fewer_agents),
                 "peering-deleted": (prod, broken(prod, lambda rs: [r for r in rs if not r.name.endswith("bastion-to-aml")])),
                 "dev-to-prod": (runs["dev"], prod)}
     for name, (old, new) in pictures.items():
-        files.append(tmp_path / f"pull-request-{name}.mmd")
+        files.append(folder / f"pull-request-{name}.mmd")
         files[-1].write_text(_comment_picture(old, new))
     # The diagrams people read in the repository, hand-drawn or generated.
     for page in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]:
         for index, block in enumerate(_mermaid_blocks(page.read_text())):
-            files.append(tmp_path / f"{page.stem}-{index}.mmd")
+            files.append(folder / f"{page.stem}-{index}.mmd")
             files[-1].write_text(block)
     assert any(f.name.startswith("README-") for f in files) and any(f.name.startswith("topology-") for f in files)
-    files.append(tmp_path / "broken.mmd")  # proves the parser can say no
+    files.append(folder / "broken.mmd")  # proves the parser can say no
     files[-1].write_text("flowchart LR\n  a[x] --> \n")
+    return files
 
-    result = subprocess.run([node, str(MERMAID_DIR / "parse.mjs"), *map(str, files)], capture_output=True,
-                            text=True, cwd=MERMAID_DIR, timeout=120)
+
+def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(rendering, runs, prod, tmp_path, more_agents,
+                                                                      fewer_agents):
+    if rendering is not None:
+        # Parsed in the browser that draws the pictures below (tests/mermaid/draw.mjs).
+        files, output = rendering.parsed, rendering.finish()
+    else:
+        # No Chromium: Mermaid's parser in Node, with jsdom for the DOM it sanitises labels with.
+        node = shutil.which("node")
+        if node is None or not (MERMAID_DIR / "node_modules" / "mermaid").is_dir():
+            if os.environ.get("CI"):
+                pytest.fail("node or tests/mermaid/node_modules is missing: `make test` installs them")
+            pytest.skip("needs Node.js and `npm ci --prefix tests/mermaid` (make test does it)")
+        files = _diagrams_to_parse(runs, prod, more_agents, fewer_agents, tmp_path)
+        output = subprocess.run([node, str(MERMAID_DIR / "parse.mjs"), *map(str, files)], capture_output=True,
+                                text=True, cwd=MERMAID_DIR, timeout=120).stdout
     verdicts = dict(line.rsplit(": ", 1) if line.endswith(": OK") else line.split(": ", 1)
-                    for line in result.stdout.splitlines())
+                    for line in output.splitlines())
     assert not verdicts.pop(str(files[-1])) == "OK", "the parser accepted a broken diagram"
-    assert verdicts == {str(f): "OK" for f in files[:-1]}, result.stdout + result.stderr
+    assert verdicts == {str(f): "OK" for f in files[:-1]}, output
 
 
 def test_docs_topology_is_prods_diagram_as_drawn_today(prod):
@@ -286,19 +300,35 @@ def mmdc(markdown: Path, out: Path, *extra: str) -> None:
     _finish_mmdc(_start_mmdc(markdown, out, *extra), out)
 
 
+DRAW = MERMAID_DIR / "draw.mjs"
+
+
 @dataclass
 class Rendering:
-    """mermaid-cli at work on the pictures, in the background."""
+    """tests/mermaid/draw.mjs at work in the background: Mermaid's parser on every diagram (`parsed`),
+    then mermaid-cli drawing the pictures (`names`) in the same Chromium."""
 
     process: subprocess.Popen[bytes]
     out: Path
     names: list[str]
+    parsed: list[Path]
+    output: str | None = None
+
+    def finish(self) -> str:
+        """The parser's verdicts, once the drawing is done (asserts it succeeded)."""
+        if self.output is None:
+            stdout, errors = self.process.communicate(timeout=180)
+            (self.out.parent / f"{self.out.stem}-puppeteer.json").unlink()
+            assert self.process.returncode == 0, errors.decode()
+            self.output = stdout.decode()
+        return self.output
 
 
 @pytest.fixture(scope="session")
-def rendering(prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | None:
+def rendering(runs, prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | None:
     """Prod's topology, a one-resource change and a deletion, handed to mermaid-cli in Debian's
-    Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium)."""
+    Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium),
+    after Mermaid's parser has read every diagram in a page of that browser."""
     if not (MMDC.exists() and browser()):
         return None
     blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(prod, more_agents),
@@ -306,13 +336,19 @@ def rendering(prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | 
     folder = tmp_path_factory.mktemp("rendered")
     page = folder / "pictures.md"
     page.write_text("".join(f"```mermaid\n{text}```\n\n" for text in blocks.values()))
-    return Rendering(_start_mmdc(page, folder / "out.md", "-e", "svg"), folder / "out.md", list(blocks))
+    parsed = _diagrams_to_parse(runs, prod, more_agents, fewer_agents, folder / "parsed")
+    out = folder / "out.md"
+    config = out.parent / f"{out.stem}-puppeteer.json"
+    config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
+    process = subprocess.Popen(["node", str(DRAW), str(config), str(page), str(out), *map(str, parsed)],
+                               cwd=MERMAID_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Rendering(process, out, list(blocks), parsed)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _draw_while_the_other_tests_run(request):
     # Chromium takes seconds to start and draw: start it with this module, not with its first test.
-    if any("chromium" in item.name for item in request.session.items):
+    if any("chromium" in item.name or "mermaid_parses" in item.name for item in request.session.items):
         request.getfixturevalue("rendering")
 
 
@@ -323,7 +359,7 @@ def rendered(rendering) -> dict[str, Rendered]:
         if os.environ.get("CI"):
             pytest.fail("mermaid-cli or /usr/bin/chromium is missing: `.ci/run` and `make test` install them")
         pytest.skip("needs /usr/bin/chromium (apt-get install chromium) and `npm ci --prefix tests/mermaid`")
-    _finish_mmdc(rendering.process, rendering.out)
+    rendering.finish()
     result = {}
     for index, name in enumerate(rendering.names, start=1):
         svg = (rendering.out.parent / f"out-{index}.svg").read_text()

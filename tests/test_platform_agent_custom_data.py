@@ -12,11 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from isolated_mlops.compute import agent_registration as program
 from isolated_mlops.compute import cloud_init
 from tests.agent_bootstrap import bootstrap, shipped_files
+from tests.helpers import parse_yaml
 
 
 # ---- what the custom data carries -------------------------------------------------------------
@@ -29,7 +29,7 @@ def test_custom_data_ships_the_tested_program_and_units(kind: str) -> None:
     config = json.loads(files[cloud_init.CONFIG_PATH])
     assert config["vault_url"] == "https://kv-mlops-prod.vault.azure.net"
     assert config["agent_user"] == cloud_init.AGENT_USER != "root"
-    runcmd = yaml.safe_load(cloud_init.render(bootstrap(kind)))["runcmd"]
+    runcmd = parse_yaml(cloud_init.render(bootstrap(kind)))["runcmd"]
     assert ["systemctl", "enable", cloud_init.IMDS_BLOCK_UNIT, cloud_init.REGISTRATION_UNIT] in runcmd
 
 

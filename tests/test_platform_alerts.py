@@ -12,6 +12,7 @@ from offline.engine import StackRun, stack_values
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
 from tests.helpers import changed, violations, without
+from tests.variants import ML_IDENTITY
 from isolated_mlops.workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
 
 TABLE = "azure-native:operationalinsights:Table"
@@ -139,7 +140,7 @@ def test_bad_alert_settings_are_one_clear_line(change: dict, expected: str):
     assert len(lines) == 1 and expected in lines[0], lines
 
 
-def test_ml_identity_gets_publisher_on_the_rule_only_when_named(prod: StackRun, run_with):
+def test_ml_identity_gets_publisher_on_the_rule_only_when_named(prod: StackRun, prod_extended: StackRun):
     publisher = "3913510d-42f4-4e42-8a64-420c390055eb"
 
     def publishers(run):
@@ -147,16 +148,16 @@ def test_ml_identity_gets_publisher_on_the_rule_only_when_named(prod: StackRun, 
                 if a.input("roleDefinitionId").endswith(publisher)]
 
     assert publishers(prod) == []
-    principal = "11111111-2222-3333-4444-555555555555"
-    run = run_with("prod", lambda v: v["alerts"].update(mlIdentityPrincipalId=principal))
+    principal = ML_IDENTITY
+    run = prod_extended  # alerts.mlIdentityPrincipalId named, among other switches (tests/variants.py)
     assert run.error is None
     [assignment] = publishers(run)
     [rule] = run.of_type(DCR)
     assert assignment.input("principalId") == principal and assignment.property_dependencies["scope"] == [rule.urn]
 
 
-def test_no_alerts_key_means_no_drift_table(run_with):
-    run = run_with("dev", lambda v: v.pop("alerts"))
+def test_no_alerts_key_means_no_drift_table(dev_switched: StackRun):
+    run = dev_switched  # dev without the alerts key, among other switches (tests/variants.py)
     assert run.error is None and run.of_type(TABLE) == [] and run.exports["driftIngestion"]["dce"] is None
 
 
@@ -165,10 +166,10 @@ def test_the_retrain_webhook_starts_the_ml_delivery():
     service connection docs/delivery.md tells the team to create."""
     from pathlib import Path
 
-    import yaml
+    from tests.helpers import load_yaml
 
     root = Path(__file__).resolve().parent.parent
-    pipeline = yaml.safe_load((root / "pipelines" / "ml-delivery.yml").read_text())
+    pipeline = load_yaml(root / "pipelines" / "ml-delivery.yml")
     [hook] = pipeline["resources"]["webhooks"]
     assert f"`{hook['connection']}`" in (root / "docs" / "delivery.md").read_text()
     url = stack_values("prod")["alerts"]["retrainWebhookUrl"]

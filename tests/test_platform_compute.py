@@ -8,7 +8,6 @@ import dataclasses
 import json
 
 import pytest
-import yaml
 
 from isolated_mlops.components.roles import ACR_PULL, READER
 from isolated_mlops.compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
@@ -16,7 +15,7 @@ from isolated_mlops.compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBo
 from offline.engine import MASK, StackRun, run_stack
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
-from tests.helpers import DELETE, changed, violations
+from tests.helpers import DELETE, changed, parse_yaml, violations
 from tests.test_config_validation import TLS_ONLY  # prod serves models: its TLS secrets
 
 TOKEN = "pat-0123456789abcdefghij-unit-test-token"
@@ -148,7 +147,9 @@ def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun
 
 
 def test_agent_count_zero_creates_no_agent_resources(run_with):
-    run = run_with("prod", lambda v: v["agents"].update(count=0), secrets=TLS_ONLY)
+    # dev, with no secret at all (it serves no models, so it needs no TLS secret): test_offline_cost's
+    # run too (secrets do not change a cost).
+    run = run_with("dev", lambda v: v["agents"].update(count=0), secrets={})
     assert run.error is None, "no token is needed without agents"
     assert not [r for r in run.resources if "ci-agents" in r.urn]
     assert run.exports["agentPool"]["vmNames"] == []
@@ -198,12 +199,12 @@ def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
     assert violations(prod_with_token, "key-vault-secret-is-secret") == []
 
 
-def test_the_secret_expires_with_the_token(prod_with_token: StackRun, run_with):
+def test_the_secret_expires_with_the_token(prod_with_token: StackRun, prod_extended: StackRun):
     """agents.tokenExpiresOn (2027-03-01 in the stack file) becomes the secret's `exp`: seconds at 00:00 UTC."""
     [secret] = prod_with_token.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1803859200  # 2027-03-01T00:00:00Z
     assert violations(prod_with_token, "key-vault-secret-expires") == []
-    later = run_with("prod", lambda v: v["agents"].update(tokenExpiresOn="2027-09-30"))
+    later = prod_extended  # agents.tokenExpiresOn: 2027-09-30, among other switches (tests/variants.py)
     [secret] = later.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
     no_expiry = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
@@ -235,7 +236,7 @@ def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
         assert "osProfile.customData" not in vm.secret_paths
         document = base64.b64decode(vm.input("osProfile.customData")).decode()
         assert document.startswith("#cloud-config\n")
-        files = {f["path"]: f["content"] for f in yaml.safe_load(document)["write_files"]}
+        files = {f["path"]: f["content"] for f in parse_yaml(document)["write_files"]}
         config = json.loads(files[CONFIG_PATH])
         assert config["vault_url"] == f"https://{vault.input('vaultName')}.vault.azure.net"
         assert config["secret_name"] == REGISTRATION_SECRET_NAME

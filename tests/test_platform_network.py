@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Any, Callable
 
 import pytest
 
@@ -12,6 +11,7 @@ from isolated_mlops.components.zones import CLOUDS, storage_group_ids
 from offline.engine import StackRun, stack_values
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
+from tests import variants
 from tests.helpers import DELETE, changed, of_type, violations, without
 
 
@@ -203,14 +203,9 @@ def test_compute_jump_host_and_agent_subnets_have_nat_egress(each_stack: StackRu
             assert has_nat == (name in names), name
 
 
-def _no_nat_and_dns_fallback(values: dict[str, Any]) -> None:
-    """dev with two switches that touch different resources (NAT gateways and public IPs; the zone
-    links): one run (0.5 s) serves the test of each, run_with runs a config once per worker."""
-    values["network"].update(natGateway=False, privateDnsFallbackToInternet=True)
-
-
-def test_without_nat_gateway_no_egress_resources(run_with):
-    run = run_with("dev", _no_nat_and_dns_fallback)
+def test_without_nat_gateway_no_egress_resources(dev_switched: StackRun):
+    """dev_switched (tests/variants.py): natGateway off among other switches that leave egress alone."""
+    run = dev_switched
     assert run.error is None
     assert run.of_type(R.NAT_GATEWAY) == [] and len(run.of_type(R.PUBLIC_IP)) == 1
 
@@ -264,15 +259,6 @@ def test_missing_zone_link_is_caught(prod: StackRun):
     assert violations(registering, "zone-linked-to-every-vnet")
 
 
-def in_cloud(cloud: str) -> Callable[[dict[str, Any]], None]:
-    """dev moved to a sovereign cloud: one of its regions, and VM sizes it offers (Bsv2 is public-cloud
-    only; components/vm_sizes.py), or the configuration check refuses the stack before any zone."""
-    region = {"AzureUSGovernment": "usgovvirginia", "AzureChinaCloud": "chinanorth3"}[cloud]
-
-    def change(values: dict[str, Any]) -> None:
-        values.update(cloud=cloud, location=region)
-        values["jumpHost"]["vmSize"] = values["agents"]["vmSize"] = "Standard_D2s_v5"
-    return change
 def test_zone_links_fail_closed_by_default(each_stack: StackRun):
     """Without `network.privateDnsFallbackToInternet` a name missing from a privatelink zone answers
     NXDOMAIN rather than a public address (Microsoft Learn, "Fallback to internet for Azure Private
@@ -282,18 +268,20 @@ def test_zone_links_fail_closed_by_default(each_stack: StackRun):
     assert links and all(l.input("resolutionPolicy") == "Default" for l in links)
 
 
-def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(run_with):
-    run = run_with("dev", _no_nat_and_dns_fallback)
+def test_dns_fallback_to_internet_sets_nxdomain_redirect_on_every_link(dev_switched: StackRun, dev_us_gov: StackRun):
+    """dev_switched turns the fallback on; dev_us_gov writes it out as false (tests/variants.py)."""
+    run = dev_switched
     assert run.error is None
     links = run.of_type(R.ZONE_LINK)
     assert len(links) == 2 * len(run.of_type(R.PRIVATE_ZONE))
     assert {l.input("resolutionPolicy") for l in links} == {"NxDomainRedirect"}
-    off = run_with("dev", lambda v: v["network"].update(privateDnsFallbackToInternet=False))
+    off = dev_us_gov
+    assert off.error is None and off.of_type(R.ZONE_LINK)
     assert {l.input("resolutionPolicy") for l in off.of_type(R.ZONE_LINK)} == {"Default"}
 
 
-def test_sovereign_cloud_uses_its_own_zone_names(run_with):
-    run = run_with("dev", in_cloud("AzureUSGovernment"))
+def test_sovereign_cloud_uses_its_own_zone_names(dev_us_gov: StackRun):
+    run = dev_us_gov  # dev in Azure US Government, among other switches (tests/variants.py)
     assert run.error is None
     zones = {r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)}
     assert "privatelink.api.ml.azure.us" in zones and "privatelink.api.azureml.ms" not in zones
@@ -321,10 +309,14 @@ def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
     assert violations(basic, "bastion-subnet")
 
 
-def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with):
+def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(each_stack: StackRun, run_with,
+                                                                                 request: pytest.FixtureRequest):
     [host] = each_stack.of_type(R.BASTION)
     assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
-    basic = run_with(each_stack.stack, lambda v: v.update(bastionSku="Basic"))
+    # prod's run is test_offline_cost's too; dev's carries two other switches (tests/variants.py).
+    basic = (request.getfixturevalue("dev_us_gov") if each_stack.stack == "dev"
+             else run_with("prod", lambda v: v.update(bastionSku="Basic")))
+    assert basic.error is None
     [cheap] = basic.of_type(R.BASTION)
     # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.
     assert (cheap.input("sku.name"), cheap.input("enableTunneling")) == ("Basic", False)
@@ -380,7 +372,8 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
 def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
-    run = run_with("dev", in_cloud(cloud))
+    # US Government: the run of dev_us_gov (tests/variants.py), which changes nothing else of DNS.
+    run = run_with("dev", variants.dev_us_gov if cloud == "AzureUSGovernment" else variants.in_cloud(cloud))
     assert run.error is None
     names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]

@@ -11,26 +11,17 @@ import pytest
 from isolated_mlops.components.config import ConfigError, validate
 from isolated_mlops.components.roles import MONITORING_READER
 from offline.engine import StackRun, stack_values
+from tests.variants import RETRAIN_READER as READER, github
 
-READER = "11111111-2222-3333-4444-555555555555"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-
-
-def github(values: dict[str, Any]) -> dict[str, Any]:
-    """prod's file as a GitHub team writes it: GitHub runners, no webhook, the reader identity named."""
-    values["agents"] = {**values["agents"], "kind": "github", "url": "https://github.com/contoso",
-                        "labels": ["aml-private"]}
-    values["alerts"] = {k: v for k, v in values["alerts"].items() if k != "retrainWebhookUrl"}
-    values["alerts"]["retrainReaderPrincipalId"] = READER
-    return values
 
 
 def readers(run: StackRun) -> list[Any]:
     return [a for a in run.of_type(ASSIGNMENT) if a.input("roleDefinitionId").endswith(MONITORING_READER.id)]
 
 
-def test_a_github_stack_grants_its_reader_monitoring_reader_on_the_resource_group(run_with: Any) -> None:
-    run = run_with("prod", github)
+def test_a_github_stack_grants_its_reader_monitoring_reader_on_the_resource_group(prod_extended: StackRun) -> None:
+    run = prod_extended  # prod as a GitHub team writes it, among other switches (tests/variants.py)
     assert run.error is None, run.error
     [assignment] = readers(run)
     [group] = run.of_type("azure-native:resources:ResourceGroup")

@@ -13,6 +13,7 @@ from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
 from tests.helpers import DELETE, ZONES, changed, stack_plan, violations, without  # noqa: F401
 from tests.helpers import endpoints_by_group as _endpoints, zones_of as _zones_of  # noqa: F401
+from tests.variants import DELIVERY_IDENTITIES
 
 
 @pytest.mark.parametrize("stack, groups", [
@@ -214,32 +215,28 @@ def test_image_build_compute_check_can_fail(prod: StackRun):
     assert violations(broken, "image-build-compute-exists")
 
 
-def _open_and_hbi(values: dict) -> None:
-    """dev's workspace opened to the internet and turned HBI: one run (0.5 s) for the test of each;
-    run_with runs a config once per worker. Each test checks only what its own switch changes."""
-    values.update(workspacePublicAccess=True, hbiWorkspace=True)
-
-
-def test_workspace_public_access_switch(run_with):
-    run = run_with("dev", _open_and_hbi)
+# dev_switched and dev_us_gov: dev with several switches turned in one run (tests/variants.py);
+# each test checks only what its own switch changes.
+def test_workspace_public_access_switch(dev_switched: StackRun):
+    run = dev_switched
     assert run.error is None
     [ws] = run.of_type(R.WORKSPACE)
     assert ws.input("publicNetworkAccess") == "Enabled"
     assert violations(run, "aml-workspace-private"), "opening the workspace must show up as a violation"
 
 
-def test_hbi_workspace_is_a_stack_setting_on_in_prod(runs, run_with):
+def test_hbi_workspace_is_a_stack_setting_on_in_prod(runs, dev_us_gov: StackRun):
     assert [ws.input("hbiWorkspace") for ws in runs["prod"].of_type(R.WORKSPACE)] == [True]
     assert [ws.input("hbiWorkspace") for ws in runs["dev"].of_type(R.WORKSPACE)] == [False]
-    run = run_with("dev", lambda v: v.pop("hbiWorkspace"))
+    run = dev_us_gov  # dev without the hbiWorkspace key
     assert run.error is None and [ws.input("hbiWorkspace") for ws in run.of_type(R.WORKSPACE)] == [False]
 
 
-def test_turning_hbi_on_replaces_the_workspace_in_the_diff(dev: StackRun, run_with):
+def test_turning_hbi_on_replaces_the_workspace_in_the_diff(dev: StackRun, dev_switched: StackRun):
     """Azure takes hbiWorkspace only at creation: the diff must say the workspace is replaced (data loss)."""
     from offline.diff import compare
 
-    changes = compare(dev, run_with("dev", _open_and_hbi)).changes
+    changes = compare(dev, dev_switched).changes
     [change] = [c for c in changes if c.new is not None and c.new.type == R.WORKSPACE]
     assert change.kind == "replace" and [p.path for p in change.properties if p.replaces] == ["hbiWorkspace"]
     assert change.loses_data
@@ -316,14 +313,11 @@ def test_open_model_registry_is_caught(prod: StackRun, props: dict, text: str):
     assert text in v.message
 
 
-DELIVERY_IDENTITIES = ["6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e", "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"]
-
-
-def test_delivery_identities_are_registry_users(prod: StackRun, run_with):
+def test_delivery_identities_are_registry_users(prod: StackRun, prod_extended: StackRun):
     """AzureML Registry User on the registry for each object id in modelRegistry.userPrincipalIds, and
     none while the stack file lists none (prod's does not, until the identities exist)."""
     assert not [a for a in prod.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
-    run = run_with("prod", lambda v: v["modelRegistry"].update(userPrincipalIds=DELIVERY_IDENTITIES))
+    run = prod_extended  # modelRegistry.userPrincipalIds = DELIVERY_IDENTITIES (tests/variants.py)
     [registry] = run.of_type(R.ML_REGISTRY)
     users = [a for a in run.of_type(R.ROLE_ASSIGNMENT) if a.input("roleDefinitionId").endswith(AZUREML_REGISTRY_USER.id)]
     assert {a.input("principalId") for a in users} == set(DELIVERY_IDENTITIES)

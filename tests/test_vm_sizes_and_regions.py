@@ -200,8 +200,8 @@ def test_a_secret_size_is_judged_without_being_shown():
     assert at(problems, "jumpHost.vmSize") and "NC6s_v3" not in "\n".join(problems)
 
 
-def test_an_announced_size_deploys_with_a_warning(run_with):
-    run = run_with("dev", _set("agents.vmSize", "Standard_B2ms"))
+def test_an_announced_size_deploys_with_a_warning(dev_switched):
+    run = dev_switched  # agents.vmSize: Standard_B2ms, among other switches (tests/variants.py)
     assert run.error is None and len(run.custom_resources()) > 50
     warnings = [line for line in run.logs if "agents.vmSize" in line]
     assert warnings and warnings[0].startswith("warning: ") and "2028-11-15" in warnings[0]

@@ -1,5 +1,6 @@
 // Parse Mermaid diagrams with Mermaid's own parser, as GitHub's renderer does before drawing.
 // Usage: node parse.mjs FILE...   Prints one line per file ("OK" or the parser's error); exits 1 on any error.
+// With Chromium, tests/mermaid/draw.mjs parses in the browser that draws the pictures instead (no jsdom).
 import fs from 'node:fs';
 import { JSDOM } from 'jsdom';
 
