@@ -46,11 +46,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     gc.freeze()
 
 
-# Files whose tests wait on child processes for seconds each (mypy, a revision's program, Chromium,
-# the CLI, first boot): first, so that no worker is left running one of them alone at the end while
-# the other has finished (xdist's work stealing moves only tests that have not started).
-FIRST = ("test_types.py", "test_offline_revisions.py", "test_offline_topology.py", "test_offline_cli.py",
-         "test_offline_preview.py", "test_platform_agent_registration.py", "test_delivery_providers.py")
+# Files with a test of two seconds or more (mypy, a revision's program in a child, Chromium, the
+# full SDK path against the shortcuts, first boot): first, so that no worker is left running one of
+# them alone at the end while the other has finished (xdist's work stealing moves only tests that
+# have not started). With the rest in name order the two workers then finish within a second.
+FIRST = ("test_types.py", "test_offline_revisions.py", "test_offline_topology.py", "test_offline_engine.py",
+         "test_offline_topology_drawn.py", "test_offline_preview.py", "test_platform_agent_registration.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
