@@ -46,7 +46,9 @@ ACCESS_TOKEN = "eyJ0eXAi.imds-access-token-0123456789.sig"
 RUNNER_TOKEN = "AABBCCDD-runner-registration-token-0123"
 SECRETS = (TOKEN, ACCESS_TOKEN, RUNNER_TOKEN)
 SERVICE_NAME = "vsts.agent.contoso.aml-private.vm-agent-0.service"
-HOLD_APT_LOCK_SECONDS = 0.4
+# The apt lock is let go this long after the program has written apt's sources (its last step
+# before it waits for the lock), so it finds the lock held; the test checks that it did.
+HOLD_APT_LOCK_AFTER_SOURCES_SECONDS = 0.1
 # Key Vault starts listening only when IMDS hands out its third token: the first two reads of the
 # secret are refused (each read asks IMDS for a fresh token first).
 KEY_VAULT_LISTENS_AT_TOKEN = 3
@@ -86,7 +88,12 @@ def agent_archive(log: Path, kind: str, state: Path) -> bytes:
     files = {
         "config.sh": _recorder(log, "config.sh", f"""
 import json
-time.sleep(0.25)  # long enough for the /proc reader to see this process
+# While a /proc reader runs (it writes reader-running), wait until it has seen this process (it
+# writes seen-config.sh): a fixed sleep would be too short on a loaded machine and long otherwise.
+if os.path.exists({str(state / "reader-running")!r}):
+    deadline = time.monotonic() + 10
+    while not os.path.exists({str(state / "seen-config.sh")!r}) and time.monotonic() < deadline:
+        time.sleep(0.005)
 open(os.path.join(here, {marker!r}), "w").write(json.dumps({{"agentName": "vm-agent-0"}}))
 open(os.path.join(here, ".credentials"), "w").write(json.dumps({{"scheme": "OAuth"}}))
 """),
@@ -216,13 +223,17 @@ def free_port() -> int:
 
 
 class ProcReader(threading.Thread):
-    """Reads every process's argv from /proc until stopped, keeping those that hold a secret."""
+    """Reads every process's argv from /proc until stopped, keeping those that hold a secret.
+    `state` gets reader-running at the start and seen-config.sh once config.sh has been seen: the
+    fake config.sh waits for the latter while the former exists."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: Path) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
         self.leaks: list[str] = []
         self.seen_config_sh = False
+        self.state = state
+        (state / "reader-running").touch()
 
     def run(self) -> None:
         # Every 5 ms, so it runs for the whole boot: plain os calls and bytes (about 1 ms of CPU a
@@ -237,8 +248,9 @@ class ProcReader(threading.Thread):
                         cmdline = file.read().replace(b"\0", b" ")
                 except OSError:
                     continue
-                if b"config.sh" in cmdline:
+                if b"config.sh" in cmdline and not self.seen_config_sh:
                     self.seen_config_sh = True
+                    (self.state / "seen-config.sh").touch()
                 if any(secret in cmdline for secret in secrets):
                     self.leaks.append(cmdline.decode(errors="replace"))
             time.sleep(0.005)
@@ -282,7 +294,8 @@ def first_boot(tmp_path: Path) -> Iterator[Callable[..., tuple[Boot, Fakes]]]:
         fakes = Fakes(archive=agent_archive(log, kind, state), **fake_options)
         server = ThreadingHTTPServer(("127.0.0.1", 0), fakes.handler())
         servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for the next poll (0.5 s by default).
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         port = server.server_address[1]
         # Key Vault is not listening yet (the private endpoint or its DNS record is not there):
         # the first tries get "connection refused".
@@ -292,7 +305,7 @@ def first_boot(tmp_path: Path) -> Iterator[Callable[..., tuple[Boot, Fakes]]]:
             if tokens_given == KEY_VAULT_LISTENS_AT_TOKEN:
                 kv = ThreadingHTTPServer(("127.0.0.1", kv_port), fakes.handler())
                 servers.append(kv)
-                threading.Thread(target=kv.serve_forever, daemon=True).start()
+                threading.Thread(target=kv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
         fakes.on_token = start_key_vault
         fake_bin(tmp_path / "bin", log, state)
@@ -307,8 +320,9 @@ def first_boot(tmp_path: Path) -> Iterator[Callable[..., tuple[Boot, Fakes]]]:
             "AGENT_REGISTRATION_DOWNLOAD_URL": f"{base}/agent.tar.gz",
             "AGENT_REGISTRATION_MICROSOFT_KEY_URL": f"{base}/keys/microsoft.asc",
             "AGENT_REGISTRATION_GITHUB_REGISTRATION_URL": f"{base}/repos/contoso/ml/actions/runners/registration-token",
-            "AGENT_REGISTRATION_BACKOFF_BASE_SECONDS": "0.02",
-            "AGENT_REGISTRATION_BACKOFF_CAP_SECONDS": "0.1",
+            # The shipped backoff (5 s doubling to 300 s) is checked in test_platform_agent_custom_data.py.
+            "AGENT_REGISTRATION_BACKOFF_BASE_SECONDS": "0.005",
+            "AGENT_REGISTRATION_BACKOFF_CAP_SECONDS": "0.02",
             "AGENT_REGISTRATION_STEP_DEADLINE_SECONDS": "15",
         }
         program_path = root / cloud_init.PROGRAM_PATH.lstrip("/")
@@ -321,7 +335,9 @@ def first_boot(tmp_path: Path) -> Iterator[Callable[..., tuple[Boot, Fakes]]]:
 
 
 def hold_apt_lock(root: Path, seconds: float) -> tuple[threading.Thread, list[float]]:
-    """Hold dpkg's frontend lock (an fcntl lock, as apt-daily holds it) from this process for a while."""
+    """Hold dpkg's frontend lock (an fcntl lock, as apt-daily holds it) from this process until
+    `seconds` after the program has written apt's sources for the Azure CLI (then it waits for apt)."""
+    sources = root / "etc/apt/sources.list.d/azure-cli.sources"
     lock = root / "var/lib/dpkg/lock-frontend"
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
@@ -329,6 +345,9 @@ def hold_apt_lock(root: Path, seconds: float) -> tuple[threading.Thread, list[fl
     released: list[float] = []
 
     def release() -> None:
+        deadline = time.monotonic() + 30
+        while not sources.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
         time.sleep(seconds)
         released.append(time.time())
         fcntl.lockf(fd, fcntl.LOCK_UN)
@@ -357,8 +376,8 @@ def files_holding_a_secret(*roots: Path) -> list[str]:
 @pytest.mark.parametrize("kind", ["azure-devops", "github"])
 def test_first_boot_registers_once_and_never_shows_the_token(first_boot, tmp_path: Path, kind: str) -> None:
     boot, fakes = first_boot(kind)
-    holder, released = hold_apt_lock(boot.root, HOLD_APT_LOCK_SECONDS)
-    reader = ProcReader()
+    holder, released = hold_apt_lock(boot.root, HOLD_APT_LOCK_AFTER_SOURCES_SECONDS)
+    reader = ProcReader(tmp_path / "state")
     reader.start()
     try:
         result = boot.run()
@@ -390,7 +409,9 @@ def test_first_boot_registers_once_and_never_shows_the_token(first_boot, tmp_pat
     assert fakes.kv_calls == 3
     assert fakes.imds_calls == 1 + (KEY_VAULT_LISTENS_AT_TOKEN - 1) + fakes.kv_calls  # one IMDS 500, then a token per try
 
-    # The apt lock: nothing touched apt before the holder let go, and apt itself waits for it too.
+    # The apt lock: the program found it held and waited; nothing touched apt before the holder
+    # let go, and apt itself waits for it too.
+    assert "apt lock: try 1 failed" in output
     apt_calls = [c for c in boot.calls() if c["name"] in ("apt-get", "installdependencies.sh")]
     assert apt_calls and min(c["time"] for c in apt_calls) >= released[0]
     for call in apt_calls:
@@ -444,7 +465,7 @@ def test_a_rerun_does_not_register_again(first_boot) -> None:
 
 def test_a_vault_that_keeps_refusing_fails_the_run_so_systemd_restarts_it(first_boot) -> None:
     boot, fakes = first_boot("azure-devops", kv_always_forbidden=True)
-    boot.env["AGENT_REGISTRATION_STEP_DEADLINE_SECONDS"] = "0.5"
+    boot.env["AGENT_REGISTRATION_STEP_DEADLINE_SECONDS"] = "0.2"
     result = boot.run()
     assert result.returncode == 1
     assert "registration credential (Key Vault): still failing" in result.stdout
