@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
-import sys
-import textwrap
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -96,52 +96,109 @@ def test_both_ci_systems_run_the_same_offline_checks() -> None:
 
 
 # ---- deliver.sh, run against stand-ins -----------------------------------------------------------
-# `-S`: a stand-in needs only the standard library; skipping site (the venv's .pth files) makes
-# each call ~10 ms of CPU instead of ~40 (scripts call it dozens of times per test).
-FAKE_AZ = '''\
-#!{python} -S
-"""A stand-in for `az`: records each call, keeps the endpoint's deployments and traffic in a file."""
-import json, os, sys
-state_path = os.environ["FAKE_STATE"]
-state = json.load(open(state_path))
-args = sys.argv[1:]
-with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(" ".join(args) + "\\n")
-def opt(name):
-    return args[args.index(name) + 1] if name in args else None
-def save():
-    json.dump(state, open(state_path, "w"))
-cmd = " ".join(args[:3])
-if os.environ.get("FAKE_FAIL") == cmd:
-    print("ERROR: (Forbidden) refused by the stand-in", file=sys.stderr)
-    sys.exit(1)
-if cmd == "ml online-endpoint show":
-    if not state["endpoint"]:
-        sys.exit(1)
-    query = opt("--query")
-    if query == "traffic":
-        print(json.dumps(state["traffic"]))
-    elif query == "scoring_uri":
-        print(state["uri"])
-elif cmd == "ml online-endpoint get-credentials":
-    print("k-" + "123")
-elif cmd == "ml online-endpoint update":
-    state["traffic"] = {{k: int(v) for k, v in (p.split("=") for p in opt("--traffic").split())}}
-    save()
-elif cmd == "ml online-deployment show":
-    if opt("--name") not in state["deployments"]:
-        sys.exit(1)
-    if opt("--query") == "model":
-        print(state["deployments"][opt("--name")])
-elif cmd == "ml model show":
-    # Known versions are "name:version@<registry or workspace>" in the state's "models".
-    where = opt("--registry-name") or opt("--workspace-name")
-    sys.exit(0 if "{{}}:{{}}@{{}}".format(opt("--name"), opt("--version"), where) in state.get("models", []) else 1)
-elif cmd == "ml online-deployment delete":
-    state["deployments"].pop(opt("--name"), None)
-    state["traffic"].pop(opt("--name"), None)
-    save()
-'''
+def fake_az(args: list[str], fail: str, state_path: Path, log_path: Path) -> tuple[int, str, str]:
+    """A stand-in for `az`: records each call, keeps the endpoint's deployments and traffic in a
+    file. Returns (exit code, stdout, stderr)."""
+    with open(log_path, "a") as log:
+        log.write(" ".join(args) + "\n")
+
+    def opt(name: str) -> Any:
+        return args[args.index(name) + 1] if name in args else None
+
+    def save() -> None:
+        state_path.write_text(json.dumps(state))
+
+    cmd = " ".join(args[:3])
+    if fail == cmd:
+        return 1, "", "ERROR: (Forbidden) refused by the stand-in\n"
+    state = json.loads(state_path.read_text())
+    out = ""
+    if cmd == "ml online-endpoint show":
+        if not state["endpoint"]:
+            return 1, "", ""
+        query = opt("--query")
+        if query == "traffic":
+            out = json.dumps(state["traffic"]) + "\n"
+        elif query == "scoring_uri":
+            out = state["uri"] + "\n"
+    elif cmd == "ml online-endpoint get-credentials":
+        out = "k-" + "123\n"
+    elif cmd == "ml online-endpoint update":
+        state["traffic"] = {k: int(v) for k, v in (p.split("=") for p in opt("--traffic").split())}
+        save()
+    elif cmd == "ml online-deployment show":
+        if opt("--name") not in state["deployments"]:
+            return 1, "", ""
+        if opt("--query") == "model":
+            out = state["deployments"][opt("--name")] + "\n"
+    elif cmd == "ml model show":
+        # Known versions are "name:version@<registry or workspace>" in the state's "models".
+        where = opt("--registry-name") or opt("--workspace-name")
+        return (0 if "{}:{}@{}".format(opt("--name"), opt("--version"), where) in state.get("models", []) else 1), "", ""
+    elif cmd == "ml online-deployment delete":
+        state["deployments"].pop(opt("--name"), None)
+        state["traffic"].pop(opt("--name"), None)
+        save()
+    return 0, out, ""
+
+
+# `az` is a bash function the script's bash imports from the environment (BASH_FUNC_az%%): it hands
+# its arguments (and FAKE_FAIL) to fake_az in this process over bash's /dev/tcp and prints what it
+# answers. A Python stand-in process per call cost ~25 ms of CPU, and the steps call az dozens of times.
+AZ_FUNCTION = r"""() {
+  local fd code out err
+  exec {fd}<>"/dev/tcp/127.0.0.1/$FAKE_AZ_PORT"
+  printf '%s\0' "${FAKE_FAIL:-}" "$#" "$@" >&"$fd"
+  IFS= read -r -d '' code <&"$fd"
+  IFS= read -r -d '' out <&"$fd"
+  IFS= read -r -d '' err <&"$fd"
+  exec {fd}>&-
+  printf '%s' "$out"
+  printf '%s' "$err" >&2
+  return "$code"
+}"""
+
+# Should the function not be imported, `az` on PATH must not be a real Azure CLI.
+AZ_NOT_THE_FUNCTION = "#!/bin/sh\necho 'fake az: run as a program, not the bash function' >&2\nexit 97\n"
+
+
+class AzServer:
+    """Answers the `az` function's calls with fake_az, one connection per call."""
+
+    def __init__(self, state: Path, log: Path):
+        self.state, self.log = state, log
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed
+                return
+            with conn:
+                data = b""
+                fields: list[str] = []
+                while True:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    fields = data.decode().split("\0")
+                    if len(fields) >= 3 and len(fields) >= 3 + int(fields[1]):
+                        break
+                fail, count = fields[0], int(fields[1])
+                try:
+                    code, out, err = fake_az(fields[2:2 + count], fail, self.state, self.log)
+                except Exception as error:  # shown in the step's stderr, so a broken stand-in is seen
+                    code, out, err = 98, "", f"fake az: {error!r}\n"
+                conn.sendall(f"{code}\0{out}\0{err}\0".encode())
+
+    def close(self) -> None:
+        self.sock.close()
+
 
 FAKE_PULUMI = '''\
 #!/usr/bin/env bash
@@ -156,7 +213,7 @@ case "$*" in
   *modelRegistryName*)
     # The registry a stack exports (null without one); FAKE_NO_REGISTRY_OUTPUT: a stack deployed before the output.
     if [ -n "${FAKE_NO_REGISTRY_OUTPUT:-}" ]; then echo "error: current stack does not have output" >&2; exit 255; fi
-    if [ -n "${FAKE_REGISTRY:-}" ]; then jq -n --arg r "$FAKE_REGISTRY" '$r'; else echo null; fi ;;
+    if [ -n "${FAKE_REGISTRY:-}" ]; then printf '"%s"\n' "$FAKE_REGISTRY"; else echo null; fi ;;
   *driftIngestion*)
     if [ -n "${FAKE_DRIFT_OUTPUT:-}" ]; then echo "$FAKE_DRIFT_OUTPUT"
     else echo '{"dce": null, "dcrImmutableId": null, "stream": null}'; fi ;;
@@ -169,7 +226,7 @@ esac
 def stand_ins(tmp_path: Path) -> Iterator[dict[str, Any]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "az").write_text(textwrap.dedent(FAKE_AZ).format(python=sys.executable))
+    (bin_dir / "az").write_text(AZ_NOT_THE_FUNCTION)
     (bin_dir / "pulumi").write_text(FAKE_PULUMI)
     for tool in ("az", "pulumi"):
         (bin_dir / tool).chmod(0o755)
@@ -178,10 +235,13 @@ def stand_ins(tmp_path: Path) -> Iterator[dict[str, Any]]:
     log.write_text("")
     out = tmp_path / "ml-out"
     out.mkdir()
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), "FAKE_STATE": str(state),
-           "FAKE_LOG": str(log), "ML_OUT": str(out), "STACK": "prod", "RUN_ID": "8",
+    az = AzServer(state, log)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), "FAKE_AZ_PORT": str(az.port),
+           "BASH_FUNC_az%%": AZ_FUNCTION,
+           "ML_OUT": str(out), "STACK": "prod", "RUN_ID": "8",
            "PULUMI_BACKEND_URL": "azblob://state", "ENDPOINT_NAME": "bc-prod", "SERVING_COMPUTE": "aks-scoring"}
     yield {"env": env, "state": state, "log": log, "out": out}
+    az.close()
 
 
 def run_step(stand_ins: dict[str, Any], step: str) -> subprocess.CompletedProcess[str]:

@@ -226,6 +226,9 @@ def test_state_fetches_the_newest_seen_list_of_main_and_keeps_the_token_off_the_
     bin_dir.mkdir()
     (bin_dir / "curl").write_text(FAKE_CURL.format(python=sys.executable))
     (bin_dir / "curl").chmod(0o755)
+    # The script's `python3` (standard library only): this interpreter, not a pyenv shim found on
+    # PATH (a shim is a chain of bash scripts, ~150 ms of CPU a call).
+    (bin_dir / "python3").symlink_to(sys.executable)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("seen.json", json.dumps(seen_document({"a": NOW})))
