@@ -203,18 +203,27 @@ def test_every_pulumi_run_gets_the_levels_its_stack_resolves_to() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_levels_step_writes_a_pack_config_for_each_stack(stack: str, tmp_path: Path) -> None:
-    [(where, step), *_] = list(_levels_steps())
-    command = step["run"].replace(".venv/bin/python", sys.executable)
-    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "RUNNER_TEMP": str(tmp_path),
-           "STACK": stack}
-    result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"{where}: {result.stderr}"
-    from isolated_mlops.policy.enforcement import config_for_stack, resolve_levels
+def test_the_levels_step_writes_a_pack_config_for_each_stack(stack: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """prod: the workflow's step, run as the runner runs it; dev: the same CLI's main() in this process
+    (a second child would only import pulumi again, ~0.4 s of CPU, for the same command line)."""
+    from isolated_mlops.policy.enforcement import config_for_stack, main, resolve_levels
     from isolated_mlops.policy.rules import RULES
 
+    if stack == "prod":
+        [(where, step), *_] = list(_levels_steps())
+        command = step["run"].replace(".venv/bin/python", sys.executable)
+        env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "RUNNER_TEMP": str(tmp_path),
+               "STACK": stack}
+        result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{where}: {result.stderr}"
+        written = (tmp_path / "policy-levels.json").read_text()
+    else:
+        capsys.readouterr()
+        assert main(["--stack", stack]) == 0
+        written = capsys.readouterr().out
     names = [r.name for r in RULES]
-    assert json.loads((tmp_path / "policy-levels.json").read_text()) == resolve_levels(config_for_stack(stack, names), names)
+    assert json.loads(written) == resolve_levels(config_for_stack(stack, names), names)
 
 
 def test_every_stack_the_workflows_can_choose_has_a_stack_file_and_levels() -> None:
@@ -348,7 +357,9 @@ def pr_repository(tmp_path: Path, change: dict[str, str]) -> Path:
                 "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repository), *args], check=True, capture_output=True, env=identity)
+        # No automatic maintenance after each commit (a `git maintenance run --auto` process each).
+        subprocess.run(["git", "-c", "maintenance.auto=false", "-C", str(repository), *args], check=True, capture_output=True,
+                       env=identity)
 
     git("init", "-q", "-b", "main")
     git("add", "-A")
