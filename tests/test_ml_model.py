@@ -158,9 +158,9 @@ def test_the_probe_fails_the_smoke_test_on_wrong_answers(score: ModuleType) -> N
 
 
 def test_a_deployment_still_warming_up_is_held_not_judged(score: ModuleType) -> None:
-    # Each answer takes 50 ms and the budget is 0.2 s: a handful of requests, fewer than the
+    # Each answer takes 20 ms and the budget is 0.08 s: a handful of requests, fewer than the
     # decision needs, so the canary is held and measured again.
-    with _Server(score, delay=0.05) as server:
-        stats = probe(server.uri, "green", SAMPLE.read_bytes(), 3, T.canary.min_requests, key=None, budget=0.2)
+    with _Server(score, delay=0.02) as server:
+        stats = probe(server.uri, "green", SAMPLE.read_bytes(), 3, T.canary.min_requests, key=None, budget=0.08)
     assert 0 < stats["requests"] < T.canary.min_requests and stats["smoke_passed"]
     assert shift_decision(DeploymentStats.from_json(stats), None, T.canary).action == "hold"
