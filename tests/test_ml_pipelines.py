@@ -158,7 +158,7 @@ AZ_FUNCTION = r"""() {
   return "$code"
 }"""
 
-# Should the function not be imported, `az` on PATH must not be a real Azure CLI.
+# Should the functions not be imported, `az`/`pulumi` on PATH must not be the real tools.
 AZ_NOT_THE_FUNCTION = "#!/bin/sh\necho 'fake az: run as a program, not the bash function' >&2\nexit 97\n"
 
 
@@ -200,26 +200,26 @@ class AzServer:
         self.sock.close()
 
 
-FAKE_PULUMI = '''\
-#!/usr/bin/env bash
-case "$*" in
-  login*) exit 0 ;;
-  *resourceGroupName*--stack\ dev*) echo rg-mlops-dev-xyz89 ;;
-  *workspaceName*--stack\ dev*) echo mlw-mlops-dev-xyz89 ;;
-  *computeClusters*--stack\ dev*) echo '["cpu-small"]' ;;
-  *resourceGroupName*) echo rg-mlops-prod-abc12 ;;
-  *workspaceName*) echo mlw-mlops-prod-abc12 ;;
-  *computeClusters*) echo '["cpu-build"]' ;;
-  *modelRegistryName*)
-    # The registry a stack exports (null without one); FAKE_NO_REGISTRY_OUTPUT: a stack deployed before the output.
-    if [ -n "${FAKE_NO_REGISTRY_OUTPUT:-}" ]; then echo "error: current stack does not have output" >&2; exit 255; fi
-    if [ -n "${FAKE_REGISTRY:-}" ]; then printf '"%s"\n' "$FAKE_REGISTRY"; else echo null; fi ;;
-  *driftIngestion*)
-    if [ -n "${FAKE_DRIFT_OUTPUT:-}" ]; then echo "$FAKE_DRIFT_OUTPUT"
-    else echo '{"dce": null, "dcrImmutableId": null, "stream": null}'; fi ;;
-  *) echo "unexpected: $*" >&2; exit 1 ;;
-esac
-'''
+# `pulumi`, also a bash function (BASH_FUNC_pulumi%%): no bash process to start per call.
+PULUMI_FUNCTION = r'''() {
+  case "$*" in
+    login*) return 0 ;;
+    *resourceGroupName*--stack\ dev*) echo rg-mlops-dev-xyz89 ;;
+    *workspaceName*--stack\ dev*) echo mlw-mlops-dev-xyz89 ;;
+    *computeClusters*--stack\ dev*) echo '["cpu-small"]' ;;
+    *resourceGroupName*) echo rg-mlops-prod-abc12 ;;
+    *workspaceName*) echo mlw-mlops-prod-abc12 ;;
+    *computeClusters*) echo '["cpu-build"]' ;;
+    *modelRegistryName*)
+      # The registry a stack exports (null without one); FAKE_NO_REGISTRY_OUTPUT: a stack deployed before the output.
+      if [ -n "${FAKE_NO_REGISTRY_OUTPUT:-}" ]; then echo "error: current stack does not have output" >&2; return 255; fi
+      if [ -n "${FAKE_REGISTRY:-}" ]; then printf '"%s"\n' "$FAKE_REGISTRY"; else echo null; fi ;;
+    *driftIngestion*)
+      if [ -n "${FAKE_DRIFT_OUTPUT:-}" ]; then echo "$FAKE_DRIFT_OUTPUT"
+      else echo '{"dce": null, "dcrImmutableId": null, "stream": null}'; fi ;;
+    *) echo "unexpected: $*" >&2; return 1 ;;
+  esac
+}'''
 
 
 @pytest.fixture()
@@ -227,7 +227,7 @@ def stand_ins(tmp_path: Path) -> Iterator[dict[str, Any]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "az").write_text(AZ_NOT_THE_FUNCTION)
-    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
+    (bin_dir / "pulumi").write_text(AZ_NOT_THE_FUNCTION.replace("fake az", "fake pulumi"))
     for tool in ("az", "pulumi"):
         (bin_dir / tool).chmod(0o755)
     state = tmp_path / "state.json"
@@ -237,7 +237,7 @@ def stand_ins(tmp_path: Path) -> Iterator[dict[str, Any]]:
     out.mkdir()
     az = AzServer(state, log)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path), "FAKE_AZ_PORT": str(az.port),
-           "BASH_FUNC_az%%": AZ_FUNCTION,
+           "BASH_FUNC_az%%": AZ_FUNCTION, "BASH_FUNC_pulumi%%": PULUMI_FUNCTION,
            "ML_OUT": str(out), "STACK": "prod", "RUN_ID": "8",
            "PULUMI_BACKEND_URL": "azblob://state", "ENDPOINT_NAME": "bc-prod", "SERVING_COMPUTE": "aks-scoring"}
     yield {"env": env, "state": state, "log": log, "out": out}
