@@ -7,6 +7,7 @@ and `curl`, and the token never reaches a command line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -138,11 +139,14 @@ def cli(tmp_path: Path, alerts: Any, seen: Any = None) -> tuple[int, str, dict[s
         seen_file.write_text(json.dumps(seen))
     output = tmp_path / "github_output"
     output.write_text("")
-    result = subprocess.run([sys.executable, "-m", "ml.retrain", "--alerts", str(tmp_path / "alerts.json"),
-                             "--seen", str(seen_file), "--resource-group", RG, "--now", NOW.isoformat(),
-                             "--github-output", str(output)], cwd=ROOT, capture_output=True, text=True)
+    # main() in this process with the command line the workflow passes (the step itself, in its own
+    # process: test_the_decide_step_runs_as_the_runner_runs_it); a traceback would fail the test.
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["--alerts", str(tmp_path / "alerts.json"), "--seen", str(seen_file), "--resource-group", RG,
+                     "--now", NOW.isoformat(), "--github-output", str(output)])
     values = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    return result.returncode, result.stdout + result.stderr, values, seen_file
+    return code, printed.getvalue(), values, seen_file
 
 
 def test_cli_starts_once_then_not_again(tmp_path: Path) -> None:
