@@ -197,7 +197,13 @@ class AzServer:
                 conn.sendall(f"{code}\0{out}\0{err}\0".encode())
 
     def close(self) -> None:
+        # shutdown() wakes the thread blocked in accept() (close() alone does not, on Linux).
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(timeout=5)
 
 
 # `pulumi`, also a bash function (BASH_FUNC_pulumi%%): no bash process to start per call.
