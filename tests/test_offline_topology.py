@@ -306,7 +306,7 @@ DRAW = MERMAID_DIR / "draw.mjs"
 @dataclass
 class Rendering:
     """tests/mermaid/draw.mjs at work in the background: Mermaid's parser on every diagram (`parsed`),
-    then mermaid-cli drawing the pictures (`names`) in the same Chromium."""
+    then Mermaid drawing the pictures (`names`) as mermaid-cli does, in the same page of one Chromium."""
 
     process: subprocess.Popen[bytes]
     out: Path
@@ -326,9 +326,9 @@ class Rendering:
 
 @pytest.fixture(scope="session")
 def rendering(runs, prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | None:
-    """Prod's topology, a one-resource change and a deletion, handed to mermaid-cli in Debian's
-    Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium),
-    after Mermaid's parser has read every diagram in a page of that browser."""
+    """Prod's topology, a one-resource change and a deletion, drawn by Mermaid as mermaid-cli draws them
+    in Debian's Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs
+    Chromium), after Mermaid's parser has read every diagram in the same page (tests/mermaid/draw.mjs)."""
     if not (MMDC.exists() and browser()):
         return None
     blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(prod, more_agents),
