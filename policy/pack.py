@@ -31,7 +31,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from isolated_mlops.policy.adapters import from_policy_resource
+from isolated_mlops.policy.adapters import from_policy_resource, policy_props
 from isolated_mlops.policy.enforcement import (
     DISABLED,
     MANDATORY,
@@ -60,19 +60,28 @@ class InputsSeen:
 
     The engine calls Analyze (resource policies) for every resource of the program before it calls
     AnalyzeStack once at the end, in the same pack process; the servicer answers on a thread pool.
+    Every resource policy records the props it was handed (the SDK deserializes them anew for each
+    policy; the latest wins); they are made plain once, when a stack policy first asks, so a resource
+    policy whose types do not include the resource converts nothing.
     """
 
     def __init__(self) -> None:
-        self._inputs: dict[str, Mapping[str, Any]] = {}
+        self._props: dict[str, Mapping[str, Any]] = {}
+        self._plain: dict[str, Mapping[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def record(self, view: ResourceView) -> None:
+    def record(self, urn: str, props: Mapping[str, Any]) -> None:
         with self._lock:
-            self._inputs[view.urn] = view.props
+            self._props[urn] = props
+            self._plain.pop(urn, None)
 
     def get(self, urn: str) -> Optional[Mapping[str, Any]]:
         with self._lock:
-            return self._inputs.get(urn)
+            if urn not in self._plain:
+                if urn not in self._props:
+                    return None
+                self._plain[urn] = policy_props(self._props[urn])[0]
+            return self._plain[urn]
 
 
 def _with_fix(message: str, fix: Optional[str]) -> str:
@@ -84,10 +93,10 @@ def resource_policy(rule: Rule, seen: InputsSeen, fix: Optional[str] = None) -> 
     check_one = rule.check_one
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        view = from_policy_resource(args)
-        seen.record(view)
-        if view.type not in rule.resource_types:
+        seen.record(args.urn, args.props)
+        if args.resource_type not in rule.resource_types:
             return
+        view = from_policy_resource(args)
         if rule.needs_secrets and not view.secrets_known:
             args.not_applicable(SECRETS_NOT_VISIBLE)
         for message in check_one(view):

@@ -98,6 +98,11 @@ class ArmDouble:
         double = self
 
         class Arm(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps the client's connection open between requests, as ARM does: one TLS
+            # handshake per client instead of one per request (every answer carries Content-Length).
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no waiting for an ACK between them
+
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 import subprocess
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -34,28 +34,51 @@ def _sources() -> list[Path]:
     return sorted(p for p in paths if p.parts[0] in SCANNED and (PROJECT_DIR / p).exists())
 
 
-def _strings(source: str, filename: str) -> Iterator[tuple[int, str]]:
+@dataclasses.dataclass(frozen=True)
+class _Scanned:
+    """What the rules below read of one source, from one walk of its tree."""
+    strings: tuple[tuple[int, str], ...]
+    """(line, value) of every string literal."""
+    int_assignments: tuple[tuple[int, str], ...]
+    """(line, name) of every `NAME = <int>`."""
+
+
+def _scan(source: str, filename: str) -> _Scanned:
+    strings: list[tuple[int, str]] = []
+    int_assignments: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            yield node.lineno, node.value
+            strings.append((node.lineno, node.value))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, int):
+            int_assignments.extend((node.lineno, t.id) for t in node.targets if isinstance(t, ast.Name))
+    return _Scanned(tuple(strings), tuple(int_assignments))
+
+
+def _type_tokens(scanned: _Scanned) -> list[tuple[int, str]]:
+    return [(line, s) for line, s in scanned.strings if s.startswith("azure-native:")]
+
+
+def _shared_facts(scanned: _Scanned) -> list[tuple[int, str]]:
+    return [(line, s) for line, s in scanned.strings if s in (catalogue.BASTION_SUBNET_NAME, "0.0.0.0/0", "::/0")]
 
 
 def type_token_literals(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
     """String literals that spell out an azure-native type or invoke token."""
-    return [(line, s) for line, s in _strings(source, filename) if s.startswith("azure-native:")]
+    return _type_tokens(_scan(source, filename))
 
 
 def shared_fact_literals(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
     """String literals that restate a shared constant instead of reading it: the Bastion subnet's name,
     the whole address space as an internet source."""
-    return [(line, s) for line, s in _strings(source, filename)
-            if s in (catalogue.BASTION_SUBNET_NAME, "0.0.0.0/0", "::/0")]
+    return _shared_facts(_scan(source, filename))
 
 
-def _outside_catalogue() -> Iterator[tuple[Path, str]]:
-    for path in _sources():
-        if path.parts[:2] != CATALOGUE_DIR.parts:
-            yield path, (PROJECT_DIR / path).read_text()
+@functools.lru_cache(maxsize=None)
+def _outside_catalogue() -> tuple[tuple[Path, _Scanned], ...]:
+    """Every scanned source but the catalogue's, parsed and walked once per process for all the tests
+    below (the sources do not change during a run)."""
+    return tuple((path, _scan((PROJECT_DIR / path).read_text(), str(path)))
+                 for path in _sources() if path.parts[:2] != CATALOGUE_DIR.parts)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,8 +135,8 @@ def test_replacement_follows_the_arm_id_and_what_azure_refuses_to_update():
 # Written once
 # ------------------------------------------------------------------------------------------------
 def test_no_type_token_is_spelt_out_outside_the_catalogue():
-    found = [f"{path}:{line}: {token}" for path, text in _outside_catalogue()
-             for line, token in type_token_literals(text, str(path))]
+    found = [f"{path}:{line}: {token}" for path, scanned in _outside_catalogue()
+             for line, token in _type_tokens(scanned)]
     assert not found, "read these from isolated_mlops.components.catalogue:\n" + "\n".join(found)
 
 
@@ -123,17 +146,16 @@ def test_the_token_scan_finds_a_token_and_ignores_prose():
 
 
 def test_shared_constants_are_defined_once():
-    found = [f"{path}:{line}: {value!r}" for path, text in _outside_catalogue()
-             for line, value in shared_fact_literals(text, str(path))]
+    found = [f"{path}:{line}: {value!r}" for path, scanned in _outside_catalogue()
+             for line, value in _shared_facts(scanned)]
     assert not found, "read these from isolated_mlops.components.catalogue (constants.py):\n" + "\n".join(found)
     assert shared_fact_literals('NAME = "AzureBastionSubnet"\nS = {"::/0"}\n') == [
         (1, "AzureBastionSubnet"), (2, "::/0")]
     # The Bastion subnet's minimum size is assigned in the catalogue only.
-    assigned = [f"{path}:{node.lineno}" for path, text in _outside_catalogue()
-                for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Assign)
-                for target in node.targets if isinstance(target, ast.Name) and "BASTION" in target.id
-                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, int)]
+    assigned = [f"{path}:{line}" for path, scanned in _outside_catalogue()
+                for line, name in scanned.int_assignments if "BASTION" in name]
     assert not assigned, assigned
+    assert _scan("X = \"a\"\nBASTION_MAX = 26\n", "<source>").int_assignments == ((2, "BASTION_MAX"),)
 
 
 def test_internet_sources_compare_in_any_case_and_cover_ipv6():

@@ -226,12 +226,17 @@ def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
 # --------------------------------------------------------------------------------------------
 # The servicer, driven like the engine drives it
 # --------------------------------------------------------------------------------------------
-def _servicer(stack: Optional[str]) -> _PolicyAnalyzerServicer:
+def _servicer(stack: Optional[str], only: Optional[set[str]] = None) -> _PolicyAnalyzerServicer:
+    """The pack for `stack`, configured as the CLI configures it; `only`: every other policy disabled,
+    as a `--policy-pack-config` could (the SDK then skips them: no props deserialized for them)."""
     a = pack_arguments(stack)
     servicer = _PolicyAnalyzerServicer(a["name"], "1.0.0", a["policies"], a["enforcement_level"],
                                        a["initial_config"], a["description"])
     # The CLI reconciles the pack's initial config with any --policy-pack-config and sends the result.
     levels = E.resolve_levels(E.config_for_stack(stack, NAMES), NAMES)
+    if only is not None:
+        assert only <= set(NAMES), only
+        levels = {name: level if name in only else "disabled" for name, level in levels.items()}
     servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
         name: proto.PolicyConfig(enforcementLevel=getattr(proto, level.upper())) for name, level in levels.items()}), None)
     return servicer
@@ -432,7 +437,10 @@ def test_a_stack_without_its_own_config_gets_the_default_in_the_pack(dev: StackR
     arguments = pack_arguments("staging")
     assert {k: v.value for k, v in arguments["initial_config"].items()} == {
         "all": "mandatory", "stateful-resources-protected": "disabled"}
-    servicer, wire = _servicer("staging"), Wire(dev, first_preview=False)
+    # Only the protection rule is in question: every other rule passes dev's registrations (the test
+    # above runs them all; a level only labels what a rule reports), and this one now runs at the
+    # level staging resolves to: disabled, so dev's unprotected stateful resources pass.
+    servicer, wire = _servicer("staging", only={"stateful-resources-protected"}), Wire(dev, first_preview=False)
     responses = analyze_each(servicer, wire, wire.custom())
     responses.append(analyze_stack(servicer, wire, wire.custom()))
     assert _diagnostics(responses) == []
@@ -444,7 +452,9 @@ def test_a_violation_the_stack_file_causes_names_its_key(dev: StackRun, monkeypa
     assert "protectStatefulResources: true" in prod_file
     _stack_files(monkeypatch, tmp_path, {"prod": prod_file.replace("protectStatefulResources: true",
                                                                   "protectStatefulResources: false")})
-    servicer, wire = _servicer("prod"), Wire(dev, first_preview=False)
+    # The protection rule alone: that it is the only rule these registrations fail under prod's levels
+    # is test_dev_disables_the_protection_rule's point; here what its message says.
+    servicer, wire = _servicer("prod", only={"stateful-resources-protected"}), Wire(dev, first_preview=False)
     analyze_each(servicer, wire, wire.custom())
     found = _diagnostics([analyze_stack(servicer, wire, wire.custom())])
     assert len(found) == sum(1 for r in dev.resources if r.type in R.STATEFUL_TYPES)  # dev has no model registry
