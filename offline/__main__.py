@@ -24,7 +24,8 @@ from typing import Optional, Sequence
 from offline import diff as stack_diff
 from offline import cost as stack_cost
 from offline import graph, preview, snapshot, topology
-from offline.engine import PROJECT_DIR, StackFileError, StackRun, run_stack
+from offline.config_check import config_error
+from offline.engine import PROJECT_DIR, StackFileError, StackRun, project_name, run_stack
 from offline.process import short_lived
 
 USAGE_ERROR = 2
@@ -85,9 +86,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(stack: str, project_dir: Path = PROJECT_DIR) -> Optional[StackRun]:
-    """The stack's run, or None after saying why there is none."""
+    """The stack's run, or None after saying why there is none. A stack file the program's own check
+    refuses is reported without running the program: what the run would end with, in a fraction of
+    its time (offline/config_check.py)."""
     try:
-        run = run_stack(stack, project_dir=project_dir)
+        refused = config_error(stack, project_dir)
+        run = (run_stack(stack, project_dir=project_dir) if refused is None else
+               StackRun(stack=stack, project=project_name(project_dir), resources=[], exports={}, error=refused))
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return None

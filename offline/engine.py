@@ -400,11 +400,14 @@ def default_secrets(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     engine has no key. A revision from before the package declared them in `components/config.py`,
     imported by its bare name (found first in that checkout: offline/__main__.py); a program that
     does not know a key refuses it, so the list must be the revision's own."""
+    return {key: SECRET_PLACEHOLDER for key in program_config(project_dir).SECRET_KEYS}
+
+
+def program_config(project_dir: Path = PROJECT_DIR) -> Any:
+    """The configuration module of the program in `project_dir` (its keys, its check of them)."""
     if not (project_dir / "isolated_mlops").is_dir() and (project_dir / "components" / "config.py").is_file():
-        module = importlib.import_module("components.config")
-    else:
-        module = importlib.import_module("isolated_mlops.components.config")
-    return {key: SECRET_PLACEHOLDER for key in module.SECRET_KEYS}
+        return importlib.import_module("components.config")
+    return importlib.import_module("isolated_mlops.components.config")
 
 
 # ------------------------------------------------------------------------------------------------

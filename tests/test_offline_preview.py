@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from offline import diff, preview, snapshot
+from offline import config_check, diff, engine, preview, snapshot
 from offline.engine import MASK, PROJECT_DIR, SECRET_PLACEHOLDER, RegisteredResource, StackRun
 
 PROGRAM = ("__main__.py", "Pulumi.yaml", "Pulumi.prod.yaml", "components", "network", "workspace", "compute")
@@ -223,6 +223,12 @@ def test_a_bad_stack_file_exits_1_with_the_programs_own_message(tmp_path):
     assert child.stderr.startswith("error: isolated-mlops/broken:")
     assert "namePrefix" in child.stderr and "storageSkew" in child.stderr, "every problem at once"
     assert "Traceback" not in child.stderr
+    # The command reports it without running the program (offline/config_check.py): word for word what
+    # the program's run ends with.
+    refused = config_check.config_error("broken", project)
+    run = engine.run_stack("broken", project_dir=project)
+    assert refused is not None and run.error is not None and str(refused) == str(run.error)
+    assert child.stderr == preview.render_error(run) + "\n"
 
 
 def test_a_reader_that_stops_early_is_not_an_error(cli, monkeypatch):

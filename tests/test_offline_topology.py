@@ -34,14 +34,9 @@ from tests.topology_drawing import MERMAID_DIR, Drawing, _last, _name, _typed, b
 # The picture of a change
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def more_agents(run_with) -> StackRun:
-    """Prod with one agent VM more: a typical one-resource change (run once per session)."""
-    return run_with("prod", lambda v: v["agents"].update(count=3))
-
-
-@pytest.fixture(scope="session")
 def fewer_agents(run_with) -> StackRun:
-    """Prod with one agent VM less: a typical deletion (the same run as other tests' one agent)."""
+    """Prod with one agent VM less (the same run as test_offline_cli's and test_offline_cost's one
+    agent): from prod to it, a typical deletion; from it to prod, a typical one-resource creation."""
     return run_with("prod", lambda v: v["agents"].update(count=1))
 
 
@@ -84,9 +79,9 @@ def test_a_resized_vm_is_drawn_alone_in_its_subnet(prod, run_with):
     assert count == len(_resource_nodes(drawing)) <= 15
 
 
-def test_a_created_vm_is_drawn_with_its_subnet_and_who_may_reach_it(prod, more_agents):
-    drawing, count = change(prod, more_agents)
-    created = drawing.one("VM vm-agent2-mlops-prod")
+def test_a_created_vm_is_drawn_with_its_subnet_and_who_may_reach_it(prod, fewer_agents):
+    drawing, count = change(fewer_agents, prod)
+    created = drawing.one("VM vm-agent1-mlops-prod")
     assert drawing.classes["create"] == {created}
     assert drawing.labels[drawing.box_of(created)].startswith("snet-agents ")
     [(source, _, label, _)] = drawing.arrows(target=drawing.box_of(created))
@@ -113,8 +108,8 @@ def test_a_deleted_peering_is_a_ghost_in_the_vnet_that_declared_it(prod):
     assert drawing.styled[vnet] == topology.BOX_STYLES["update"] and count <= 15
 
 
-def test_containers_are_filled_only_by_nothing(prod, more_agents):
-    for drawing in (draw(prod), change(prod, more_agents)[0]):
+def test_containers_are_filled_only_by_nothing(prod, fewer_agents):
+    for drawing in (draw(prod), change(fewer_agents, prod)[0]):
         assert drawing.styled and all(style.startswith("fill:none") for style in drawing.styled.values())
 
 
@@ -152,8 +147,8 @@ def test_a_renamed_stack_is_one_caption_and_a_small_picture(prod, run_with):
     assert count <= 16, text
 
 
-def test_no_common_cause_for_an_ordinary_change(prod, more_agents):
-    assert diff.common_cause(diff.compare(prod, more_agents)) is None
+def test_no_common_cause_for_an_ordinary_change(prod, fewer_agents):
+    assert diff.common_cause(diff.compare(fewer_agents, prod)) is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,14 +175,13 @@ def _comment_picture(old: StackRun, new: StackRun) -> str:
     return block
 
 
-def test_the_pull_request_comment_draws_the_change_not_the_whole_topology(prod, more_agents):
-    drawing = read(_comment_picture(prod, more_agents))
-    assert drawing.classes["create"] == {drawing.one("VM vm-agent2-mlops-prod")}
+def test_the_pull_request_comment_draws_the_change_not_the_whole_topology(prod, fewer_agents):
+    drawing = read(_comment_picture(fewer_agents, prod))
+    assert drawing.classes["create"] == {drawing.one("VM vm-agent1-mlops-prod")}
     assert not drawing.ids("PE "), "endpoints are not the change's neighbours"
 
 
-def _diagrams_to_parse(runs: dict[str, StackRun], prod: StackRun, more_agents: StackRun, fewer_agents: StackRun,
-                       folder: Path) -> list[Path]:
+def _diagrams_to_parse(runs: dict[str, StackRun], prod: StackRun, fewer_agents: StackRun, folder: Path) -> list[Path]:
     """Every diagram the CLI draws and every one the docs show, one file each, and last a broken one."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -197,7 +191,7 @@ def _diagrams_to_parse(runs: dict[str, StackRun], prod: StackRun, more_agents: S
         path = graph.critical_path(graph.DependencyGraph.of(run))
         files.append(folder / f"{stack}-dependencies.mmd")
         files[-1].write_text(graph.mermaid(run, highlight=[s.resource.urn for s in path.steps]))
-    pictures = {"more-agents": (prod, more_agents),
+    pictures = {"more-agents": (fewer_agents, prod),
                 "fewer-agents": (prod, fewer_agents),
                 "peering-deleted": (prod, broken(prod, lambda rs: [r for r in rs if not r.name.endswith("bastion-to-aml")])),
                 "dev-to-prod": (runs["dev"], prod)}
@@ -215,8 +209,7 @@ def _diagrams_to_parse(runs: dict[str, StackRun], prod: StackRun, more_agents: S
     return files
 
 
-def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(rendering, runs, prod, tmp_path, more_agents,
-                                                                      fewer_agents):
+def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(rendering, runs, prod, tmp_path, fewer_agents):
     if rendering is not None:
         # Parsed in the browser that draws the pictures below (tests/mermaid/draw.mjs).
         files, output = rendering.parsed, rendering.finish()
@@ -227,7 +220,7 @@ def test_mermaid_parses_every_diagram_the_cli_draws_and_the_docs_show(rendering,
             if os.environ.get("CI"):
                 pytest.fail("node or tests/mermaid/node_modules is missing: `make test` installs them")
             pytest.skip("needs Node.js and `npm ci --prefix tests/mermaid` (make test does it)")
-        files = _diagrams_to_parse(runs, prod, more_agents, fewer_agents, tmp_path)
+        files = _diagrams_to_parse(runs, prod, fewer_agents, tmp_path)
         output = subprocess.run([node, str(MERMAID_DIR / "parse.mjs"), *map(str, files)], capture_output=True,
                                 text=True, cwd=MERMAID_DIR, timeout=120).stdout
     verdicts = dict(line.rsplit(": ", 1) if line.endswith(": OK") else line.split(": ", 1)
@@ -306,7 +299,7 @@ DRAW = MERMAID_DIR / "draw.mjs"
 @dataclass
 class Rendering:
     """tests/mermaid/draw.mjs at work in the background: Mermaid's parser on every diagram (`parsed`),
-    then mermaid-cli drawing the pictures (`names`) in the same Chromium."""
+    then Mermaid drawing the pictures (`names`) as mermaid-cli does, in the same page of one Chromium."""
 
     process: subprocess.Popen[bytes]
     out: Path
@@ -325,18 +318,18 @@ class Rendering:
 
 
 @pytest.fixture(scope="session")
-def rendering(runs, prod, more_agents, fewer_agents, tmp_path_factory) -> Rendering | None:
-    """Prod's topology, a one-resource change and a deletion, handed to mermaid-cli in Debian's
-    Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs Chromium),
-    after Mermaid's parser has read every diagram in a page of that browser."""
+def rendering(runs, prod, fewer_agents, tmp_path_factory) -> Rendering | None:
+    """Prod's topology, a one-resource change and a deletion, drawn by Mermaid as mermaid-cli draws them
+    in Debian's Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs
+    Chromium), after Mermaid's parser has read every diagram in the same page (tests/mermaid/draw.mjs)."""
     if not (MMDC.exists() and browser()):
         return None
-    blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(prod, more_agents),
+    blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(fewer_agents, prod),
               "deleted": _comment_picture(prod, fewer_agents)}
     folder = tmp_path_factory.mktemp("rendered")
     page = folder / "pictures.md"
     page.write_text("".join(f"```mermaid\n{text}```\n\n" for text in blocks.values()))
-    parsed = _diagrams_to_parse(runs, prod, more_agents, fewer_agents, folder / "parsed")
+    parsed = _diagrams_to_parse(runs, prod, fewer_agents, folder / "parsed")
     out = folder / "out.md"
     config = out.parent / f"{out.stem}-puppeteer.json"
     config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
@@ -383,7 +376,8 @@ def test_a_one_resource_change_drawn_in_chromium_is_a_few_nodes(rendered):
         picture = rendered[name]
         assert len(picture.node_ids()) <= MAX_NODES_FOR_ONE_RESOURCE, (name, picture.node_ids())
         assert picture.width <= MAX_NATURAL_WIDTH
-    assert "vm-agent2-mlops-prod" in rendered["created"].svg
+    assert re.search(r'class="node default create" id="my-svg-flowchart-(?!legend)\w+-\d+"', rendered["created"].svg)
+    assert "vm-agent1-mlops-prod" in rendered["created"].svg
     # The deleted VM is drawn, struck through, in the ghost's grey.
     ghosts = [i for i in rendered["deleted"].node_ids() if i.startswith("ghost")]
     assert ghosts and re.search(r'class="node default delete" id="my-svg-flowchart-ghost0-\d+"', rendered["deleted"].svg)
