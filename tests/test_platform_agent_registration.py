@@ -40,6 +40,7 @@ from isolated_mlops.compute import agent_registration as program
 from isolated_mlops.compute import cloud_init
 from isolated_mlops.compute.cloud_init import AgentBootstrap  # noqa: F401
 from tests.agent_bootstrap import CLIENT_ID, bootstrap, shipped_files  # noqa: F401
+from tests.first_boot_recorders import bash_recorder, recorder
 
 TOKEN = "pat-firstboot-0123456789abcdef-do-not-leak"
 ACCESS_TOKEN = "eyJ0eXAi.imds-access-token-0123456789.sig"
@@ -61,59 +62,10 @@ FIRST_BOOT_PYTHON = (sys.executable, "-S")
 
 
 # ---- fakes ------------------------------------------------------------------------------------
-def _recorder(log: Path, name: str, body: str = "") -> str:
-    """A fake command (Python, so it can record argv exactly): appends one line, then `body`.
-    Run with `-S` (the standard library is all it needs; skipping site saves ~30 ms of CPU a call).
-    The line is a Python literal (`Boot.calls` reads it with ast.literal_eval), not JSON, and hashlib
-    is imported only when a token is there to hash: `import json` alone costs ~20 ms of CPU a call."""
-    return f"""#!{sys.executable} -S
-import os, sys, time
-here = os.path.dirname(os.path.abspath(__file__))
-secret_vars = ("VSTS_AGENT_INPUT_TOKEN", "ACTIONS_RUNNER_INPUT_TOKEN")
-held = [k for k in secret_vars if k in os.environ]
-if held:
-    import hashlib
-record = {{"name": {name!r}, "argv": sys.argv[1:], "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
-          "cwd": os.getcwd(), "time": time.time(),
-          "env": {{k: v for k, v in os.environ.items() if k not in secret_vars}},
-          "token_sha256": {{k: hashlib.sha256(os.environ[k].encode()).hexdigest() for k in held}}}}
-with open({str(log)!r}, "a") as f:
-    f.write(repr(record) + "\\n")
-{body}
-"""
-
-
-BASH_RECORDER = r"""#!/bin/bash
-here=${0%/*}; [[ $here = /* ]] || here=$PWD/$here
-lit() { local s=${1//\\/\\\\}; s=${s//\'/\\\'}; s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}; REPLY="'$s'"; }
-argv=; for a in "$@"; do lit "$a"; argv+="$REPLY, "; done
-env=; held=
-for k in $(compgen -e); do
-  case $k in
-    VSTS_AGENT_INPUT_TOKEN|ACTIONS_RUNNER_INPUT_TOKEN)
-      h=$(printf '%s' "${!k}" | sha256sum); held+="'$k': '${h%% *}', " ;;
-    *) lit "${!k}"; env+="'$k': $REPLY, " ;;
-  esac
-done
-lit "$PWD"; cwd=$REPLY
-printf '%s\n' "{'name': '@NAME@', 'argv': [$argv], 'uid': $EUID, 'cwd': $cwd, 'time': $EPOCHREALTIME, 'env': {$env}, 'token_sha256': {$held}}" >>'@LOG@'
-"""
-
-
-def _bash_recorder(log: Path, name: str, body: str = "") -> str:
-    """A fake command in bash, for those whose record needs no gid/groups: the same line as
-    `_recorder` (name, argv, uid, cwd, time, env, token_sha256; bash adds its own SHLVL/PWD to env)
-    with no Python process to start (~3 ms of CPU a call instead of ~14; a first boot runs about
-    twenty of them). Strings are written as Python literals (backslash, quote, newline and
-    carriage return escaped)."""
-    assert "'" not in str(log) and name.replace(".", "").replace("-", "").isalnum()
-    return BASH_RECORDER.replace("@NAME@", name).replace("@LOG@", str(log)) + body + "\n"
-
-
 def agent_archive(log: Path, kind: str, state: Path) -> bytes:
     marker = ".agent" if kind == "azure-devops" else ".runner"
     files = {
-        "config.sh": _recorder(log, "config.sh", f"""
+        "config.sh": recorder(log, "config.sh", f"""
 import json
 # While a /proc reader runs (it writes reader-running), wait until it has seen this process (it
 # writes seen-config.sh): a fixed sleep would be too short on a loaded machine and long otherwise.
@@ -124,13 +76,13 @@ if os.path.exists({str(state / "reader-running")!r}):
 open(os.path.join(here, {marker!r}), "w").write(json.dumps({{"agentName": "vm-agent-0"}}))
 open(os.path.join(here, ".credentials"), "w").write(json.dumps({{"scheme": "OAuth"}}))
 """),
-        "svc.sh": _bash_recorder(log, "svc.sh", f"""
+        "svc.sh": bash_recorder(log, "svc.sh", f"""
 case $1 in
   install) printf '%s\\n' {SERVICE_NAME!r} >"$here/.service" ;;
   start) : >{str(state / ("active-" + SERVICE_NAME))!r} ;;
 esac
 """),
-        "bin/installdependencies.sh": _bash_recorder(log, "installdependencies.sh"),
+        "bin/installdependencies.sh": bash_recorder(log, "installdependencies.sh"),
         "bin/Agent.Listener": "binary placeholder\n",
     }
     buffer = io.BytesIO()
@@ -165,7 +117,7 @@ fi
     directory.mkdir(parents=True)
     for name, body in fakes.items():
         path = directory / name
-        path.write_text(_bash_recorder(log, name, body))
+        path.write_text(bash_recorder(log, name, body))
         path.chmod(0o755)
 
 
