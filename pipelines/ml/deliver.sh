@@ -23,13 +23,16 @@
 # ENDPOINT_NAME (unique in the region), SERVING_COMPUTE (the Kubernetes compute attached to the
 # workspace), and for `record` optionally DRIFT_DCE, DRIFT_DCR_ID, DRIFT_STREAM (the Logs
 # Ingestion API target; unset, the stack output driftIngestion gives them; without either the drift
-# rows are only printed and kept in ml-out/).
+# rows are only printed and kept in ml-out/). ML_THRESHOLDS (optional, default
+# ml/config/thresholds.yaml) is the thresholds file every decision reads: drift, the metric gate and
+# the canary, so a team can hold one environment to stricter limits than another.
 set -euo pipefail
 
 MODEL=bc-classifier
 ENVIRONMENT=bc-classifier-score
 OUT=${ML_OUT:-ml-out}  # what the steps hand each other (metrics, rollout plan, probe results)
 PY=.venv/bin/python
+DECIDE=("$PY" -m ml.decide --thresholds "${ML_THRESHOLDS:-ml/config/thresholds.yaml}")
 mkdir -p "$OUT"
 
 workspace_of() {  # stack -> WHERE=(resource group, workspace, first cluster); a failed read stops the script
@@ -110,9 +113,9 @@ gate() {
     --query "[?tags.stage=='production'] | [0].tags.auc" --output tsv)
   if [ -n "$production" ]; then
     jq -n --arg auc "$production" '{auc: ($auc | tonumber)}' >"$OUT/production.json"
-    "$PY" -m ml.decide gate --metrics "$OUT/metrics.json" --production "$OUT/production.json"
+    "${DECIDE[@]}" gate --metrics "$OUT/metrics.json" --production "$OUT/production.json"
   else
-    "$PY" -m ml.decide gate --metrics "$OUT/metrics.json"
+    "${DECIDE[@]}" gate --metrics "$OUT/metrics.json"
   fi
 }
 
@@ -160,7 +163,7 @@ plan() {
   if az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --output none 2>/dev/null; then
     traffic=$(az ml online-endpoint show "${WS[@]}" --name "$ENDPOINT_NAME" --query traffic --output json)
   fi
-  "$PY" -m ml.decide colours --traffic "$traffic" >"$OUT/rollout.env"
+  "${DECIDE[@]}" colours --traffic "$traffic" >"$OUT/rollout.env"
   load_plan
 }
 
@@ -212,7 +215,7 @@ verify() {
       stable=(--stable "$OUT/stable.json")
     fi
     decision=0
-    "$PY" -m ml.decide shift --canary "$OUT/canary.json" "${stable[@]}" || decision=$?
+    "${DECIDE[@]}" shift --canary "$OUT/canary.json" "${stable[@]}" || decision=$?
     case "$decision" in
       0) promote; return 0 ;;
       3) sleep 60 ;;
@@ -275,7 +278,7 @@ record() {
     DRIFT_DCR_ID=$(jq -r '.dcrImmutableId // empty' <<<"$ingestion")
     DRIFT_STREAM=$(jq -r '.stream // empty' <<<"$ingestion")
   fi
-  "$PY" -m ml.decide drift --reference ml/data/reference.csv --current ml/data/breast_cancer.csv \
+  "${DECIDE[@]}" drift --reference ml/data/reference.csv --current ml/data/breast_cancer.csv \
     --record "$OUT/drift-record.json" --model "$MODEL" --stack "$STACK" --run-id "$RUN_ID" || true
   jq -c '.[]' "$OUT/drift-record.json" | sed 's/^/ML_DATA_DRIFT /'
   if [ -n "${DRIFT_DCE:-}" ] && [ -n "${DRIFT_DCR_ID:-}" ] && [ -n "${DRIFT_STREAM:-}" ]; then
