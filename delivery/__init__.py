@@ -4,22 +4,6 @@ pipeline's per-stack Deploy stages kept equal to the stack files (pipeline_stack
 
 from __future__ import annotations
 
-from typing import Any
+from isolated_mlops.yaml_text import safe_load
 
-import yaml
-
-
-# PyYAML's C parser (libyaml) when PyYAML was built with it, as the PyPI wheels and Debian's python3-yaml
-# are: the same documents as `yaml.safe_load` (tests/test_yaml_loading.py compares every YAML file here),
-# parsed about ten times faster. A text the C parser refuses (or, being a str libyaml cannot take as
-# UTF-8, cannot be handed) is read again by the pure-Python parser, so an error is worded, and placed
-# at line:column, exactly as PyYAML words it.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def safe_load(text: str) -> Any:
-    """`yaml.safe_load(text)`, by the C parser where there is one."""
-    try:
-        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader
-    except (yaml.YAMLError, ValueError):
-        return yaml.safe_load(text)
+__all__ = ["safe_load"]  # delivery.safe_load: the CI tools' YAML reader

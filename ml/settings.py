@@ -10,26 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from isolated_mlops.yaml_text import safe_load
 
 ML_ROOT = Path(__file__).resolve().parent
 DEFAULT_THRESHOLDS = ML_ROOT / "config" / "thresholds.yaml"
-
-
-# PyYAML's C parser (libyaml) when PyYAML was built with it, as the PyPI wheels and Debian's python3-yaml
-# are: the same documents as `yaml.safe_load` (tests/test_yaml_loading.py compares every YAML file here),
-# parsed about ten times faster. A text the C parser refuses (or, being a str libyaml cannot take as
-# UTF-8, cannot be handed) is read again by the pure-Python parser, so an error is worded, and placed
-# at line:column, exactly as PyYAML words it.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def safe_load(text: str) -> Any:
-    """`yaml.safe_load(text)`, by the C parser where there is one."""
-    try:
-        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader
-    except (yaml.YAMLError, ValueError):
-        return yaml.safe_load(text)
 
 
 class ThresholdsError(ValueError):

@@ -1,9 +1,9 @@
 """The YAML helpers read every YAML file of the repository exactly as `yaml.safe_load` does.
 
-Each layer parses YAML with libyaml's C parser where PyYAML has it (about ten times faster than the
-pure-Python parser `yaml.safe_load` uses) and falls back to the pure-Python one where it does not or
-where the C parser refuses a text: `delivery.safe_load` (the CI tools), `ml.settings.safe_load` (the ML
-decisions), `isolated_mlops.policy.enforcement._safe_load` (the package) and `tests.helpers.parse_yaml`
+Both helpers parse YAML with libyaml's C parser where PyYAML has it (about ten times faster than the
+pure-Python parser `yaml.safe_load` uses) and fall back to the pure-Python one where it does not or
+where the C parser refuses a text: `isolated_mlops.yaml_text.safe_load` (the package, and through it
+the CI tools in delivery/, the ML decisions and the policy levels) and `tests.helpers.parse_yaml`
 (the tests, which also parse each text once per process). The two parsers are different programs, so
 this compares what each helper returns with what the pure-Python parser returns, type for type, for
 every file; and an error must be PyYAML's own, word for word (libyaml words its errors differently).
@@ -23,6 +23,7 @@ import yaml
 import delivery
 import ml.settings
 import tests.helpers
+from isolated_mlops import yaml_text
 from isolated_mlops.policy import enforcement
 from tests.helpers import parse_yaml
 
@@ -44,13 +45,16 @@ def yaml_files() -> list[Path]:
 
 FILES = yaml_files() + ALSO
 HELPERS: dict[str, Callable[[str], Any]] = {
-    "delivery": delivery.safe_load,
-    "ml": ml.settings.safe_load,
-    "package": enforcement._safe_load,
+    "package": yaml_text.safe_load,
     "tests": parse_yaml,
 }
-LOADERS = {"delivery": delivery._SAFE_LOADER, "ml": ml.settings._SAFE_LOADER, "package": enforcement._SAFE_LOADER,
-           "tests": tests.helpers._YAML_LOADER}
+LOADERS = {"package": yaml_text.SAFE_LOADER, "tests": tests.helpers._YAML_LOADER}
+
+
+def test_the_tools_and_the_package_share_one_reader():
+    """delivery/ (the CI tools), ml/ (the decisions) and the policy levels read YAML with the package's
+    one helper: a fix to it reaches every reader."""
+    assert delivery.safe_load is ml.settings.safe_load is enforcement._safe_load is yaml_text.safe_load
 
 
 def same(a: Any, b: Any) -> bool:
