@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-import yaml
 from isolated_mlops.components.plan import Plan
 from isolated_mlops.components.zones import CLOUDS
+from isolated_mlops.yaml_text import safe_load
 from offline.engine import StackRun
 from isolated_mlops.policy.adapters import views
 from isolated_mlops.policy import rules as R
@@ -94,21 +94,16 @@ def check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 # ---- YAML, as yaml.safe_load reads it, parsed once per process ----
 # The tests read the same workflows and pipelines again and again (a hundred loads of a dozen files):
-# libyaml's parser where PyYAML has it (about ten times faster than the pure-Python one; the same
-# documents: tests/test_yaml_loading.py), each distinct text parsed once per process and every caller
-# given its own deep copy (about a tenth of a parse), so a test that edits what it got changes no other
-# test's. A text the C parser refuses is read again by the pure-Python parser: PyYAML's own error.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# each distinct text is parsed once per process by the package's one reader (isolated_mlops/yaml_text.py:
+# libyaml where PyYAML has it, PyYAML's own errors), and every caller is given its own deep copy (about
+# a tenth of a parse), so a test that edits what it got changes no other test's.
 _YAML_DOCUMENTS: dict[str, Any] = {}
 
 
 def parse_yaml(text: str) -> Any:
     """`yaml.safe_load(text)`, as a copy of the document parsed the first time this text was seen."""
     if text not in _YAML_DOCUMENTS:
-        try:
-            document = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - CSafeLoader or SafeLoader
-        except (yaml.YAMLError, ValueError):
-            document = yaml.safe_load(text)
+        document = safe_load(text)
         if len(_YAML_DOCUMENTS) >= 256:
             _YAML_DOCUMENTS.clear()
         _YAML_DOCUMENTS[text] = document

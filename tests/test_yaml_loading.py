@@ -1,10 +1,10 @@
 """The YAML helpers read every YAML file of the repository exactly as `yaml.safe_load` does.
 
-Both helpers parse YAML with libyaml's C parser where PyYAML has it (about ten times faster than the
-pure-Python parser `yaml.safe_load` uses) and fall back to the pure-Python one where it does not or
-where the C parser refuses a text: `isolated_mlops.yaml_text.safe_load` (the package, and through it
-the CI tools in delivery/, the ML decisions and the policy levels) and `tests.helpers.parse_yaml`
-(the tests, which also parse each text once per process). The two parsers are different programs, so
+One reader, `isolated_mlops.yaml_text.safe_load`, parses YAML with libyaml's C parser where PyYAML has
+it (about ten times faster than the pure-Python parser `yaml.safe_load` uses) and falls back to the
+pure-Python one where it does not or where the C parser refuses a text. The package, the CI tools in
+delivery/, the ML decisions and the policy levels call it; the tests call it through
+`tests.helpers.parse_yaml`, which also parses each text once per process. The two parsers are different programs, so
 this compares what each helper returns with what the pure-Python parser returns, type for type, for
 every file; and an error must be PyYAML's own, word for word (libyaml words its errors differently).
 """
@@ -22,7 +22,6 @@ import yaml
 
 import delivery
 import ml.settings
-import tests.helpers
 from isolated_mlops import yaml_text
 from isolated_mlops.policy import enforcement
 from tests.helpers import parse_yaml
@@ -48,7 +47,6 @@ HELPERS: dict[str, Callable[[str], Any]] = {
     "package": yaml_text.safe_load,
     "tests": parse_yaml,
 }
-LOADERS = {"package": yaml_text.SAFE_LOADER, "tests": tests.helpers._YAML_LOADER}
 
 
 def test_the_tools_and_the_package_share_one_reader():
@@ -99,7 +97,7 @@ def test_every_helper_reads_the_file_as_the_pure_python_parser_does(path: Path) 
 
 def test_the_c_parser_is_used_where_pyyaml_has_it() -> None:
     expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-    assert LOADERS == dict.fromkeys(HELPERS, expected)
+    assert yaml_text.SAFE_LOADER is expected
 
 
 @pytest.mark.parametrize("text", ["a: b: c\n", "- a\nb: 1\n", "\tkey: 1\n", 'key: "unclosed\n'])
