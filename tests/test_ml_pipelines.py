@@ -137,6 +137,10 @@ def fake_az(args: list[str], fail: str, state_path: Path, log_path: Path) -> tup
         # Known versions are "name:version@<registry or workspace>" in the state's "models".
         where = opt("--registry-name") or opt("--workspace-name")
         return (0 if "{}:{}@{}".format(opt("--name"), opt("--version"), where) in state.get("models", []) else 1), "", ""
+    elif cmd == "ml job download":  # a training job's output: its metrics, as train.py writes them
+        metrics = Path(opt("--download-path")) / "named-outputs" / opt("--output-name") / "metrics.json"
+        metrics.parent.mkdir(parents=True)
+        metrics.write_text('{"auc": 0.97}')
     elif cmd == "ml online-deployment delete":
         state["deployments"].pop(opt("--name"), None)
         state["traffic"].pop(opt("--name"), None)
