@@ -12,7 +12,7 @@ import pytest
 
 from ml.decide import ERROR, GO, HOLD, STOP, main
 from ml.settings import DEFAULT_THRESHOLDS
-from tests.helpers import load_yaml
+from tests.ml_support import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "ml" / "data"

@@ -17,7 +17,7 @@ from ml.drift import (DRIFT_METRIC, assess_drift, drift_records, ks_p_value, ks_
 from ml.gate import metric_gate
 from ml.settings import DEFAULT_THRESHOLDS, ThresholdsError, load_thresholds
 from ml.validation import Table, load_schema, read_table, validate
-from tests.helpers import load_yaml
+from tests.ml_support import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "ml" / "data"

@@ -21,8 +21,7 @@ import pytest
 import yaml
 
 from ml.settings import DEFAULT_THRESHOLDS as THRESHOLDS_FILE
-from offline.engine import stack_values
-from tests.helpers import load_yaml
+from tests.ml_support import load_yaml, stack_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 ADO = ROOT / "pipelines" / "ml-delivery.yml"
@@ -45,7 +44,7 @@ def ado_deliver_steps() -> list[dict[str, Any]]:
 
 def test_azure_pipelines_stages_in_order_on_the_private_pool() -> None:
     pipeline = load(ADO)
-    assert pipeline["pool"] == {"name": stack_values("prod")["agents"]["pool"]}
+    assert pipeline["pool"] == {"name": stack_setting("prod", "agents")["pool"]}
     assert [s["stage"] for s in pipeline["stages"]] == ["UnitTests", "DataValidation", "Deliver"]
     assert "vmImage" not in ADO.read_text()
     deliver = pipeline["stages"][2]
