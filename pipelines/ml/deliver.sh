@@ -69,7 +69,12 @@ context() {
 
 registry_context() {  # for the steps that find, deploy or tag production versions (gate, share, canary, verify, rollback)
   # The registry models are promoted through: null (or no such output) in a stack that has none.
-  REGISTRY=$(pulumi stack output modelRegistryName --stack "$REGISTRY_STACK" --json 2>/dev/null | jq -r '. // empty' 2>/dev/null || true)
+  local name
+  name=$(pulumi stack output modelRegistryName --stack "$REGISTRY_STACK" --json 2>/dev/null || true)
+  REGISTRY=
+  if [ -n "$name" ] && [ "$name" != null ]; then  # a JSON string: jq reads it (no jq start for a stack without one)
+    REGISTRY=$(jq -r '. // empty' <<<"$name" 2>/dev/null || true)
+  fi
   if [ -n "$REGISTRY" ]; then
     CATALOG=(--registry-name "$REGISTRY")  # where production versions are found and tagged
     MODEL_REF="azureml://registries/$REGISTRY/models/$MODEL/versions/$RUN_ID"
