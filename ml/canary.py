@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
-from ml.settings import CanaryThresholds
+if TYPE_CHECKING:
+    # An annotation only: `python -m ml.probe` (p95) then starts without ml.settings and PyYAML.
+    from ml.settings import CanaryThresholds
 
 Action = Literal["promote", "hold", "rollback"]
 COLOURS = ("blue", "green")

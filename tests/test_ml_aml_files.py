@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import stack_values
-from tests.helpers import load_yaml
+from tests.ml_support import load_yaml, stack_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 AML = ROOT / "ml" / "aml"
@@ -65,7 +64,7 @@ def test_the_training_job_runs_train_py_with_its_declared_inputs_and_outputs() -
 def test_jobs_run_on_the_platforms_first_cluster() -> None:
     # The pipelines override `compute` with the stack's computeClusters output; the file's own value
     # is prod's, so a manual `az ml job create` lands on a cluster that exists.
-    prod_first = stack_values("prod")["computeClusters"][0]["name"]
+    prod_first = stack_setting("prod", "computeClusters")[0]["name"]
     for name in ("train-job.yml", "build-image-job.yml"):
         assert load(name)["compute"] == f"azureml:{prod_first}"
 

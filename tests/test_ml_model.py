@@ -4,6 +4,7 @@ way Azure ML calls it, and the pipeline's probe measures a deployment that serve
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from ml.canary import DeploymentStats, shift_decision
+from ml.drift import ks_p_value, ks_statistic
 from ml.gate import metric_gate
 from ml.probe import probe, well_formed
 from ml.settings import load_thresholds
@@ -69,6 +71,19 @@ def test_a_model_that_cannot_separate_the_classes_fails_the_gate(tmp_path: Path)
     data.write_text("\n".join(shuffled) + "\n")
     metrics = load("train").train(data, tmp_path / "out")
     assert not metric_gate(float(metrics["auc"]), None, T.gate).passed, metrics
+
+
+# The drift decision's KS p-value (ml/drift.py) against SciPy's: here, beside the tests that load
+# scikit-learn, which imports scipy.stats anyway; alone in a worker of its own SciPy costs over a second.
+def test_ks_matches_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(7)
+    for n, m, shift in ((40, 60, 0.6), (300, 250, 0.15), (569, 284, 0.0), (25, 25, 1.0)):
+        a = [rng.gauss(0, 1) for _ in range(n)]
+        b = [round(rng.gauss(shift, 1), 1) for _ in range(m)]  # rounding makes ties
+        expected = stats.ks_2samp(a, b, method="asymp")
+        assert ks_statistic(a, b) == pytest.approx(expected.statistic, abs=1e-12)
+        assert ks_p_value(ks_statistic(a, b), n, m) == pytest.approx(expected.pvalue, abs=0.01)
 
 
 def test_score_answers_a_request(score: ModuleType) -> None:

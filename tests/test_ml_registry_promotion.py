@@ -101,3 +101,18 @@ def test_a_failed_share_stops_the_run(stand_ins: dict[str, Any]) -> None:  # noq
     stand_ins["env"].update(FAKE_REGISTRY=REGISTRY, FAKE_FAIL="ml model share")
     result = run_step(stand_ins, "share")
     assert result.returncode != 0 and "shared:" not in result.stdout
+
+
+def test_the_jobs_run_on_the_first_cluster_of_the_stack_that_trains_or_builds(stand_ins: dict[str, Any]) -> None:  # noqa: F811
+    """train on SOURCE_STACK's first cluster (dev: cpu-small), the image on STACK's (prod: cpu-build)."""
+    empty_endpoint(stand_ins)
+    stand_ins["env"]["SOURCE_STACK"] = "dev"
+    train = run_step(stand_ins, "train")
+    assert train.returncode == 0, train.stdout + train.stderr
+    image = run_step(stand_ins, "image")
+    assert image.returncode == 0, image.stdout + image.stderr
+    jobs = [c for c in calls(stand_ins) if c.startswith("ml job create")]
+    assert jobs == [f"ml job create {DEV_WS} --file ml/aml/train-job.yml --name bc-train-8 --set compute=azureml:cpu-small --stream",
+                    f"ml job create {PROD_WS} --file ml/aml/build-image-job.yml --name bc-image-8 "
+                    "--set environment=azureml:bc-classifier-score:8 --set compute=azureml:cpu-build --stream"]
+    assert json.loads((stand_ins["out"] / "metrics.json").read_text()) == {"auc": 0.97}

@@ -265,7 +265,7 @@ def test_state_fetches_the_newest_seen_list_of_main_and_keeps_the_token_off_the_
 
 # ---- The workflow ----------------------------------------------------------------------------------
 def test_the_retrain_workflow_polls_with_a_read_only_oidc_identity_and_calls_the_delivery() -> None:
-    from tests.helpers import load_yaml
+    from tests.ml_support import load_yaml
 
     workflow = load_yaml(ROOT / ".github/workflows/ml-retrain.yml")
     on = workflow.get("on", workflow.get(True))
@@ -293,7 +293,7 @@ def test_the_retrain_workflow_polls_with_a_read_only_oidc_identity_and_calls_the
 
 
 def test_the_decide_step_runs_as_the_runner_runs_it(tmp_path: Path) -> None:
-    from tests.helpers import load_yaml
+    from tests.ml_support import load_yaml
 
     poll = load_yaml(ROOT / ".github/workflows/ml-retrain.yml")["jobs"]["poll"]
     [step] = [s for s in poll["steps"] if s.get("id") == "decide"]

@@ -35,13 +35,16 @@ PY=.venv/bin/python
 DECIDE=("$PY" -m ml.decide --thresholds "${ML_THRESHOLDS:-ml/config/thresholds.yaml}")
 mkdir -p "$OUT"
 
-workspace_of() {  # stack -> WHERE=(resource group, workspace, first cluster); a failed read stops the script
-  local group workspace cluster
+workspace_of() {  # stack -> WHERE=(resource group, workspace); a failed read stops the script
+  local group workspace
   group=$(pulumi stack output resourceGroupName --stack "$1")
   workspace=$(pulumi stack output workspaceName --stack "$1")
-  # The first of the stack's clusters (prod: cpu-build, dev: cpu-small: computeClusters in the stack file).
-  cluster=$(pulumi stack output computeClusters --stack "$1" --json | jq -r '.[0]')
-  WHERE=("$group" "$workspace" "$cluster")
+  WHERE=("$group" "$workspace")
+}
+
+cluster_of() {  # stack -> CLUSTER, the first of its clusters (prod: cpu-build, dev: cpu-small: computeClusters in the stack file)
+  # Read by the two steps that run a job (train, image) only: one `pulumi stack output` less for the others.
+  CLUSTER=$(pulumi stack output computeClusters --stack "$1" --json | jq -r '.[0]')
 }
 
 context() {
@@ -50,17 +53,28 @@ context() {
   SOURCE_STACK=${SOURCE_STACK:-$STACK}
   REGISTRY_STACK=${REGISTRY_STACK:-$STACK}
   workspace_of "$STACK"
-  RESOURCE_GROUP=${WHERE[0]} WORKSPACE=${WHERE[1]} CLUSTER=${WHERE[2]}
+  RESOURCE_GROUP=${WHERE[0]} WORKSPACE=${WHERE[1]}
   WS=(--resource-group "$RESOURCE_GROUP" --workspace-name "$WORKSPACE")
   # Where the candidate is trained and registered (SOURCE_STACK): the same workspace unless set.
   if [ "$SOURCE_STACK" = "$STACK" ]; then
-    SRC=("${WS[@]}") SRC_CLUSTER=$CLUSTER
+    SRC=("${WS[@]}")
   else
     workspace_of "$SOURCE_STACK"
-    SRC=(--resource-group "${WHERE[0]}" --workspace-name "${WHERE[1]}") SRC_CLUSTER=${WHERE[2]}
+    SRC=(--resource-group "${WHERE[0]}" --workspace-name "${WHERE[1]}")
   fi
+  az extension add --name ml --upgrade --yes --only-show-errors
+  # The workspace and the registry answer only on their private endpoints: the agent resolves them
+  # through the private DNS zones linked to its VNet.
+}
+
+registry_context() {  # for the steps that find, deploy or tag production versions (gate, share, canary, verify, rollback)
   # The registry models are promoted through: null (or no such output) in a stack that has none.
-  REGISTRY=$(pulumi stack output modelRegistryName --stack "$REGISTRY_STACK" --json 2>/dev/null | jq -r '. // empty' 2>/dev/null || true)
+  local name
+  name=$(pulumi stack output modelRegistryName --stack "$REGISTRY_STACK" --json 2>/dev/null || true)
+  REGISTRY=
+  if [ -n "$name" ] && [ "$name" != null ]; then  # a JSON string: jq reads it (no jq start for a stack without one)
+    REGISTRY=$(jq -r '. // empty' <<<"$name" 2>/dev/null || true)
+  fi
   if [ -n "$REGISTRY" ]; then
     CATALOG=(--registry-name "$REGISTRY")  # where production versions are found and tagged
     MODEL_REF="azureml://registries/$REGISTRY/models/$MODEL/versions/$RUN_ID"
@@ -68,9 +82,6 @@ context() {
     CATALOG=("${WS[@]}")
     MODEL_REF="azureml:$MODEL:$RUN_ID"
   fi
-  az extension add --name ml --upgrade --yes --only-show-errors
-  # The workspace and the registry answer only on their private endpoints: the agent resolves them
-  # through the private DNS zones linked to its VNet.
 }
 
 job_done() {  # workspace options..., job name -> true when that job exists and completed (a re-run reuses it)
@@ -96,8 +107,9 @@ train() {
   if job_done "${SRC[@]}" "bc-train-$RUN_ID"; then
     echo "bc-train-$RUN_ID completed in an earlier attempt of this run: reusing it"
   else
+    cluster_of "$SOURCE_STACK"
     az ml job create "${SRC[@]}" --file ml/aml/train-job.yml --name "bc-train-$RUN_ID" \
-      --set compute="azureml:$SRC_CLUSTER" --stream
+      --set compute="azureml:$CLUSTER" --stream
   fi
   rm -rf "$OUT/train"
   az ml job download "${SRC[@]}" --name "bc-train-$RUN_ID" --output-name model_output --download-path "$OUT/train"
@@ -153,6 +165,7 @@ image() {
     az ml environment create "${WS[@]}" --file ml/aml/environment/score.yml --version "$RUN_ID"
   fi
   if ! job_done "${WS[@]}" "bc-image-$RUN_ID"; then
+    cluster_of "$STACK"
     az ml job create "${WS[@]}" --file ml/aml/build-image-job.yml --name "bc-image-$RUN_ID" \
       --set environment="azureml:$ENVIRONMENT:$RUN_ID" --set compute="azureml:$CLUSTER" --stream
   fi
@@ -272,11 +285,12 @@ record() {
   if [ -z "${DRIFT_DCE:-}${DRIFT_DCR_ID:-}${DRIFT_STREAM:-}" ]; then
     # Unset in CI: the platform's own stack output (workspace/alerts.py; null without an `alerts` key,
     # absent on a stack deployed before it existed).
-    local ingestion
+    local ingestion text fields
     ingestion=$(pulumi stack output driftIngestion --stack "$STACK" --json 2>/dev/null || echo '{}')
-    DRIFT_DCE=$(jq -r '.dce // empty' <<<"$ingestion")
-    DRIFT_DCR_ID=$(jq -r '.dcrImmutableId // empty' <<<"$ingestion")
-    DRIFT_STREAM=$(jq -r '.stream // empty' <<<"$ingestion")
+    # One jq for the three fields, one a line (an absent one is an empty line, and trailing ones go).
+    text=$(jq -r '(.dce // ""), (.dcrImmutableId // ""), (.stream // "")' <<<"$ingestion")
+    mapfile -t fields <<<"$text"
+    DRIFT_DCE=${fields[0]:-} DRIFT_DCR_ID=${fields[1]:-} DRIFT_STREAM=${fields[2]:-}
   fi
   "${DECIDE[@]}" drift --reference ml/data/reference.csv --current ml/data/breast_cancer.csv \
     --record "$OUT/drift-record.json" --model "$MODEL" --stack "$STACK" --run-id "$RUN_ID" || true
@@ -306,4 +320,7 @@ if [ "$step" = canary ]; then
   : "${SERVING_COMPUTE:?set SERVING_COMPUTE (CI variable): the Kubernetes compute attached to the workspace}"
 fi
 context
+case "$step" in
+  gate | share | canary | verify | rollback) registry_context ;;
+esac
 "$step"
