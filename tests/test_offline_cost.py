@@ -246,7 +246,7 @@ def test_the_pull_request_comment_shows_the_change_in_cost(prod, run_with):
 
 def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
     old_size, new_size = _size(prod, "jump-host-vm"), variants.RESIZED_JUMP_HOST
-    assert old_size != new_size
+    assert old_size != new_size, "prod's jump host already has this size: resize it to another in tests/variants.py"
     # The run also sets cost assumptions (test_assumptions_from_the_stack_file_change_the_usage_lines's
     # run): estimated under the same assumptions on both sides, the resize is the one cost change.
     bigger = run_with("prod", variants.prod_resized_and_busy)
