@@ -94,7 +94,7 @@ RESIZED_JUMP_HOST = "Standard_F2s_v2"
 def prod_resized_and_busy(values: dict[str, Any]) -> None:
     """prod with its jump host resized and cost assumptions set (no fixture: the tests pass this to
     `run_with`). The tests that read the whole diff (`[change] = ...`) still see one change: the
-    program ignores costAssumptions (the cost estimate reads them; the first test below proves it),
+    program ignores costAssumptions (the cost estimate reads them; the costAssumptions test proves it),
     and the cost of the resize is compared under the same assumptions on both sides. The tests of each:
     - jumpHost.vmSize: one in-place update of one property (test_offline_cli), drawn alone in its
       subnet (test_offline_topology), its cost from and to (test_offline_cost);
