@@ -11,6 +11,8 @@ from offline import diff, graph, preview, snapshot
 from offline.__main__ import _policy as policy_of
 from offline.__main__ import main
 from offline.engine import PROJECT_DIR, SECRET_PLACEHOLDER, RegisteredResource, StackRun
+from tests import variants
+from tests.topology_drawing import broken
 
 
 @pytest.fixture
@@ -128,12 +130,32 @@ def test_a_run_compared_with_itself_has_no_changes(prod):
 
 
 def test_a_changed_setting_is_an_update_of_that_property(prod, run_with):
-    changed = run_with("prod", lambda v: v.update(storageSku="Standard_GZRS"))
-    result = diff.compare(prod, changed)
-    [change] = result.changes
+    # The jump host resized (and cost assumptions, which change no resource): test_offline_cost's and
+    # test_offline_topology's run too (tests/variants.py).
+    changed = run_with("prod", variants.prod_resized_and_busy)
+    [change] = diff.compare(prod, changed).changes
+    assert (change.kind, change.resource.name) == ("update", "jump-host-vm")
+    old_size = _named(prod, "jump-host-vm").input("hardwareProfile.vmSize")
+    assert change.properties == [diff.PropertyChange("hardwareProfile.vmSize", old_size, variants.RESIZED_JUMP_HOST)]
+    assert not change.blocked
+
+
+def test_an_update_of_a_protected_resource_is_not_blocked(prod):
+    """Only a replacement or a deletion of a protected resource is refused; storageSku reaching the
+    account is test_dev_and_prod_compare_resource_by_resource's (the two stack files differ in it)."""
+    storage = _named(prod, "storage-account")
+    assert storage.protect, "prod protects its storage account: else `not blocked` proves nothing"
+
+    def to_gzrs(resources):
+        [account] = [r for r in resources if r.urn == storage.urn]
+        for inputs in (account.inputs, account.masked_inputs):  # what the diff compares, and what it shows
+            inputs["sku"]["name"] = "Standard_GZRS"
+        return resources
+
+    [change] = diff.compare(prod, broken(prod, to_gzrs)).changes
     assert (change.kind, change.resource.name) == ("update", "storage-account")
     assert change.properties == [diff.PropertyChange("sku.name", "Standard_ZRS", "Standard_GZRS")]
-    assert not change.blocked
+    assert not change.blocked and not change.loses_data
 
 
 def test_a_changed_name_replaces_and_a_protected_replacement_is_flagged(prod, run_with):
@@ -188,6 +210,9 @@ def test_dev_and_prod_compare_resource_by_resource(dev, prod):
     result = diff.compare(dev, prod)
     created = {c.resource.name for c in result.changes if c.kind == "create"}
     assert {"storage-queue-pe", "storage-table-pe", "cluster-gpu-train-compute"} <= created
+    # Each stack file's storageSku reaches its account (dev: Standard_LRS, prod: Standard_ZRS).
+    [storage] = [c for c in result.changes if c.resource.name == "storage-account"]
+    assert diff.PropertyChange("sku.name", "Standard_LRS", "Standard_ZRS", replaces=False) in storage.properties
     assert all(c.resource.type != preview.ROOT_TYPE for c in result.changes)
 
 
@@ -325,10 +350,11 @@ def test_reduced_edges_drop_only_what_another_path_implies(prod):
     assert graph.DependencyGraph.from_resources([a, b, c]).reduced_edges() == [(a.urn, b.urn), (b.urn, c.urn)]
 
     g = graph.DependencyGraph.of(prod)
+    edges = g.reduced_edges()
     reduced = graph.DependencyGraph(g.resources, {
-        urn: tuple(dep for dep, dependent in g.reduced_edges() if dependent == urn) for urn in g.resources})
+        urn: tuple(dep for dep, dependent in edges if dependent == urn) for urn in g.resources})
     assert reduced.ancestors() == g.ancestors()
-    assert len(g.reduced_edges()) < sum(len(deps) for deps in g.depends_on.values())
+    assert len(edges) < sum(len(deps) for deps in g.depends_on.values())
 
 
 def test_diagram_draws_every_resource_and_marks_the_critical_path(prod, cli, capsys):

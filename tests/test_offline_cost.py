@@ -14,6 +14,7 @@ import pytest
 from offline import cost, diff, prices, snapshot
 from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from offline.mocks import RESOURCE_KINDS
+from tests import variants
 
 
 def _resource(name: str, type_: str, **inputs) -> RegisteredResource:
@@ -27,15 +28,11 @@ def _run(*resources: RegisteredResource, config=None) -> StackRun:
     return StackRun("t", "isolated-mlops", [rg, *resources], {}, config=dict(config or {}))
 
 
-def _assume(**values):
-    return lambda v: v.update(costAssumptions=values)
-
-
 def _with_assumptions(run: StackRun, **values) -> StackRun:
     """`run` as if its stack file set costAssumptions to `values`, without running the program again
     (0.5 s a run): the program ignores the key, the estimate reads it from the run's config. The
-    whole-program run in test_assumptions_from_the_stack_file_change_the_usage_lines proves both: the
-    same resources, and this config."""
+    whole-program run in test_assumptions_from_the_stack_file_change_the_usage_lines proves both: no
+    resource changes but the resize the same run makes, and this config."""
     return dataclasses.replace(run, config={**run.config, "isolated-mlops:costAssumptions": json.dumps(values)})
 
 
@@ -159,13 +156,20 @@ def _line(est: cost.Estimate, name: str, item: str) -> cost.Line:
 
 
 def test_assumptions_from_the_stack_file_change_the_usage_lines(prod, run_with):
-    default = cost.estimate(prod)
-    assert _line(default, "aml-network-nat", "data processed").quantity == cost.DEFAULTS["natGbPerMonth"][0]
-    busy = run_with("prod", _assume(natGbPerMonth=1000, clusterHoursAtMaxNodes=100))
+    assert _line(cost.estimate(prod), "aml-network-nat", "data processed").quantity == \
+        cost.DEFAULTS["natGbPerMonth"][0]
+    # The same run resizes the jump host (test_a_changed_size_shows_from_and_to_with_its_delta's): the
+    # program ignores the assumptions, so its one resource change is the resize (tests/variants.py).
+    busy = run_with("prod", variants.prod_resized_and_busy)
+    assert variants.BUSY == {"natGbPerMonth": 1000, "clusterHoursAtMaxNodes": 100}
     assert busy.error is None, "the program accepts the key and leaves it to the estimate"
-    assert diff.compare(prod, busy).changes == [], "the program ignores the key: no resource changes"
-    assert busy.config == _with_assumptions(prod, natGbPerMonth=1000, clusterHoursAtMaxNodes=100).config, \
+    changes = [(c.resource.name, [p.path for p in c.properties]) for c in diff.compare(prod, busy).changes]
+    assert changes == [("jump-host-vm", ["hardwareProfile.vmSize"])], "the program ignores the key: no other change"
+    jump_host = "isolated-mlops:jumpHost"
+    assert {**busy.config, jump_host: None} == {**_with_assumptions(prod, **variants.BUSY).config, jump_host: None}, \
         "_with_assumptions wires the key as the engine does"
+    # The run's resources without the assumptions: the estimate the stack file gave before them.
+    default = cost.estimate(dataclasses.replace(busy, config=prod.config))
     est = cost.estimate(busy)
     nat = _line(est, "aml-network-nat", "data processed")
     assert nat.quantity == 1000 and math.isclose(nat.monthly, 1000 * 0.045)
@@ -241,10 +245,12 @@ def test_the_pull_request_comment_shows_the_change_in_cost(prod, run_with):
 
 
 def test_a_changed_size_shows_from_and_to_with_its_delta(prod, run_with):
-    old_size = _size(prod, "jump-host-vm")
-    new_size = "Standard_F2s_v2" if old_size != "Standard_F2s_v2" else "Standard_E2s_v5"
-    bigger = run_with("prod", lambda v: v["jumpHost"].update(vmSize=new_size))
-    [change] = cost.compare(cost.estimate(prod), cost.estimate(bigger))
+    old_size, new_size = _size(prod, "jump-host-vm"), variants.RESIZED_JUMP_HOST
+    assert old_size != new_size, "prod's jump host already has this size: resize it to another in tests/variants.py"
+    # The run also sets cost assumptions (test_assumptions_from_the_stack_file_change_the_usage_lines's
+    # run): estimated under the same assumptions on both sides, the resize is the one cost change.
+    bigger = run_with("prod", variants.prod_resized_and_busy)
+    [change] = cost.compare(cost.estimate(_with_assumptions(prod, **variants.BUSY)), cost.estimate(bigger))
     assert (change.name, change.what) == ("jump-host-vm", f"VM {old_size} -> VM {new_size}")
     delta = _vm_month(new_size) - (_vm_month(old_size) or 0.0)
     assert math.isclose(change.delta, delta) and change.unknown == (_vm_month(old_size) is None)

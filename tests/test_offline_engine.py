@@ -44,11 +44,12 @@ def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(prod, m
     assert len(stack_traces) >= len(prod.resources) and min(stack_traces) > 0, (
         "the run without the shortcuts took a stack trace at every registration")
 
-    assert _registrations(full_path) == _registrations(prod)
+    registered = _registrations(prod)
+    assert _registrations(full_path) == registered
     assert full_path.exports == prod.exports and full_path.logs == prod.logs
     aliases = sum(len(r.aliases) for r in prod.resources)
     assert aliases > 1000, "the comparison covers the aliases the engine resolves from specs"
-    assert sdk_shortcuts.ALIAS_URN_NOT_COMPUTED not in json.dumps(_registrations(prod))
+    assert sdk_shortcuts.ALIAS_URN_NOT_COMPUTED not in json.dumps(registered)
 
 
 class _Monitor:

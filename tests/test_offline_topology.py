@@ -27,6 +27,7 @@ from isolated_mlops.components.zones import CLOUDS
 from offline import diff, graph, topology
 from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from isolated_mlops.policy import rules
+from tests import variants
 from tests.topology_drawing import MERMAID_DIR, Drawing, _last, _name, _typed, broken, draw, read  # noqa: F401
 
 
@@ -72,10 +73,11 @@ def test_a_one_resource_change_draws_it_with_its_neighbours_only(prod):
 
 
 def test_a_resized_vm_is_drawn_alone_in_its_subnet(prod, run_with):
-    # The size test_offline_cost resizes it to: the same run.
-    drawing, count = change(prod, run_with("prod", lambda v: v["jumpHost"].update(vmSize="Standard_F2s_v2")))
+    # test_offline_cost's and test_offline_cli's run: the jump host resized, and cost assumptions the
+    # program ignores (tests/variants.py).
+    drawing, count = change(prod, run_with("prod", variants.prod_resized_and_busy))
     vm = drawing.one("VM vm-jump-mlops-prod")
-    assert drawing.classes["update"] == {vm} and "Standard_F2s_v2" in drawing.labels[vm]
+    assert drawing.classes["update"] == {vm} and variants.RESIZED_JUMP_HOST in drawing.labels[vm]
     assert count == len(_resource_nodes(drawing)) <= 15
 
 

@@ -4,8 +4,8 @@ bad change would."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import pickle
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -104,7 +104,9 @@ def _last(resource_id: str) -> str:
 
 def broken(run: StackRun, change: Callable[[list[RegisteredResource]], list[RegisteredResource]]) -> StackRun:
     """A copy of the run with its resources changed the way a bad change would change them."""
-    resources = copy.deepcopy(run.resources)
+    # A deep copy through pickle: the same plain data (strings, numbers, lists, dicts in dataclasses)
+    # in half the time of copy.deepcopy, for the twenty-odd broken runs the topology tests draw.
+    resources = pickle.loads(pickle.dumps(run.resources, protocol=pickle.HIGHEST_PROTOCOL))
     changed = change(resources)
     assert changed != run.resources, "the change changed nothing: the test would prove nothing"
     return dataclasses.replace(run, resources=changed)

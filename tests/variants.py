@@ -83,3 +83,21 @@ def dev_us_gov(values: dict[str, Any]) -> None:
     values["bastionSku"] = "Basic"
     values["network"]["privateDnsFallbackToInternet"] = False
     values.pop("hbiWorkspace")
+
+
+# prod_resized_and_busy: the usage its stack file would assume (test_offline_cost).
+BUSY = {"natGbPerMonth": 1000, "clusterHoursAtMaxNodes": 100}
+"""costAssumptions: estimate-only, so the one resource change of this run is the resize."""
+RESIZED_JUMP_HOST = "Standard_F2s_v2"
+
+
+def prod_resized_and_busy(values: dict[str, Any]) -> None:
+    """prod with its jump host resized and cost assumptions set (no fixture: the tests pass this to
+    `run_with`). The tests that read the whole diff (`[change] = ...`) still see one change: the
+    program ignores costAssumptions (the cost estimate reads them; the costAssumptions test proves it),
+    and the cost of the resize is compared under the same assumptions on both sides. The tests of each:
+    - jumpHost.vmSize: one in-place update of one property (test_offline_cli), drawn alone in its
+      subnet (test_offline_topology), its cost from and to (test_offline_cost);
+    - costAssumptions: no resource change but the resize, the usage lines they move (test_offline_cost)."""
+    values["jumpHost"]["vmSize"] = RESIZED_JUMP_HOST
+    values["costAssumptions"] = dict(BUSY)
