@@ -10,8 +10,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from isolated_mlops.components.plan import Plan
 from isolated_mlops.components.zones import CLOUDS
-from isolated_mlops.yaml_text import safe_load
 from offline.engine import StackRun
+from tests.yaml_files import load_yaml, parse_yaml  # noqa: F401 - the tests' one YAML reader, re-exported
 from isolated_mlops.policy.adapters import views
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
@@ -90,29 +90,6 @@ def check_jsonschema(*args: str | Path) -> subprocess.CompletedProcess[str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(["check-jsonschema", *argv], result.exit_code, result.stdout, result.stderr)
-
-
-# ---- YAML, as yaml.safe_load reads it, parsed once per process ----
-# The tests read the same workflows and pipelines again and again (a hundred loads of a dozen files):
-# each distinct text is parsed once per process by the package's one reader (isolated_mlops/yaml_text.py:
-# libyaml where PyYAML has it, PyYAML's own errors), and every caller is given its own deep copy (about
-# a tenth of a parse), so a test that edits what it got changes no other test's.
-_YAML_DOCUMENTS: dict[str, Any] = {}
-
-
-def parse_yaml(text: str) -> Any:
-    """`yaml.safe_load(text)`, as a copy of the document parsed the first time this text was seen."""
-    if text not in _YAML_DOCUMENTS:
-        document = safe_load(text)
-        if len(_YAML_DOCUMENTS) >= 256:
-            _YAML_DOCUMENTS.clear()
-        _YAML_DOCUMENTS[text] = document
-    return copy.deepcopy(_YAML_DOCUMENTS[text])
-
-
-def load_yaml(path: Path) -> Any:
-    """`yaml.safe_load(path.read_text())`, by `parse_yaml`."""
-    return parse_yaml(path.read_text())
 
 
 # ---- The private endpoints of a run (tests/test_platform_workspace.py, test_platform_monitoring.py) ----

@@ -7,25 +7,12 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 from pathlib import Path
 from typing import Any
 
-from isolated_mlops.yaml_text import safe_load
+from tests.yaml_files import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(text: str) -> Any:
-    return safe_load(text)
-
-
-def load_yaml(path: Path) -> Any:
-    """`yaml.safe_load(path.read_text())` by the package's one reader, each text parsed once per
-    process (as tests.helpers.load_yaml); every caller gets its own copy."""
-    return copy.deepcopy(_parsed(path.read_text()))
 
 
 def stack_setting(stack: str, key: str) -> Any:
