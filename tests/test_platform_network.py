@@ -372,8 +372,8 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
 def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
-    # US Government: the run of dev_us_gov (tests/variants.py), which changes nothing else of DNS.
-    run = run_with("dev", variants.dev_us_gov if cloud == "AzureUSGovernment" else variants.in_cloud(cloud))
+    # The runs of dev_us_gov and dev_china (tests/variants.py), whose other switches change nothing of DNS.
+    run = run_with("dev", variants.dev_us_gov) if cloud == "AzureUSGovernment" else variants.dev_china(run_with)
     assert run.error is None
     names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]
