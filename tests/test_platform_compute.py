@@ -14,9 +14,8 @@ from isolated_mlops.compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGIST
 from isolated_mlops.compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
 from offline.engine import MASK, SECRET_PLACEHOLDER, StackRun
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
 from tests import variants
-from tests.helpers import DELETE, changed, parse_yaml, violations
+from tests.helpers import DELETE, changed, parse_yaml, run_views, violations
 from tests.test_config_validation import TLS_ONLY  # prod serves models: its TLS secrets
 
 TOKEN = variants.AGENT_TOKEN
@@ -57,7 +56,7 @@ def test_clusters_pull_images_with_an_identity_that_holds_acr_pull_first(each_st
 
 
 def test_a_cluster_whose_identity_cannot_pull_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     no_role = [r for r in base if not (r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull")]
     assert len(no_role) == len(base) - 1
     assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {
@@ -79,7 +78,7 @@ def test_low_priority_option(dev: StackRun):
     {"identity": DELETE},
 ])
 def test_cluster_checks_can_fail(prod: StackRun, props: dict):
-    assert violations(changed(views(prod), lambda r: r.type == R.COMPUTE, **props), "aml-compute-private")
+    assert violations(changed(run_views(prod), lambda r: r.type == R.COMPUTE, **props), "aml-compute-private")
 
 
 def test_compute_created_after_workspace_private_endpoint(each_stack: StackRun):
@@ -91,7 +90,7 @@ def test_compute_created_after_workspace_private_endpoint(each_stack: StackRun):
 
 
 def test_compute_order_check_can_fail(prod: StackRun):
-    broken = changed(views(prod), lambda r: r.type == R.COMPUTE,
+    broken = changed(run_views(prod), lambda r: r.type == R.COMPUTE,
                      lambda r: dataclasses.replace(r, dependencies=tuple(d for d in r.dependencies if "PrivateEndpoint" not in d)))
     assert len(violations(broken, "compute-after-workspace-private-endpoint")) == 2
 
@@ -113,7 +112,7 @@ def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
     vms = each_stack.of_type(R.VM)
     assert vms and all(vm.input("securityProfile.encryptionAtHost") is True for vm in vms)
     assert violations(each_stack, "vm-encryption-at-host") == []
-    off = changed(views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
+    off = changed(run_views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
                   securityProfile__encryptionAtHost=DELETE)
     assert [v.urn for v in violations(off, "vm-encryption-at-host")] == [vm.urn for vm in vms if "agent" in vm.name]
 
@@ -123,7 +122,7 @@ def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
     {"osProfile__adminPassword": "Hunter2!Hunter2!"},
 ])
 def test_vm_password_check_can_fail(prod: StackRun, props: dict):
-    assert violations(changed(views(prod), lambda r: r.type == R.VM, **props), "vm-ssh-keys-only")
+    assert violations(changed(run_views(prod), lambda r: r.type == R.VM, **props), "vm-ssh-keys-only")
 
 
 def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
@@ -214,7 +213,7 @@ def test_the_secret_expires_with_the_token(prod: StackRun, prod_extended: StackR
     later = prod_extended  # agents.tokenExpiresOn: 2027-09-30, among other switches (tests/variants.py)
     [secret] = later.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
-    no_expiry = changed(views(prod), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
+    no_expiry = changed(run_views(prod), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
     assert violations(no_expiry, "key-vault-secret-expires")
 
 
@@ -257,10 +256,10 @@ def test_custom_data_reads_the_token_from_key_vault(prod: StackRun):
 
 
 def test_secret_in_custom_data_is_caught(prod: StackRun):
-    broken = changed(views(prod), lambda r: r.type == R.VM and "agent" in r.name,
+    broken = changed(run_views(prod), lambda r: r.type == R.VM and "agent" in r.name,
                      lambda r: dataclasses.replace(r, secret_paths=("osProfile.customData",)))
     assert violations(broken, "no-secret-in-vm-boot-data")
-    plain = changed(views(prod), lambda r: r.type == R.KEY_VAULT_SECRET,
+    plain = changed(run_views(prod), lambda r: r.type == R.KEY_VAULT_SECRET,
                     lambda r: dataclasses.replace(r, secret_paths=()))
     assert violations(plain, "key-vault-secret-is-secret")
 
