@@ -133,13 +133,16 @@ class Preview:
 
 @pytest.fixture(scope="module")
 def staging_preview(tmp_path_factory: pytest.TempPathFactory) -> Preview:
-    """README "Adding an environment": `cp Pulumi.dev.yaml Pulumi.staging.yaml` and nothing else, then
-    `python -m offline preview --stack staging --policy` in this process (tests/test_offline_preview.py
-    runs it as a child). One whole-program run, read by the two tests below."""
+    """README "Adding an environment": `cp Pulumi.dev.yaml Pulumi.staging.yaml`, its address spaces
+    moved off dev's (the one edit the README asks of every copy), then `python -m offline preview
+    --stack staging --policy` in this process (tests/test_offline_preview.py runs it as a child).
+    One whole-program run, read by the two tests below."""
     from offline import __main__ as cli
 
     dev = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
-    project = _mirror_with(tmp_path_factory.mktemp("staging"), {"staging": dev})
+    assert dev.count(" 10.110.") == dev.count(" 10.111.") == 4, "dev's two VNets and their subnets"
+    staging = dev.replace(" 10.110.", " 10.120.").replace(" 10.111.", " 10.121.")
+    project = _mirror_with(tmp_path_factory.mktemp("staging"), {"staging": staging})
     runs: list[StackRun] = []
 
     def recorded(*args: Any, **kwargs: Any) -> StackRun:
@@ -155,16 +158,19 @@ def staging_preview(tmp_path_factory: pytest.TempPathFactory) -> Preview:
 
 
 def test_new_environment_needs_only_config(staging_preview: Preview):
-    """A stack name the code has never seen, with a stack file's worth of config (dev's): no code change."""
+    """A stack name the code has never seen, with a stack file's worth of config: no code change."""
     [run] = staging_preview.runs
     assert run.error is None and (run.stack, run.project) == ("staging", "isolated-mlops")
+    vnets = run.of_type("azure-native:network:VirtualNetwork")
+    assert sorted(v.input("addressSpace.addressPrefixes")[0] for v in vnets) == ["10.120.0.0/16", "10.121.0.0/16"], \
+        "the staging file's own address spaces"
     assert run.exports["workspaceName"] == "mlw-mlops-staging"
     assert len(run.custom_resources()) > 50
 
 
 def test_a_copy_of_dev_previews_with_policy_as_documented(staging_preview: Preview):
     """No policy/config/staging.json: the default levels apply, every rule mandatory except
-    stateful-resources-protected, which the copy's `protectStatefulResources: false` turns off."""
+    stateful-resources-protected, which the copy's `protectStatefulResources: false` (dev's) turns off."""
     assert not (PROJECT_DIR / "policy" / "config" / "staging.json").exists()
     assert "isolated-mlops:protectStatefulResources: false" in (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
     preview = staging_preview
