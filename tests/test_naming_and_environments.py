@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from isolated_mlops.components import naming
-from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
+from offline.engine import PROJECT_DIR, StackRun, run_stack
 from offline.mocks import RESOURCE_KINDS, PlatformMocks
 from isolated_mlops.policy.rules import RULES
 import pulumi
@@ -108,17 +112,6 @@ def test_model_registry_name_follows_the_rest_api_pattern():
 
 
 # ---- Environments are stack files ------------------------------------------------------------
-def test_new_environment_needs_only_config():
-    """A stack name the code has never seen, with a stack file's worth of config: no code change."""
-    values = stack_values("dev")
-    values["network"]["amlVnet"] = {"addressSpace": "10.120.0.0/16", "subnets": {
-        "privateEndpoints": "10.120.0.0/24", "training": "10.120.2.0/23", "scoring": "10.120.4.0/24"}}
-    run = run_stack("staging", values=values)
-    assert run.error is None
-    assert run.exports["workspaceName"] == "mlw-mlops-staging"
-    assert len(run.custom_resources()) > 50
-
-
 def _mirror_with(tmp_path: Path, stack_files: dict[str, str]) -> Path:
     """The project (a symlink per entry) with these stack files instead of the committed ones."""
     for entry in PROJECT_DIR.iterdir():
@@ -129,24 +122,62 @@ def _mirror_with(tmp_path: Path, stack_files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def test_a_copy_of_dev_previews_with_policy_as_documented(tmp_path: Path, monkeypatch, capsys):
-    """README "Adding an environment": `cp Pulumi.dev.yaml Pulumi.staging.yaml` and nothing else.
-    No policy/config/staging.json: the default levels apply, every rule mandatory except
-    stateful-resources-protected, which the copy's `protectStatefulResources: false` turns off."""
-    assert not (PROJECT_DIR / "policy" / "config" / "staging.json").exists()
-    dev = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
-    assert "isolated-mlops:protectStatefulResources: false" in dev
-    project = _mirror_with(tmp_path, {"staging": dev})
-    # `python -m offline preview` in this process (tests/test_offline_preview.py runs it as a child).
-    from offline.__main__ import main
+@dataclass
+class Preview:
+    code: int
+    out: str
+    err: str
+    runs: list[StackRun] = field(repr=False)
+    """The runs the command made (one, unless it refused the stack file before running the program)."""
 
-    monkeypatch.setattr(sys, "path", list(sys.path))  # --project-dir puts the copy on sys.path
-    code = main(["preview", "--stack", "staging", "--policy", "--project-dir", str(project)])
-    child = capsys.readouterr()
-    assert code == 0, child.out[-2000:] + child.err[-2000:]
+
+@pytest.fixture(scope="module")
+def staging_preview(tmp_path_factory: pytest.TempPathFactory) -> Preview:
+    """README "Adding an environment": `cp Pulumi.dev.yaml Pulumi.staging.yaml`, its address spaces
+    moved off dev's (the one edit the README asks of every copy), then `python -m offline preview
+    --stack staging --policy` in this process (tests/test_offline_preview.py runs it as a child).
+    One whole-program run, read by the two tests below."""
+    from offline import __main__ as cli
+
+    dev = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    assert dev.count(" 10.110.") == dev.count(" 10.111.") == 4, "dev's two VNets and their subnets"
+    staging = dev.replace(" 10.110.", " 10.120.").replace(" 10.111.", " 10.121.")
+    project = _mirror_with(tmp_path_factory.mktemp("staging"), {"staging": staging})
+    runs: list[StackRun] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> StackRun:
+        runs.append(run_stack(*args, **kwargs))
+        return runs[-1]
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        patch.setattr(sys, "path", list(sys.path))  # --project-dir puts the copy on sys.path
+        patch.setattr(cli, "run_stack", recorded)
+        code = cli.main(["preview", "--stack", "staging", "--policy", "--project-dir", str(project)])
+    return Preview(code, out.getvalue(), err.getvalue(), runs)
+
+
+def test_new_environment_needs_only_config(staging_preview: Preview):
+    """A stack name the code has never seen, with a stack file's worth of config: no code change."""
+    [run] = staging_preview.runs
+    assert run.error is None and (run.stack, run.project) == ("staging", "isolated-mlops")
+    vnets = run.of_type("azure-native:network:VirtualNetwork")
+    assert sorted(v.input("addressSpace.addressPrefixes")[0] for v in vnets) == ["10.120.0.0/16", "10.121.0.0/16"], \
+        "the staging file's own address spaces"
+    assert run.exports["workspaceName"] == "mlw-mlops-staging"
+    assert len(run.custom_resources()) > 50
+
+
+def test_a_copy_of_dev_previews_with_policy_as_documented(staging_preview: Preview):
+    """No policy/config/staging.json: the default levels apply, every rule mandatory except
+    stateful-resources-protected, which the copy's `protectStatefulResources: false` (dev's) turns off."""
+    assert not (PROJECT_DIR / "policy" / "config" / "staging.json").exists()
+    assert "isolated-mlops:protectStatefulResources: false" in (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    preview = staging_preview
+    assert preview.code == 0, preview.out[-2000:] + preview.err[-2000:]
     # Every rule runs but stateful-resources-protected, which dev's copy disables by its own file.
     assert (f"Policy (staging): {len(RULES) - 1} rules, no violations; levels from the default of policy/enforcement.py, "
-            "as there is no policy/config/staging.json.") in child.out
+            "as there is no policy/config/staging.json.") in preview.out
 
 
 def test_a_copy_of_dev_held_to_protection_names_the_key_that_fixes_it(dev: StackRun):

@@ -10,8 +10,7 @@ import pytest
 from isolated_mlops.components.config import ConfigError, validate
 from offline.engine import StackRun, stack_values
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
-from tests.helpers import changed, violations, without
+from tests.helpers import changed, run_views, violations, without
 from tests.variants import ML_IDENTITY
 from isolated_mlops.workspace.alerts import DRIFT_COLUMNS, DRIFT_STREAM, DRIFT_TABLE, FAILED_RUNS_METRIC, drift_query
 
@@ -46,7 +45,7 @@ def test_drift_ingestion_is_private_and_exported(each_stack: StackRun):
 
 
 def test_public_or_unscoped_collection_endpoint_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     opened = changed(base, lambda r: r.type == R.DATA_COLLECTION_ENDPOINT, networkAcls__publicNetworkAccess="Enabled")
     assert [v.message for v in violations(opened, "data-collection-endpoint-private")][0].startswith("set networkAcls")
     [dce] = prod.of_type(R.DATA_COLLECTION_ENDPOINT)
@@ -84,7 +83,7 @@ def test_dev_switches_alerts_off_but_keeps_the_drift_table(dev: StackRun):
 
 
 def test_alert_without_receiver_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     mute = changed(base, lambda r: r.type == R.ACTION_GROUP and "notify" in r.props["actionGroupName"],
                    emailReceivers=[])
     assert len(violations(mute, "alerts-reach-a-receiver")) == 1
@@ -100,7 +99,7 @@ def test_alert_without_receiver_is_caught(prod: StackRun):
     ("https://user:pw@example.com/hook", "user:password@"),
 ])
 def test_plain_credential_in_a_webhook_is_caught_unless_secret(prod: StackRun, url: str, key: str):
-    base = views(prod)
+    base = run_views(prod)
 
     def retrain(r):
         return r.type == R.ACTION_GROUP and "retrain" in r.props["actionGroupName"]

@@ -12,13 +12,13 @@ import pytest
 from isolated_mlops.components.roles import ACR_PULL, READER
 from isolated_mlops.compute.agents import KEY_VAULT_SECRETS_USER_ROLE_ID, REGISTRATION_SECRET_NAME
 from isolated_mlops.compute.cloud_init import CONFIG_PATH, PROGRAM_PATH, AgentBootstrap, github_api_registration_endpoint, render_config
-from offline.engine import MASK, StackRun, run_stack
+from offline.engine import MASK, SECRET_PLACEHOLDER, StackRun
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
-from tests.helpers import DELETE, changed, parse_yaml, violations
+from tests import variants
+from tests.helpers import DELETE, changed, parse_yaml, run_views, violations
 from tests.test_config_validation import TLS_ONLY  # prod serves models: its TLS secrets
 
-TOKEN = "pat-0123456789abcdefghij-unit-test-token"
+TOKEN = variants.AGENT_TOKEN
 
 
 # ---- Compute clusters ------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def test_clusters_pull_images_with_an_identity_that_holds_acr_pull_first(each_st
 
 
 def test_a_cluster_whose_identity_cannot_pull_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     no_role = [r for r in base if not (r.type == R.ROLE_ASSIGNMENT and r.name == "cluster-identity-acr-pull")]
     assert len(no_role) == len(base) - 1
     assert {v.urn for v in violations(no_role, "compute-can-pull-images")} == {
@@ -78,7 +78,7 @@ def test_low_priority_option(dev: StackRun):
     {"identity": DELETE},
 ])
 def test_cluster_checks_can_fail(prod: StackRun, props: dict):
-    assert violations(changed(views(prod), lambda r: r.type == R.COMPUTE, **props), "aml-compute-private")
+    assert violations(changed(run_views(prod), lambda r: r.type == R.COMPUTE, **props), "aml-compute-private")
 
 
 def test_compute_created_after_workspace_private_endpoint(each_stack: StackRun):
@@ -90,7 +90,7 @@ def test_compute_created_after_workspace_private_endpoint(each_stack: StackRun):
 
 
 def test_compute_order_check_can_fail(prod: StackRun):
-    broken = changed(views(prod), lambda r: r.type == R.COMPUTE,
+    broken = changed(run_views(prod), lambda r: r.type == R.COMPUTE,
                      lambda r: dataclasses.replace(r, dependencies=tuple(d for d in r.dependencies if "PrivateEndpoint" not in d)))
     assert len(violations(broken, "compute-after-workspace-private-endpoint")) == 2
 
@@ -112,7 +112,7 @@ def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
     vms = each_stack.of_type(R.VM)
     assert vms and all(vm.input("securityProfile.encryptionAtHost") is True for vm in vms)
     assert violations(each_stack, "vm-encryption-at-host") == []
-    off = changed(views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
+    off = changed(run_views(each_stack), lambda r: r.type == R.VM and "agent" in r.name,
                   securityProfile__encryptionAtHost=DELETE)
     assert [v.urn for v in violations(off, "vm-encryption-at-host")] == [vm.urn for vm in vms if "agent" in vm.name]
 
@@ -122,7 +122,7 @@ def test_every_vm_encrypts_at_the_host(each_stack: StackRun):
     {"osProfile__adminPassword": "Hunter2!Hunter2!"},
 ])
 def test_vm_password_check_can_fail(prod: StackRun, props: dict):
-    assert violations(changed(views(prod), lambda r: r.type == R.VM, **props), "vm-ssh-keys-only")
+    assert violations(changed(run_views(prod), lambda r: r.type == R.VM, **props), "vm-ssh-keys-only")
 
 
 def test_jump_host_and_agents_live_in_the_bastion_vnet(prod: StackRun):
@@ -156,9 +156,14 @@ def test_agent_count_zero_creates_no_agent_resources(run_with):
 
 
 # ---- The registration token ------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def prod_with_token() -> StackRun:
-    run = run_stack("prod", secrets={"agentRegistrationToken": TOKEN, **TLS_ONLY})
+# Where the token lands is read twice: in dev_china (tests/variants.py), whose token is a value no
+# other secret has, so that finding it names the token; and in prod, which serves models and so has
+# more resources a token could leak into, whose run the engine gave one placeholder for every secret
+# (the token and the TLS certificate and key; run_stack's default): finding it there names a secret,
+# if not which one (the Key Vault secret below holds it: the registration token's).
+@pytest.fixture
+def dev_china(run_with) -> StackRun:
+    run = variants.dev_china(run_with)
     assert run.error is None
     return run
 
@@ -189,50 +194,53 @@ def _strings(value):
             yield from _strings(v)
 
 
-def test_token_lands_only_in_key_vault_as_a_secret(prod_with_token: StackRun):
-    holders = [r for r in prod_with_token.resources if TOKEN in json.dumps(r.inputs)]
-    assert [r.type for r in holders] == [R.KEY_VAULT_SECRET]
-    [secret] = holders
-    assert secret.secret_paths == ["properties.value"]
-    assert secret.masked_inputs["properties"]["value"] == MASK
-    assert secret.input("secretName") == REGISTRATION_SECRET_NAME
-    assert violations(prod_with_token, "key-vault-secret-is-secret") == []
+def test_token_lands_only_in_key_vault_as_a_secret(dev_china: StackRun, prod: StackRun):
+    for run, token in ((dev_china, TOKEN), (prod, SECRET_PLACEHOLDER)):
+        holders = [r for r in run.resources if token in json.dumps(r.inputs)]
+        assert [r.type for r in holders] == [R.KEY_VAULT_SECRET], run.stack
+        [secret] = holders
+        assert secret.secret_paths == ["properties.value"]
+        assert secret.masked_inputs["properties"]["value"] == MASK
+        assert secret.input("secretName") == REGISTRATION_SECRET_NAME
+        assert violations(run, "key-vault-secret-is-secret") == []
 
 
-def test_the_secret_expires_with_the_token(prod_with_token: StackRun, prod_extended: StackRun):
+def test_the_secret_expires_with_the_token(prod: StackRun, prod_extended: StackRun):
     """agents.tokenExpiresOn (2027-03-01 in the stack file) becomes the secret's `exp`: seconds at 00:00 UTC."""
-    [secret] = prod_with_token.of_type(R.KEY_VAULT_SECRET)
+    [secret] = prod.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1803859200  # 2027-03-01T00:00:00Z
-    assert violations(prod_with_token, "key-vault-secret-expires") == []
+    assert violations(prod, "key-vault-secret-expires") == []
     later = prod_extended  # agents.tokenExpiresOn: 2027-09-30, among other switches (tests/variants.py)
     [secret] = later.of_type(R.KEY_VAULT_SECRET)
     assert secret.input("properties.attributes.expires") == 1822262400  # 2027-09-30T00:00:00Z
-    no_expiry = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
+    no_expiry = changed(run_views(prod), lambda r: r.type == R.KEY_VAULT_SECRET, properties__attributes=DELETE)
     assert violations(no_expiry, "key-vault-secret-expires")
 
 
-def test_token_never_in_plain_text(prod_with_token: StackRun):
-    leaks = [s for s in _every_plain_string(prod_with_token) if TOKEN in s]
-    assert leaks == []
+def test_token_never_in_plain_text(dev_china: StackRun, prod: StackRun):
+    for run, token in ((dev_china, TOKEN), (prod, SECRET_PLACEHOLDER)):
+        leaks = [s for s in _every_plain_string(run) if token in s]
+        assert leaks == [], run.stack
 
 
-def test_plain_text_scan_can_fail(prod_with_token: StackRun):
+@pytest.mark.parametrize("token", [TOKEN, SECRET_PLACEHOLDER])
+def test_plain_text_scan_can_fail(prod: StackRun, token: str):
     """The scan above must see custom data: a token rendered into cloud-init would be found."""
-    leaked = dataclasses.replace(prod_with_token, resources=[*prod_with_token.resources])
+    leaked = dataclasses.replace(prod, resources=[*prod.resources])
     vm = next(r for r in leaked.resources if r.type == R.VM)
     leaked.resources[leaked.resources.index(vm)] = dataclasses.replace(
         vm, masked_inputs={**vm.masked_inputs, "osProfile": {
-            "customData": base64.b64encode(f"#!/bin/bash\nTOKEN={TOKEN}\n".encode()).decode()}})
-    assert any(TOKEN in s for s in _every_plain_string(leaked))
+            "customData": base64.b64encode(f"#!/bin/bash\nTOKEN={token}\n".encode()).decode()}})
+    assert any(token in s for s in _every_plain_string(leaked))
 
 
-def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
+def test_custom_data_reads_the_token_from_key_vault(prod: StackRun):
     """Custom data installs the registration service; its configuration names where the secret is."""
-    [vault] = prod_with_token.of_type(R.KEY_VAULT)
+    [vault] = prod.of_type(R.KEY_VAULT)
     # The agents' identity (the clusters have their own, for AcrPull).
-    [identity] = [r for r in prod_with_token.resources
+    [identity] = [r for r in prod.resources
                   if r.type == "azure-native:managedidentity:UserAssignedIdentity" and r.name.startswith("ci-agents")]
-    for vm in [v for v in prod_with_token.of_type(R.VM) if "agent" in v.name]:
+    for vm in [v for v in prod.of_type(R.VM) if "agent" in v.name]:
         assert "osProfile.customData" not in vm.secret_paths
         document = base64.b64decode(vm.input("osProfile.customData")).decode()
         assert document.startswith("#cloud-config\n")
@@ -244,14 +252,14 @@ def test_custom_data_reads_the_token_from_key_vault(prod_with_token: StackRun):
         assert config["key_vault_resource"] == "https://vault.azure.net"
         assert "169.254.169.254/metadata/identity/oauth2/token" in files[PROGRAM_PATH]
         assert "--token" not in document, "a token on a command line is visible in ps"
-    assert violations(prod_with_token, "no-secret-in-vm-boot-data") == []
+    assert violations(prod, "no-secret-in-vm-boot-data") == []
 
 
-def test_secret_in_custom_data_is_caught(prod_with_token: StackRun):
-    broken = changed(views(prod_with_token), lambda r: r.type == R.VM and "agent" in r.name,
+def test_secret_in_custom_data_is_caught(prod: StackRun):
+    broken = changed(run_views(prod), lambda r: r.type == R.VM and "agent" in r.name,
                      lambda r: dataclasses.replace(r, secret_paths=("osProfile.customData",)))
     assert violations(broken, "no-secret-in-vm-boot-data")
-    plain = changed(views(prod_with_token), lambda r: r.type == R.KEY_VAULT_SECRET,
+    plain = changed(run_views(prod), lambda r: r.type == R.KEY_VAULT_SECRET,
                     lambda r: dataclasses.replace(r, secret_paths=()))
     assert violations(plain, "key-vault-secret-is-secret")
 

@@ -12,8 +12,7 @@ from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, READER
 from isolated_mlops.components.zones import CLOUDS
 from offline.engine import StackRun
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
-from tests.helpers import DELETE, ZONES, changed, stack_plan, violations, without  # noqa: F401
+from tests.helpers import DELETE, ZONES, changed, run_views, stack_plan, violations, without  # noqa: F401
 from tests.helpers import endpoints_by_group as _endpoints, zones_of as _zones_of  # noqa: F401
 
 
@@ -66,21 +65,21 @@ def test_monitoring_reachable_only_through_its_private_link_scope(each_stack: St
         {"privateEndpointConnectionName": "pe-x", "queryAccessMode": "PrivateOnly"}]}, "exclusion"),
 ])
 def test_opening_monitoring_or_closing_the_scope_is_caught(prod: StackRun, type_: str, props: dict, text: str):
-    broken = changed(views(prod), lambda r: r.type == type_, **props)
+    broken = changed(run_views(prod), lambda r: r.type == type_, **props)
     [v] = violations(broken, "monitoring-private")
     assert text in v.message and prod.by_urn(v.urn).type == type_
 
 
 def test_scope_without_access_modes_is_open_by_default(prod: StackRun):
     """Azure's default for both modes is Open (the REST spec's AccessModeSettings): unset is accepted."""
-    unset = changed(views(prod), lambda r: r.type == R.PRIVATE_LINK_SCOPE, accessModeSettings=DELETE)
+    unset = changed(run_views(prod), lambda r: r.type == R.PRIVATE_LINK_SCOPE, accessModeSettings=DELETE)
     assert violations(unset, "monitoring-private") == []
 
 
 @pytest.mark.parametrize("scoped_name, type_", [("monitoring-logs-scoped", R.LOG_ANALYTICS),
                                                  ("monitoring-appinsights-scoped", R.APP_INSIGHTS)])
 def test_monitored_resource_not_scoped_is_caught(prod: StackRun, scoped_name: str, type_: str):
-    base = views(prod)
+    base = run_views(prod)
     [target] = [r for r in base if r.type == type_]
     unscoped = without(base, lambda r: r.type == R.SCOPED_RESOURCE and r.name == scoped_name)
     assert [v.urn for v in violations(unscoped, "monitoring-in-private-link-scope")] == [target.urn]
@@ -92,7 +91,7 @@ def test_monitored_resource_not_scoped_is_caught(prod: StackRun, scoped_name: st
 
 
 def test_azure_monitor_endpoint_missing_or_missing_a_zone_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     [scope] = [r for r in base if r.type == R.PRIVATE_LINK_SCOPE]
     no_endpoint = without(base, lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "monitoring-azuremonitor-pe")
     [v] = violations(no_endpoint, "private-targets-have-endpoints")
@@ -113,7 +112,7 @@ def test_azure_monitor_endpoint_missing_or_missing_a_zone_is_caught(prod: StackR
 def test_shared_blob_zone_declared_twice_is_caught(prod: StackRun):
     """Storage's blob endpoint and Azure Monitor's share one zone: a second declaration of it would be a
     second resource managing the same Azure zone, its links and records."""
-    base = views(prod)
+    base = run_views(prod)
     [blob] = [r for r in base if r.type == R.PRIVATE_ZONE and r.props["privateZoneName"] == "privatelink.blob.core.windows.net"]
     # Same name, same resource group: the same ARM id, declared by a second resource.
     again = dataclasses.replace(blob, urn=blob.urn.replace("::private-dns-", "::monitoring-"), name="monitoring-blob")
@@ -153,7 +152,7 @@ def test_resource_logs_go_to_log_analytics(each_stack: StackRun):
 
 
 def test_a_resource_without_diagnostics_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     no_blob = without(base, lambda r: r.type == R.DIAGNOSTIC_SETTING and r.name == "diagnostics-storage-blob")
     [account] = prod.of_type(R.STORAGE)
     assert [v.urn for v in violations(no_blob, "diagnostics-to-log-analytics")] == [account.urn]

@@ -10,9 +10,8 @@ import pytest
 from isolated_mlops.components.zones import CLOUDS, storage_group_ids
 from offline.engine import StackRun, stack_values
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
 from tests import variants
-from tests.helpers import DELETE, changed, of_type, violations, without
+from tests.helpers import DELETE, changed, of_type, run_views, violations, without
 
 
 def _vnet(run: StackRun, role: str):
@@ -41,7 +40,7 @@ def test_subnets_inside_their_vnet_and_not_overlapping(each_stack: StackRun):
 
 
 def test_address_space_check_catches_overlap_and_escape(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     is_aml = lambda r: r.type == R.VNET and r.props["virtualNetworkName"].startswith("vnet-aml-")  # noqa: E731
     overlapping_vnets = changed(base, is_aml, addressSpace__addressPrefixes=["10.11.0.0/16"])
     assert any("cannot be peered" in v.message for v in violations(overlapping_vnets, "address-spaces"))
@@ -71,7 +70,7 @@ def test_private_endpoint_subnet_check_can_fail(prod: StackRun, value):
             if value is not DELETE:
                 subnet["privateEndpointNetworkPolicies"] = value
         return dataclasses.replace(r, props={**r.props, "subnets": subnets})
-    broken = changed(views(prod), lambda r: r.type == R.VNET, set_policies)
+    broken = changed(run_views(prod), lambda r: r.type == R.VNET, set_policies)
     [v] = violations(broken, "private-endpoint-subnet-policies")
     assert "snet-private-endpoints" in v.message and "NetworkSecurityGroupEnabled" in v.message
 
@@ -155,7 +154,7 @@ def _edit_rules(name: str, edit):
 def test_an_nsg_without_the_vnet_deny_is_caught(prod: StackRun):
     match, change = _edit_rules("access-network-nsg-jumpHost",
                                 lambda rules: [x for x in rules if x["name"] != "DenyVnetInbound"])
-    [v] = violations(changed(views(prod), match, change), "no-lateral-from-vnet")
+    [v] = violations(changed(run_views(prod), match, change), "no-lateral-from-vnet")
     assert "AllowVnetInBound (65000)" in v.message and prod.by_urn(v.urn).name == "access-network-nsg-jumpHost"
 
 
@@ -179,7 +178,7 @@ def test_an_nsg_without_the_vnet_deny_is_caught(prod: StackRun):
 ])
 def test_lateral_paths_are_caught(prod: StackRun, edit, text: str):
     match, change = _edit_rules("access-network-nsg-agents", edit)
-    [v] = violations(changed(views(prod), match, change), "no-lateral-from-vnet")
+    [v] = violations(changed(run_views(prod), match, change), "no-lateral-from-vnet")
     assert text in v.message
 
 
@@ -188,7 +187,7 @@ def test_internet_admin_port_check_can_fail(prod: StackRun, source: str, port: s
     open_rule = {"name": "oops", "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
                  "sourceAddressPrefix": source, "sourcePortRange": "*", "destinationAddressPrefix": "*",
                  "destinationPortRange": port}
-    broken = changed(views(prod), lambda r: r.type == R.NSG,
+    broken = changed(run_views(prod), lambda r: r.type == R.NSG,
                      lambda r: dataclasses.replace(r, props={**r.props, "securityRules": [*r.props["securityRules"], open_rule]}))
     assert violations(broken, "no-internet-admin-ports")
 
@@ -222,7 +221,7 @@ def test_peering_declared_both_ways(each_stack: StackRun):
 
 
 def test_one_way_peering_is_caught(prod: StackRun):
-    one_way = without(views(prod), lambda r: r.type == R.PEERING and r.name.endswith("bastion-to-aml"))
+    one_way = without(run_views(prod), lambda r: r.type == R.PEERING and r.name.endswith("bastion-to-aml"))
     assert violations(one_way, "peering-both-directions")
 
 
@@ -251,7 +250,7 @@ def test_zone_linked_to_every_vnet(each_stack: StackRun):
 
 
 def test_missing_zone_link_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     unlinked = without(base, lambda r: r.type == R.ZONE_LINK and "vaultcore" in r.name and r.name.endswith("-bastion"))
     [v] = violations(unlinked, "zone-linked-to-every-vnet")
     assert "vaultcore" in v.message and "vnet-bastion" in v.message
@@ -298,7 +297,7 @@ def test_bastion_standard_on_a_26_or_larger_subnet(each_stack: StackRun):
 
 
 def test_small_bastion_subnet_or_basic_sku_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
 
     def shrink(r):
         subnets = [dict(s, addressPrefix="10.11.0.0/27") if s["name"] == "AzureBastionSubnet" else s for s in r.props["subnets"]]
@@ -339,7 +338,7 @@ def test_no_public_ip_but_bastions_accepts_inbound(each_stack: StackRun):
 
 
 def test_stray_public_ip_or_nic_public_ip_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     [bastion_ip] = [r for r in of_type(base, R.PUBLIC_IP) if "bastion" in r.name]
     stray = [*base, dataclasses.replace(bastion_ip, urn=bastion_ip.urn + "-stray", name="stray")]
     assert violations(stray, "only-bastion-inbound-public-ip")
@@ -372,8 +371,8 @@ def test_shared_blob_zone_declared_once_and_linked_to_every_vnet(each_stack: Sta
 
 @pytest.mark.parametrize("cloud", ["AzureUSGovernment", "AzureChinaCloud"])
 def test_sovereign_cloud_monitor_zones_share_its_blob_zone(run_with, cloud: str):
-    # US Government: the run of dev_us_gov (tests/variants.py), which changes nothing else of DNS.
-    run = run_with("dev", variants.dev_us_gov if cloud == "AzureUSGovernment" else variants.in_cloud(cloud))
+    # The runs of dev_us_gov and dev_china (tests/variants.py), whose other switches change nothing of DNS.
+    run = run_with("dev", variants.dev_us_gov) if cloud == "AzureUSGovernment" else variants.dev_china(run_with)
     assert run.error is None
     names = [r.input("privateZoneName") for r in run.of_type(R.PRIVATE_ZONE)]
     [storage_blob] = CLOUDS[cloud].zones_by_group_id["blob"]

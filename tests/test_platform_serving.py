@@ -15,11 +15,10 @@ from isolated_mlops.components.roles import ACR_PULL, NETWORK_CONTRIBUTOR, PRIVA
 from isolated_mlops.components.serving_config import SURGE_NODES, ServingConfig
 from isolated_mlops.components import catalogue
 from isolated_mlops.policy.rules import serving as S
-from isolated_mlops.policy.adapters import views
 from isolated_mlops.policy.rules import ResourceView, evaluate
 from isolated_mlops.workspace.alerts import serving_error_query, serving_latency_query
 from offline.engine import SECRET_PLACEHOLDER, StackRun
-from tests.helpers import DELETE, changed, violations
+from tests.helpers import DELETE, changed, run_views, violations
 from tests.test_config_validation import TLS_ONLY, _all, _delete, _set, at, check, problems_of
 
 AKS, EXTENSION, NAMESPACE = catalogue.AKS, catalogue.K8S_EXTENSION, catalogue.AKS_NAMESPACE
@@ -64,7 +63,7 @@ def test_extension_is_inference_only_internal_and_https(prod: StackRun):
     # The certificate and key travel base64-encoded, as protected settings, and stay Pulumi secrets.
     protected = ext.input("configurationProtectedSettings")
     assert base64.b64decode(protected["scoringFe.sslCert"]).decode() == SECRET_PLACEHOLDER
-    [view] = [v for v in views(prod) if v.type == EXTENSION]
+    [view] = [v for v in run_views(prod) if v.type == EXTENSION]
     assert "configurationProtectedSettings" in view.secret_paths
 
 
@@ -222,7 +221,7 @@ def test_capacity_counts_every_pod_address():
 # ---- The rules, each able to fail ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def base(prod: StackRun) -> list[ResourceView]:
-    return views(prod)
+    return run_views(prod)
 
 
 def _is(type_: str) -> Callable[[ResourceView], bool]:

@@ -10,8 +10,7 @@ from isolated_mlops.components.roles import AZUREML_REGISTRY_USER, READER
 from isolated_mlops.components.zones import CLOUDS
 from offline.engine import StackRun
 from isolated_mlops.policy import rules as R
-from isolated_mlops.policy.adapters import views
-from tests.helpers import DELETE, ZONES, changed, stack_plan, violations, without  # noqa: F401
+from tests.helpers import DELETE, ZONES, changed, run_views, stack_plan, violations, without  # noqa: F401
 from tests.helpers import endpoints_by_group as _endpoints, zones_of as _zones_of  # noqa: F401
 from tests.variants import DELIVERY_IDENTITIES
 
@@ -54,7 +53,7 @@ def test_endpoint_targets_its_resource(prod: StackRun):
 
 
 def test_incomplete_zone_group_is_caught(prod: StackRun):
-    base = views(prod)
+    base = run_views(prod)
     notebooks = [r.urn for r in base if r.type == R.PRIVATE_ZONE and "notebooks" in r.name]
     half = changed(base, lambda r: r.type == R.ZONE_GROUP and "workspace" in r.name,
                    lambda r: r.__class__(**{**r.__dict__, "property_dependencies": {
@@ -67,7 +66,7 @@ def test_incomplete_zone_group_is_caught(prod: StackRun):
 
 
 def test_missing_endpoint_is_caught(prod: StackRun):
-    no_file = without(views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "storage-file-pe")
+    no_file = without(run_views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == "storage-file-pe")
     [v] = violations(no_file, "private-targets-have-endpoints")
     assert "'file'" in v.message
 
@@ -101,7 +100,7 @@ def test_storage_hardened(each_stack: StackRun):
       "providers/Microsoft.MachineLearningServices/workspaces/someone-else"}]}, "resourceAccessRules"),
 ])
 def test_storage_that_does_not_admit_its_workspace_is_caught(prod: StackRun, props: dict, text: str):
-    [v] = violations(changed(views(prod), lambda r: r.type == R.STORAGE, **props), "storage-admits-its-workspace")
+    [v] = violations(changed(run_views(prod), lambda r: r.type == R.STORAGE, **props), "storage-admits-its-workspace")
     assert text in v.message
 
 
@@ -183,7 +182,7 @@ def test_app_insights_workspace_based(each_stack: StackRun):
     (R.WORKSPACE, {"serverlessComputeSettings__serverlessComputeNoPublicIP": False}, "aml-workspace-private"),
 ])
 def test_hardening_checks_can_fail(prod: StackRun, type_: str, props: dict, rule: str):
-    broken = changed(views(prod), lambda r: r.type == type_, **props)
+    broken = changed(run_views(prod), lambda r: r.type == type_, **props)
     assert violations(broken, rule)
 
 
@@ -211,7 +210,7 @@ def test_image_build_compute_is_a_cluster_of_the_stack(each_stack: StackRun):
 
 
 def test_image_build_compute_check_can_fail(prod: StackRun):
-    broken = changed(views(prod), lambda r: r.type == R.WORKSPACE, imageBuildCompute="optional-cluster")
+    broken = changed(run_views(prod), lambda r: r.type == R.WORKSPACE, imageBuildCompute="optional-cluster")
     assert violations(broken, "image-build-compute-exists")
 
 
@@ -295,7 +294,7 @@ def test_model_registry_shares_the_workspace_api_zone(prod: StackRun):
     ("model-registry-storage-blob-pe", "'blob'"),
 ])
 def test_model_registry_without_an_endpoint_is_caught(prod: StackRun, endpoint: str, group: str):
-    missing = without(views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == endpoint)
+    missing = without(run_views(prod), lambda r: r.type == R.PRIVATE_ENDPOINT and r.name == endpoint)
     [v] = violations(missing, "private-targets-have-endpoints")
     assert v.urn == prod.of_type(R.ML_REGISTRY)[0].urn and group in v.message
 
@@ -309,7 +308,7 @@ def test_model_registry_without_an_endpoint_is_caught(prod: StackRun, endpoint: 
         {"systemCreatedStorageAccount": {"allowBlobPublicAccess": True}}]}]}, "allowBlobPublicAccess"),
 ])
 def test_open_model_registry_is_caught(prod: StackRun, props: dict, text: str):
-    [v] = violations(changed(views(prod), lambda r: r.type == R.ML_REGISTRY, **props), "model-registry-private")
+    [v] = violations(changed(run_views(prod), lambda r: r.type == R.ML_REGISTRY, **props), "model-registry-private")
     assert text in v.message
 
 
@@ -327,7 +326,7 @@ def test_delivery_identities_are_registry_users(prod: StackRun, prod_extended: S
 
 
 def test_unprotected_model_registry_in_prod_is_caught(prod: StackRun):
-    [v] = violations(changed(views(prod), lambda r: r.type == R.ML_REGISTRY,
+    [v] = violations(changed(run_views(prod), lambda r: r.type == R.ML_REGISTRY,
                              lambda r: dataclasses.replace(r, protect=False)), "stateful-resources-protected")
     assert v.urn == prod.of_type(R.ML_REGISTRY)[0].urn
 

@@ -5,7 +5,8 @@ Each switch touches resources no other switch here touches, and each test reads 
 switch changes (a resource's property, a role assignment of its own role, a log line), so a switch
 still fails its test when the program ignores it. A test that reads the whole diff or the whole cost
 change (`[change] = ...`) keeps a run of its own change: see `run_with` in conftest.py.
-The fixtures are in conftest.py (`dev_switched`, `dev_us_gov`, `prod_extended`).
+The fixtures are in conftest.py (`dev_switched`, `dev_us_gov`, `prod_extended`); `dev_china` is a
+function of `run_with`, as its run also passes a secret.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def in_cloud(cloud: str) -> Callable[[dict[str, Any]], None]:
         values.update(cloud=cloud, location=region)
         values["jumpHost"]["vmSize"] = values["agents"]["vmSize"] = "Standard_D2s_v5"
     return change
+
+
+AGENT_TOKEN = "pat-0123456789abcdefghij-unit-test-token"
+"""dev_china's agentRegistrationToken: a value no other secret has (the engine hands every secret the
+same placeholder), so a test can tell where the token, and only the token, lands (test_platform_compute)."""
+
+
+def dev_china(run_with: Callable[..., Any]) -> Any:
+    """dev moved to Azure China (its zone names: test_platform_network), run with its own registration
+    token (test_platform_compute: where the token lands). The token goes to the Key Vault secret and
+    nowhere else, the cloud to zone names and regions: neither test reads what the other switch changes.
+    (Not a conftest fixture: tests in two files share it through `run_with`'s cache.)"""
+    return run_with("dev", in_cloud("AzureChinaCloud"), secrets={"agentRegistrationToken": AGENT_TOKEN})
 
 
 def dev_us_gov(values: dict[str, Any]) -> None:
