@@ -82,11 +82,13 @@ def run_key(stack: str, values: Any, **kwargs: Any) -> str:
 def runs(shared_runs: SharedRuns) -> dict[str, StackRun]:
     """Every stack file, run once, unchanged."""
     from offline.engine import run_stack, stack_values
+    from tests.helpers import share_views
 
     wanted = [(run_key(stack, stack_values(stack)), functools.partial(run_stack, stack)) for stack in STACKS]
     results = dict(zip(STACKS, shared_runs.get_all(wanted)))
     for stack, run in results.items():
         assert run.error is None, f"{stack}: {run.error}"
+        share_views(run)
     # These two runs and the program's modules live for the whole session: out of the collector's way.
     gc.collect()
     gc.freeze()

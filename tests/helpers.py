@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import subprocess
-import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
@@ -18,22 +17,24 @@ from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
-_VIEWS: dict[int, tuple[weakref.ref[StackRun], list[Any], int, tuple[ResourceView, ...]]] = {}
+_SHARED: dict[int, list[Any]] = {}  # id(run) -> [run, its views or None until first asked]
+
+
+def share_views(run: StackRun) -> None:
+    """Mark a run that lives all session and that no test changes (the `runs` fixture's dev and prod):
+    its policy views are then built once (8 ms for prod; the platform tests ask ~170 times). Any other
+    run, such as `run_with`'s copy that a test may change in place, is viewed afresh each time."""
+    _SHARED[id(run)] = [run, None]
 
 
 def run_views(run: StackRun) -> list[ResourceView]:
-    """`views(run)`, built once per run object while it lives (8 ms for prod's; the platform tests
-    ask for the session's runs' about 170 times). The views are shared, as the runs are: tests change
-    copies (`changed`, `without`, `dataclasses.replace`), never them. A run given another resource
-    list, or whose list grew or shrank, is viewed again."""
-    key = id(run)
-    hit = _VIEWS.get(key)
-    if hit is None or hit[0]() is not run or hit[1] is not run.resources or hit[2] != len(run.resources):
-        # Forgotten when the run goes: a later object at the same address is another run.
-        hit = (weakref.ref(run, lambda _, key=key: _VIEWS.pop(key, None)), run.resources, len(run.resources),
-               tuple(views(run)))
-        _VIEWS[key] = hit
-    return list(hit[3])
+    """`views(run)`: once per session for a shared run (`share_views`), else built now."""
+    shared = _SHARED.get(id(run))
+    if shared is None or shared[0] is not run:
+        return views(run)
+    if shared[1] is None:
+        shared[1] = tuple(views(run))
+    return list(shared[1])
 
 
 def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:
