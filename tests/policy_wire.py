@@ -55,8 +55,9 @@ class Wire:
         self.hidden |= {r.outputs["result"] for r in run.resources if first_preview and r.type.startswith("random:")}
         # One search for all of them; a value hides one if it contains it.
         self._hides = re.compile("|".join(re.escape(h) for h in sorted(self.hidden))).search if self.hidden else None
-        # What each registration looks like on the wire, made once per Wire (callers copy to change it).
-        self._made: dict[tuple[str, int], tuple[RegisteredResource, dict]] = {}
+        # What each registration looks like on the wire (and its messages), made once per Wire (callers
+        # copy to change it).
+        self._made: dict[tuple[str, int], tuple[RegisteredResource, Any]] = {}
 
     @classmethod
     def of(cls, run: StackRun, first_preview: bool) -> "Wire":
@@ -66,7 +67,7 @@ class Wire:
             _WIRES[key] = cls(run, first_preview)
         return _WIRES[key]
 
-    def _once(self, kind: str, r: RegisteredResource, make: Callable[[RegisteredResource], dict]) -> dict:
+    def once(self, kind: str, r: RegisteredResource, make: Callable[[RegisteredResource], Any]) -> Any:
         key = (kind, id(r))
         if key not in self._made or self._made[key][0] is not r:
             self._made[key] = (r, make(r))
@@ -83,10 +84,10 @@ class Wire:
 
     def inputs(self, r: RegisteredResource) -> dict:
         """(Shared: copy before changing.)"""
-        return self._once("inputs", r, self._inputs)
+        return self.once("inputs", r, self._inputs)
 
     def outputs(self, r: RegisteredResource) -> dict:
-        return self._once("outputs", r, self._outputs)
+        return self.once("outputs", r, self._outputs)
 
     def _inputs(self, r: RegisteredResource) -> dict:
         values = self._blank(copy.deepcopy(r.inputs))
@@ -118,28 +119,35 @@ def _options_pb(r: RegisteredResource) -> proto.AnalyzerResourceOptions:
     return proto.AnalyzerResourceOptions(protect=r.protect)
 
 
+def _analyze_request(r: RegisteredResource, props: dict) -> proto.AnalyzeRequest:
+    return proto.AnalyzeRequest(type=r.type, properties=_struct(props), urn=r.urn, name=r.name, options=_options_pb(r))
+
+
+def _stack_resource(wire: Wire, r: RegisteredResource) -> proto.AnalyzerResource:
+    return proto.AnalyzerResource(
+        type=r.type, properties=_struct(wire.outputs(r)), urn=r.urn, name=r.name, options=_options_pb(r),
+        parent=r.parent, dependencies=r.dependencies,
+        propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()})
+
+
 def analyze_each(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource],
                  change: Optional[Callable[[RegisteredResource, dict], None]] = None) -> list[Any]:
     """Analyze (resource policies) for every resource; all diagnostics and not-applicable notes."""
     results: list[Any] = []
     for r in resources:
-        props = wire.inputs(r)
-        if change is not None:
-            props = copy.deepcopy(props)
+        if change is None:
+            request = wire.once("analyze", r, lambda r: _analyze_request(r, wire.inputs(r)))
+        else:
+            props = copy.deepcopy(wire.inputs(r))
             change(r, props)
-        response = servicer.Analyze(proto.AnalyzeRequest(
-            type=r.type, properties=_struct(props), urn=r.urn, name=r.name, options=_options_pb(r)), None)
-        results.append(response)
+            request = _analyze_request(r, props)
+        results.append(servicer.Analyze(request, None))
     return results
 
 
 def analyze_stack(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource]) -> Any:
     return servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            type=r.type, properties=_struct(wire.outputs(r)), urn=r.urn, name=r.name, options=_options_pb(r),
-            parent=r.parent, dependencies=r.dependencies,
-            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()})
-        for r in resources]), None)
+        wire.once("stack", r, lambda r: _stack_resource(wire, r)) for r in resources]), None)
 
 
 def diagnostics(responses: Iterable[Any]) -> list[Any]:
