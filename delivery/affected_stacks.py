@@ -145,11 +145,11 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[dict[str, str]]
     args = parser.parse_args(argv)
 
     try:
-        changed = changed_paths(args.base) if args.base else list(args.changed)
+        changed = changed_paths(args.base, PROJECT_DIR) if args.base else list(args.changed)
     except (RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    affected = affected_stacks(changed, stacks_in())
+    affected = affected_stacks(changed, stacks_in(PROJECT_DIR))
 
     if args.format == "markdown":
         print(render_markdown(affected), end="")

@@ -1,13 +1,15 @@
-"""Shared fixtures. The SDK is imported once per process and each stack file runs once per session:
-the whole program under the offline engine costs about a second per run."""
+"""Shared fixtures. The SDK is imported once per process, and each stack file and each changed config
+runs once per session, shared by both workers: the whole program under the offline engine costs
+about half a second of CPU per run."""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
+import functools
 import gc
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pytest
 
 from tests import variants
+from tests.shared_runs import SharedRuns
 
 if TYPE_CHECKING:
     # Imported where used: under xdist the controller loads this file too, and runs no test.
@@ -62,11 +65,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def runs() -> dict[str, StackRun]:
-    """Every stack file, run once, unchanged."""
-    from offline.engine import run_stack
+def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
+    """Whole-program runs, each distinct config once per session across both workers (tests/shared_runs.py).
+    Under xdist every worker's basetemp sits in the session's own numbered folder: the runs go there."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process (-n 0): its memory only
+        return SharedRuns(None)
+    return SharedRuns(tmp_path_factory.getbasetemp().parent / "stack-runs")
 
-    results = {stack: run_stack(stack) for stack in STACKS}
+
+def run_key(stack: str, values: Any, **kwargs: Any) -> str:
+    """What identifies a run: the stack, its whole config and run_stack's other arguments."""
+    return json.dumps([stack, values, kwargs], sort_keys=True, default=repr)
+
+
+@pytest.fixture(scope="session")
+def runs(shared_runs: SharedRuns) -> dict[str, StackRun]:
+    """Every stack file, run once, unchanged."""
+    from offline.engine import run_stack, stack_values
+
+    wanted = [(run_key(stack, stack_values(stack)), functools.partial(run_stack, stack)) for stack in STACKS]
+    results = dict(zip(STACKS, shared_runs.get_all(wanted)))
     for stack, run in results.items():
         assert run.error is None, f"{stack}: {run.error}"
     # These two runs and the program's modules live for the whole session: out of the collector's way.
@@ -91,27 +109,20 @@ def each_stack(request: pytest.FixtureRequest, runs: dict[str, StackRun]) -> Sta
 
 
 @pytest.fixture(scope="session")
-def run_with() -> Callable[..., StackRun]:
+def run_with(shared_runs: SharedRuns) -> Callable[..., StackRun]:
     """Run a stack with its config changed: `run_with("prod", lambda v: v["agents"].update(count=0))`.
 
     Several tests ask for the same change (`namePrefix=mlp`, one agent, public access...): each
-    distinct config runs once per worker, and each caller gets its own copy of the run (a run costs
-    0.4 s, a copy 10 ms), so no test can change what another one reads. The config is the key: a
-    test that patches the program's code or environment first must call `run_stack` itself."""
+    distinct config runs once per session, whichever worker asks first, and each caller gets its own
+    copy of the run (tests/shared_runs.py), so no test can change what another one reads. The config
+    is the key: a test that patches the program's code or environment first must call `run_stack` itself."""
     from offline.engine import run_stack, stack_values
-
-    done: dict[str, StackRun] = {}
 
     def _run(stack: str, change: Callable[[dict[str, Any]], Any], **kwargs: Any) -> StackRun:
         values = copy.deepcopy(stack_values(stack))
         change(values)
-        key = json.dumps([stack, values, kwargs], sort_keys=True, default=repr)
-        if key not in done:
-            done[key] = run_stack(stack, values=values, **kwargs)
-        # The error is shared, not copied: a copied ConfigError would be rebuilt from its message.
-        run = copy.deepcopy(dataclasses.replace(done[key], error=None))
-        run.error = done[key].error
-        return run
+        return shared_runs.get(run_key(stack, values, **kwargs),
+                               functools.partial(run_stack, stack, values=values, **kwargs))
 
     return _run
 

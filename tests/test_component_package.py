@@ -22,6 +22,7 @@ from typing import Any, Optional
 import pulumi
 import pytest
 from pulumi.provider.experimental import analyzer as sdk_analyzer
+from pulumi.provider.experimental import component as sdk_component
 from pulumi.provider.experimental import host as sdk_host
 from pulumi.provider.experimental.util import camel_case
 
@@ -55,6 +56,18 @@ def public_components() -> dict[str, type]:
 
 def schema_of(components: list) -> dict[str, Any]:
     return json.loads(provider(components).schema or "{}")
+
+
+@pytest.fixture(scope="module")
+def served() -> sdk_component.ComponentProvider:
+    """The provider `serve()` runs, built once (its analysis of every component is the slow part):
+    the tests below read its schema or call its `construct`, which keeps no state between calls."""
+    return provider()
+
+
+@pytest.fixture(scope="module")
+def served_schema(served: sdk_component.ComponentProvider) -> dict[str, Any]:
+    return json.loads(served.schema or "{}")
 
 
 def _property_problems(where: str, name: str, prop: dict[str, Any]) -> list[str]:
@@ -120,15 +133,15 @@ def test_a_component_left_out_still_does_not_analyze():
             PackageAnalyzer(PACKAGE_NAME).analyze([public_components()[name]])
 
 
-def test_the_served_schema_is_complete():
-    schema = schema_of(COMPONENTS)
+def test_the_served_schema_is_complete(served_schema: dict[str, Any]):
+    schema = served_schema
     assert schema["name"] == PACKAGE_NAME and schema["version"] == isolated_mlops.__version__
     assert sorted(schema["resources"]) == sorted(f"{PACKAGE_NAME}:index:{c.__name__}" for c in COMPONENTS)
     assert schema_problems(schema, COMPONENTS) == []
 
 
-def test_the_schema_carries_the_common_interface_and_nested_types():
-    schema = schema_of(COMPONENTS)
+def test_the_schema_carries_the_common_interface_and_nested_types(served_schema: dict[str, Any]):
+    schema = served_schema
     vnet = schema["resources"][f"{PACKAGE_NAME}:index:VirtualNetwork"]
     assert vnet["inputProperties"]["tags"]["additionalProperties"]["type"] == "string"
     assert vnet["inputProperties"]["lock"]["description"].startswith("An Azure management lock")
@@ -228,11 +241,10 @@ def test_the_plugin_folder_runs_the_package_on_python_and_installs_this_reposito
 
 
 # ---- Constructed as the host constructs them -----------------------------------------------------
-def test_served_components_construct_from_plain_inputs_with_the_package_type(monkeypatch):
+def test_served_components_construct_from_plain_inputs_with_the_package_type(monkeypatch, served):
     """The host hands `construct` camelCase inputs; `map_inputs` turns them into Python names (nested
     objects as dicts) and the component builds its Args from them (components/standalone.py)."""
     monkeypatch.setattr(sdk_host, "is_hosting", True)
-    served = provider()
     vnet_inputs = {"resourceGroupName": RG, "location": LOCATION, "vnetName": "vnet-x", "addressSpace": "10.1.0.0/16",
                    "natGateway": False, "tags": {"team": "ml"},
                    "subnets": [{"key": "vms", "name": "snet-vms", "addressPrefix": "10.1.0.0/24",
@@ -255,10 +267,10 @@ def test_served_components_construct_from_plain_inputs_with_the_package_type(mon
     assert (allow["protocol"], allow["destinationPortRange"]) == ("Tcp", "22") and nsg.inputs["tags"] == {"team": "ml"}
 
 
-def test_a_missing_required_input_is_refused_by_name(monkeypatch):
+def test_a_missing_required_input_is_refused_by_name(monkeypatch, served):
     monkeypatch.setattr(sdk_host, "is_hosting", True)
     with pytest.raises(Exception, match="Missing required input 'bastionName' on 'Bastion'"):
-        provider().construct("bas", f"{PACKAGE_NAME}:index:Bastion",
+        served.construct("bas", f"{PACKAGE_NAME}:index:Bastion",
                              {"resourceGroupName": RG, "location": LOCATION, "subnetId": SUBNET_ID}, pulumi.ResourceOptions())
 
 

@@ -11,12 +11,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from offline.engine import stack_values
 from tests.azure_pipeline_run import compile_pipeline
+from tests.ci_step import as_ci_runs_it, checkout, in_process, pr_repository, runner_path
 from tests.helpers import check_jsonschema, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,11 +209,11 @@ def test_shellcheck_can_fail(tmp_path: Path) -> None:
     assert subprocess.run([str(BIN / "shellcheck"), str(bad)], capture_output=True).returncode != 0
 
 
-def run_route(template: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_route(template: Path, env: dict[str, str],
+              run: Callable[..., subprocess.CompletedProcess[str]] = in_process) -> subprocess.CompletedProcess[str]:
+    """The template's `route` step, by default with its Python part in this process (tests/ci_step.py)."""
     [step] = [s for s in steps_of(load(template)) if s.get("name") == "route"]
-    command = step["script"].replace(".venv/bin/python", sys.executable)
-    return subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, capture_output=True, text=True,
-                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env})
+    return run(step["script"], ROOT, {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env})
 
 
 @pytest.mark.parametrize("env, stack", [
@@ -227,7 +228,9 @@ def test_the_route_step_sets_the_stack_variable(env: dict[str, str], stack: str)
 
 
 def test_main_deploys_prod_the_stack_the_environment_is_named_after() -> None:
-    result = run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/heads/main"})
+    # The step as the agent runs it (a child Python); the other cases run its Python in-process.
+    result = run_route(TEMPLATES / "pulumi.yml", {"BUILD_SOURCEBRANCH": "refs/heads/main"}, as_ci_runs_it)
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].endswith("]" + stage("Deploy_prod")["jobs"][0]["environment"])
 
 
@@ -257,20 +260,27 @@ def test_pull_requests_preview_every_stack_they_affect() -> None:
     assert pulumi["parameters"]["stack"] == "$(stack)"
 
 
-@pytest.mark.parametrize("change, stacks", [
-    ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
-    ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
-])
-def test_the_stacks_step_sets_the_matrix(change: dict[str, str], stacks: list[str], tmp_path: Path) -> None:
-    from tests.test_delivery_workflows import pr_repository
+# Pull request branch -> (its change, the stacks it previews).
+PULL_REQUESTS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "dev-stack-file": ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
+    "shared-code": ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
+}
 
+
+@pytest.fixture(scope="module")
+def pull_requests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One repository, a branch per pull request (tests/ci_step.py)."""
+    return pr_repository(tmp_path_factory.mktemp("pull-requests"), {b: c for b, (c, _) in PULL_REQUESTS.items()})
+
+
+@pytest.mark.parametrize("branch", list(PULL_REQUESTS))
+def test_the_stacks_step_sets_the_matrix(branch: str, pull_requests: Path) -> None:
     [step] = [s for s in _preview_job("stacks")["steps"] if s.get("name") == "affected"]
-    command = step["script"].replace("python3", sys.executable)
-    result = subprocess.run(["bash", "-e", "-c", command], cwd=pr_repository(tmp_path, change), capture_output=True,
-                            text=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                                            "TARGET_BRANCH": "refs/heads/main"})
+    # The shared-code pull request runs the step as the agent runs it (a child Python); the other in-process.
+    run = as_ci_runs_it if branch == "shared-code" else in_process
+    result = run(step["script"], checkout(pull_requests, branch), {"PATH": runner_path(), "TARGET_BRANCH": "refs/heads/main"})
     assert result.returncode == 0, result.stderr
-    matrix = {stack: {"stack": stack} for stack in stacks}
+    matrix = {stack: {"stack": stack} for stack in PULL_REQUESTS[branch][1]}
     assert ("##vso[task.setvariable variable=matrix;isOutput=true]" + json.dumps(matrix, separators=(",", ":"))
             in result.stdout.splitlines())
 

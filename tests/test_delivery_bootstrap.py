@@ -7,6 +7,7 @@ directory and stack file.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,9 +28,16 @@ def run_bootstrap(change: Callable[[dict[str, Any]], Any] = lambda v: None) -> S
     return run_stack(STACK, values=values, secrets={}, project_dir=BOOTSTRAP)
 
 
+@functools.lru_cache(maxsize=None)
+def committed_run() -> StackRun:
+    """The bootstrap as committed, run once per process: tests/test_delivery_providers.py reads its
+    resource types too. Callers only read it."""
+    return run_bootstrap()
+
+
 @pytest.fixture(scope="module")
 def state() -> StackRun:
-    run = run_bootstrap()
+    run = committed_run()
     assert run.error is None, run.error
     return run
 

@@ -20,7 +20,7 @@ import pytest
 
 from isolated_mlops.components.providers import (MODULE_NAMESPACES, REGISTERED_BY_DEFAULT, RESOURCE_PROVIDERS, SUBSCRIPTION_FEATURES,
                                   namespace_of)
-from offline.engine import PROJECT_DIR, StackRun, run_stack, stack_values
+from offline.engine import PROJECT_DIR, StackRun
 
 SCRIPT = PROJECT_DIR / "bootstrap" / "register-providers.sh"
 BIN = Path(sys.executable).parent
@@ -43,8 +43,10 @@ def unregistered(types: Iterable[str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def registered_types(runs: dict[str, StackRun]) -> set[str]:
     """Every resource type the stacks and the state bootstrap register."""
-    bootstrap = run_stack("state", values=stack_values("state", PROJECT_DIR / "bootstrap"), secrets={},
-                          project_dir=PROJECT_DIR / "bootstrap")
+    from tests.test_delivery_bootstrap import BOOTSTRAP, committed_run
+
+    assert BOOTSTRAP == PROJECT_DIR / "bootstrap"
+    bootstrap = committed_run()
     assert bootstrap.error is None, bootstrap.error
     return {r.type for run in [*runs.values(), bootstrap] for r in run.resources}
 
@@ -172,7 +174,7 @@ def _verb(call: list[str]) -> str:
     return " ".join(call[:2])
 
 
-def test_script_registers_the_feature_then_every_provider_in_one_subscription(tmp_path: Path):
+def test_script_registers_the_feature_then_every_provider_in_one_subscription_and_is_idempotent(tmp_path: Path):
     result, calls = run_script(tmp_path, "--subscription", "sub-123")
     assert result.returncode == 0, result.stderr
     assert all(c[c.index("--subscription") + 1] == "sub-123" for c in calls), "every call names the subscription"
@@ -187,20 +189,21 @@ def test_script_registers_the_feature_then_every_provider_in_one_subscription(tm
     assert "feature Microsoft.Compute/EncryptionAtHost: Registered" in result.stdout
     assert "provider Microsoft.ManagedIdentity: Registered" in result.stdout
 
-
-def test_script_is_idempotent_and_defaults_to_the_signed_in_subscription(tmp_path: Path):
-    first, _ = run_script(tmp_path)
-    again, calls = run_script(tmp_path)
-    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    # Run again on the same subscription: the registered feature is left alone, the providers re-registered.
+    again, calls = run_script(tmp_path, "--subscription", "sub-123")
+    assert again.returncode == 0, again.stderr
     assert "feature register" not in [_verb(c) for c in calls], "a registered feature is left alone"
-    assert all(c[c.index("--subscription") + 1] == "sub-from-login" for c in calls if "--subscription" in c)
+    assert [c[c.index("--namespace") + 1] for c in calls if _verb(c) == "provider register"] == list(RESOURCE_PROVIDERS)
 
 
-def test_script_gives_up_on_a_feature_that_never_registers(tmp_path: Path):
+def test_script_defaults_to_the_signed_in_subscription_and_gives_up_on_a_feature_that_never_registers(tmp_path: Path):
     result, calls = run_script(tmp_path, polls=10**6, timeout=0)
     assert result.returncode == 1
     assert "not Registered" in result.stderr and "run this script again" in result.stderr
     assert "provider register" not in [_verb(c) for c in calls]
+    # Without --subscription: the signed-in one (`az account show`), named on every later call.
+    assert _verb(calls[0]) == "account show"
+    assert len(calls) > 1 and all(c[c.index("--subscription") + 1] == "sub-from-login" for c in calls[1:])
 
 
 @pytest.mark.parametrize("args", [("--subscription",), ("--sub", "x"), ("--subscription", "")])

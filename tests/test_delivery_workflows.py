@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from delivery.stack_for_ref import load_routes, stack_for_ref
+from tests.ci_step import as_ci_runs_it, checkout, in_process, pr_repository, runner_path
 from tests.helpers import check_jsonschema, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,18 +293,15 @@ def test_no_expression_is_spliced_into_a_shell_line() -> None:
 
 
 # ---- Behaviour: which stack for which branch ------------------------------------------------------
-def run_route_step(workflow: Path, job_id: str, env: dict[str, str], tmp_path: Path) -> tuple[int, str]:
-    """Run the job's `route` step's shell line as the runner would; return (exit code, $GITHUB_OUTPUT)."""
+def run_route_step(workflow: Path, job_id: str, env: dict[str, str], tmp_path: Path,
+                   run: Callable[..., subprocess.CompletedProcess[str]] = in_process) -> tuple[int, str]:
+    """Run the job's `route` step's shell line as the runner would (by default its Python part in this
+    process: tests/ci_step.py); return (exit code, $GITHUB_OUTPUT)."""
     step = next(s for s in load(workflow)["jobs"][job_id]["steps"] if s.get("id") == "route")
     output = tmp_path / "github_output"
     output.write_text("")
-    runner_env = {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "GITHUB_OUTPUT": str(output),
-        **env,
-    }
-    command = step["run"].replace(".venv/bin/python", sys.executable)
-    result = subprocess.run(["bash", "-e", "-c", command], cwd=ROOT, env=runner_env, capture_output=True, text=True)
+    runner_env = {"PATH": runner_path(), "GITHUB_OUTPUT": str(output), **env}
+    result = run(step["run"], ROOT, runner_env)
     return result.returncode, output.read_text()
 
 
@@ -323,56 +320,45 @@ def test_a_tag_push_deploys_nothing(tmp_path: Path) -> None:
     assert code != 0 and output == ""
 
 
-def run_affected_step(repository: Path, base: str, tmp_path: Path) -> tuple[int, str]:
+def run_affected_step(repository: Path, base: str, tmp_path: Path,
+                      run: Callable[..., subprocess.CompletedProcess[str]] = in_process) -> tuple[int, str]:
     """Run the PR workflow's `affected` step's shell line in `repository`, as the runner would."""
     step = next(s for s in load(PULL_REQUEST)["jobs"]["stacks"]["steps"] if s.get("id") == "affected")
     output = tmp_path / "github_output"
     output.write_text("")
-    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}", "GITHUB_OUTPUT": str(output),
-           "BASE_REF": base}
-    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repository, env=env, capture_output=True, text=True)
+    env = {"PATH": runner_path(), "GITHUB_OUTPUT": str(output), "BASE_REF": base}
+    result = run(step["run"], repository, env)
     return result.returncode, output.read_text() + result.stderr
 
 
-@pytest.mark.parametrize("change, stacks", [
-    ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
-    ({"policy/config/prod.json": "{}\n"}, ["prod"]),
-    ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
-    ({"docs/delivery.md": "more\n"}, []),
-])
-def test_a_pull_request_previews_every_stack_it_affects(change: dict[str, str], stacks: list[str], tmp_path: Path) -> None:
-    code, output = run_affected_step(pr_repository(tmp_path, change), "main", tmp_path)
+# Pull request branch -> (its change, the stacks it previews).
+PULL_REQUESTS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "dev-stack-file": ({"Pulumi.dev.yaml": "config: {changed: 1}\n"}, ["dev"]),
+    "prod-levels": ({"policy/config/prod.json": "{}\n"}, ["prod"]),
+    "shared-code": ({"network/vnet.py": "x = 2\n"}, ["dev", "prod"]),
+    "docs": ({"docs/delivery.md": "more\n"}, []),
+}
+
+
+@pytest.fixture(scope="module")
+def pull_requests(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One repository, a branch per pull request (tests/ci_step.py)."""
+    return pr_repository(tmp_path_factory.mktemp("pull-requests"), {b: c for b, (c, _) in PULL_REQUESTS.items()})
+
+
+@pytest.mark.parametrize("branch", list(PULL_REQUESTS))
+def test_a_pull_request_previews_every_stack_it_affects(branch: str, pull_requests: Path, tmp_path: Path) -> None:
+    # The shared-code pull request runs the step as CI runs it (a child Python); the others in-process.
+    run = as_ci_runs_it if branch == "shared-code" else in_process
+    code, output = run_affected_step(checkout(pull_requests, branch), "main", tmp_path, run)
+    stacks = PULL_REQUESTS[branch][1]
     assert (code, output) == (0, f"stacks={json.dumps(stacks, separators=(',', ':'))}\n")
 
 
-def pr_repository(tmp_path: Path, change: dict[str, str]) -> Path:
-    """A git repository with this project's delivery code and two stacks, a base branch `main` (also as
-    origin/main, as a CI checkout has it) and a pull request on top that makes `change`."""
-    repository = tmp_path / "repo"
-    shutil.copytree(ROOT / "delivery", repository / "delivery", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Pulumi.dev.yaml", "Pulumi.prod.yaml", "policy/config/prod.json", "network/vnet.py", "docs/delivery.md"):
-        (repository / name).parent.mkdir(parents=True, exist_ok=True)
-        (repository / name).write_text("x = 1\n")
-    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-                "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-
-    def git(*args: str) -> None:
-        # No automatic maintenance after each commit (a `git maintenance run --auto` process each).
-        subprocess.run(["git", "-c", "maintenance.auto=false", "-C", str(repository), *args], check=True, capture_output=True,
-                       env=identity)
-
-    git("init", "-q", "-b", "main")
-    git("add", "-A")
-    git("commit", "-q", "-m", "base")
-    git("update-ref", "refs/remotes/origin/main", "HEAD")
-    for name, text in change.items():
-        (repository / name).write_text(text)
-    git("commit", "-q", "-am", "the pull request")
-    return repository
-
-
 def test_main_is_gated_by_the_prod_environment(tmp_path: Path) -> None:
-    code, output = run_route_step(DEPLOY, "route", {"GITHUB_REF": "refs/heads/main"}, tmp_path)
+    # The route step as CI runs it (a child Python); the other pushes above run its Python in-process.
+    code, output = run_route_step(DEPLOY, "route", {"GITHUB_REF": "refs/heads/main"}, tmp_path, as_ci_runs_it)
+    assert code == 0
     stack = output.strip().split("=", 1)[1]
     environment = load(DEPLOY)["jobs"]["deploy"]["environment"]["name"]
     assert environment.replace("${{ needs.route.outputs.stack }}", stack) == stack_for_ref("main") == "prod"
