@@ -15,12 +15,12 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 import grpc
 import pulumi
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import (
@@ -32,7 +32,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties, serialize_properties
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from offline.engine import RegisteredResource, StackRun
@@ -41,6 +40,7 @@ from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import from_policy_resource
 from isolated_mlops.policy.pack import PACK_NAME, InputsSeen, build_policies, pack_arguments, rules_table
 from isolated_mlops.policy.rules import RULES, UNKNOWN
+from tests.policy_wire import Wire, analyze_each, analyze_stack, diagnostics, not_applicable, servicer_for
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NAMES = [r.name for r in RULES]
@@ -183,7 +183,8 @@ def test_adapter_maps_resource_validation_args():
 
 
 def test_adapter_maps_policy_resource_with_dependencies_and_seen_inputs():
-    vnet = PolicyResource(R.VNET, _policy_props({"name": "vnet-a"}), "urn:vnet", "vnet", _options(), None, None, [], {})
+    vnet = PolicyResource(R.VNET, _policy_props({"name": "vnet-a", "id": "/x/vnet-a"}), "urn:vnet", "vnet", _options(),
+                          None, None, [], {})
     link_outputs = {"name": UNKNOWN_STRING_VALUE, "location": "global", "virtualNetwork": {"id": UNKNOWN_STRING_VALUE}}
     link = PolicyResource(R.ZONE_LINK, _policy_props(link_outputs), "urn:link", "link", _options(), None, None,
                           [vnet], {"virtualNetwork": [vnet]})
@@ -194,11 +195,15 @@ def test_adapter_maps_policy_resource_with_dependencies_and_seen_inputs():
     # Inputs win; outputs only fill in what the inputs lack (here the unknown `name`).
     assert view.props["privateZoneName"] == "privatelink.azurecr.io" and view.props["name"] is UNKNOWN
     assert R.physical_name(from_policy_resource(vnet)) == "vnet-a"
+    # The id: the inputs' if they have one, else the outputs' when known.
+    assert (from_policy_resource(vnet).id, view.id) == ("/x/vnet-a", "")
+    assert from_policy_resource(vnet, {"id": "/x/seen"}).id == "/x/seen"
+    assert from_policy_resource(link, {"id": UNKNOWN}).id == ""
 
 
 def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
-    """`policy_props` skips the SDK's serialized copy: the same values, unknowns and secret paths as
-    `plain(serialize_properties(...))`, on every resource of both stacks as a first preview sees them
+    """`policy_props` (and a view's props, read lazily) skip the SDK's serialized copy: the same
+    values, unknowns and secret paths as `plain(serialize_properties(...))`, on every resource of both stacks as a first preview sees them
     and as a later one does, and on what only the SDK's own path handles (assets, secrets)."""
     from isolated_mlops.policy.adapters import plain, policy_props
 
@@ -209,11 +214,16 @@ def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
     compared = 0
     for run in runs.values():
         for first_preview in (False, True):
-            wire = Wire(run, first_preview)
+            wire = Wire.of(run, first_preview)
             for r in wire.custom():
                 for props in (wire.inputs(r), wire.outputs(r)):
                     proxied = _policy_props(props)
-                    assert policy_props(proxied) == two_steps(proxied), r.urn
+                    expected = two_steps(proxied)
+                    assert policy_props(proxied) == expected, r.urn
+                    assert expected[1] == [], "the SDK unwraps secrets: a policy finds no secret paths"
+                    # A view's props, read lazily, are that same plain mapping.
+                    view = from_policy_resource(ResourceValidationArgs(r.type, proxied, r.urn, r.name, _options(), None))
+                    assert view.props == expected[0] and dict(view.props) == expected[0], r.urn
                     assert policy_props(props) == two_steps(props), r.urn  # secrets still wrapped
                     compared += 1
     assert compared > 400
@@ -226,105 +236,9 @@ def test_props_are_read_in_one_pass_exactly_as_serialized_then_made_plain(runs):
 # --------------------------------------------------------------------------------------------
 # The servicer, driven like the engine drives it
 # --------------------------------------------------------------------------------------------
-def _servicer(stack: Optional[str], only: Optional[set[str]] = None) -> _PolicyAnalyzerServicer:
-    """The pack for `stack`, configured as the CLI configures it; `only`: every other policy disabled,
-    as a `--policy-pack-config` could (the SDK then skips them: no props deserialized for them)."""
-    a = pack_arguments(stack)
-    servicer = _PolicyAnalyzerServicer(a["name"], "1.0.0", a["policies"], a["enforcement_level"],
-                                       a["initial_config"], a["description"])
-    # The CLI reconciles the pack's initial config with any --policy-pack-config and sends the result.
-    levels = E.resolve_levels(E.config_for_stack(stack, NAMES), NAMES)
-    if only is not None:
-        assert only <= set(NAMES), only
-        levels = {name: level if name in only else "disabled" for name, level in levels.items()}
-    servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
-        name: proto.PolicyConfig(enforcementLevel=getattr(proto, level.upper())) for name, level in levels.items()}), None)
-    return servicer
-
-
-def _struct(values: dict) -> struct_pb2.Struct:
-    s = struct_pb2.Struct()
-    s.update(values)
-    return s
-
-
-class Wire:
-    """A run's registrations as the engine sends them to a pack, optionally as a first preview sees
-    them: every id, and every value computed from an id or the random name suffix, unknown."""
-
-    def __init__(self, run: StackRun, first_preview: bool):
-        self.run = run
-        self.hidden = {r.id for r in run.resources if r.id} if first_preview else set()
-        self.hidden |= {r.outputs["result"] for r in run.resources if first_preview and r.type.startswith("random:")}
-
-    def _blank(self, value: Any) -> Any:
-        if isinstance(value, str) and any(h in value for h in self.hidden):
-            return UNKNOWN_STRING_VALUE
-        if isinstance(value, dict):
-            return {k: self._blank(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._blank(v) for v in value]
-        return value
-
-    def inputs(self, r: RegisteredResource) -> dict:
-        values = self._blank(copy.deepcopy(r.inputs))
-        for path in r.secret_paths:  # secrets travel wrapped, as the engine sends them
-            *parents, leaf = path.split(".")
-            holder = values
-            for part in parents:
-                holder = holder[part]
-            holder[leaf] = {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": holder[leaf]}
-        return values
-
-    def outputs(self, r: RegisteredResource) -> dict:
-        """azure-native's preview outputs: inputs reshaped, path parameters gone, computed ones unknown."""
-        values = self._blank(copy.deepcopy(r.inputs))
-        for path_param in ("resourceGroupName", R.NAME_INPUTS.get(r.type, ""), "virtualNetworkName",
-                           "privateEndpointName", "privateZoneName", "workspaceName", "vaultName"):
-            values.pop(path_param, None)
-        values["name"] = r.outputs.get("name", UNKNOWN_STRING_VALUE) if not self.hidden else UNKNOWN_STRING_VALUE
-        return values
-
-    def custom(self, drop: Callable[[RegisteredResource], bool] = lambda r: False) -> list[RegisteredResource]:
-        return [r for r in self.run.resources if r.custom and not drop(r)]
-
-
-def _options_pb(r: RegisteredResource) -> proto.AnalyzerResourceOptions:
-    return proto.AnalyzerResourceOptions(protect=r.protect)
-
-
-def analyze_each(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource],
-                 change: Callable[[RegisteredResource, dict], None] = lambda r, p: None) -> list[Any]:
-    """Analyze (resource policies) for every resource; all diagnostics and not-applicable notes."""
-    results: list[Any] = []
-    for r in resources:
-        props = wire.inputs(r)
-        change(r, props)
-        response = servicer.Analyze(proto.AnalyzeRequest(
-            type=r.type, properties=_struct(props), urn=r.urn, name=r.name, options=_options_pb(r)), None)
-        results.append(response)
-    return results
-
-
-def analyze_stack(servicer: _PolicyAnalyzerServicer, wire: Wire, resources: Iterable[RegisteredResource]) -> Any:
-    return servicer.AnalyzeStack(proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            type=r.type, properties=_struct(wire.outputs(r)), urn=r.urn, name=r.name, options=_options_pb(r),
-            parent=r.parent, dependencies=r.dependencies,
-            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()})
-        for r in resources]), None)
-
-
-def _diagnostics(responses: Iterable[Any]) -> list[Any]:
-    return [d for response in responses for d in response.diagnostics]
-
-
-def _not_applicable(responses: Iterable[Any]) -> set[str]:
-    return {n.policy_name for response in responses for n in response.not_applicable}
-
 
 def test_analyzer_info_lists_every_rule_with_its_kind_and_the_stack_levels():
-    info = _servicer("dev").GetAnalyzerInfo(None, None)
+    info = servicer_for("dev").GetAnalyzerInfo(None, None)
     assert info.name == PACK_NAME and info.supportsConfig
     kinds = {p.name: p.policy_type for p in info.policies}
     assert kinds == {r.name: proto.PolicyType.POLICY_TYPE_RESOURCE if r.per_resource else proto.PolicyType.POLICY_TYPE_STACK
@@ -336,11 +250,11 @@ def test_analyzer_info_lists_every_rule_with_its_kind_and_the_stack_levels():
 
 @pytest.mark.parametrize("first_preview", [False, True])
 def test_prod_passes_the_pack(prod: StackRun, first_preview: bool):
-    servicer, wire = _servicer("prod"), Wire(prod, first_preview)
+    servicer, wire = servicer_for("prod"), Wire.of(prod, first_preview)
     responses = analyze_each(servicer, wire, wire.custom())
     responses.append(analyze_stack(servicer, wire, wire.custom()))
-    assert _diagnostics(responses) == [], "no violation, and no 'can't run policy during preview' either"
-    assert _not_applicable(responses) == {"key-vault-secret-is-secret", "no-secret-in-vm-boot-data",
+    assert diagnostics(responses) == [], "no violation, and no 'can't run policy during preview' either"
+    assert not_applicable(responses) == {"key-vault-secret-is-secret", "no-secret-in-vm-boot-data",
                                           "action-group-urls-carry-no-plain-credential"}
 
 
@@ -350,12 +264,12 @@ def test_resource_violation_is_mandatory_in_prod_and_advisory_in_dev(prod: Stack
             props["allowBlobPublicAccess"] = True
     levels = {}
     for stack in ("prod", "dev"):
-        wire = Wire(prod, first_preview=True)
+        wire = Wire.of(prod, first_preview=True)
         # Resource policies judge each resource alone: the storage accounts are enough here (the whole
         # stack passing is test_prod_passes_the_pack's point; a full pass costs half a second).
         storage = wire.custom(lambda r: r.type != R.STORAGE)
         assert storage
-        [d] = _diagnostics(analyze_each(_servicer(stack), wire, storage, open_storage))
+        [d] = diagnostics(analyze_each(servicer_for(stack), wire, storage, open_storage))
         assert d.policyName == "storage-hardened" and "allowBlobPublicAccess" in d.message
         levels[stack] = d.enforcementLevel
     assert levels == {"prod": proto.MANDATORY, "dev": proto.ADVISORY}
@@ -366,7 +280,7 @@ def two_stack_violations(prod: StackRun) -> tuple[Wire, list[RegisteredResource]
     """prod as a first preview sees it, with one zone link left out and one zone group half built: two
     stack violations on different resources, which the two tests below read, each its own; one
     analysis (Analyze for each resource, then AnalyzeStack, as the engine does) for both."""
-    wire = Wire(prod, first_preview=True)
+    wire = Wire.of(prod, first_preview=True)
     notebooks = next(r for r in prod.of_type(R.PRIVATE_ZONE) if "notebooks" in r.input("privateZoneName"))
 
     def half(r: RegisteredResource) -> RegisteredResource:
@@ -380,9 +294,9 @@ def two_stack_violations(prod: StackRun) -> tuple[Wire, list[RegisteredResource]
     half_built = [half(r) for r in wire.custom()]
     unlinked = [r for r in half_built if not (r.type == R.ZONE_LINK and r.name == UNLINKED)]
     assert len(unlinked) == len(half_built) - 1
-    servicer = _servicer("prod")
+    servicer = servicer_for("prod")
     analyze_each(servicer, wire, unlinked)
-    found = _diagnostics([analyze_stack(servicer, wire, unlinked)])
+    found = diagnostics([analyze_stack(servicer, wire, unlinked)])
     assert sorted(d.policyName for d in found) == ["private-endpoint-dns-complete", "zone-linked-to-every-vnet"]
     return wire, half_built, found
 
@@ -401,21 +315,23 @@ def test_stack_policies_read_the_inputs_seen_first(two_stack_violations):
     """On a first preview, zone names exist only as inputs: without them the DNS check can prove
     nothing (and says nothing); with them it catches a half-built zone group."""
     wire, half_built, found = two_stack_violations
-    only_outputs = _servicer("prod")
-    assert _diagnostics([analyze_stack(only_outputs, wire, half_built)]) == []
+    only_outputs = servicer_for("prod")
+    assert diagnostics([analyze_stack(only_outputs, wire, half_built)]) == []
     [d] = [d for d in found if d.policyName == "private-endpoint-dns-complete"]
     assert "notebooks" in d.message
 
 
 def test_dev_disables_the_protection_rule(dev: StackRun):
-    servicer, wire = _servicer("dev"), Wire(dev, first_preview=False)
+    servicer, wire = servicer_for("dev"), Wire.of(dev, first_preview=False)
     responses = analyze_each(servicer, wire, wire.custom())
     responses.append(analyze_stack(servicer, wire, wire.custom()))
-    assert _diagnostics(responses) == []
+    assert diagnostics(responses) == []
     # The same registrations under prod's config: every unprotected stateful resource is mandatory.
-    prod_servicer = _servicer("prod")
+    # Every other rule just ran on them (advisory: a violation would have been a diagnostic above) and
+    # a level only labels what a rule reports, so the protection rule alone is what prod's levels add.
+    prod_servicer = servicer_for("prod", only={"stateful-resources-protected"})
     analyze_each(prod_servicer, wire, wire.custom())
-    found = _diagnostics([analyze_stack(prod_servicer, wire, wire.custom())])
+    found = diagnostics([analyze_stack(prod_servicer, wire, wire.custom())])
     assert len(found) == sum(1 for r in dev.resources if r.type in R.STATEFUL_TYPES)  # dev has no model registry
     assert {(d.policyName, d.enforcementLevel) for d in found} == {("stateful-resources-protected", proto.MANDATORY)}
     # prod's own file asks for protection: the registrations fail, but no key of it is blamed (the
@@ -440,10 +356,10 @@ def test_a_stack_without_its_own_config_gets_the_default_in_the_pack(dev: StackR
     # Only the protection rule is in question: every other rule passes dev's registrations (the test
     # above runs them all; a level only labels what a rule reports), and this one now runs at the
     # level staging resolves to: disabled, so dev's unprotected stateful resources pass.
-    servicer, wire = _servicer("staging", only={"stateful-resources-protected"}), Wire(dev, first_preview=False)
+    servicer, wire = servicer_for("staging", only={"stateful-resources-protected"}), Wire.of(dev, first_preview=False)
     responses = analyze_each(servicer, wire, wire.custom())
     responses.append(analyze_stack(servicer, wire, wire.custom()))
-    assert _diagnostics(responses) == []
+    assert diagnostics(responses) == []
 
 
 def test_a_violation_the_stack_file_causes_names_its_key(dev: StackRun, monkeypatch, tmp_path):
@@ -454,9 +370,9 @@ def test_a_violation_the_stack_file_causes_names_its_key(dev: StackRun, monkeypa
                                                                   "protectStatefulResources: false")})
     # The protection rule alone: that it is the only rule these registrations fail under prod's levels
     # is test_dev_disables_the_protection_rule's point; here what its message says.
-    servicer, wire = _servicer("prod", only={"stateful-resources-protected"}), Wire(dev, first_preview=False)
+    servicer, wire = servicer_for("prod", only={"stateful-resources-protected"}), Wire.of(dev, first_preview=False)
     analyze_each(servicer, wire, wire.custom())
-    found = _diagnostics([analyze_stack(servicer, wire, wire.custom())])
+    found = diagnostics([analyze_stack(servicer, wire, wire.custom())])
     assert len(found) == sum(1 for r in dev.resources if r.type in R.STATEFUL_TYPES)  # dev has no model registry
     for d in found:
         assert d.enforcementLevel == proto.MANDATORY
