@@ -7,7 +7,6 @@ import ast
 import dataclasses
 import functools
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,8 @@ from isolated_mlops.components import catalogue
 from isolated_mlops.components.catalogue import CATALOGUE
 from isolated_mlops.policy import rules
 from offline import diff, graph, mocks, preview, topology
-from offline.engine import PROJECT_DIR, StackRun
+from offline.engine import StackRun
+from tests.source_facts import Literals, literals, python_files, repository_literals
 
 CATALOGUE_DIR = Path("components/catalogue")
 # The sources the rule covers: the package's folders, the program, and the tools that consume it.
@@ -27,38 +27,18 @@ SCANNED = ("__main__.py", "components", "network", "workspace", "compute", "poli
 
 
 def _sources() -> list[Path]:
-    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
-    untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "*.py"], cwd=PROJECT_DIR,
-                               capture_output=True, text=True, check=True)
-    paths = {Path(p) for p in (tracked.stdout + untracked.stdout).split()}
-    return sorted(p for p in paths if p.parts[0] in SCANNED and (PROJECT_DIR / p).exists())
+    return [p for p in python_files() if p.parts[0] in SCANNED]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Scanned:
-    """What the rules below read of one source, from one walk of its tree."""
-    strings: tuple[tuple[int, str], ...]
-    """(line, value) of every string literal."""
-    int_assignments: tuple[tuple[int, str], ...]
-    """(line, name) of every `NAME = <int>`."""
+def _scan(source: str, filename: str) -> Literals:
+    return literals(ast.parse(source, filename))
 
 
-def _scan(source: str, filename: str) -> _Scanned:
-    strings: list[tuple[int, str]] = []
-    int_assignments: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source, filename)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            strings.append((node.lineno, node.value))
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, int):
-            int_assignments.extend((node.lineno, t.id) for t in node.targets if isinstance(t, ast.Name))
-    return _Scanned(tuple(strings), tuple(int_assignments))
-
-
-def _type_tokens(scanned: _Scanned) -> list[tuple[int, str]]:
+def _type_tokens(scanned: Literals) -> list[tuple[int, str]]:
     return [(line, s) for line, s in scanned.strings if s.startswith("azure-native:")]
 
 
-def _shared_facts(scanned: _Scanned) -> list[tuple[int, str]]:
+def _shared_facts(scanned: Literals) -> list[tuple[int, str]]:
     return [(line, s) for line, s in scanned.strings if s in (catalogue.BASTION_SUBNET_NAME, "0.0.0.0/0", "::/0")]
 
 
@@ -74,11 +54,10 @@ def shared_fact_literals(source: str, filename: str = "<source>") -> list[tuple[
 
 
 @functools.lru_cache(maxsize=None)
-def _outside_catalogue() -> tuple[tuple[Path, _Scanned], ...]:
-    """Every scanned source but the catalogue's, parsed and walked once per process for all the tests
-    below (the sources do not change during a run)."""
-    return tuple((path, _scan((PROJECT_DIR / path).read_text(), str(path)))
-                 for path in _sources() if path.parts[:2] != CATALOGUE_DIR.parts)
+def _outside_catalogue() -> tuple[tuple[Path, Literals], ...]:
+    """Every scanned source but the catalogue's, each parsed and walked once per process for all the
+    tests below (tests/source_facts.py: tests/test_layering.py reads the same parse)."""
+    return tuple((path, repository_literals(path)) for path in _sources() if path.parts[:2] != CATALOGUE_DIR.parts)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import ast
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
+
+from tests.source_facts import import_statements, python_files, repository_imports
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGE = "isolated_mlops"
@@ -65,14 +66,6 @@ def _module_name(relative: Path) -> Optional[str]:
     return ".".join(parts)
 
 
-def _python_files() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-                            cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout.split()
-    # git lists isolated_mlops/<folder> as links (not *.py), so each library module is read once, under
-    # its own folder; isolated_mlops/__init__.py and component_package.py are the package's own files.
-    return sorted({Path(p) for p in listed if not p.startswith("build/") and (PROJECT_DIR / p).is_file()})
-
-
 def _imported(node: ast.AST, module: Module, known: set[str]) -> Iterator[str]:
     """The internal modules one import statement names."""
     if isinstance(node, ast.Import):
@@ -96,34 +89,21 @@ def _imported(node: ast.AST, module: Module, known: set[str]) -> Iterator[str]:
                 yield base
 
 
-def _walk(body: list[ast.stmt], module: Module, known: set[str], lazy: bool) -> None:
-    for node in body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            (module.lazy_imports if lazy else module.imports).update(_imported(node, module, known))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            _walk(node.body, module, known, lazy=True)
-        elif isinstance(node, ast.ClassDef):
-            _walk(node.body, module, known, lazy)
-        else:  # if (TYPE_CHECKING included), try, with, for, while: still module level
-            for attr in ("body", "orelse", "finalbody"):
-                children = getattr(node, attr, None)
-                if isinstance(children, list):
-                    _walk([c for c in children if isinstance(c, ast.stmt)], module, known, lazy)
-            for handler in getattr(node, "handlers", None) or []:
-                _walk(handler.body, module, known, lazy)
-
-
 def import_graph(files: Optional[dict[str, str]] = None) -> dict[str, Module]:
     """Module name -> its imports. `files` (relative path -> source) replaces the repository (tests)."""
-    sources = files if files is not None else {str(p): (PROJECT_DIR / p).read_text() for p in _python_files()}
+    paths = [Path(p) for p in files] if files is not None else python_files()
     modules: dict[str, Module] = {}
-    for relative, _ in sources.items():
-        name = _module_name(Path(relative))
+    for relative in paths:
+        name = _module_name(relative)
         if name:
-            modules[name] = Module(name, Path(relative), Path(relative).name == "__init__.py")
+            modules[name] = Module(name, relative, relative.name == "__init__.py")
     known = set(modules)
     for module in modules.values():
-        _walk(ast.parse(sources[str(module.path)], str(module.path)).body, module, known, lazy=False)
+        # The repository's files are parsed once per process for this test and tests/test_catalogue.py.
+        statements = (import_statements(ast.parse(files[str(module.path)], str(module.path))) if files is not None
+                      else repository_imports(module.path))
+        for node, lazy in statements:
+            (module.lazy_imports if lazy else module.imports).update(_imported(node, module, known))
         module.imports.discard(module.name)
     return modules
 
@@ -230,7 +210,7 @@ def test_the_checks_can_fail():
 
 def _line_counts() -> Iterator[tuple[str, int]]:
     """Every Python file: the package (its own files and its folders), the program, the tools and the tests."""
-    for path in _python_files():
+    for path in python_files():
         if path.parts[0] in (PACKAGE, *LIBRARY_FOLDERS, *TOOLS, "tests") or str(path) == "__main__.py":
             yield str(path), len((PROJECT_DIR / path).read_text().splitlines())
 
