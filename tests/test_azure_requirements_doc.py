@@ -4,6 +4,7 @@ exists. Each check has a negative case, so a broken document fails."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -58,12 +59,17 @@ def non_documentation_links(text: str) -> list[str]:
     return bad
 
 
+@functools.lru_cache(maxsize=None)
+def _defined_tests() -> dict[str, frozenset[str]]:
+    """Each test file's tests, read once per process (both tests below read every test file)."""
+    return {f.name: frozenset(re.findall(r"^def (test_\w+)", f.read_text(), re.M))
+            for f in (PROJECT_DIR / "tests").glob("test_*.py")}
+
+
 def unknown_tests(text: str) -> list[str]:
     """Tests named in the "guarded by" column that don't exist (`tests/f.py::t`, `::t` after a file, or `t`)."""
-    defined: dict[str, set[str]] = {}
-    for f in (PROJECT_DIR / "tests").glob("test_*.py"):
-        defined[f.name] = set(re.findall(r"^def (test_\w+)", f.read_text(), re.M))
-    everywhere = set().union(*defined.values())
+    defined = _defined_tests()
+    everywhere = frozenset().union(*defined.values())
     missing, current = [], None
     for *_, guard in rows(text):
         # `::test_x` continues the file named last, in this row or a row above it.
@@ -76,7 +82,7 @@ def unknown_tests(text: str) -> list[str]:
                 elif name and name not in defined[file]:
                     missing.append(f"{file}::{name}")
             elif after:
-                if current is None or after not in defined.get(current, set()):
+                if current is None or after not in defined.get(current, frozenset()):
                     missing.append(f"{current}::{after}")
             elif bare and bare not in everywhere:
                 missing.append(bare)
