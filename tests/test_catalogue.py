@@ -122,6 +122,9 @@ def test_no_type_token_is_spelt_out_outside_the_catalogue():
 def test_the_token_scan_finds_a_token_and_ignores_prose():
     assert type_token_literals('X = "azure-native:network:VirtualNetwork"\n') == [(1, "azure-native:network:VirtualNetwork")]
     assert type_token_literals('# "azure-native:network:VirtualNetwork"\nX = "an azure-native resource"\n') == []
+    # Deep in an expression, and the literal part of an f-string.
+    assert type_token_literals('def f(kind):\n    return g(x=[f"azure-native:network:{kind}"])\n') == [
+        (2, "azure-native:network:")]
 
 
 def test_shared_constants_are_defined_once():
