@@ -356,7 +356,8 @@ def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(dev,
 
 
 def test_a_cheaper_bastion_is_not_shown_as_a_rise_when_the_old_price_is_unknown(prod, run_with):
-    basic = run_with("prod", lambda v: v.update(bastionSku="Basic"))
+    # bastionSku: Basic, with two switches that change no priced property (tests/variants.py).
+    basic = run_with("prod", variants.prod_opened)
     [change] = cost.compare(cost.estimate(prod), cost.estimate(basic))
     assert (change.name, change.what, change.unknown) == ("bastion-host", "Bastion Standard -> Bastion Basic", True)
     [line] = cost.change_lines([change])
