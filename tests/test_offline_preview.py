@@ -157,7 +157,7 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
 
     assert "publicNetworkAccess=Disabled" in access(prod)
     # workspacePublicAccess: true, among other switches (tests/variants.py)
-    assert "publicNetworkAccess=Enabled" in access(run_with("prod", variants.prod_opened))
+    assert "publicNetworkAccess=Enabled" in access(variants.prod_opened(run_with))
     [storage] = prod.of_type("azure-native:storage:StorageAccount")
     storage_line = _setting_line(preview.render(prod), storage)
     assert "publicNetworkAccess=Enabled  defaultAction=Deny" in storage_line and "sku=Standard_ZRS" in storage_line

@@ -314,7 +314,7 @@ def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(e
     assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
     # Each carries other switches that leave the bastion alone (tests/variants.py).
     basic = (request.getfixturevalue("dev_us_gov") if each_stack.stack == "dev"
-             else run_with("prod", variants.prod_opened))
+             else variants.prod_opened(run_with))
     assert basic.error is None
     [cheap] = basic.of_type(R.BASTION)
     # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.

@@ -29,7 +29,7 @@ OPENED_RULES = {"aml-workspace-private", "stateful-resources-protected", "bastio
 
 
 def test_broken_prod_run_has_a_mandatory_finding(run_with: Callable[..., StackRun]):
-    run = run_with("prod", variants.prod_opened)
+    run = variants.prod_opened(run_with)
     assert run.error is None
     findings = check_run(run, "prod")
     assert {f.rule for f in findings} == OPENED_RULES, "each switch its own rule's findings, and no other rule's"
@@ -87,7 +87,7 @@ def test_keys_that_open_the_platform_never_lower_a_level(dev: StackRun):
 
 
 def test_unprotected_prod_names_the_key_and_the_file_that_fix_it(run_with: Callable[..., StackRun]):
-    run = run_with("prod", variants.prod_opened)  # protectStatefulResources: false, among other switches
+    run = variants.prod_opened(run_with)  # protectStatefulResources: false, among other switches
     findings = [f for f in check_run(run, "prod") if f.rule == "stateful-resources-protected"]
     assert len(findings) == len(R.STATEFUL_TYPES) and has_mandatory(findings)
     assert {f.fix for f in findings} == {
