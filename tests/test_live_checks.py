@@ -11,9 +11,10 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
+import requests
 
 from isolated_mlops.components.config import validate
 from isolated_mlops.components.zones import CLOUDS
@@ -33,9 +34,19 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture
-def double(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmDouble]:
+@pytest.fixture(scope="session")
+def servers(certificate: tuple[Path, Path]) -> Iterator[ArmDouble]:
+    """The double's two servers, started once per session: each test gets them with an empty
+    subscription and no requests recorded (`double`)."""
     d = ArmDouble(Subscription(), *certificate)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def double(servers: ArmDouble, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[ArmDouble]:
+    d = servers
+    d.reset(Subscription())
     # azure-identity's own managed identity path (App Service protocol) asks the token double; the
     # checks' HTTPS client trusts the double's certificate. Nothing else may answer for a credential.
     for variable in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE",
@@ -46,7 +57,6 @@ def double(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
     yield d
-    d.close()
     # Read-only, end to end: whatever a test made the checks do, the double saw reads only.
     for r in d.requests:
         assert r.method == "GET" or (r.method == "POST" and r.path.endswith("/checkNameAvailability")), \
@@ -63,11 +73,20 @@ def prod_plan(prod: StackRun) -> Plan:
     return plan_from(prod, config_of("prod"))
 
 
+_SIGNED_IN: dict[str, Any] = {}
+
+
 def client_for(double: ArmDouble, sleeps: list[float] | None = None) -> ArmClient:
+    """The checks' client, on one HTTPS session and one credential for the whole session, as one
+    `python -m live` run has: a TLS handshake and a sign-in cost ~10 ms, the tests make ~20 clients.
+    Signing in through azure-identity is its own test (main builds its credential and session)."""
     from azure.identity import DefaultAzureCredential
 
+    if not _SIGNED_IN:
+        _SIGNED_IN.update(credential=DefaultAzureCredential(exclude_interactive_browser_credential=True),
+                          session=requests.Session())
     recorded = sleeps if sleeps is not None else []
-    return ArmClient(double.endpoint, DefaultAzureCredential(exclude_interactive_browser_credential=True),
+    return ArmClient(double.endpoint, _SIGNED_IN["credential"], session=_SIGNED_IN["session"],
                      sleep=recorded.append)
 
 
