@@ -1,9 +1,10 @@
 """Work the Pulumi SDK does for every resource that only a real engine reads, skipped during an
 offline run (and only then): what the program registers is unchanged.
 
-`tests/test_offline_engine.py` runs prod with and without these shortcuts and compares every
-registration, field by field; it also checks that each shortcut is undone after a run, so nothing
-outside an offline run (the policy pack, a user's own program in the same process) ever sees them.
+`tests/test_offline_engine.py` runs dev (whose registrations take every SDK path prod's take) with
+and without these shortcuts and compares every registration, field by field; it also checks that
+each shortcut is undone after a run, so nothing outside an offline run (the policy pack, a user's
+own program in the same process) ever sees them.
 The offline runs are `run_stack` and the tests' component builds (tests/standalone.py).
 """
 

@@ -97,9 +97,9 @@ def test_cli_preview_policy_passes_on_both_stack_files(cli, capsys):
 
 
 def test_policy_findings_carry_the_stacks_enforcement_level(run_with, dev_switched):
-    # prod's opened workspace is test_policy_offline's run too; dev's is dev_switched (tests/variants.py).
+    # prod's opened workspace is prod_opened, dev's is dev_switched, each among other switches (tests/variants.py).
     for stack, level in (("prod", "mandatory"), ("dev", "advisory")):
-        public = run_with(stack, lambda v: v.update(workspacePublicAccess=True)) if stack == "prod" else dev_switched
+        public = variants.prod_opened(run_with) if stack == "prod" else dev_switched
         findings, _ = policy_of(public)
         [finding] = [f for f in findings if f.rule == "aml-workspace-private"]
         assert finding.enforcement == level

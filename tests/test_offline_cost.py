@@ -342,22 +342,26 @@ def test_cli_cost_exits_2_for_a_stack_that_does_not_exist(cli, capsys):
     assert cli(["cost", "--stack", "no-such-stack"]) == 2
 
 
-def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(dev, run_with):
-    no_agents = run_with("dev", lambda v: v["agents"].update(count=0), secrets={})  # test_platform_compute's run
-    changes = cost.compare(cost.estimate(dev), cost.estimate(no_agents))
-    assert [c.name for c in changes] == ["ci-agents-0-vm"], "identity, NIC, secret and role assignment are free"
-    size = _size(dev, "ci-agents-0-vm")
-    assert changes[0].unknown == (_vm_month(size) is None)
-    [line] = cost.change_lines(changes)
-    expected = "unknown/month" if changes[0].unknown else cost.signed(changes[0].delta) + "/month"
+def test_free_resources_add_no_cost_line_and_an_unknown_change_says_unknown(prod, run_with):
+    no_agents = variants.prod_opened(run_with)  # agents.count: 0, among other switches (tests/variants.py)
+    agents = {r.name for r in prod.resources if "ci-agents" in r.urn}
+    assert {"ci-agents-identity", "ci-agents-0-nic", "ci-agents-registration-token", "ci-agents-secrets-user"} <= agents
+    changes = [c for c in cost.compare(cost.estimate(prod), cost.estimate(no_agents)) if c.name in agents]
+    assert [c.name for c in changes] == ["ci-agents-0-vm", "ci-agents-1-vm"], \
+        "identity, NIC, secret and role assignment are free"
+    first = changes[0]
+    size = _size(prod, "ci-agents-0-vm")
+    assert first.unknown == (_vm_month(size) is None)
+    [line] = cost.change_lines([first])
+    expected = "unknown/month" if first.unknown else cost.signed(first.delta) + "/month"
     assert line.startswith(f"{expected}: ci-agents-0-vm deleted: VM {size}"), line
     # Negative: a known price turns the same change into a figure.
-    assert cost.change_lines([dataclasses.replace(changes[0], old=10.0, unknown=False)])[0].startswith("-$10.00/month")
+    assert cost.change_lines([dataclasses.replace(first, old=10.0, unknown=False)])[0].startswith("-$10.00/month")
 
 
 def test_a_cheaper_bastion_is_not_shown_as_a_rise_when_the_old_price_is_unknown(prod, run_with):
-    basic = run_with("prod", lambda v: v.update(bastionSku="Basic"))
-    [change] = cost.compare(cost.estimate(prod), cost.estimate(basic))
+    basic = variants.prod_opened(run_with)  # bastionSku: Basic, among other switches (tests/variants.py)
+    [change] = [c for c in cost.compare(cost.estimate(prod), cost.estimate(basic)) if c.name == "bastion-host"]
     assert (change.name, change.what, change.unknown) == ("bastion-host", "Bastion Standard -> Bastion Basic", True)
     [line] = cost.change_lines([change])
     assert line == ("unknown/month: bastion-host Bastion Standard -> Bastion Basic (known prices $0.00 -> $138.70; "

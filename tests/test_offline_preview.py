@@ -17,6 +17,7 @@ import pytest
 
 from offline import config_check, diff, engine, preview, snapshot
 from offline.engine import MASK, PROJECT_DIR, SECRET_PLACEHOLDER, RegisteredResource, StackRun
+from tests import variants
 
 PROGRAM = ("__main__.py", "Pulumi.yaml", "Pulumi.prod.yaml", "components", "network", "workspace", "compute")
 
@@ -155,7 +156,8 @@ def test_public_access_is_shown_as_the_program_sets_it(prod, run_with):
         return _setting_line(preview.render(run), workspace)
 
     assert "publicNetworkAccess=Disabled" in access(prod)
-    assert "publicNetworkAccess=Enabled" in access(run_with("prod", lambda v: v.update(workspacePublicAccess=True)))
+    # workspacePublicAccess: true, among other switches (tests/variants.py)
+    assert "publicNetworkAccess=Enabled" in access(variants.prod_opened(run_with))
     [storage] = prod.of_type("azure-native:storage:StorageAccount")
     storage_line = _setting_line(preview.render(prod), storage)
     assert "publicNetworkAccess=Enabled  defaultAction=Deny" in storage_line and "sku=Standard_ZRS" in storage_line

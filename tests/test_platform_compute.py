@@ -146,10 +146,11 @@ def test_agents_are_replaced_when_their_custom_data_changes(each_stack: StackRun
     assert jump_host.replace_on_changes == [] and not jump_host.delete_before_replace
 
 
-def test_agent_count_zero_creates_no_agent_resources(run_with):
-    # dev, with no secret at all (it serves no models, so it needs no TLS secret): test_offline_cost's
-    # run too (secrets do not change a cost).
-    run = run_with("dev", lambda v: v["agents"].update(count=0), secrets={})
+def test_agent_count_zero_creates_no_agent_resources(prod, run_with):
+    # prod with agents.count 0 and no token (its TLS secrets only), among other switches (tests/variants.py).
+    assert [r for r in prod.resources if "ci-agents" in r.urn], "prod has agents: their absence below is the switch's"
+    run = variants.prod_opened(run_with)
+    assert "isolated-mlops:agentRegistrationToken" not in run.config
     assert run.error is None, "no token is needed without agents"
     assert not [r for r in run.resources if "ci-agents" in r.urn]
     assert run.exports["agentPool"]["vmNames"] == []

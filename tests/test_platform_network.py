@@ -312,9 +312,9 @@ def test_bastion_sku_switch_defaults_to_standard_and_basic_gives_up_tunnelling(e
                                                                                  request: pytest.FixtureRequest):
     [host] = each_stack.of_type(R.BASTION)
     assert (host.input("sku.name"), host.input("enableTunneling")) == ("Standard", True)
-    # prod's run is test_offline_cost's too; dev's carries two other switches (tests/variants.py).
+    # Each carries other switches that leave the bastion alone (tests/variants.py).
     basic = (request.getfixturevalue("dev_us_gov") if each_stack.stack == "dev"
-             else run_with("prod", lambda v: v.update(bastionSku="Basic")))
+             else variants.prod_opened(run_with))
     assert basic.error is None
     [cheap] = basic.of_type(R.BASTION)
     # Basic has no native client, so tunnelling is not asked of it; the rule still wants Standard.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from offline.engine import StackRun
 from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.adapters import views
 from offline.policy_check import Finding, check_run, check_views, enforcement_levels, has_mandatory
 from isolated_mlops.policy.rules import RULES
+from tests import variants
 from tests.helpers import changed
 
 
@@ -23,15 +24,16 @@ def test_dev_findings_are_advisory_and_protection_is_not_asked(dev: StackRun):
     assert not has_mandatory(findings)
 
 
-def _opened_workspace(values: dict[str, Any]) -> None:
-    values["workspacePublicAccess"] = True
+# prod's guards let down, three switches in one run (tests/variants.py), each its own rule's findings.
+OPENED_RULES = {"aml-workspace-private", "stateful-resources-protected", "bastion-subnet"}
 
 
 def test_broken_prod_run_has_a_mandatory_finding(run_with: Callable[..., StackRun]):
-    run = run_with("prod", _opened_workspace)
+    run = variants.prod_opened(run_with)
     assert run.error is None
     findings = check_run(run, "prod")
-    [finding] = findings
+    assert {f.rule for f in findings} == OPENED_RULES, "each switch its own rule's findings, and no other rule's"
+    [finding] = [f for f in findings if f.rule == "aml-workspace-private"]
     assert finding == Finding("aml-workspace-private", finding.urn, finding.message, "mandatory", finding.fix)
     assert finding.urn.endswith("::ml-workspace-workspace") and "publicNetworkAccess" in finding.message
     assert has_mandatory(findings)
@@ -85,8 +87,8 @@ def test_keys_that_open_the_platform_never_lower_a_level(dev: StackRun):
 
 
 def test_unprotected_prod_names_the_key_and_the_file_that_fix_it(run_with: Callable[..., StackRun]):
-    run = run_with("prod", lambda v: v.update(protectStatefulResources=False))
-    findings = check_run(run, "prod")
+    run = variants.prod_opened(run_with)  # protectStatefulResources: false, among other switches
+    findings = [f for f in check_run(run, "prod") if f.rule == "stateful-resources-protected"]
     assert len(findings) == len(R.STATEFUL_TYPES) and has_mandatory(findings)
     assert {f.fix for f in findings} == {
         "set isolated-mlops:protectStatefulResources: true in Pulumi.prod.yaml, or set "

@@ -4,9 +4,10 @@ once per xdist worker) serves the test of each switch instead of one run per swi
 Each switch touches resources no other switch here touches, and each test reads only what its own
 switch changes (a resource's property, a role assignment of its own role, a log line), so a switch
 still fails its test when the program ignores it. A test that reads the whole diff or the whole cost
-change (`[change] = ...`) keeps a run of its own change: see `run_with` in conftest.py.
+change (`[change] = ...`) keeps a run of its own change (see `run_with` in conftest.py), or shares one
+whose other switches change nothing it reads (prod_opened's cost: each its own resources' lines).
 The fixtures are in conftest.py (`dev_switched`, `dev_us_gov`, `prod_extended`); `dev_china` is a
-function of `run_with`, as its run also passes a secret.
+function of `run_with`, as its run also passes a secret, and so is `prod_opened`.
 """
 
 from __future__ import annotations
@@ -97,6 +98,29 @@ def dev_us_gov(values: dict[str, Any]) -> None:
     values["bastionSku"] = "Basic"
     values["network"]["privateDnsFallbackToInternet"] = False
     values.pop("hbiWorkspace")
+
+
+def prod_opened(run_with: Callable[..., Any]) -> Any:
+    """prod with three of its guards let down and no agents, run without the agents' token (a stack
+    without agents needs none): each switch is the finding of its own policy rule or changes resources
+    no other touches. The tests of each:
+    - workspacePublicAccess on: the workspace's one finding, mandatory, naming the key (test_policy_offline,
+      test_offline_cli), publicNetworkAccess shown as set (test_offline_preview);
+    - protectStatefulResources off: one protection finding per stateful type, naming the key
+      (test_policy_offline);
+    - bastionSku Basic: no tunnelling (test_platform_network), its cost change (test_offline_cost);
+    - agents.count 0, and so no token: no agent resource and no token asked for (test_platform_compute),
+      the cost lines of what goes (test_offline_cost).
+    Each test picks its own rule's findings or its own resources' cost lines; test_policy_offline checks
+    that these three rules, and no other, find anything. (Not a conftest fixture, as dev_china.)"""
+    from tests.config_checks import TLS_ONLY  # prod serves models: its TLS secrets, and no token
+
+    return run_with("prod", _opened, secrets=TLS_ONLY)
+
+
+def _opened(values: dict[str, Any]) -> None:
+    values.update(workspacePublicAccess=True, protectStatefulResources=False, bastionSku="Basic")
+    values["agents"]["count"] = 0
 
 
 # prod_resized_and_busy: the usage its stack file would assume (test_offline_cost).
