@@ -152,6 +152,12 @@ class ArmDouble:
         for server in (self.arm, self.token):
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
+    def reset(self, subscription: Subscription) -> None:
+        """Another test's subscription, with nothing recorded yet."""
+        self.subscription = subscription
+        self.requests.clear()
+        self.token_requests.clear()
+
     @property
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self.arm.server_address[1]}"

@@ -17,14 +17,14 @@ from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
-_SHARED: dict[int, list[Any]] = {}  # id(run) -> [run, its views or None until first asked]
+_SHARED: dict[int, list[Any]] = {}  # id(run) -> [run, its views or None until first asked, once_per_run's]
 
 
 def share_views(run: StackRun) -> None:
     """Mark a run that lives all session and that no test changes (the `runs` fixture's dev and prod):
     its policy views are then built once (8 ms for prod; the platform tests ask ~170 times). Any other
     run, such as `run_with`'s copy that a test may change in place, is viewed afresh each time."""
-    _SHARED[id(run)] = [run, None]
+    _SHARED[id(run)] = [run, None, {}]
 
 
 def run_views(run: StackRun) -> list[ResourceView]:
@@ -35,6 +35,18 @@ def run_views(run: StackRun) -> list[ResourceView]:
     if shared[1] is None:
         shared[1] = tuple(views(run))
     return list(shared[1])
+
+
+def once_per_run(run: StackRun, compute: Callable[[StackRun], str]) -> str:
+    """`compute(run)`, once per session for a shared run (`share_views`), else computed now: for a pure
+    function of the run whose answer is immutable (text), e.g. the topology picture, ~25 ms for prod,
+    which tests/test_offline_topology_drawn.py draws a dozen times."""
+    shared = _SHARED.get(id(run))
+    if shared is None or shared[0] is not run:
+        return compute(run)
+    if compute not in shared[2]:
+        shared[2][compute] = compute(run)
+    return shared[2][compute]
 
 
 def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:

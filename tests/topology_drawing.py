@@ -91,7 +91,11 @@ def read(text: str) -> Drawing:
 
 
 def draw(run: StackRun) -> Drawing:
-    return read(topology.mermaid(run))
+    """The picture read back; drawn once per session for the session's unchanged dev and prod runs
+    (tests/helpers.py once_per_run), afresh for any other run (a broken copy, a run_with)."""
+    from tests.helpers import once_per_run
+
+    return read(once_per_run(run, topology.mermaid))
 
 
 def _name(r: RegisteredResource) -> str:
