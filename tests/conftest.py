@@ -54,7 +54,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # them alone at the end while the other has finished (xdist's work stealing moves only tests that
 # have not started). With the rest in name order the two workers then finish within a second.
 FIRST = ("test_types.py", "test_offline_revisions.py", "test_offline_topology.py", "test_offline_engine.py",
-         "test_offline_topology_drawn.py", "test_offline_preview.py", "test_platform_agent_registration.py")
+         "test_offline_topology_drawn.py", "test_offline_preview.py", "test_platform_agent_registration.py",
+         # Then the files that import scikit-learn (~1.7 s) and check-jsonschema (~0.3 s), side by side at
+         # the head of the first worker's share: xdist's work stealing takes tests from the tail of a
+         # share, so these stay on one worker and neither import is paid twice.
+         "test_ml_model.py", "test_ml_pipelines.py", "test_delivery_azure_pipelines.py",
+         "test_delivery_azure_stacks.py", "test_delivery_workflows.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
