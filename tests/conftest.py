@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     # Collecting imported the test modules and most of the SDK, which live as long as the process:
     # frozen, no later collection walks them again (the `runs` fixture freezes the rest of the SDK).
-    gc.collect()
+    # No full collection first: it walked ~400k objects for ~0.23 s per worker to free ~2,500.
     gc.freeze()
 
 
