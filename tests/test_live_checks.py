@@ -283,7 +283,7 @@ def test_sign_in_goes_through_azure_identity_and_the_token_never_shows(
         double: ArmDouble, prod_plan: Plan, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
         prod, monkeypatch):
     # main runs the program as `run_stack("prod")`: the session's `prod` fixture is that very call, made
-    # once per worker (a run costs half a second), so it stands in for main's own here and below.
+    # once per session (a run costs half a second), so it stands in for main's own here and below.
     import offline.engine
 
     asked: list[tuple] = []
