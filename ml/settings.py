@@ -1,7 +1,8 @@
 """The thresholds of every delivery decision, read once from `ml/config/thresholds.yaml`.
 
-A missing or malformed value is reported as one line naming the key, the value and what to do
-(`ThresholdsError`), never as a traceback deep inside a decision.
+A missing or malformed value, or a file that is not YAML, is reported as one line naming the file,
+the key (or line and column), the value and what to do (`ThresholdsError`), never as a traceback
+deep inside a decision.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from isolated_mlops.yaml_text import safe_load
 
 ML_ROOT = Path(__file__).resolve().parent
 DEFAULT_THRESHOLDS = ML_ROOT / "config" / "thresholds.yaml"
+_COMMITTED = DEFAULT_THRESHOLDS.relative_to(ML_ROOT.parent).as_posix()  # ml/config/thresholds.yaml, as messages name it
 
 
 class ThresholdsError(ValueError):
@@ -88,16 +92,16 @@ class Thresholds:
     """Canary rollout thresholds."""
 
 
-def _number(doc: dict[str, Any], path: str, low: float, high: float, *, integer: bool = False) -> Any:
+def _number(file: Path, doc: dict[str, Any], path: str, low: float, high: float, *, integer: bool = False) -> Any:
     node: Any = doc
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ThresholdsError(f"{path}: missing; add it to {DEFAULT_THRESHOLDS.name}")
+            raise ThresholdsError(f"{file}: {path}: missing; add it, as {_COMMITTED} has it")
         node = node[part]
     kind = int if integer else (int, float)
     if isinstance(node, bool) or not isinstance(node, kind) or not low <= node <= high:
         expected = "an integer" if integer else "a number"
-        raise ThresholdsError(f"{path}: {node!r} must be {expected} from {low} to {high}")
+        raise ThresholdsError(f"{file}: {path}: {node!r} must be {expected} from {low} to {high}")
     return node if integer else float(node)
 
 
@@ -107,29 +111,35 @@ def load_thresholds(path: Path = DEFAULT_THRESHOLDS) -> Thresholds:
         doc = safe_load(Path(path).read_text())
     except OSError as error:
         raise ThresholdsError(f"{path}: cannot read it ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ThresholdsError(f"{where}: {problem}; fix the YAML syntax there") from None
     if not isinstance(doc, dict):
         raise ThresholdsError(f"{path}: must be a mapping with drift, gate and canary")
     psi = PsiThresholds(
-        bins=_number(doc, "drift.psi.bins", 2, 100, integer=True),
-        moderate=_number(doc, "drift.psi.moderate", 0.0, 10.0),
-        significant=_number(doc, "drift.psi.significant", 0.0, 10.0),
+        bins=_number(path, doc, "drift.psi.bins", 2, 100, integer=True),
+        moderate=_number(path, doc, "drift.psi.moderate", 0.0, 10.0),
+        significant=_number(path, doc, "drift.psi.significant", 0.0, 10.0),
     )
     if psi.moderate >= psi.significant:
-        raise ThresholdsError(f"drift.psi: moderate ({psi.moderate}) must be below significant ({psi.significant})")
+        raise ThresholdsError(f"{path}: drift.psi: moderate ({psi.moderate}) must be below significant "
+                              f"({psi.significant})")
     return Thresholds(
         psi=psi,
-        ks=KsThresholds(p_value=_number(doc, "drift.ks.p_value", 0.0, 1.0),
-                        statistic=_number(doc, "drift.ks.statistic", 0.0, 1.0)),
-        gate=GateThresholds(min_auc=_number(doc, "gate.min_auc", 0.5, 1.0),
-                            max_auc_drop=_number(doc, "gate.max_auc_drop", 0.0, 0.5)),
+        ks=KsThresholds(p_value=_number(path, doc, "drift.ks.p_value", 0.0, 1.0),
+                        statistic=_number(path, doc, "drift.ks.statistic", 0.0, 1.0)),
+        gate=GateThresholds(min_auc=_number(path, doc, "gate.min_auc", 0.5, 1.0),
+                            max_auc_drop=_number(path, doc, "gate.max_auc_drop", 0.0, 0.5)),
         canary=CanaryThresholds(
-            traffic_percent=_number(doc, "canary.traffic_percent", 1, 99, integer=True),
-            min_requests=_number(doc, "canary.min_requests", 1, 1_000_000, integer=True),
-            max_error_rate=_number(doc, "canary.max_error_rate", 0.0, 1.0),
-            max_error_rate_increase=_number(doc, "canary.max_error_rate_increase", 0.0, 1.0),
-            max_p95_latency_ms=_number(doc, "canary.max_p95_latency_ms", 1.0, 600_000.0),
-            max_latency_ratio=_number(doc, "canary.max_latency_ratio", 1.0, 100.0),
-            latency_slack_ms=_number(doc, "canary.latency_slack_ms", 0.0, 600_000.0),
-            max_rounds=_number(doc, "canary.max_rounds", 1, 100, integer=True),
+            traffic_percent=_number(path, doc, "canary.traffic_percent", 1, 99, integer=True),
+            min_requests=_number(path, doc, "canary.min_requests", 1, 1_000_000, integer=True),
+            max_error_rate=_number(path, doc, "canary.max_error_rate", 0.0, 1.0),
+            max_error_rate_increase=_number(path, doc, "canary.max_error_rate_increase", 0.0, 1.0),
+            max_p95_latency_ms=_number(path, doc, "canary.max_p95_latency_ms", 1.0, 600_000.0),
+            max_latency_ratio=_number(path, doc, "canary.max_latency_ratio", 1.0, 100.0),
+            latency_slack_ms=_number(path, doc, "canary.latency_slack_ms", 0.0, 600_000.0),
+            max_rounds=_number(path, doc, "canary.max_rounds", 1, 100, integer=True),
         ),
     )

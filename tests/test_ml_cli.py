@@ -89,11 +89,19 @@ def test_colours_prints_the_rollout_plan(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["colours", "--traffic", '{"red": 100}']) == ERROR
 
 
-def test_a_broken_thresholds_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("text, message", [
+    ("gate: {}\n", "drift.psi.bins: missing"),          # a key left out
+    ("gate:\n  min_auc: [0.8\n", "3:1: "),               # not YAML: where the parser stopped
+])
+def test_a_broken_thresholds_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         text: str, message: str) -> None:
     broken = tmp_path / "t.yaml"
-    broken.write_text("gate: {}\n")
+    broken.write_text(text)
     assert main(["--thresholds", str(broken), "gate", "--metrics", str(write(tmp_path / "m.json", {"auc": 0.9}))]) == ERROR
-    assert capsys.readouterr().err.strip().startswith("error: drift.psi.bins: missing")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    # The file the team's ML_THRESHOLDS named comes first, then where and what.
+    assert err.startswith(f"error: {broken}:{'' if message[0].isdigit() else ' '}{message}"), err
 
 
 def test_the_real_command_line_exits_with_the_decision(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_thresholds_hold_the_usual_psi_reading_and_a_small_canary() -> None:
     (("gate", "min_auc"), 1.5, "gate.min_auc: 1.5 must be a number from 0.5 to 1.0"),
     (("canary", "traffic_percent"), 10.5, "canary.traffic_percent: 10.5 must be an integer"),
     (("drift", "psi", "significant"), 0.05, "drift.psi: moderate (0.1) must be below significant (0.05)"),
-    (("drift", "ks", "p_value"), None, "drift.ks.p_value: missing"),
+    (("drift", "ks", "p_value"), None, "drift.ks.p_value: missing; add it, as ml/config/thresholds.yaml has it"),
 ])
 def test_a_broken_thresholds_file_names_the_key(tmp_path: Path, path: tuple[str, ...], value: object,
                                                 message: str) -> None:
@@ -71,8 +71,18 @@ def test_a_broken_thresholds_file_names_the_key(tmp_path: Path, path: tuple[str,
         node[path[-1]] = value
     broken = tmp_path / "thresholds.yaml"
     broken.write_text(yaml.safe_dump(doc))
-    with pytest.raises(ThresholdsError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+    with pytest.raises(ThresholdsError) as raised:
         load_thresholds(broken)
+    # The file first (a team's ML_THRESHOLDS may name another one), then the key and what is wrong.
+    assert str(raised.value).startswith(f"{broken}: {message}"), str(raised.value)
+
+
+def test_a_thresholds_file_that_is_not_yaml_names_the_line_and_column(tmp_path: Path) -> None:
+    broken = tmp_path / "thresholds.yaml"
+    broken.write_text("gate:\n  min_auc: [0.8\n")
+    with pytest.raises(ThresholdsError) as raised:
+        load_thresholds(broken)
+    assert str(raised.value).startswith(f"{broken}:3:1: ") and "fix the YAML syntax" in str(raised.value)
 
 
 # ---- Data validation -----------------------------------------------------------------------------
