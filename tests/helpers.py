@@ -17,36 +17,36 @@ from isolated_mlops.policy import rules as R
 from isolated_mlops.policy.rules import ResourceView, Violation, evaluate
 
 
-_SHARED: dict[int, list[Any]] = {}  # id(run) -> [run, its views or None until first asked, once_per_run's]
+_SHARED: dict[int, tuple[StackRun, dict[Callable[[StackRun], Any], Any]]] = {}  # id(run) -> (run, answers)
 
 
 def share_views(run: StackRun) -> None:
     """Mark a run that lives all session and that no test changes (the `runs` fixture's dev and prod):
-    its policy views are then built once (8 ms for prod; the platform tests ask ~170 times). Any other
-    run, such as `run_with`'s copy that a test may change in place, is viewed afresh each time."""
-    _SHARED[id(run)] = [run, None, {}]
+    what `once_per_run` computes of it is then computed once. Any other run, such as `run_with`'s copy
+    that a test may change in place, is computed afresh each time."""
+    _SHARED[id(run)] = (run, {})
 
 
-def run_views(run: StackRun) -> list[ResourceView]:
-    """`views(run)`: once per session for a shared run (`share_views`), else built now."""
-    shared = _SHARED.get(id(run))
-    if shared is None or shared[0] is not run:
-        return views(run)
-    if shared[1] is None:
-        shared[1] = tuple(views(run))
-    return list(shared[1])
-
-
-def once_per_run(run: StackRun, compute: Callable[[StackRun], str]) -> str:
+def once_per_run(run: StackRun, compute: Callable[[StackRun], Any]) -> Any:
     """`compute(run)`, once per session for a shared run (`share_views`), else computed now: for a pure
-    function of the run whose answer is immutable (text), e.g. the topology picture, ~25 ms for prod,
-    which tests/test_offline_topology_drawn.py draws a dozen times."""
+    function of the run whose answer no caller changes (text, a tuple), e.g. its policy views (8 ms for
+    prod; the platform tests ask ~170 times) or its topology picture (~25 ms, drawn a dozen times)."""
     shared = _SHARED.get(id(run))
     if shared is None or shared[0] is not run:
         return compute(run)
-    if compute not in shared[2]:
-        shared[2][compute] = compute(run)
-    return shared[2][compute]
+    answers = shared[1]
+    if compute not in answers:
+        answers[compute] = compute(run)
+    return answers[compute]
+
+
+def _view_tuple(run: StackRun) -> tuple[ResourceView, ...]:
+    return tuple(views(run))
+
+
+def run_views(run: StackRun) -> list[ResourceView]:
+    """`views(run)`, by `once_per_run`: each caller gets its own list of the (shared) views."""
+    return list(once_per_run(run, _view_tuple))
 
 
 def violations(run_or_views: StackRun | Sequence[ResourceView], rule: str) -> list[Violation]:
