@@ -1,6 +1,6 @@
 """Shared fixtures. The SDK is imported once per process, and each stack file and each changed config
-runs once per session, shared by both workers: the whole program under the offline engine costs
-about half a second of CPU per run."""
+runs once per session, shared by the two test processes (tests/workers.py): the whole program under
+the offline engine costs about half a second of CPU per run."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ import pytest
 from tests import variants
 from tests.shared_runs import SharedRuns
 
+pytest_plugins = ("tests.workers", "pytester")
+
 if TYPE_CHECKING:
-    # Imported where used: under xdist the controller loads this file too, and runs no test.
+    # Imported where used: `--collect-only` and a run of one quick file need no SDK.
     from offline.engine import StackRun
 
 STACKS = ("dev", "prod")
@@ -45,37 +47,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     # After pytest's own last collection (which reports a failing __del__ as a warning): freeze what
     # the process still holds, or the interpreter's shutdown walks all of it once more, about 1.3 s
-    # of CPU per worker for nothing (as `python -m offline` does at exit: offline/process.py).
+    # of CPU per process for nothing (as `python -m offline` does at exit: offline/process.py).
     gc.freeze()
 
 
-# Files with a test of two seconds or more (mypy, a revision's program in a child, Chromium, the
-# full SDK path against the shortcuts, first boot): first, so that no worker is left running one of
-# them alone at the end while the other has finished (xdist's work stealing moves only tests that
-# have not started). With the rest in name order the two workers then finish within a second.
-FIRST = ("test_types.py", "test_offline_revisions.py", "test_offline_topology.py", "test_offline_engine.py",
-         "test_offline_topology_drawn.py", "test_offline_preview.py", "test_platform_agent_registration.py",
-         # Then the files that import scikit-learn (~1.7 s) and check-jsonschema (~0.3 s), side by side at
-         # the head of the first worker's share: xdist's work stealing takes tests from the tail of a
-         # share, so these stay on one worker and neither import is paid twice.
-         "test_ml_model.py", "test_ml_pipelines.py", "test_delivery_azure_pipelines.py",
-         "test_delivery_azure_stacks.py", "test_delivery_workflows.py")
+# The order of a first run, before tests/workers.py has timed the files (a fresh clone, CI): the
+# files of the longest tests first (mypy, a revision's program in a child, Chromium, the two
+# same_worker groups, the policy pack, the full SDK path against the shortcuts), so that neither
+# process is left running one of them alone at the end; the rest in name order. Later runs take the
+# files by their last times, longest first, after the type check (marked starts_first).
+FIRST = ("test_types.py", "test_offline_topology.py", "test_offline_revisions.py", "test_ml_model.py",
+         "test_ml_pipelines.py", "test_delivery_azure_pipelines.py", "test_delivery_azure_stacks.py",
+         "test_delivery_workflows.py", "test_policy_pack.py", "test_offline_cli.py", "test_offline_engine.py",
+         "test_platform_agent_registration.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The type check first: under `make test` (two workers, a file each) its cold mypy run, the longest
-    # test of a first run, then overlaps the rest of the suite instead of trailing it (benchmarks/suite.py).
     # Whole files move, in their own order, so that module fixtures are still set up once.
     items.sort(key=lambda item: FIRST.index(item.path.name) if item.path.name in FIRST else len(FIRST))
 
 
 @pytest.fixture(scope="session")
 def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
-    """Whole-program runs, each distinct config once per session across both workers (tests/shared_runs.py).
-    Under xdist every worker's basetemp sits in the session's own numbered folder: the runs go there."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process (-n 0): its memory only
+    """Whole-program runs, each distinct config once per session across both processes (tests/shared_runs.py),
+    kept in the session's own numbered folder, which the two share (tests/workers.py)."""
+    from tests.workers import WORKER_ENV
+
+    if not os.environ.get(WORKER_ENV):  # one process (--workers 0): its memory only
         return SharedRuns(None)
-    return SharedRuns(tmp_path_factory.getbasetemp().parent / "stack-runs")
+    return SharedRuns(tmp_path_factory.getbasetemp() / "stack-runs")
 
 
 def run_key(stack: str, values: Any, **kwargs: Any) -> str:

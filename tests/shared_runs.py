@@ -1,4 +1,4 @@
-"""Whole-program runs shared by the two xdist workers of one pytest session.
+"""Whole-program runs shared by the two test processes of one pytest session (tests/workers.py).
 
 A run of a stack costs about half a second of CPU, nearly all of it inside the Pulumi SDK, and both
 workers ask for the same few (dev, prod, and the changed configs several files read): with one cache
@@ -7,8 +7,8 @@ runs once per session: the first worker to ask runs it and writes it, pickled, i
 own temporary folder; the other waits on the file's lock and reads it (~25 ms instead of ~550 ms).
 
 Only within one session: the folder is the session's `basetemp` (a new numbered folder for each
-`pytest` run, as pytest-xdist documents for session-scoped data shared between workers), so a later
-session runs the program again. Without xdist (`-n 0`) the cache is this process's memory only.
+`pytest` run, which both processes share), so a later session runs the program again. In one
+process (`--workers 0`) the cache is this process's memory only.
 A run that ended in an error (a config check, about 10 ms) is never written: an exception does not
 survive pickling intact, and it costs nothing to redo.
 

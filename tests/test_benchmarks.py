@@ -95,8 +95,8 @@ def test_the_suite_benchmark_times_what_make_test_runs(tmp_path: Path):
     assert command[start:start + 3] == [sys.executable, "-m", "pytest"], command
     # Run with bytecode caches on, whatever the shell says (the Makefile says why).
     assert command[:start] == ["env", "-u", "PYTHONDONTWRITEBYTECODE"], command
-    # The workers come from pytest.ini's addopts, which every pytest run here reads.
-    assert "-n 2" in (PROJECT_DIR / "pytest.ini").read_text()
+    # The two test processes come from pytest.ini's addopts, which every pytest run here reads.
+    assert "--workers 2" in (PROJECT_DIR / "pytest.ini").read_text()
     makefile = tmp_path / "Makefile"
     makefile.write_text("test: deps\n\techo no tests here\n\nother:\n\t$(PY) -m pytest -q\n")
     with pytest.raises(ValueError, match="no `\\$\\(PY\\) -m pytest` line"):

@@ -20,6 +20,9 @@ from tests.ci_step import as_ci_runs_it, in_process
 from tests.helpers import load_yaml
 from tests.test_delivery_azure_pipelines import PIPELINE, check_schema, steps_of
 
+# One process loads check-jsonschema and its schemas for the three CI-file test files (tests/workers.py).
+pytestmark = pytest.mark.same_worker("check-jsonschema")
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGING_LINE = "staging: aml-private-staging"
 

@@ -20,6 +20,9 @@ from delivery.stack_for_ref import load_routes, stack_for_ref
 from tests.ci_step import as_ci_runs_it, checkout, in_process, pr_repository, runner_path
 from tests.helpers import check_jsonschema, load_yaml
 
+# One process loads check-jsonschema and its schemas for the three CI-file test files (tests/workers.py).
+pytestmark = pytest.mark.same_worker("check-jsonschema")
+
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github"
 WORKFLOWS = GITHUB / "workflows"

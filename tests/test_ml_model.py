@@ -28,6 +28,9 @@ T = load_thresholds()
 
 from tests.conftest import load_ml_script as load
 
+# One process imports scikit-learn (~1.7 s) and trains the model for both ML files (tests/workers.py).
+pytestmark = pytest.mark.same_worker("scikit-learn")
+
 
 @pytest.fixture(scope="module")
 def trained(ml_trained: Path) -> Path:

@@ -23,6 +23,9 @@ import yaml
 from ml.settings import DEFAULT_THRESHOLDS as THRESHOLDS_FILE
 from tests.ml_support import load_yaml, stack_setting
 
+# One process imports scikit-learn (~1.7 s) and trains the model for both ML files (tests/workers.py).
+pytestmark = pytest.mark.same_worker("scikit-learn")
+
 ROOT = Path(__file__).resolve().parent.parent
 ADO = ROOT / "pipelines" / "ml-delivery.yml"
 GITHUB = ROOT / ".github" / "workflows" / "ml-delivery.yml"

@@ -25,6 +25,10 @@ import pytest
 from benchmarks.preview import AZURE
 from offline.engine import PROJECT_DIR
 
+# Started first whatever it took last time: cold, mypy's first read of the SDK is the longest test
+# of the suite (tests/workers.py).
+pytestmark = pytest.mark.starts_first
+
 MYPY_INI = PROJECT_DIR / "mypy.ini"
 # What every service's resource modules import (`from . import outputs`, `from ._inputs import *`,
 # `from ._enums import *`): followed with any module of the service, or its types would be Any.

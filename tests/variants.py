@@ -1,5 +1,5 @@
 """Stack files with several independent switches changed at once: one whole-program run (0.4-0.6 s,
-once per xdist worker) serves the test of each switch instead of one run per switch.
+once per test process) serves the test of each switch instead of one run per switch.
 
 Each switch touches resources no other switch here touches, and each test reads only what its own
 switch changes (a resource's property, a role assignment of its own role, a log line), so a switch

@@ -1,0 +1,178 @@
+"""tests/workers.py, the two-process runner `make test` uses: every test runs once, on one of two
+processes, and the session reports all of them as one process would, a crash and `-x` included.
+
+Each case runs pytest in a child process on a few planted test files (pytester), with the runner
+as pytest.ini loads it; the units' order is a pure function, tested directly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import pytest
+
+from tests.workers import WORKER_ENV, units
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Each planted test appends "<nodeid> <process>" to $RECORD, so the parent sees who ran what.
+RECORDING = """
+import os, warnings, pytest
+
+def record(request):
+    with open(os.environ["RECORD"], "a") as f:
+        f.write(f"{request.node.nodeid} {os.environ['TESTS_WORKER']}\\n")
+"""
+
+PLANTED = {
+    # Collected first, and the session process waits until it has started (conftest below), so the
+    # forked process takes this file: it warns, then dies in the middle of the second test.
+    "test_a_crash.py": RECORDING + """
+def test_warns(request):
+    record(request)
+    warnings.warn(UserWarning("planted in the forked process"))
+
+def test_dies(request):
+    record(request)
+    assert os.environ["TESTS_WORKER"] == "w1", "planted for the forked process"
+    os._exit(3)
+
+def test_after_the_crash(request):
+    record(request)
+""",
+    "test_b_plain.py": RECORDING + """
+@pytest.mark.parametrize("n", range(6))
+def test_passes(request, n):
+    record(request)
+
+def test_fails(request):
+    record(request)
+    assert 1 == 2, "planted failure"
+""",
+    "test_c_group.py": RECORDING + """
+pytestmark = pytest.mark.same_worker("shared-import")
+
+def test_one(request):
+    record(request)
+""",
+    "test_d_group.py": RECORDING + """
+pytestmark = pytest.mark.same_worker("shared-import")
+
+def test_two(request):
+    record(request)
+""",
+    "test_e_more.py": RECORDING + """
+@pytest.mark.parametrize("n", range(6))
+def test_more(request, n):
+    record(request)
+""",
+    "conftest.py": """
+import os, time
+
+def pytest_collection_finish(session):
+    # The session process waits until the forked one has started the planted test (at most 30 s).
+    wait_for = os.environ.get("HOLD_SESSION_PROCESS_UNTIL")
+    if os.environ.get("TESTS_WORKER") == "w0" and wait_for:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.path.exists(os.environ["RECORD"]) and wait_for in open(os.environ["RECORD"]).read():
+                break
+            time.sleep(0.01)
+        time.sleep(0.1)
+""",
+}
+
+
+def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, hold_until: str = "",
+         files: Optional[dict[str, str]] = None) -> tuple[Any, list[tuple[str, str]]]:
+    pytester.makefile(".ini", pytest="[pytest]\naddopts = -p tests.workers -p no:xdist -p no:cacheprovider --workers 2\n")
+    for name, text in (files or PLANTED).items():
+        (pytester.path / name).write_text(text)
+    record = pytester.path / "record.txt"
+    monkeypatch.delenv(WORKER_ENV, raising=False)  # this test runs inside one of the suite's own processes
+    monkeypatch.setenv("PYTHONPATH", str(PROJECT_DIR))
+    monkeypatch.setenv("RECORD", str(record))
+    monkeypatch.setenv("HOLD_SESSION_PROCESS_UNTIL", hold_until)
+    result = pytester.runpytest_subprocess(*args)
+    lines = record.read_text().split("\n") if record.exists() else []
+    return result, [tuple(line.split(" ")) for line in lines if line]  # type: ignore[misc]
+
+
+def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pytest.Pytester,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    result, ran = _run(pytester, monkeypatch, "-ra", hold_until="test_a_crash.py::test_warns")
+    out = result.stdout.str()
+    # One failure planted, one crash; everything else passed, and the exit status says so.
+    result.assert_outcomes(passed=16, failed=2, warnings=1)
+    assert result.ret == 1
+    assert "FAILED test_b_plain.py::test_fails - AssertionError: planted failure" in out
+    assert "FAILED test_a_crash.py::test_dies" in out
+    assert "the forked test process (w1) ended with exit status 3 while running this test" in out
+    # The warning the forked process raised is in the session's summary.
+    assert "planted in the forked process" in out
+    # Every test ran exactly once (the one that died, once too), and both processes took a share.
+    nodeids = [nodeid for nodeid, _ in ran]
+    assert len(nodeids) == len(set(nodeids)) == 18, ran
+    by_process = dict(ran)
+    assert by_process["test_a_crash.py::test_dies"] == "w1"
+    # What the dead process had taken and not run, the session process ran.
+    assert by_process["test_a_crash.py::test_after_the_crash"] == "w0"
+    assert {"w0", "w1"} <= set(by_process.values())
+    # Files marked with one same_worker name ran in one process.
+    assert by_process["test_c_group.py::test_one"] == by_process["test_d_group.py::test_two"]
+
+
+def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    files = {name: text for name, text in PLANTED.items() if name != "test_a_crash.py"}
+    # The forked process takes test_b_plain.py first (the session process waits until it has reached
+    # the failing test) and stops at the failure; so does the session, before test_e_more.py.
+    result, ran = _run(pytester, monkeypatch, "-x", hold_until="test_b_plain.py::test_fails", files=files)
+    assert result.ret == 1
+    assert "stopping after 1 failures" in result.stdout.str()
+    result.assert_outcomes(failed=1, passed=len(ran) - 1)
+    files_run = {nodeid.split("::")[0] for nodeid, _ in ran}
+    assert "test_b_plain.py" in files_run and "test_e_more.py" not in files_run, ran
+
+
+def test_a_different_collection_in_the_forked_process_stops_the_session(pytester: pytest.Pytester,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    files = {"test_b_plain.py": PLANTED["test_b_plain.py"], "test_e_more.py": PLANTED["test_e_more.py"],
+             "conftest.py": "import os\n\ndef pytest_collection_modifyitems(items):\n"
+                            "    if os.environ.get('TESTS_WORKER') == 'w1':\n        del items[0]\n"}
+    result, _ = _run(pytester, monkeypatch, files=files)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "the two processes collected different tests" in result.stdout.str() + result.stderr.str()
+
+
+def _item(nodeid: str, same_worker: Optional[str] = None, starts_first: bool = False) -> Any:
+    def get_closest_marker(name: str) -> Any:
+        if name == "same_worker" and same_worker:
+            return SimpleNamespace(args=(same_worker,))
+        if name == "starts_first" and starts_first:
+            return SimpleNamespace(args=())
+        return None
+    return SimpleNamespace(nodeid=nodeid, get_closest_marker=get_closest_marker)
+
+
+def test_units_go_out_first_marked_then_untimed_then_longest_first():
+    items = [_item("a.py::t1"), _item("a.py::t2"), _item("b.py::t"), _item("c.py::t", same_worker="g"),
+             _item("d.py::t"), _item("e.py::t", same_worker="g"), _item("f.py::t", starts_first=True),
+             _item("g.py::t")]
+    last = {"file:a.py": 1.0, "file:b.py": 5.0, "group:g": 3.0, "file:f.py": 0.1}
+    # f (marked, however short it was), then d and g (never timed, in collection order), then
+    # b 5 s, the group 3 s (its two files together), a 1 s.
+    assert units(items, last) == [[6], [4], [7], [2], [3, 5], [0, 1]]
+    # Without times (a fresh clone): the marked unit, then collection order.
+    assert units(items, {}) == [[6], [0, 1], [2], [3, 5], [4], [7]]
+
+
+def test_the_suite_runs_on_two_processes_and_shares_one_session_folder(tmp_path_factory: pytest.TempPathFactory):
+    """As `make test` runs it: this process is one of two, and its tmp folders sit in the session's."""
+    ini = (PROJECT_DIR / "pytest.ini").read_text()
+    assert "--workers 2" in ini
+    if os.environ.get(WORKER_ENV) is None:
+        pytest.skip("run with --workers 0")
+    assert os.environ[WORKER_ENV] in ("w0", "w1")
+    assert tmp_path_factory.getbasetemp().name.startswith("pytest-")
