@@ -24,8 +24,9 @@ $(MERMAID)/node_modules/.installed: $(MERMAID)/package-lock.json
 	@if command -v npm >/dev/null; then PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix $(MERMAID) --silent --no-audit --no-fund && touch $@; \
 	else echo "note: no npm here; the Mermaid tests will be skipped"; fi
 
-# Two workers, a test file each at a time: tests/test_types.py (mypy, the longest test of a cold run) starts first
-# on one while the other takes the rest (tests/conftest.py puts it first); benchmarks/suite.py has the figures.
+# Two test processes, a test file each at a time (tests/workers.py, set in pytest.ini): tests/test_types.py
+# (mypy, the longest test of a cold run) starts first on one while the other takes the rest, longest
+# first; benchmarks/suite.py has the figures.
 # Python's bytecode caches stay on for the suite (some shells and CI images set PYTHONDONTWRITEBYTECODE):
 # without them every run recompiles the project and pytest rewrites every test module again, about
 # 1.5 s of CPU per process (benchmarks/suite.py).

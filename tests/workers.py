@@ -1,9 +1,9 @@
 """The suite on two processes without pytest-xdist: `pytest --workers 2` (pytest.ini sets it).
 
-Why not pytest-xdist, which ran this suite until December 2026: on 2 cores its controller is a third
-process that relays every report over execnet, and a trivial test cost about 4.7 ms of CPU under
-it against 1.9 ms in one process. For this suite's ~1,450 tests that was ~4 s of CPU, plus ~2 s in
-the controller, of a warm run of ~55 s (benchmarks/suite.py has the figures).
+Why not pytest-xdist, which ran this suite until December 2026: its controller is a third process
+that relays every report over execnet. 1,440 empty tests cost 6.3-6.9 s of CPU under it on 2 cores,
+3.4-4.0 s here and 2.8 s in one process; alternating warm runs of this suite, xdist's took 3.3 s
+longer on average (README, "The test suite").
 
 How it works:
 - When collection starts the session process forks once. Both processes collect (the same files,
