@@ -87,7 +87,10 @@ def _parallel(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session: pytest.Session) -> None:
     if _parallel(session.config):
-        session.config.stash[_STATE] = _Pair.fork(session)
+        try:
+            session.config.stash[_STATE] = _Pair.fork(session)
+        except OSError as error:  # no fork, pipe or shared semaphore here (/dev/shm): one process
+            warnings.warn(pytest.PytestWarning(f"tests/workers.py: one process ({error})"))
 
 
 @pytest.hookimpl(tryfirst=True)
