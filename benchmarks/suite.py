@@ -9,7 +9,7 @@
 
 Each run is the command the Makefile's `test` target runs, in a child process, timed by wall clock,
 with the CPU time the child and its own children used (user + system: on a shared machine, compare
-CPU and ratios, not seconds). The project's own `.mypy_cache` and `.pytest_cache` are neither read
+CPU and ratios, not seconds; the machine's speed is timed before and after, see `host_seconds`). The project's own `.mypy_cache` and `.pytest_cache` are neither read
 nor written; Python's
 bytecode caches are (PYTHONDONTWRITEBYTECODE is dropped: see `run_once`). Target:
 60 s cold and 30 s warm on 2 cores (issue #11). This is a benchmark, not a gate: it exits non-zero
@@ -83,6 +83,15 @@ def run_once(command: list[str], cache_dir: Path) -> tuple[float, float, str]:
     return wall, cpu, summary.strip("= ")
 
 
+def host_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop (~3 s on a quiet 2-core machine here): shared machines
+    drift by 10-30% over minutes, and a table is read with the speed it was measured at."""
+    started, total = time.process_time(), 0
+    for number in range(30_000_000):
+        total += number
+    return time.process_time() - started
+
+
 def measure(runs: int, command: list[str]) -> list[Runs]:
     cold, warm = Runs("cold (no mypy cache)"), Runs("warm")
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as scratch:
@@ -119,7 +128,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     command = make_test_command()
     print(f"{' '.join(command)}  ({os.cpu_count()} cores, {args.runs} runs each)", file=sys.stderr)
-    print(render(measure(args.runs, command), args.markdown))
+    before = host_seconds()
+    found = measure(args.runs, command)
+    after = host_seconds()
+    print(render(found, args.markdown))
+    print(f"\nThe machine's speed: a fixed pure-Python loop took {before:.2f} s before and {after:.2f} s after "
+          "(benchmarks.suite.host_seconds).")
     return 0
 
 
