@@ -24,6 +24,17 @@ import os, warnings, pytest
 def record(request):
     with open(os.environ["RECORD"], "a") as f:
         f.write(f"{request.node.nodeid} {os.environ['TESTS_WORKER']}\\n")
+
+def mark(name):
+    open(os.path.join(os.path.dirname(os.environ["RECORD"]), name), "w").close()
+
+def wait_for(name, seconds=10):
+    import time
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(os.path.join(os.path.dirname(os.environ["RECORD"]), name)):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 """
 
 PLANTED = {
@@ -33,6 +44,10 @@ PLANTED = {
 def test_warns(request):
     record(request)
     warnings.warn(UserWarning("planted in the forked process"))
+    # Prints while the session process's failing test runs (test_b_plain.py): in its own capture only.
+    wait_for("test_fails has started")
+    print("printed in the forked process", flush=True)
+    mark("printed")
 
 def test_dies(request):
     record(request)
@@ -49,6 +64,10 @@ def test_passes(request, n):
 
 def test_fails(request):
     record(request)
+    print("printed by test_fails")
+    if os.environ["TESTS_WORKER"] == "w0":
+        mark("test_fails has started")
+        wait_for("printed")
     assert 1 == 2, "planted failure"
 """,
     "test_c_group.py": RECORDING + """
@@ -112,6 +131,11 @@ def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pyte
     assert "the forked test process (w1) ended with exit status 3 while running this test" in out
     # The warning the forked process raised is in the session's summary.
     assert "planted in the forked process" in out
+    # Each process captures into files of its own: what the forked process printed while the
+    # session process's test ran is not in that test's output (fork shares pytest's capture files).
+    failure = out[out.index("___ test_fails ___"):out.index("short test summary")]
+    captured = failure[failure.index("Captured stdout call"):] if "Captured stdout call" in failure else ""
+    assert "\nprinted by test_fails\n" in captured and "printed in the forked process" not in captured, failure
     # Every test ran exactly once (the one that died, once too), and both processes took a share.
     nodeids = [nodeid for nodeid, _ in ran]
     assert len(nodeids) == len(set(nodeids)) == 18, ran
@@ -134,6 +158,20 @@ def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, mon
     result.assert_outcomes(failed=1, passed=len(ran) - 1)
     files_run = {nodeid.split("::")[0] for nodeid, _ in ran}
     assert "test_b_plain.py" in files_run and "test_e_more.py" not in files_run, ran
+
+
+def test_pytest_exit_in_the_forked_process_ends_the_session_with_its_status(pytester: pytest.Pytester,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    files = {"test_a_exit.py": RECORDING + """
+def test_stops(request):
+    record(request)
+    assert os.environ["TESTS_WORKER"] == "w1", "planted for the forked process"
+    pytest.exit("stopped by a planted test", returncode=7)
+""", "test_e_more.py": PLANTED["test_e_more.py"], "conftest.py": PLANTED["conftest.py"]}
+    result, ran = _run(pytester, monkeypatch, hold_until="test_a_exit.py::test_stops", files=files)
+    assert result.ret == 7, result.stdout.str() + result.stderr.str()
+    assert "stopped by a planted test" in result.stdout.str() + result.stderr.str()
+    assert ("test_a_exit.py::test_stops", "w1") in ran
 
 
 def test_a_different_collection_in_the_forked_process_stops_the_session(pytester: pytest.Pytester,

@@ -14,7 +14,8 @@ How it works:
   check, whose cost depends on mypy's cache, not on its last run), then the units this checkout has
   not timed yet, in collection order, then the others by the time they took last time, longest
   first (kept in pytest's cache folder, `.pytest_cache`, like `--lf`'s list: it orders the work
-  and decides nothing else).
+  and decides nothing else; only a whole run that was not stopped early writes them, and `--ff` or
+  `--nf` keep their own order).
 - Each process runs its tests with pytest's own `pytest_runtest_protocol`, knowing the next item it
   will run (it takes its next unit before the last test of the current one), so fixtures are set up
   and torn down exactly as in one process.
@@ -25,8 +26,14 @@ How it works:
   process. A thread empties the pipe meanwhile, so `w1` never waits on a long test of `w0`.
 - Both processes must collect the same tests: `w1` sends the list's digest first, and a difference
   stops the session with a message.
-- If `w1` dies mid-test (a crash, `os._exit`), that test is reported failed with how it ended, and
-  `w0` runs the rest of what `w1` had taken.
+- The forked process opens capture files of its own (a fork shares pytest's), so each test's
+  captured output is its own.
+- If `w1` dies mid-test (a crash, `os._exit`), that test is reported failed with how it ended (an
+  error of its teardown if it died there), and `w0` runs the rest of what `w1` had taken. Its end
+  is noticed even when a process it forked keeps the pipe open.
+- `pytest.exit()` or a KeyboardInterrupt in `w1` stops the session as in one process. When `w0`
+  stops first (`-x`, `pytest.exit()`), it stops `w1` with SIGINT, and `w1` tears down its fixtures
+  before it ends (SIGKILL after 5 s).
 - Both use the session's one `basetemp` (numbered folders in it are made safely side by side), and
   the environment variable `TESTS_WORKER` names the process (`w0`, `w1`), so session data can be
   shared through that folder (tests/shared_runs.py).
@@ -38,18 +45,20 @@ and any system without `os.fork`.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import multiprocessing
 import os
 import queue
 import signal
 import sys
 import threading
+import time
 import warnings
 from multiprocessing.connection import Connection
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import pytest
+
+from tests.worker_relay import Relay, own_capture, warning_from
 
 WORKER_ENV = "TESTS_WORKER"
 """Set to `w0` in the session process and `w1` in the forked one; unset in a one-process run."""
@@ -127,13 +136,15 @@ def units(items: list[pytest.Item], last_seconds: dict[str, float]) -> list[list
     return [indices for _, (_, indices) in sorted(enumerate(grouped.items()), key=rank)]
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Keep each unit's time for the next session's order (the session process sees every report)."""
     pair = session.config.stash.get(_STATE, None)
     cache = getattr(session.config, "cache", None)
     if pair is None or pair.forked or cache is None or not pair.seconds:
         return
-    if session.config.args_source != pytest.Config.ArgsSource.TESTPATHS or pair.deselected:
+    if (session.config.args_source != pytest.Config.ArgsSource.TESTPATHS or pair.deselected
+            or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+            or session.shouldfail or session.shouldstop):
         return  # a part of a unit's tests took a part of its time: only a whole run's times are kept
     kept = dict(pair.last_seconds)
     kept.update({name: round(seconds, 3) for name, seconds in pair.seconds.items()})
@@ -155,7 +166,10 @@ class _Pair:
         self.forked = forked
         self.pid = pid  # of the forked process, in the session process
         self.units: list[list[int]] = []
-        self.reaped = False
+        self.status: Optional[int] = None
+        """w1's wait status, once it has ended and been waited for (in the session process)."""
+        self.took: set[int] = set()
+        """The units (by position) this process took."""
         self.last_seconds: dict[str, float] = {}
         self.seconds: dict[str, float] = {}
         self.deselected = False
@@ -163,7 +177,7 @@ class _Pair:
     @classmethod
     def fork(cls, session: pytest.Session) -> _Pair:
         config = session.config
-        config._tmp_path_factory.getbasetemp()  # noqa: SLF001 - the session's folder, before forking: one for both
+        config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]  # noqa: SLF001 - the session's folder, before forking: one for both
         cache = getattr(config, "cache", None)
         last_seconds = cache.get(_TIMES, {}) if cache is not None else {}
         if not isinstance(last_seconds, dict):
@@ -176,10 +190,11 @@ class _Pair:
         if pid == 0:
             receiving.close()
             os.environ[WORKER_ENV] = "w1"
+            own_capture(config)
             reporter = config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:  # the session process reports for both
                 config.pluginmanager.unregister(reporter)
-            config.pluginmanager.register(_Relay(config, sending), "workers-relay")
+            config.pluginmanager.register(Relay(config, sending), "workers-relay")
             pair = cls(session, counter, sending, forked=True, pid=0)
         else:
             sending.close()
@@ -189,14 +204,24 @@ class _Pair:
         pair.last_seconds = {str(k): float(v) for k, v in last_seconds.items() if isinstance(v, (int, float))}
         return pair
 
+    def _times(self) -> dict[str, float]:
+        """The last times that order the units; none (collection order) under --ff and --nf, which
+        order the tests themselves."""
+        option = self.config.option
+        if getattr(option, "failedfirst", False) or getattr(option, "newfirst", False):
+            return {}
+        return self.last_seconds
+
     def _take(self) -> list[int]:
         """The next unit of work not yet taken by either process, or [] when there is none."""
         with self.counter.get_lock():
             taken = self.counter.value
             self.counter.value = taken + 1
         unit = self.units[taken] if taken < len(self.units) else []
-        if self.forked and unit:
-            self.connection.send(("took", unit))
+        if unit:
+            self.took.add(taken)
+            if self.forked:
+                self.connection.send(("took", taken, unit))
         return unit
 
     def _run(self, first: list[int], after_each: Any = None) -> None:
@@ -224,26 +249,47 @@ class _Pair:
         try:
             self.connection.send(("collected", _digest(self.session.items)))
             if not (self.session.testsfailed and not self.config.option.continue_on_collection_errors):
-                self.units = units(self.session.items, self.last_seconds)
+                self.units = units(self.session.items, self._times())
                 self._run(self._take())
+            self._tear_down()  # after -x: what pytest's session finish would tear down (a no-op otherwise)
             self.connection.send(("done",))
             status = 0
-        except KeyboardInterrupt:  # Ctrl-C reaches both processes: the session process reports it
-            pass
+        except pytest.exit.Exception as stop:  # pytest.exit() in a test: the whole session stops
+            self._tear_down()
+            self._send(("exit", str(stop.msg), stop.returncode))
+            status = 0
+        except KeyboardInterrupt:  # Ctrl-C, or the session process stopping this one (-x, pytest.exit)
+            self._tear_down()
+            self._send(("interrupted",))
+            status = 0
         except BaseException:  # noqa: BLE001 - the session process reports this process's end
             import traceback
 
             traceback.print_exc()
         finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing may keep this process from ending here
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)  # no session finish here: the session process has every report
+
+    def _tear_down(self) -> None:
+        """Stopped mid-run: the fixtures set up so far are torn down, as at the end of a run."""
+        try:
+            self.session._setupstate.teardown_exact(None)  # noqa: SLF001 - what pytest's last test does
+        except BaseException:  # noqa: BLE001 - a failing teardown must not keep this process alive
+            pass
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self.connection.send(message)
+        except OSError:  # the session process is gone
+            pass
 
     # -- the session process ---------------------------------------------------------------------
     def lead(self) -> Optional[bool]:
         session = self.session
         self.inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self.other: dict[str, Any] = {"running": None, "taken": [], "ended": None}
+        self.other: dict[str, Any] = {"running": None, "phases": set(), "taken": [], "units": set(), "ended": None}
         try:
             while self.connection.poll():  # what w1 sent already, read now: its digest, or its failure under -x
                 self.inbox.put(self.connection.recv())
@@ -254,7 +300,7 @@ class _Pair:
         try:
             if session.testsfailed and not self.config.option.continue_on_collection_errors:
                 return None  # pytest's own loop reports the collection errors (after `finally`)
-            self.units = units(session.items, self.last_seconds)
+            self.units = units(session.items, self._times())
             self._replay()
             first = self._take() if not (session.shouldfail or session.shouldstop) else []
             self._run(first, after_each=self._replay)
@@ -264,6 +310,8 @@ class _Pair:
             if left and not (session.shouldfail or session.shouldstop):
                 self._run(list(left), after_each=self._replay)  # what w1 took and did not finish
         finally:
+            if self.other["ended"] is None:
+                self._stop()
             self._reap(kill=self.other["ended"] is None)
         if session.shouldfail:
             raise session.Failed(session.shouldfail)
@@ -284,9 +332,16 @@ class _Pair:
         hook, other = self.config.hook, self.other
         while True:
             try:
-                message = self.inbox.get(block=block)
+                message = self.inbox.get(block=block, timeout=0.5 if block else None)
             except queue.Empty:
-                return
+                if not block:
+                    return
+                # Nothing for half a second: has w1 ended? (A process it forked may hold the pipe
+                # open, so its end is not always an end of file here.)
+                if self._ended():
+                    message = ("lost",)
+                else:
+                    continue
             block = False
             kind = message[0]
             if kind == "collected":
@@ -296,12 +351,14 @@ class _Pair:
                     pytest.exit("tests/workers.py: the two processes collected different tests; "
                                 "`--workers 0` runs one process", returncode=pytest.ExitCode.USAGE_ERROR)
             elif kind == "took":
-                other["taken"].extend(message[1])
+                other["units"].add(message[1])
+                other["taken"].extend(message[2])
             elif kind == "logstart":
-                other["running"] = message[1]
+                other["running"], other["phases"] = message[1], set()
                 hook.pytest_runtest_logstart(nodeid=message[1], location=message[2])
             elif kind == "report":
                 report = hook.pytest_report_from_serializable(config=self.config, data=message[1])
+                other["phases"].add(report.when)
                 hook.pytest_runtest_logreport(report=report)
             elif kind == "logfinish":
                 hook.pytest_runtest_logfinish(nodeid=message[1], location=message[2])
@@ -309,10 +366,17 @@ class _Pair:
                 other["running"] = None
             elif kind == "warning":
                 hook.pytest_warning_recorded.call_historic(kwargs=dict(
-                    warning_message=_warning_from(message[1]), when=message[2], nodeid=message[3],
+                    warning_message=warning_from(message[1]), when=message[2], nodeid=message[3],
                     location=message[4]))
             elif kind == "done":
                 other["ended"] = "done"
+            elif kind == "exit":
+                other["ended"] = "done"
+                pytest.exit(message[1], returncode=message[2])
+            elif kind == "interrupted":
+                other["ended"] = "done"
+                if not (self.session.shouldfail or self.session.shouldstop):
+                    raise KeyboardInterrupt
             elif kind == "lost":
                 if other["ended"] is None:
                     self._lost()
@@ -320,17 +384,36 @@ class _Pair:
             if other["ended"] is not None:
                 return
 
+    def _ended(self) -> bool:
+        """Whether w1 has ended (waited for without blocking)."""
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid != 0:
+                self.status = status
+        return self.status is not None
+
+    def _stop(self, grace: float = 5.0) -> None:
+        """Ask w1 to stop (SIGINT: it tears down its fixtures, as at the end of a run); it is killed
+        if it has not ended after `grace` seconds."""
+        if self._ended():
+            return
+        os.kill(self.pid, signal.SIGINT)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if self._ended():
+                return
+            time.sleep(0.02)
+
     def _reap(self, kill: bool) -> int:
-        """Wait for w1's end (killing it first with `kill`); its wait status, once."""
-        if self.reaped:
-            return 0
-        self.reaped = True
-        if kill:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return os.waitpid(self.pid, 0)[1]
+        """Wait for w1's end (killing it first with `kill`); its wait status."""
+        if self.status is None:
+            if kill:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
 
     def _lost(self) -> None:
         """w1 ended without saying it was done: its running test failed; w0 runs what it had left."""
@@ -338,26 +421,24 @@ class _Pair:
         self.other["ended"] = "lost"
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
+        # A unit w1 took but had no time to announce: counted, and taken by neither as far as w0 knows.
+        with self.counter.get_lock():
+            counted = min(self.counter.value, len(self.units))
+        for position in sorted(set(range(counted)) - self.took - self.other["units"]):
+            self.other["taken"].extend(self.units[position])
         nodeid = self.other["running"]
         if nodeid is None:
             return
         item = next(item for item in self.session.items if item.nodeid == nodeid)
-        report = pytest.TestReport(nodeid, item.location, keywords={}, outcome="failed", when="call",
+        # In its teardown, the test has its call's report already: the crash is an error of the teardown.
+        when: Literal["setup", "call", "teardown"] = (
+            "teardown" if "call" in self.other["phases"] else "call" if self.other["phases"] else "setup")
+        report = pytest.TestReport(nodeid, item.location, keywords={}, outcome="failed", when=when,
                                    longrepr=f"the forked test process (w1) ended with {how} while running this test",
                                    sections=[])
         self.config.hook.pytest_runtest_logreport(report=report)
         self.config.hook.pytest_runtest_logfinish(nodeid=nodeid, location=item.location)
         self.other["taken"] = [i for i in self.other["taken"] if self.session.items[i].nodeid != nodeid]
-
-
-def _warning_from(data: dict[str, Any]) -> warnings.WarningMessage:
-    try:
-        module, _, name = data["category"].rpartition(".")
-        category = getattr(importlib.import_module(module), name)
-        message: Warning = category(data["message"])
-    except Exception:  # a category that cannot be rebuilt here: its text, as a UserWarning
-        category, message = UserWarning, UserWarning(f"{data['category']}: {data['message']}")
-    return warnings.WarningMessage(message, category, data["filename"], data["lineno"])
 
 
 class _Timer:
@@ -378,35 +459,3 @@ class _Timer:
         unit = self.unit_by_nodeid.get(report.nodeid)
         if unit is not None:
             self.pair.seconds[unit] = self.pair.seconds.get(unit, 0.0) + report.duration
-
-
-class _Relay:
-    """In the forked process: what its tests report goes to the session process."""
-
-    def __init__(self, config: pytest.Config, connection: Connection):
-        self.config = config
-        self.connection = connection
-
-    @pytest.hookimpl
-    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, Optional[int], str]) -> None:
-        self.connection.send(("logstart", nodeid, location))
-
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
-        self.connection.send(("report", data))
-
-    @pytest.hookimpl
-    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, Optional[int], str]) -> None:
-        self.connection.send(("logfinish", nodeid, location))
-
-    @pytest.hookimpl
-    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, when: str, nodeid: str,
-                                location: Optional[tuple[str, int, str]]) -> None:
-        if when != "runtest":  # the session process collected and configured too, and saw its own
-            return
-        category = warning_message.category
-        data = dict(category=f"{category.__module__}.{category.__qualname__}",
-                    message=str(warning_message.message), filename=warning_message.filename,
-                    lineno=warning_message.lineno)
-        self.connection.send(("warning", data, when, nodeid, location))
