@@ -45,9 +45,10 @@ def test_warns(request):
     record(request)
     warnings.warn(UserWarning("planted in the forked process"))
     # Prints while the session process's failing test runs (test_b_plain.py): in its own capture only.
-    wait_for("test_fails has started")
-    print("printed in the forked process", flush=True)
-    mark("printed")
+    if os.environ.get("PAIRED_PRINT"):
+        wait_for("test_fails has started")
+        print("printed in the forked process", flush=True)
+        mark("printed")
 
 def test_dies(request):
     record(request)
@@ -65,7 +66,7 @@ def test_passes(request, n):
 def test_fails(request):
     record(request)
     print("printed by test_fails")
-    if os.environ["TESTS_WORKER"] == "w0":
+    if os.environ["TESTS_WORKER"] == "w0" and os.environ.get("PAIRED_PRINT"):
         mark("test_fails has started")
         wait_for("printed")
     assert 1 == 2, "planted failure"
@@ -105,7 +106,7 @@ def pytest_collection_finish(session):
 
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, hold_until: str = "",
-         files: Optional[dict[str, str]] = None) -> tuple[Any, list[tuple[str, str]]]:
+         files: Optional[dict[str, str]] = None, paired_print: bool = False) -> tuple[Any, list[tuple[str, str]]]:
     pytester.makefile(".ini", pytest="[pytest]\naddopts = -p tests.workers -p no:xdist -p no:cacheprovider --workers 2\n")
     for name, text in (files or PLANTED).items():
         (pytester.path / name).write_text(text)
@@ -114,6 +115,7 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str,
     monkeypatch.setenv("PYTHONPATH", str(PROJECT_DIR))
     monkeypatch.setenv("RECORD", str(record))
     monkeypatch.setenv("HOLD_SESSION_PROCESS_UNTIL", hold_until)
+    monkeypatch.setenv("PAIRED_PRINT", "1" if paired_print else "")  # test_fails waits for the other's print
     result = pytester.runpytest_subprocess(*args)
     lines = record.read_text().split("\n") if record.exists() else []
     return result, [tuple(line.split(" ")) for line in lines if line]  # type: ignore[misc]
@@ -121,7 +123,7 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str,
 
 def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pytest.Pytester,
                                                                    monkeypatch: pytest.MonkeyPatch):
-    result, ran = _run(pytester, monkeypatch, "-ra", hold_until="test_a_crash.py::test_warns")
+    result, ran = _run(pytester, monkeypatch, "-ra", hold_until="test_a_crash.py::test_warns", paired_print=True)
     out = result.stdout.str()
     # One failure planted, one crash; everything else passed, and the exit status says so.
     result.assert_outcomes(passed=16, failed=2, warnings=1)
@@ -176,7 +178,8 @@ def test_stops(request):
 
 def test_a_different_collection_in_the_forked_process_stops_the_session(pytester: pytest.Pytester,
                                                                         monkeypatch: pytest.MonkeyPatch):
-    files = {"test_b_plain.py": PLANTED["test_b_plain.py"], "test_e_more.py": PLANTED["test_e_more.py"],
+    # (Files without the planted failure: its wait for the other process is for the first case only.)
+    files = {"test_c_group.py": PLANTED["test_c_group.py"], "test_e_more.py": PLANTED["test_e_more.py"],
              "conftest.py": "import os\n\ndef pytest_collection_modifyitems(items):\n"
                             "    if os.environ.get('TESTS_WORKER') == 'w1':\n        del items[0]\n"}
     result, _ = _run(pytester, monkeypatch, files=files)
