@@ -61,9 +61,10 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # After pytest's own last collection (which reports a failing __del__ as a warning): freeze what
-    # the process still holds, or the interpreter's shutdown walks all of it once more, about 1.3 s
-    # of CPU per process for nothing (as `python -m offline` does at exit: offline/process.py).
+    # Where the loop above ended with an exception (-x, Ctrl-C) its freeze did not run: freeze what
+    # the process still holds, after pytest's own last collection, or the interpreter's shutdown walks
+    # all of it once more, about 1.3 s of CPU for nothing (as `python -m offline` does at exit:
+    # offline/process.py).
     gc.freeze()
 
 

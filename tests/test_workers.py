@@ -6,6 +6,7 @@ as pytest.ini loads it; the units' order is a pure function, tested directly."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,7 +108,7 @@ def pytest_collection_finish(session):
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, hold_until: str = "",
          files: Optional[dict[str, str]] = None, paired_print: bool = False) -> tuple[Any, list[tuple[str, str]]]:
-    pytester.makefile(".ini", pytest="[pytest]\naddopts = -p tests.workers -p no:xdist -p no:cacheprovider --workers 2\n")
+    pytester.makefile(".ini", pytest="[pytest]\ntestpaths = .\naddopts = -p tests.workers -p no:xdist --workers 2\n")
     for name, text in (files or PLANTED).items():
         (pytester.path / name).write_text(text)
     record = pytester.path / "record.txt"
@@ -148,6 +149,9 @@ def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pyte
     assert {"w0", "w1"} <= set(by_process.values())
     # Files marked with one same_worker name ran in one process.
     assert by_process["test_c_group.py::test_one"] == by_process["test_d_group.py::test_two"]
+    # A whole run keeps each unit's time for the next run's order (a group is one unit).
+    assert set(_times(pytester)) == {"file:test_a_crash.py", "file:test_b_plain.py", "group:shared-import",
+                                     "file:test_e_more.py"}
 
 
 def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
@@ -160,6 +164,8 @@ def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, mon
     result.assert_outcomes(failed=1, passed=len(ran) - 1)
     files_run = {nodeid.split("::")[0] for nodeid, _ in ran}
     assert "test_b_plain.py" in files_run and "test_e_more.py" not in files_run, ran
+    # A run stopped early keeps no times: a unit cut short would be handed out last next time.
+    assert _times(pytester) == {}
 
 
 def test_pytest_exit_in_the_forked_process_ends_the_session_with_its_status(pytester: pytest.Pytester,
@@ -187,6 +193,12 @@ def test_a_different_collection_in_the_forked_process_stops_the_session(pytester
     assert "the two processes collected different tests" in result.stdout.str() + result.stderr.str()
 
 
+def _times(pytester: pytest.Pytester) -> dict[str, float]:
+    """The units' times the last planted run kept in its .pytest_cache (tests/workers.py)."""
+    kept = pytester.path / ".pytest_cache" / "v" / "tests-workers" / "seconds-per-unit"
+    return json.loads(kept.read_text()) if kept.exists() else {}
+
+
 def _item(nodeid: str, same_worker: Optional[str] = None, starts_first: bool = False) -> Any:
     def get_closest_marker(name: str) -> Any:
         if name == "same_worker" and same_worker:
@@ -210,9 +222,8 @@ def test_units_go_out_first_marked_then_untimed_then_longest_first():
 
 
 def test_the_suite_runs_on_two_processes_and_shares_one_session_folder(tmp_path_factory: pytest.TempPathFactory):
-    """As `make test` runs it: this process is one of two, and its tmp folders sit in the session's."""
-    ini = (PROJECT_DIR / "pytest.ini").read_text()
-    assert "--workers 2" in ini
+    """As `make test` runs it (pytest.ini; test_benchmarks checks the line): this process is one of
+    two, and its tmp folders sit in the session's one folder, where tests/shared_runs.py looks."""
     if os.environ.get(WORKER_ENV) is None:
         pytest.skip("run with --workers 0")
     assert os.environ[WORKER_ENV] in ("w0", "w1")
