@@ -5,7 +5,11 @@
   reads the types of the SDK modules the code uses (mypy.ini), and the two test processes take the
   files in collection order, not by their last times (tests/workers.py);
 - warm: every later run: the same cache folders, kept from one run to the next (one run first
-  to fill them, not counted).
+  to fill them, not counted), so the whole-program runs come from pytest's cache too
+  (tests/shared_runs.py: they are kept while no file a run reads has changed);
+- warm, program changed: the same, but each run without the kept whole-program runs, as the first
+  run after a change to the program's code or stack files finds it (mypy's cache stays, as it
+  would for all but the changed module).
 
 Each run is the command the Makefile's `test` target runs, in a child process, timed by wall clock,
 with the CPU time the child and its own children used (user + system: on a shared machine, compare
@@ -25,6 +29,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +41,8 @@ from typing import Optional, Sequence
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TARGETS = {"cold": 60.0, "warm": 30.0}
+KEPT_RUNS = Path("pytest") / "d" / "stack-runs"
+"""Where, in a case's cache folder, pytest's cache keeps the whole-program runs (tests/conftest.py: `shared_runs`)."""
 
 
 def make_test_command(makefile: Path = PROJECT_DIR / "Makefile") -> list[str]:
@@ -56,6 +63,7 @@ class Runs:
     """One case's runs: wall and CPU seconds each, and pytest's own summary of the last."""
 
     name: str
+    target: Optional[float]
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     summary: str = ""
@@ -93,7 +101,8 @@ def host_seconds() -> float:
 
 
 def measure(runs: int, command: list[str]) -> list[Runs]:
-    cold, warm = Runs("cold (no mypy cache)"), Runs("warm")
+    cold, warm = Runs("cold (no mypy cache)", TARGETS["cold"]), Runs("warm", TARGETS["warm"])
+    changed = Runs("warm, program changed (no kept runs)", None)
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as scratch:
         for index in range(runs):
             wall, cpu, cold.summary = run_once(command, Path(scratch) / f"cold-{index}")
@@ -105,14 +114,20 @@ def measure(runs: int, command: list[str]) -> list[Runs]:
             wall, cpu, warm.summary = run_once(command, kept)
             warm.wall.append(wall)
             warm.cpu.append(cpu)
-    return [cold, warm]
+        for _ in range(runs):
+            shutil.rmtree(kept / KEPT_RUNS)
+            wall, cpu, changed.summary = run_once(command, kept)
+            changed.wall.append(wall)
+            changed.cpu.append(cpu)
+    return [cold, warm, changed]
 
 
 def render(found: list[Runs], markdown: bool) -> str:
     rows = []
-    for case, target in zip(found, TARGETS.values()):
+    for case in found:
         rows.append((case.name, f"{statistics.median(case.wall):.1f}", f"{min(case.wall):.1f}-{max(case.wall):.1f}",
-                     f"{statistics.median(case.cpu):.1f}", f"{target:.0f}", case.summary))
+                     f"{statistics.median(case.cpu):.1f}", "-" if case.target is None else f"{case.target:.0f}",
+                     case.summary))
     header = ("case", "median wall s", "min-max s", "median CPU s", "target s", "pytest")
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|---|"]

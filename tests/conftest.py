@@ -1,6 +1,7 @@
 """Shared fixtures. The SDK is imported once per process, and each stack file and each changed config
-runs once per session, shared by the two test processes (tests/workers.py): the whole program under
-the offline engine costs about half a second of CPU per run."""
+runs once, shared by the two test processes (tests/workers.py) and kept for later sessions until a
+file a run reads changes (tests/shared_runs.py): the whole program under the offline engine costs
+about half a second of CPU per run."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ import json
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import pytest
 
 from tests import variants
-from tests.shared_runs import SharedRuns
+from tests.shared_runs import SharedRuns, kept_runs
 
 pytest_plugins = ("tests.workers", "pytester")
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from offline.engine import StackRun
 
 STACKS = ("dev", "prod")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -85,14 +87,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_runs(tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
-    """Whole-program runs, each distinct config once per session across both processes (tests/shared_runs.py),
-    kept in the session's own numbered folder, which the two share (tests/workers.py)."""
+def shared_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRuns]:
+    """Whole-program runs, each distinct config once across both processes (tests/shared_runs.py), kept
+    in `.pytest_cache` for later sessions under the fingerprint of everything a run reads."""
     from tests.workers import WORKER_ENV
 
-    if not os.environ.get(WORKER_ENV):  # one process (--workers 0): its memory only
-        return SharedRuns(None)
-    return SharedRuns(tmp_path_factory.getbasetemp() / "stack-runs")
+    cache: Optional[pytest.Cache] = getattr(request.config, "cache", None)
+    if cache is not None:
+        with kept_runs(cache.mkdir("stack-runs"), PROJECT_DIR) as folder:
+            yield SharedRuns(folder)
+    elif os.environ.get(WORKER_ENV):  # no pytest cache: the session's own folder, which both processes share
+        yield SharedRuns(tmp_path_factory.getbasetemp() / "stack-runs")
+    else:  # one process, no pytest cache: its memory only
+        yield SharedRuns(None)
 
 
 def run_key(stack: str, values: Any, **kwargs: Any) -> str:

@@ -17,7 +17,7 @@ from pulumi._utils import _LazyModule
 from benchmarks.preview import AZURE, program_imports, scaled_values
 from offline.engine import PROJECT_DIR
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
-from offline.engine import StackRun, _wire_config, default_secrets, stack_values
+from offline.engine import _wire_config, default_secrets, run_stack, stack_values
 
 
 def loaded_services() -> set[str]:
@@ -32,7 +32,10 @@ def floor_services(imports: list[str]) -> set[str]:
     return {name for name in imports if name.startswith(f"{AZURE}.")}
 
 
-def test_the_floor_loads_exactly_the_azure_native_modules_the_program_loads(prod: StackRun):
+def test_the_floor_loads_exactly_the_azure_native_modules_the_program_loads():
+    # Run here, not the `prod` fixture: that may be a run kept from an earlier session or made by the
+    # other test process (tests/shared_runs.py), which loads nothing into this one.
+    assert run_stack("prod").error is None
     imports = program_imports()  # parses the program's ~50 modules: once
     floor = floor_services(imports)
     loaded = loaded_services()
@@ -101,3 +104,14 @@ def test_the_suite_benchmark_times_what_make_test_runs(tmp_path: Path):
     makefile.write_text("test: deps\n\techo no tests here\n\nother:\n\t$(PY) -m pytest -q\n")
     with pytest.raises(ValueError, match="no `\\$\\(PY\\) -m pytest` line"):
         make_test_command(makefile)
+
+
+def test_the_changed_case_drops_the_runs_the_suite_keeps(request: pytest.FixtureRequest, shared_runs: Any):
+    """`warm, program changed` removes KEPT_RUNS from its pytest cache folder before each run: were
+    that not where the suite keeps its runs, the case would time a warm run under another name."""
+    from benchmarks.suite import KEPT_RUNS
+
+    if getattr(request.config, "cache", None) is None:
+        pytest.skip("pytest's cache is off (-p no:cacheprovider): no runs are kept")
+    cache_dir = request.config.rootpath / request.config.getini("cache_dir")
+    assert shared_runs.directory.parent == cache_dir / KEPT_RUNS.relative_to("pytest")
