@@ -2,19 +2,23 @@
 processes, and the session reports all of them as one process would, a crash and `-x` included.
 
 Each case runs pytest in a child process on a few planted test files (pytester), with the runner
-as pytest.ini loads it; the units' order is a pure function, tested directly."""
+as pytest.ini loads it. The units' order, the order under --ff/--nf and what the session process
+does when the forked one has died (`_Pair._lost`) are tested directly, on stand-ins."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Optional
 
 import pytest
 
-from tests.workers import WORKER_ENV, units
+from tests.workers import WORKER_ENV, _Pair, units
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +58,15 @@ def test_warns(request):
 def test_dies(request):
     record(request)
     assert os.environ["TESTS_WORKER"] == "w1", "planted for the forked process"
+    # A process it started outlives it and holds the pipe to the session process open: no end of
+    # file tells that process this one has died (the test below reads its pid and stops it).
+    child = os.fork()
+    if child == 0:
+        import time
+        time.sleep(30)
+        os._exit(0)
+    with open(os.path.join(os.path.dirname(os.environ["RECORD"]), "child.pid"), "w") as f:
+        f.write(str(child))
     os._exit(3)
 
 def test_after_the_crash(request):
@@ -124,7 +137,15 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str,
 
 def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pytest.Pytester,
                                                                    monkeypatch: pytest.MonkeyPatch):
-    result, ran = _run(pytester, monkeypatch, "-ra", hold_until="test_a_crash.py::test_warns", paired_print=True)
+    started = time.monotonic()
+    try:
+        result, ran = _run(pytester, monkeypatch, "-ra", hold_until="test_a_crash.py::test_warns", paired_print=True)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int((pytester.path / "child.pid").read_text()), signal.SIGKILL)
+    # The crash was noticed without waiting for the end of the pipe, which the dead process's child
+    # held open for 30 s (the session takes about a second).
+    assert time.monotonic() - started < 20
     out = result.stdout.str()
     # One failure planted, one crash; everything else passed, and the exit status says so.
     result.assert_outcomes(passed=16, failed=2, warnings=1)
@@ -154,16 +175,36 @@ def test_every_test_runs_once_and_a_crash_fails_only_its_own_test(pytester: pyte
                                      "file:test_e_more.py"}
 
 
+SLOW_IN_THE_FORKED_PROCESS = RECORDING + """
+@pytest.fixture
+def torn_down(request):
+    yield
+    mark("the slow test's fixture was torn down")
+
+def test_slow(request, torn_down):
+    record(request)
+    wait_for("never made", seconds=20)
+    mark("the slow test ran to its end")
+
+def test_after_the_slow_one(request):  # so that the process takes no other file before test_slow ends
+    record(request)
+"""
+
+
 def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    files = {name: text for name, text in PLANTED.items() if name != "test_a_crash.py"}
-    # The forked process takes test_b_plain.py first (the session process waits until it has reached
-    # the failing test) and stops at the failure; so does the session, before test_e_more.py.
-    result, ran = _run(pytester, monkeypatch, "-x", hold_until="test_b_plain.py::test_fails", files=files)
+    files = {"test_a_slow.py": SLOW_IN_THE_FORKED_PROCESS,
+             **{name: text for name, text in PLANTED.items() if name != "test_a_crash.py"}}
+    # The forked process takes test_a_slow.py first (the session process waits until it has started
+    # it), and is still in it when the session process fails in test_b_plain.py and stops, before
+    # test_e_more.py: it stops the forked one (SIGINT), which tears down the slow test's fixture.
+    result, ran = _run(pytester, monkeypatch, "-x", hold_until="test_a_slow.py::test_slow", files=files)
     assert result.ret == 1
     assert "stopping after 1 failures" in result.stdout.str()
-    result.assert_outcomes(failed=1, passed=len(ran) - 1)
-    files_run = {nodeid.split("::")[0] for nodeid, _ in ran}
-    assert "test_b_plain.py" in files_run and "test_e_more.py" not in files_run, ran
+    result.assert_outcomes(failed=1, passed=len(ran) - 2)
+    assert ("test_a_slow.py::test_slow", "w1") in ran and ("test_b_plain.py::test_fails", "w0") in ran, ran
+    assert "test_e_more.py" not in {nodeid.split("::")[0] for nodeid, _ in ran}, ran
+    assert (pytester.path / "the slow test's fixture was torn down").exists()
+    assert not (pytester.path / "the slow test ran to its end").exists(), "the forked process was not stopped"
     # A run stopped early keeps no times: a unit cut short would be handed out last next time.
     assert _times(pytester) == {}
 
@@ -219,6 +260,65 @@ def test_units_go_out_first_marked_then_untimed_then_longest_first():
     assert units(items, last) == [[6], [4], [7], [2], [3, 5], [0, 1]]
     # Without times (a fresh clone): the marked unit, then collection order.
     assert units(items, {}) == [[6], [0, 1], [2], [3, 5], [4], [7]]
+
+
+def test_ff_and_nf_keep_their_own_order():
+    """Under --ff (failures first) or --nf (new files first) pytest has ordered the tests itself: the
+    units go out in that order, not by their last times."""
+    def times(**option: bool) -> dict[str, float]:
+        pair = _Pair(SimpleNamespace(config=SimpleNamespace(option=SimpleNamespace(**option))), None, None, False, 0)  # type: ignore[arg-type]
+        pair.last_seconds = {"file:a.py": 3.0}
+        return pair._times()
+
+    assert times() == times(failedfirst=False, newfirst=False) == {"file:a.py": 3.0}
+    assert times(failedfirst=True) == times(newfirst=True) == {}
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.reports: list[Any] = []
+        self.finished: list[str] = []
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        self.reports.append(report)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        self.finished.append(nodeid)
+
+
+def _after_a_crash(running: Optional[str], phases: set[str], counted: int) -> tuple[_Pair, _Hooks]:
+    """The session process's view when the forked one has died (`_Pair._lost`): five units of one
+    test each; the session process took unit 0, the forked one announced unit 2 (running `running`,
+    its phases so far reported) and unit 3; `counted` units were taken from the shared counter."""
+    import multiprocessing
+
+    items = [SimpleNamespace(nodeid=f"t{i}.py::t", location=(f"t{i}.py", 0, "t")) for i in range(5)]
+    hooks = _Hooks()
+    pair = _Pair(SimpleNamespace(config=SimpleNamespace(hook=hooks), items=items),  # type: ignore[arg-type]
+                 multiprocessing.Value("l", counted), None, False, 0)  # type: ignore[arg-type]
+    pair.units, pair.took, pair.status = [[0], [1], [2], [3], [4]], {0}, 3 << 8  # exit status 3
+    pair.other = {"running": running, "phases": phases, "taken": [2, 3], "units": {2, 3}, "ended": None}
+    pair._lost()
+    return pair, hooks
+
+
+def test_a_unit_the_dead_process_took_but_never_announced_is_run_by_the_session_process():
+    # Units 0-3 were taken from the counter; the forked process never announced unit 1 (its "took"
+    # message was lost with it): the session process runs it, with 2 and 3. Unit 4 stays with the counter.
+    pair, hooks = _after_a_crash(running=None, phases=set(), counted=4)
+    assert sorted(pair.other["taken"]) == [1, 2, 3] and pair.other["ended"] == "lost"
+    assert hooks.reports == []
+    assert _after_a_crash(running=None, phases=set(), counted=5)[0].other["taken"] == [2, 3, 1, 4]
+
+
+@pytest.mark.parametrize("phases, failed", [(set(), "setup"), ({"setup"}, "call"), ({"setup", "call"}, "teardown")])
+def test_a_crash_fails_the_running_test_once_in_the_phase_it_died_in(phases: set[str], failed: str):
+    pair, hooks = _after_a_crash(running="t2.py::t", phases=phases, counted=4)
+    assert [(r.nodeid, r.when, r.outcome) for r in hooks.reports] == [("t2.py::t", failed, "failed")]
+    assert "ended with exit status 3 while running this test" in str(hooks.reports[0].longrepr)
+    assert hooks.finished == ["t2.py::t"]
+    # The test that died is not run again; the rest of what that process had is.
+    assert sorted(pair.other["taken"]) == [1, 3]
 
 
 def test_the_suite_runs_on_two_processes_and_shares_one_session_folder(tmp_path_factory: pytest.TempPathFactory):
