@@ -115,7 +115,7 @@ def measure(runs: int, command: list[str]) -> list[Runs]:
             warm.wall.append(wall)
             warm.cpu.append(cpu)
         for _ in range(runs):
-            shutil.rmtree(kept / KEPT_RUNS)
+            shutil.rmtree(kept / KEPT_RUNS, ignore_errors=True)
             wall, cpu, changed.summary = run_once(command, kept)
             changed.wall.append(wall)
             changed.cpu.append(cpu)

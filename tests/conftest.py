@@ -13,12 +13,12 @@ import json
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pytest
 
 from tests import variants
-from tests.shared_runs import SharedRuns, kept_runs
+from tests.shared_runs import KeptRuns, SharedRuns, end_keeping, start_keeping
 
 pytest_plugins = ("tests.workers", "pytester")
 
@@ -30,7 +30,17 @@ STACKS = ("dev", "prod")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+KEPT_RUNS = pytest.StashKey[KeptRuns]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # The fingerprint of what a whole-program run reads, taken before collection imports the program
+    # and before tests/workers.py forks (pytest's cache plugin has set `config.cache` already).
+    cache: Optional[pytest.Cache] = getattr(config, "cache", None)
+    if cache is not None:
+        kept = start_keeping(cache.mkdir("stack-runs"), PROJECT_DIR)
+        if kept is not None:
+            config.stash[KEPT_RUNS] = kept
     # The SDK's modules are a few hundred thousand long-lived objects, and with Python's default
     # thresholds every full collection walks them all again: over half the suite's time. Collecting
     # less often took `make test` from 42 s to 22 s on 2 cores, peak memory from 230 to 280 MB.
@@ -48,6 +58,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # with gc.callbacks), and without them peak memory grew from 360-390 MB to 420-490 MB a process.
     # Reference counting still frees everything that is not in a cycle; `runs` collects once.
     gc.disable()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # In the session process, after the forked one has ended (tests/workers.py), or in the only one.
+    kept = session.config.stash.get(KEPT_RUNS, None)
+    if kept is not None:
+        end_keeping(kept, PROJECT_DIR)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -87,19 +104,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRuns]:
+def shared_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SharedRuns:
     """Whole-program runs, each distinct config once across both processes (tests/shared_runs.py), kept
     in `.pytest_cache` for later sessions under the fingerprint of everything a run reads."""
     from tests.workers import WORKER_ENV
 
-    cache: Optional[pytest.Cache] = getattr(request.config, "cache", None)
-    if cache is not None:
-        with kept_runs(cache.mkdir("stack-runs"), PROJECT_DIR) as folder:
-            yield SharedRuns(folder)
-    elif os.environ.get(WORKER_ENV):  # no pytest cache: the session's own folder, which both processes share
-        yield SharedRuns(tmp_path_factory.getbasetemp() / "stack-runs")
-    else:  # one process, no pytest cache: its memory only
-        yield SharedRuns(None)
+    kept = request.config.stash.get(KEPT_RUNS, None)
+    if kept is not None:
+        return SharedRuns(kept.folder)
+    if os.environ.get(WORKER_ENV):  # no pytest cache: the session's own folder, which both processes share
+        return SharedRuns(tmp_path_factory.getbasetemp() / "stack-runs")
+    return SharedRuns(None)  # one process, no pytest cache: its memory only
 
 
 def run_key(stack: str, values: Any, **kwargs: Any) -> str:
@@ -144,9 +159,10 @@ def run_with(shared_runs: SharedRuns) -> Callable[..., StackRun]:
     """Run a stack with its config changed: `run_with("prod", lambda v: v["agents"].update(count=0))`.
 
     Several tests ask for the same change (`namePrefix=mlp`, one agent, public access...): each
-    distinct config runs once per session, whichever worker asks first, and each caller gets its own
-    copy of the run (tests/shared_runs.py), so no test can change what another one reads. The config
-    is the key: a test that patches the program's code or environment first must call `run_stack` itself."""
+    distinct config runs once, whichever worker asks first, and is kept for later sessions; each caller
+    gets its own copy of the run (tests/shared_runs.py), so no test can change what another one reads.
+    The config is the key: a test that patches the program's code or environment first must call
+    `run_stack` itself."""
     from offline.engine import run_stack, stack_values
 
     def _run(stack: str, change: Callable[[dict[str, Any]], Any], **kwargs: Any) -> StackRun:

@@ -9,13 +9,18 @@ waits on the file's lock and reads it (~25 ms instead of ~550 ms).
 
 The folder is named after `program_fingerprint`: every file the program, its stack files and the
 offline engine could read (the project minus `tests/`, the Markdown and the caches), the installed
-distributions, the Python version and the `PULUMI_*` environment. In `.pytest_cache` (conftest's
-`shared_runs`) a later session with the same fingerprint reads the runs instead of running the
-program again, as mypy's cache spares it the SDK: a change to any of those files, a package upgrade
-or another Python makes another fingerprint, so the program runs again. A fresh clone (CI) and
-`--cache-clear` always run it. A run is a function of what the fingerprint covers alone (the mocks
-derive every name, id and random value from stable hashes: offline/mocks.py; only the run's own
-`seconds` reads the clock), so a kept run is the run this code makes.
+distributions, the Python version, the `PULUMI_*` environment and the date. In `.pytest_cache`
+(conftest's `shared_runs`) a later session with the same fingerprint reads the runs instead of
+running the program again, as mypy's cache spares it the SDK: a change to any of those files, a
+package upgrade, another Python or another day makes another fingerprint, so the program runs
+again. A fresh clone (CI) and `--cache-clear` always run it. The fingerprint is taken when the
+session starts, before its collection imports the program, and again at its end: a session during
+which a file changed keeps nothing (conftest: `pytest_configure`, `pytest_sessionfinish`).
+A run is a function of what the fingerprint covers: the mocks derive every name, id and random
+value from stable hashes (offline/mocks.py), and the configuration check reads the date. Two things
+vary from run to run and a kept run keeps one of them: the order in which the SDK's concurrent
+registrations arrive (`RegisteredResource.sequence`; tests compare runs by URN) and the run's own
+`seconds`.
 Without pytest's cache (`-p no:cacheprovider`) the folder is the session's `basetemp`, shared by its
 two processes only; in one process (`--workers 0`) it is that process's memory.
 A run that ended in an error (a config check, about 10 ms) is never written: an exception does not
@@ -27,11 +32,13 @@ Each caller gets its own copy (unpickled again), so no test can change what anot
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import os
 import pickle
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Optional, Sequence
 
@@ -55,13 +62,19 @@ KEPT_FINGERPRINTS = 3
 
 
 def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] = None,
-                        import_path: Optional[Sequence[str]] = None) -> str:
-    """What a whole-program run depends on, hashed: each file under `project_dir` a run could read,
-    by path and content (all but `tests/`, `*.md`, dot-files and dot-folders, `__pycache__`,
-    `node_modules` and `*.egg-info`), the distributions installed on `import_path` (by the names of
-    their `.dist-info` folders: each package and its version), the Python version and every
-    `PULUMI_*` variable (the SDK reads some). 10-30 ms for this project."""
+                        import_path: Optional[Sequence[str]] = None, today: Optional[datetime.date] = None) -> str:
+    """What a whole-program run depends on, hashed:
+    - each file under `project_dir` a run could read, by path and content: all but `tests/`, `*.md`,
+      dot-files and dot-folders, `__pycache__`, `node_modules` and `*.egg-info` (a linked folder
+      by its target too, and what it holds);
+    - the distributions installed on `import_path`: each `.dist-info` folder's name (the package
+      and its version) and the size and time of its RECORD (a reinstall of the same version);
+    - the Python version, every `PULUMI_*` variable (the SDK reads some), and today's date: the
+      configuration check fails a VM size from its announced retirement date on
+      (isolated_mlops/components/vm_sizes.py), so a run of today's code is tomorrow's only if no date passed.
+    10-40 ms for this project."""
     digest = hashlib.sha256(sys.version.encode())
+    digest.update(f"\0today\0{(today or datetime.date.today()).isoformat()}".encode())
     for name, value in sorted((os.environ if environ is None else environ).items()):
         if name.startswith("PULUMI_"):
             digest.update(f"\0env\0{name}={value}".encode())
@@ -70,11 +83,24 @@ def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] 
             for installed in sorted(os.listdir(entry or ".")):
                 if installed.endswith(_INSTALLED_SUFFIXES):
                     digest.update(f"\0installed\0{installed}".encode())
-    for folder, subfolders, files in os.walk(project_dir):
+                    with contextlib.suppress(OSError):
+                        record = os.stat(os.path.join(entry or ".", installed, "RECORD"))
+                        digest.update(f"\0{record.st_size}\0{record.st_mtime_ns}".encode())
+    seen = {os.path.realpath(project_dir)}
+    for folder, subfolders, files in os.walk(project_dir, followlinks=True):
         here = Path(folder)
-        subfolders[:] = sorted(name for name in subfolders if not (
-            name.startswith(".") or name.endswith(".egg-info") or name in _NOT_READ_FOLDERS
-            or (here == project_dir and name in _NOT_READ_TOP_FOLDERS)))
+        kept = []
+        for name in sorted(subfolders):
+            if name.startswith(".") or name.endswith(".egg-info") or name in _NOT_READ_FOLDERS or (
+                    here == project_dir and name in _NOT_READ_TOP_FOLDERS):
+                continue
+            real = os.path.realpath(here / name)
+            if (here / name).is_symlink():
+                digest.update(f"\0link\0{(here / name).relative_to(project_dir).as_posix()}\0{real}".encode())
+            if real not in seen:  # a link back up the tree is walked once
+                seen.add(real)
+                kept.append(name)
+        subfolders[:] = kept
         for name in sorted(files):
             if name.startswith(".") or name.endswith(_NOT_READ_SUFFIXES):
                 continue
@@ -87,29 +113,63 @@ def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] 
     return digest.hexdigest()[:24]
 
 
-def kept_folder(root: Path, fingerprint: str) -> Path:
-    """`root/<fingerprint>`, the runs of this code; of the other fingerprints' folders only the
-    KEPT_FINGERPRINTS - 1 used last stay (runs of code that has changed since)."""
+def project_modules_imported(project_dir: Path) -> list[str]:
+    """The modules imported from files `program_fingerprint` covers (the project's, but the tests'
+    and those in dot-folders such as `.venv`)."""
+    inside = os.path.realpath(project_dir) + os.sep
+    found = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or file.startswith(sys.base_prefix):
+            continue
+        real = os.path.realpath(file)
+        if real.startswith(inside):
+            parts = real[len(inside):].split(os.sep)
+            if parts[0] not in _NOT_READ_TOP_FOLDERS and not any(part.startswith(".") for part in parts):
+                found.append(name)
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class KeptRuns:
+    """Where a session keeps its runs for the next ones, and the fingerprint it kept them under."""
+
+    folder: Path
+    fingerprint: str
+
+
+def start_keeping(root: Path, project_dir: Path) -> Optional[KeptRuns]:
+    """At a session's start, before its collection imports the program (conftest's pytest_configure;
+    before tests/workers.py forks, so both processes share it): the folder in `root` for the runs of
+    the code in `project_dir`. The folders of other fingerprints but the KEPT_FINGERPRINTS - 1 used
+    last are removed (runs of code that has changed since). None when a module of the project has
+    been imported already: it may hold older code than its file, and the runs made with it would be
+    kept under the file's fingerprint; the session's runs are then for the session only."""
+    if project_modules_imported(project_dir):
+        return None
+    fingerprint = program_fingerprint(project_dir)
     folder = root / fingerprint
     folder.mkdir(parents=True, exist_ok=True)
     os.utime(folder)
-    others = sorted((p for p in root.iterdir() if p.is_dir() and p.name != fingerprint),
-                    key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in others[KEPT_FINGERPRINTS - 1:]:
+    others = []
+    for entry in os.scandir(root):
+        with contextlib.suppress(FileNotFoundError):  # another session removed it meanwhile
+            if entry.is_dir() and entry.name != fingerprint:
+                others.append((entry.stat().st_mtime, entry.path))
+    for _, stale in sorted(others, reverse=True)[KEPT_FINGERPRINTS - 1:]:
         shutil.rmtree(stale, ignore_errors=True)
-    return folder
+    return KeptRuns(folder, fingerprint)
 
 
-@contextlib.contextmanager
-def kept_runs(root: Path, project_dir: Path) -> Iterator[Path]:
-    """A session's folder in `root` for the runs of the code in `project_dir` (kept_folder). Should a
-    file the fingerprint covers change while the session runs, the folder is removed at its end: its
-    runs may be of either version."""
-    fingerprint = program_fingerprint(project_dir)
-    folder = kept_folder(root, fingerprint)
-    yield folder
-    if program_fingerprint(project_dir) != fingerprint:
-        shutil.rmtree(folder, ignore_errors=True)
+def end_keeping(kept: KeptRuns, project_dir: Path) -> bool:
+    """At the session's end, once both processes have run (conftest's pytest_sessionfinish): should a
+    file the fingerprint covers have changed while the session ran, its runs may be of either
+    version, and the folder is removed. Whether the runs are kept. (A change made and undone within
+    one session is not seen.)"""
+    if program_fingerprint(project_dir) == kept.fingerprint:
+        return True
+    shutil.rmtree(kept.folder, ignore_errors=True)
+    return False
 
 
 class SharedRuns:
@@ -129,7 +189,7 @@ class SharedRuns:
         if key not in self._pickled and key not in self._failed:
             with self._locked(key, wait=True):
                 self._load_or_run(key, run)
-        return self._copy(key)
+        return self._copy_or_run(key, run)
 
     def get_all(self, wanted: Sequence[tuple[str, Callable[[], StackRun]]]) -> list[StackRun]:
         """Several runs, each once: a key the other worker is running now is left for later, so at the
@@ -147,7 +207,7 @@ class SharedRuns:
                 key, run = pending.pop(0)
                 with self._locked(key, wait=True):
                     self._load_or_run(key, run)
-        return [self._copy(key) for key, _ in wanted]
+        return [self._copy_or_run(key, run) for key, run in wanted]
 
     # --------------------------------------------------------------------------------------------
     def _file(self, key: str) -> Path:
@@ -159,9 +219,14 @@ class SharedRuns:
         if self.directory is None:
             yield True
             return
-        # Made again if gone: the other process removes it at its end when a file changed (conftest).
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self._file(key).with_suffix(".lock"), "a") as lock:
+        try:
+            # Made again if gone: a session removes its folder at its end when a file changed (conftest).
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lock = open(self._file(key).with_suffix(".lock"), "a")  # noqa: SIM115 - closed below
+        except OSError:  # removed again meanwhile: run it unshared rather than fail a test
+            yield True
+            return
+        with lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -177,9 +242,10 @@ class SharedRuns:
         if key in self._pickled or key in self._failed:
             return
         written = self._file(key) if self.directory is not None else None
-        if written is not None and written.exists():
-            self._pickled[key] = written.read_bytes()
-            return
+        if written is not None:
+            with contextlib.suppress(FileNotFoundError):  # not written yet, or its folder removed
+                self._pickled[key] = written.read_bytes()
+                return
         result = run()
         self.ran.append(key)
         if result.error is not None:
@@ -188,9 +254,25 @@ class SharedRuns:
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         if written is not None:
             partial = written.with_suffix(f".{os.getpid()}.partial")
-            partial.write_bytes(data)
-            os.replace(partial, written)
+            try:
+                partial.write_bytes(data)
+                os.replace(partial, written)
+            except OSError:  # the folder removed meanwhile: this process keeps the run in memory
+                pass
         self._pickled[key] = data
+
+    def _copy_or_run(self, key: str, run: Callable[[], StackRun]) -> StackRun:
+        try:
+            return self._copy(key)
+        except Exception:  # noqa: BLE001 - a kept file cut short (the machine stopped before it reached the disk)
+            if key not in self._pickled or self.directory is None:
+                raise
+            del self._pickled[key]
+            with self._locked(key, wait=True):
+                with contextlib.suppress(OSError):
+                    self._file(key).unlink()
+                self._load_or_run(key, run)
+            return self._copy(key)
 
     def _copy(self, key: str) -> StackRun:
         if key in self._pickled:

@@ -4,19 +4,22 @@ changed. Tiny stand-in runs and projects: no program runs here."""
 
 from __future__ import annotations
 
+import datetime
 import fcntl
+import importlib
 import os
 import pickle
-import shutil
+import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
 from offline.engine import RegisteredResource, StackRun
 from tests.conftest import PROJECT_DIR
-from tests.shared_runs import KEPT_FINGERPRINTS, SharedRuns, kept_folder, kept_runs, program_fingerprint
+from tests.shared_runs import (KEPT_FINGERPRINTS, KeptRuns, SharedRuns, end_keeping, program_fingerprint, project_modules_imported,
+                               start_keeping)
 
 
 def _run(name: str, error: BaseException | None = None) -> StackRun:
@@ -90,7 +93,9 @@ def test_a_run_the_other_worker_holds_is_left_for_later(tmp_path: Path):
 # Runs kept for later sessions
 # ------------------------------------------------------------------------------------------------
 def _project(root: Path) -> Path:
-    """A small project: the program, its library, stack files, tests, docs and what tools write."""
+    """A small project in `root/p`: the program, its library (a folder of it linked from `root/linked`),
+    stack files, tests, docs and what tools write."""
+    project = root / "p"
     files = {
         "__main__.py": "import isolated_mlops\n", "Pulumi.yaml": "name: p\n", "Pulumi.dev.yaml": "config: {}\n",
         "isolated_mlops/network/vnet.py": "IDLE = 10\n", "isolated_mlops/tests/fixture.json": "{}",
@@ -100,9 +105,14 @@ def _project(root: Path) -> Path:
         "tools/node_modules/m.js": "x",
     }
     for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    for target in ("linked", "linked-2"):
+        (root / target).mkdir()
+        (root / target / "shared.py").write_text("SHARED = 1\n")
+    (project / "isolated_mlops" / "shared").symlink_to(root / "linked", target_is_directory=True)
+    (project / "isolated_mlops" / "loop").symlink_to(project, target_is_directory=True)  # walked once
+    return project
 
 
 def _change(path: str, text: str = "changed") -> Callable[[Path], None]:
@@ -110,6 +120,11 @@ def _change(path: str, text: str = "changed") -> Callable[[Path], None]:
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(text)
     return write
+
+
+def _relink(project: Path) -> None:
+    (project / "isolated_mlops" / "shared").unlink()
+    (project / "isolated_mlops" / "shared").symlink_to(project.parent / "linked-2", target_is_directory=True)
 
 
 CHANGES_A_RUN_READS = {
@@ -121,6 +136,8 @@ CHANGES_A_RUN_READS = {
     "a folder named tests below the top": _change("isolated_mlops/tests/fixture.json", "[]"),
     "a renamed module": lambda p: (p / "isolated_mlops/network/vnet.py").rename(p / "isolated_mlops/network/net.py"),
     "a removed file": lambda p: (p / "bootstrap/agent.sh").unlink(),
+    "a module in a linked folder": _change("isolated_mlops/shared/shared.py", "SHARED = 2\n"),
+    "a linked folder pointed elsewhere": _relink,
 }
 CHANGES_NO_RUN_READS = {
     "a test": _change("tests/test_a.py", "def test(): assert 1\n"),
@@ -133,70 +150,148 @@ CHANGES_NO_RUN_READS = {
     "packaging metadata": _change("p.egg-info/PKG-INFO", "y"),
     "a node module": _change("tools/node_modules/m.js", "y"),
 }
+DAY = datetime.date(2026, 12, 1)
+
+
+def _fingerprint(project: Path, **kwargs: Any) -> str:
+    return program_fingerprint(project, **{"environ": {}, "import_path": [], "today": DAY, **kwargs})
 
 
 @pytest.mark.parametrize("change", CHANGES_A_RUN_READS, ids=str)
 def test_a_change_to_what_a_run_reads_makes_another_fingerprint(tmp_path: Path, change: str):
-    before = program_fingerprint(_project(tmp_path), environ={}, import_path=[])
-    CHANGES_A_RUN_READS[change](tmp_path)
-    assert program_fingerprint(tmp_path, environ={}, import_path=[]) != before
+    before = _fingerprint(project := _project(tmp_path))
+    CHANGES_A_RUN_READS[change](project)
+    assert _fingerprint(project) != before
 
 
 @pytest.mark.parametrize("change", CHANGES_NO_RUN_READS, ids=str)
 def test_a_change_no_run_reads_keeps_the_fingerprint(tmp_path: Path, change: str):
-    before = program_fingerprint(_project(tmp_path), environ={}, import_path=[])
-    CHANGES_NO_RUN_READS[change](tmp_path)
-    assert program_fingerprint(tmp_path, environ={}, import_path=[]) == before
+    before = _fingerprint(project := _project(tmp_path))
+    CHANGES_NO_RUN_READS[change](project)
+    assert _fingerprint(project) == before
 
 
-def test_another_package_version_or_pulumi_variable_makes_another_fingerprint(tmp_path: Path):
-    project, site = _project(tmp_path / "p"), tmp_path / "site"
-    (site / "pulumi_azure_native-3.10.0.dist-info").mkdir(parents=True)
-    before = program_fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site), str(tmp_path / "gone")])
-    assert program_fingerprint(project, environ={"HOME": "/home/x"}, import_path=[str(site)]) == before
-    assert program_fingerprint(project, environ={"HOME": "/root", "PULUMI_CONFIG_PASSPHRASE_FILE": "f"},
-                               import_path=[str(site)]) != before
-    (site / "pulumi_azure_native-3.10.0.dist-info").rename(site / "pulumi_azure_native-3.11.0.dist-info")
-    assert program_fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site)]) != before
+def test_a_package_a_pulumi_variable_or_the_date_makes_another_fingerprint(tmp_path: Path):
+    project, site = _project(tmp_path), tmp_path / "site"
+    installed = site / "pulumi_azure_native-3.10.0.dist-info"
+    installed.mkdir(parents=True)
+    (installed / "RECORD").write_text("pulumi_azure_native/__init__.py,sha256=abc,10\n")
+    before = _fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site), str(tmp_path / "gone")])
+    assert _fingerprint(project, environ={"HOME": "/home/x"}, import_path=[str(site)]) == before
+    assert _fingerprint(project, environ={"HOME": "/root", "PULUMI_CONFIG_PASSPHRASE_FILE": "f"},
+                        import_path=[str(site)]) != before
+    # The configuration check fails a VM size from its retirement date on: a run is of its day.
+    assert _fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site)],
+                        today=DAY + datetime.timedelta(days=1)) != before
+    # The same version installed again (a rebuilt wheel, a local patch): its RECORD is written anew.
+    (installed / "RECORD").write_text("pulumi_azure_native/__init__.py,sha256=abd,11\n")
+    again = _fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site)])
+    assert again != before
+    installed.rename(site / "pulumi_azure_native-3.11.0.dist-info")
+    assert _fingerprint(project, environ={"HOME": "/root"}, import_path=[str(site)]) not in (before, again)
 
 
 def test_a_later_session_reads_the_runs_kept_for_its_fingerprint_only(tmp_path: Path):
-    first = SharedRuns(kept_folder(tmp_path, "a1"))
-    assert first.get("prod", lambda: _run("prod")).stack == "prod" and first.ran == ["prod"]
-    later = SharedRuns(kept_folder(tmp_path, "a1"))
-    assert later.get("prod", _never).stack == "prod" and later.ran == []
-    changed = SharedRuns(kept_folder(tmp_path, "b2"))
-    assert changed.get("prod", lambda: _run("prod")).stack == "prod" and changed.ran == ["prod"]
+    project, root = _project(tmp_path), tmp_path / "stack-runs"
+    first = start_keeping(root, project)
+    assert first is not None and first.folder == root / program_fingerprint(project)
+    ran = SharedRuns(first.folder)
+    assert ran.get("prod", lambda: _run("prod")).stack == "prod" and ran.ran == ["prod"]
+    assert end_keeping(first, project)
+    later = start_keeping(root, project)
+    assert later == first and SharedRuns(later.folder).get("prod", _never).stack == "prod"
+    CHANGES_A_RUN_READS["a library module"](project)
+    changed = start_keeping(root, project)
+    assert changed is not None and changed.folder != first.folder
+    again = SharedRuns(changed.folder)
+    assert again.get("prod", lambda: _run("prod")).stack == "prod" and again.ran == ["prod"]
 
 
 def test_only_the_fingerprints_used_last_keep_their_runs(tmp_path: Path):
-    names = [f"f{i}" for i in range(KEPT_FINGERPRINTS + 2)]
-    for when, name in enumerate(names):
-        os.utime(kept_folder(tmp_path, name), (1_000_000 + when, 1_000_000 + when))
-    assert sorted(p.name for p in tmp_path.iterdir()) == names[-KEPT_FINGERPRINTS:]
-    kept_folder(tmp_path, names[-KEPT_FINGERPRINTS])  # used again, so it stays when another comes
-    kept_folder(tmp_path, "new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["new", names[-KEPT_FINGERPRINTS], names[-1]])
+    project, root = _project(tmp_path), tmp_path / "stack-runs"
+    current = root / program_fingerprint(project)
+    # Five folders of earlier sessions, each used later than the one before; this code's the oldest.
+    for when, folder in enumerate([current, *(root / f"f{i}" for i in range(4))]):
+        folder.mkdir(parents=True)
+        os.utime(folder, (1_000_000 + when, 1_000_000 + when))
+    kept = start_keeping(root, project)
+    assert kept is not None and kept.folder == current
+    # This code's folder is used now, and the KEPT_FINGERPRINTS - 1 others used last stay.
+    assert sorted(p.name for p in root.iterdir()) == sorted([current.name, "f2", "f3"])
+    assert KEPT_FINGERPRINTS == 3
 
 
 def test_runs_of_a_session_during_which_a_file_changed_are_not_kept(tmp_path: Path):
-    project = _project(tmp_path / "p")
-    with kept_runs(tmp_path / "runs", project) as unchanged:
-        SharedRuns(unchanged).get("dev", lambda: _run("dev"))
-    assert list(unchanged.iterdir())
-    with kept_runs(tmp_path / "runs", project) as changed_meanwhile:
-        assert changed_meanwhile == unchanged
-        runs = SharedRuns(changed_meanwhile)
-        runs.get("dev", _never)
-        CHANGES_A_RUN_READS["a library module"](project)
-        shutil.rmtree(changed_meanwhile)  # as the other process's end would: this one still writes
-        runs.get("prod", lambda: _run("prod"))
-    assert not changed_meanwhile.exists()
+    project, root = _project(tmp_path), tmp_path / "stack-runs"
+    unchanged = start_keeping(root, project)
+    assert unchanged is not None
+    SharedRuns(unchanged.folder).get("dev", lambda: _run("dev"))
+    assert end_keeping(unchanged, project) and list(unchanged.folder.iterdir())
+    changed_meanwhile = start_keeping(root, project)
+    assert changed_meanwhile == unchanged
+    runs = SharedRuns(changed_meanwhile.folder)
+    runs.get("dev", _never)
+    CHANGES_A_RUN_READS["a library module"](project)
+    assert not end_keeping(changed_meanwhile, project)
+    assert not changed_meanwhile.folder.exists()
+    # The other process, still at work, writes its runs as before (its folder made again, and removed
+    # at the session's end by the same check); it never fails a test.
+    assert runs.get("prod", lambda: _run("prod")).stack == "prod"
+
+
+def test_no_runs_are_kept_once_a_module_of_the_project_is_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Imported before the fingerprint is taken, a module may hold older code than its file: the runs
+    made with it would be kept under the file's fingerprint, and a later session would trust them."""
+    project, root = _project(tmp_path), tmp_path / "stack-runs"
+    (project / "tests" / "helper_of_tests.py").write_text("")
+    (project / ".venv" / "site").mkdir(parents=True)
+    (project / ".venv" / "site" / "installed_package.py").write_text("")
+    monkeypatch.syspath_prepend(str(project / ".venv" / "site"))
+    monkeypatch.syspath_prepend(str(project / "tests"))
+    monkeypatch.syspath_prepend(str(project / "bootstrap"))
+    (project / "bootstrap" / "program_part.py").write_text("")
+    for name in ("helper_of_tests", "installed_package", "program_part"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.import_module("helper_of_tests")
+    importlib.import_module("installed_package")
+    assert project_modules_imported(project) == [] and start_keeping(root, project) is not None
+    importlib.import_module("program_part")
+    assert project_modules_imported(project) == ["program_part"]
+    assert start_keeping(root, project) is None
+
+
+def test_a_kept_file_cut_short_is_run_again(tmp_path: Path):
+    SharedRuns(tmp_path).get("prod", lambda: _run("prod"))
+    written = SharedRuns(tmp_path)._file("prod")
+    written.write_bytes(written.read_bytes()[:100])  # written, but not all of it reached the disk
+    later = SharedRuns(tmp_path)
+    assert later.get("prod", lambda: _run("prod")).stack == "prod" and later.ran == ["prod"]
+    assert SharedRuns(tmp_path).get("prod", _never).stack == "prod"
 
 
 def test_the_suite_keeps_its_runs_in_pytests_cache_under_this_codes_fingerprint(request: pytest.FixtureRequest,
                                                                                 shared_runs: SharedRuns):
+    """conftest takes the fingerprint before collection imports the program: taken later,
+    `start_keeping` would find the program imported and keep nothing."""
     cache = getattr(request.config, "cache", None)
     if cache is None:
         pytest.skip("pytest's cache is off (-p no:cacheprovider): runs are kept for the session only")
     assert shared_runs.directory == cache.mkdir("stack-runs") / program_fingerprint(PROJECT_DIR)
+
+
+def test_the_session_s_end_drops_runs_kept_under_a_fingerprint_the_files_no_longer_have(tmp_path: Path):
+    """conftest's pytest_sessionfinish (in the session process, after the forked one has ended)
+    compares the fingerprint taken at the start with the files' own at the end."""
+    from types import SimpleNamespace
+
+    from tests import conftest
+
+    folder = tmp_path / "taken-at-the-start"
+    folder.mkdir()
+    session = SimpleNamespace(config=SimpleNamespace(stash={conftest.KEPT_RUNS: KeptRuns(folder, "0" * 24)}))
+    conftest.pytest_sessionfinish(session)  # type: ignore[arg-type]
+    assert not folder.exists()
+    folder.mkdir()
+    session.config.stash[conftest.KEPT_RUNS] = KeptRuns(folder, program_fingerprint(PROJECT_DIR))
+    conftest.pytest_sessionfinish(session)  # type: ignore[arg-type]
+    assert folder.exists()
