@@ -196,8 +196,13 @@ def test_x_stops_the_session_at_the_first_failure(pytester: pytest.Pytester, mon
              **{name: text for name, text in PLANTED.items() if name != "test_a_crash.py"}}
     # The forked process takes test_a_slow.py first (the session process waits until it has started
     # it), and is still in it when the session process fails in test_b_plain.py and stops, before
-    # test_e_more.py: it stops the forked one (SIGINT), which tears down the slow test's fixture.
-    result, ran = _run(pytester, monkeypatch, "-x", hold_until="test_a_slow.py::test_slow", files=files)
+    # test_e_more.py: it stops the forked one, which tears down the slow test's fixture. With SIGINT
+    # ignored, as a shell starts a command in the background: the stop must not depend on it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result, ran = _run(pytester, monkeypatch, "-x", hold_until="test_a_slow.py::test_slow", files=files)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert result.ret == 1
     assert "stopping after 1 failures" in result.stdout.str()
     result.assert_outcomes(failed=1, passed=len(ran) - 2)

@@ -32,8 +32,10 @@ How it works:
   error of its teardown if it died there), and `w0` runs the rest of what `w1` had taken. Its end
   is noticed even when a process it forked keeps the pipe open.
 - `pytest.exit()` or a KeyboardInterrupt in `w1` stops the session as in one process. When `w0`
-  stops first (`-x`, `pytest.exit()`), it stops `w1` with SIGINT, and `w1` tears down its fixtures
-  before it ends (SIGKILL after 5 s).
+  stops first (`-x`, `pytest.exit()`), it stops `w1` with SIGUSR1, which `w1` turns into a
+  KeyboardInterrupt, and `w1` tears down its fixtures before it ends (SIGKILL after 5 s). Not
+  SIGINT: a shell starts a background command (`make test &`, `nohup`) with SIGINT ignored, and
+  Python then leaves it ignored.
 - Both use the session's one `basetemp` (numbered folders in it are made safely side by side), and
   the environment variable `TESTS_WORKER` names the process (`w0`, `w1`), so session data can be
   shared through that folder (tests/shared_runs.py).
@@ -64,6 +66,12 @@ WORKER_ENV = "TESTS_WORKER"
 """Set to `w0` in the session process and `w1` in the forked one; unset in a one-process run."""
 
 _STATE = pytest.StashKey["_Pair"]()
+_STOP = signal.SIGUSR1
+"""The session process's request to the forked one to stop (see the module's docstring)."""
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 _TIMES = "tests-workers/seconds-per-unit"
 """Where `.pytest_cache` keeps each unit's last time (setup, call and teardown of all its tests)."""
 
@@ -189,6 +197,7 @@ class _Pair:
         pid = os.fork()
         if pid == 0:
             receiving.close()
+            signal.signal(_STOP, _interrupt)
             os.environ[WORKER_ENV] = "w1"
             own_capture(config)
             reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -267,7 +276,8 @@ class _Pair:
 
             traceback.print_exc()
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing may keep this process from ending here
+            for signum in (signal.SIGINT, _STOP):  # nothing may keep this process from ending here
+                signal.signal(signum, signal.SIG_IGN)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)  # no session finish here: the session process has every report
@@ -393,11 +403,11 @@ class _Pair:
         return self.status is not None
 
     def _stop(self, grace: float = 5.0) -> None:
-        """Ask w1 to stop (SIGINT: it tears down its fixtures, as at the end of a run); it is killed
+        """Ask w1 to stop (_STOP: it tears down its fixtures, as at the end of a run); it is killed
         if it has not ended after `grace` seconds."""
         if self._ended():
             return
-        os.kill(self.pid, signal.SIGINT)
+        os.kill(self.pid, _STOP)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             if self._ended():
