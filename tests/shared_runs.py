@@ -115,18 +115,18 @@ def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] 
 
 def project_modules_imported(project_dir: Path) -> list[str]:
     """The modules imported from files `program_fingerprint` covers (the project's, but the tests'
-    and those in dot-folders such as `.venv`)."""
-    inside = os.path.realpath(project_dir) + os.sep
+    and those in dot-folders such as `.venv`), by the paths they were imported from (string
+    comparisons only: a session has ~3,000 modules, and resolving each path cost ~0.1 s)."""
+    prefixes = tuple({str(project_dir.absolute()) + os.sep, os.path.realpath(project_dir) + os.sep})
     found = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not isinstance(file, str) or file.startswith(sys.base_prefix):
+        if not isinstance(file, str) or not file.startswith(prefixes):
             continue
-        real = os.path.realpath(file)
-        if real.startswith(inside):
-            parts = real[len(inside):].split(os.sep)
-            if parts[0] not in _NOT_READ_TOP_FOLDERS and not any(part.startswith(".") for part in parts):
-                found.append(name)
+        prefix = next(p for p in prefixes if file.startswith(p))
+        parts = file[len(prefix):].split(os.sep)
+        if parts[0] not in _NOT_READ_TOP_FOLDERS and not any(part.startswith(".") for part in parts):
+            found.append(name)
     return sorted(found)
 
 
@@ -138,7 +138,8 @@ class KeptRuns:
     fingerprint: str
 
 
-def start_keeping(root: Path, project_dir: Path) -> Optional[KeptRuns]:
+def start_keeping(root: Path, project_dir: Path,
+                  fingerprint_of: Callable[[Path], str] = program_fingerprint) -> Optional[KeptRuns]:
     """At a session's start, before its collection imports the program (conftest's pytest_configure;
     before tests/workers.py forks, so both processes share it): the folder in `root` for the runs of
     the code in `project_dir`. The folders of other fingerprints but the KEPT_FINGERPRINTS - 1 used
@@ -147,7 +148,7 @@ def start_keeping(root: Path, project_dir: Path) -> Optional[KeptRuns]:
     kept under the file's fingerprint; the session's runs are then for the session only."""
     if project_modules_imported(project_dir):
         return None
-    fingerprint = program_fingerprint(project_dir)
+    fingerprint = fingerprint_of(project_dir)
     folder = root / fingerprint
     folder.mkdir(parents=True, exist_ok=True)
     os.utime(folder)
@@ -161,12 +162,12 @@ def start_keeping(root: Path, project_dir: Path) -> Optional[KeptRuns]:
     return KeptRuns(folder, fingerprint)
 
 
-def end_keeping(kept: KeptRuns, project_dir: Path) -> bool:
+def end_keeping(kept: KeptRuns, project_dir: Path, fingerprint_of: Callable[[Path], str] = program_fingerprint) -> bool:
     """At the session's end, once both processes have run (conftest's pytest_sessionfinish): should a
     file the fingerprint covers have changed while the session ran, its runs may be of either
     version, and the folder is removed. Whether the runs are kept. (A change made and undone within
     one session is not seen.)"""
-    if program_fingerprint(project_dir) == kept.fingerprint:
+    if fingerprint_of(project_dir) == kept.fingerprint:
         return True
     shutil.rmtree(kept.folder, ignore_errors=True)
     return False

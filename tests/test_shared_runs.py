@@ -193,15 +193,15 @@ def test_a_package_a_pulumi_variable_or_the_date_makes_another_fingerprint(tmp_p
 
 def test_a_later_session_reads_the_runs_kept_for_its_fingerprint_only(tmp_path: Path):
     project, root = _project(tmp_path), tmp_path / "stack-runs"
-    first = start_keeping(root, project)
-    assert first is not None and first.folder == root / program_fingerprint(project)
+    first = start_keeping(root, project, _fingerprint)
+    assert first is not None and first.folder == root / _fingerprint(project)
     ran = SharedRuns(first.folder)
     assert ran.get("prod", lambda: _run("prod")).stack == "prod" and ran.ran == ["prod"]
-    assert end_keeping(first, project)
-    later = start_keeping(root, project)
+    assert end_keeping(first, project, _fingerprint)
+    later = start_keeping(root, project, _fingerprint)
     assert later == first and SharedRuns(later.folder).get("prod", _never).stack == "prod"
     CHANGES_A_RUN_READS["a library module"](project)
-    changed = start_keeping(root, project)
+    changed = start_keeping(root, project, _fingerprint)
     assert changed is not None and changed.folder != first.folder
     again = SharedRuns(changed.folder)
     assert again.get("prod", lambda: _run("prod")).stack == "prod" and again.ran == ["prod"]
@@ -209,12 +209,12 @@ def test_a_later_session_reads_the_runs_kept_for_its_fingerprint_only(tmp_path: 
 
 def test_only_the_fingerprints_used_last_keep_their_runs(tmp_path: Path):
     project, root = _project(tmp_path), tmp_path / "stack-runs"
-    current = root / program_fingerprint(project)
+    current = root / _fingerprint(project)
     # Five folders of earlier sessions, each used later than the one before; this code's the oldest.
     for when, folder in enumerate([current, *(root / f"f{i}" for i in range(4))]):
         folder.mkdir(parents=True)
         os.utime(folder, (1_000_000 + when, 1_000_000 + when))
-    kept = start_keeping(root, project)
+    kept = start_keeping(root, project, _fingerprint)
     assert kept is not None and kept.folder == current
     # This code's folder is used now, and the KEPT_FINGERPRINTS - 1 others used last stay.
     assert sorted(p.name for p in root.iterdir()) == sorted([current.name, "f2", "f3"])
@@ -223,16 +223,16 @@ def test_only_the_fingerprints_used_last_keep_their_runs(tmp_path: Path):
 
 def test_runs_of_a_session_during_which_a_file_changed_are_not_kept(tmp_path: Path):
     project, root = _project(tmp_path), tmp_path / "stack-runs"
-    unchanged = start_keeping(root, project)
+    unchanged = start_keeping(root, project, _fingerprint)
     assert unchanged is not None
     SharedRuns(unchanged.folder).get("dev", lambda: _run("dev"))
-    assert end_keeping(unchanged, project) and list(unchanged.folder.iterdir())
-    changed_meanwhile = start_keeping(root, project)
+    assert end_keeping(unchanged, project, _fingerprint) and list(unchanged.folder.iterdir())
+    changed_meanwhile = start_keeping(root, project, _fingerprint)
     assert changed_meanwhile == unchanged
     runs = SharedRuns(changed_meanwhile.folder)
     runs.get("dev", _never)
     CHANGES_A_RUN_READS["a library module"](project)
-    assert not end_keeping(changed_meanwhile, project)
+    assert not end_keeping(changed_meanwhile, project, _fingerprint)
     assert not changed_meanwhile.folder.exists()
     # The other process, still at work, writes its runs as before (its folder made again, and removed
     # at the session's end by the same check); it never fails a test.
@@ -254,10 +254,10 @@ def test_no_runs_are_kept_once_a_module_of_the_project_is_imported(tmp_path: Pat
         monkeypatch.delitem(sys.modules, name, raising=False)
     importlib.import_module("helper_of_tests")
     importlib.import_module("installed_package")
-    assert project_modules_imported(project) == [] and start_keeping(root, project) is not None
+    assert project_modules_imported(project) == [] and start_keeping(root, project, _fingerprint) is not None
     importlib.import_module("program_part")
     assert project_modules_imported(project) == ["program_part"]
-    assert start_keeping(root, project) is None
+    assert start_keeping(root, project, _fingerprint) is None
 
 
 def test_a_kept_file_cut_short_is_run_again(tmp_path: Path):
