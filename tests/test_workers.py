@@ -328,7 +328,8 @@ def test_a_crash_fails_the_running_test_once_in_the_phase_it_died_in(phases: set
 
 def test_the_suite_runs_on_two_processes_and_shares_one_session_folder(tmp_path_factory: pytest.TempPathFactory):
     """As `make test` runs it (pytest.ini; test_benchmarks checks the line): this process is one of
-    two, and its tmp folders sit in the session's one folder, where tests/shared_runs.py looks."""
+    two, and its tmp folders sit in the session's one folder (where tests/shared_runs.py shares runs when pytest's
+    cache is off)."""
     if os.environ.get(WORKER_ENV) is None:
         pytest.skip("run with --workers 0")
     assert os.environ[WORKER_ENV] in ("w0", "w1")
