@@ -8,7 +8,7 @@ runs once: the first worker to ask runs it and writes it, pickled, into a shared
 waits on the file's lock and reads it (~25 ms instead of ~550 ms).
 
 The folder is named after `program_fingerprint`: every file the program, its stack files and the
-offline engine could read (the project minus `tests/`, the Markdown and the caches), the installed
+offline engine could read (the project minus `tests/`, documentation and caches), the installed
 distributions, the Python version, the `PULUMI_*` environment and the date. In `.pytest_cache`
 (conftest's `shared_runs`) a later session with the same fingerprint reads the runs instead of
 running the program again, as mypy's cache spares it the SDK: a change to any of those files, a
@@ -52,10 +52,11 @@ except ImportError:  # pragma: no cover - Windows
 
 
 # What a run cannot read: the tests (a run's inputs are the config a test passes, part of its key),
-# documentation, and what tools and caches write (dot-folders such as .git, .venv and .pytest_cache).
+# documentation (as the pull-request previews judge it: delivery/affected_stacks.py), and what tools
+# and caches write (dot-folders such as .git, .venv and .pytest_cache).
 _NOT_READ_TOP_FOLDERS = frozenset({"tests"})
 _NOT_READ_FOLDERS = frozenset({"__pycache__", "node_modules"})
-_NOT_READ_SUFFIXES = (".md", ".pyc")
+_NOT_READ_SUFFIXES = (".pyc",)
 _INSTALLED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".pth")
 KEPT_FINGERPRINTS = 3
 """Fingerprints whose runs stay in `.pytest_cache` (~8 MB each): a switch back to a recent branch reads its runs."""
@@ -64,15 +65,20 @@ KEPT_FINGERPRINTS = 3
 def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] = None,
                         import_path: Optional[Sequence[str]] = None, today: Optional[datetime.date] = None) -> str:
     """What a whole-program run depends on, hashed:
-    - each file under `project_dir` a run could read, by path and content: all but `tests/`, `*.md`,
-      dot-files and dot-folders, `__pycache__`, `node_modules` and `*.egg-info` (a linked folder
-      by its target too, and what it holds);
+    - each file under `project_dir` a run could read, by path and content: all but `tests/`,
+      documentation (`*.md`, `docs/`: `is_documentation`, the rule by which a pull request's change
+      previews no stack), dot-files and dot-folders, `__pycache__`, `node_modules` and `*.egg-info`
+      (a linked folder by its target too, and what it holds);
     - the distributions installed on `import_path`: each `.dist-info` folder's name (the package
       and its version) and the size and time of its RECORD (a reinstall of the same version);
     - the Python version, every `PULUMI_*` variable (the SDK reads some), and today's date: the
       configuration check fails a VM size from its announced retirement date on
       (isolated_mlops/components/vm_sizes.py), so a run of today's code is tomorrow's only if no date passed.
     10-40 ms for this project."""
+    # Imported here, not at the top: conftest calls `start_keeping` before any module of the project
+    # is imported, and `delivery` is one.
+    from delivery.affected_stacks import is_documentation
+
     digest = hashlib.sha256(sys.version.encode())
     digest.update(f"\0today\0{(today or datetime.date.today()).isoformat()}".encode())
     for name, value in sorted((os.environ if environ is None else environ).items()):
@@ -92,7 +98,7 @@ def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] 
         kept = []
         for name in sorted(subfolders):
             if name.startswith(".") or name.endswith(".egg-info") or name in _NOT_READ_FOLDERS or (
-                    here == project_dir and name in _NOT_READ_TOP_FOLDERS):
+                    here == project_dir and (name in _NOT_READ_TOP_FOLDERS or is_documentation(f"{name}/"))):
                 continue
             real = os.path.realpath(here / name)
             if (here / name).is_symlink():
@@ -102,10 +108,11 @@ def program_fingerprint(project_dir: Path, environ: Optional[Mapping[str, str]] 
                 kept.append(name)
         subfolders[:] = kept
         for name in sorted(files):
-            if name.startswith(".") or name.endswith(_NOT_READ_SUFFIXES):
-                continue
             path = here / name
-            digest.update(f"\0file\0{path.relative_to(project_dir).as_posix()}\0".encode())
+            relative = path.relative_to(project_dir).as_posix()
+            if name.startswith(".") or name.endswith(_NOT_READ_SUFFIXES) or is_documentation(relative):
+                continue
+            digest.update(f"\0file\0{relative}\0".encode())
             try:
                 digest.update(path.read_bytes())
             except OSError:  # a dangling link: its target's name is what it holds

@@ -144,6 +144,7 @@ CHANGES_NO_RUN_READS = {
     "a new test": _change("tests/test_b.py"),
     "the README": _change("README.md"),
     "a design note": _change("docs/design.md"),
+    "a picture in docs/": _change("docs/topology.svg", "<svg/>"),
     "git's own files": _change(".git/HEAD", "ref: refs/heads/other\n"),
     "a dot-file": _change(".gitignore", ".venv\nbuild/\n"),
     "bytecode": _change("isolated_mlops/__pycache__/vnet.cpython-311.pyc", "y"),
