@@ -40,10 +40,19 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, TypeVar
 
 if TYPE_CHECKING:
     from offline.engine import StackRun
+
+
+class _Result(Protocol):
+    """What can be shared: a `StackRun`, or a test's own dataclass of one and what it measured along it."""
+
+    error: Optional[BaseException]
+
+
+R = TypeVar("R", bound=_Result)
 
 try:  # POSIX; elsewhere each worker keeps its own runs, as before
     import fcntl
@@ -137,6 +146,19 @@ def project_modules_imported(project_dir: Path) -> list[str]:
     return sorted(found)
 
 
+def source_key(*files: Path) -> str:
+    """The content of the files that define a computation the fingerprint does not cover (a test's
+    own code, a tool's scripts), hashed, for the key it is kept under: an edit to them is another key."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"\0{file.name}\0".encode())
+        try:
+            digest.update(file.read_bytes())
+        except FileNotFoundError:
+            digest.update(b"\0missing\0")
+    return digest.hexdigest()[:24]
+
+
 @dataclass(frozen=True)
 class KeptRuns:
     """Where a session keeps its runs for the next ones, and the fingerprint it kept them under."""
@@ -188,18 +210,20 @@ class SharedRuns:
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
         self._pickled: dict[str, bytes] = {}
-        self._failed: dict[str, StackRun] = {}
+        self._failed: dict[str, _Result] = {}
         self.ran: list[str] = []
         """The keys this process ran itself, in order (the others it read, or had already)."""
 
-    def get(self, key: str, run: Callable[[], StackRun]) -> StackRun:
-        """The run for `key`, a fresh copy: from memory, from the other worker, or run now."""
+    def get(self, key: str, run: Callable[[], R]) -> R:
+        """The run for `key`, a fresh copy: from memory, from the other worker, or run now. Any result
+        with an `error` can be shared; one computed by a test's own code has that code in its key
+        (`source_key`), as the tests are not part of the fingerprint."""
         if key not in self._pickled and key not in self._failed:
             with self._locked(key, wait=True):
                 self._load_or_run(key, run)
         return self._copy_or_run(key, run)
 
-    def get_all(self, wanted: Sequence[tuple[str, Callable[[], StackRun]]]) -> list[StackRun]:
+    def get_all(self, wanted: Sequence[tuple[str, Callable[[], R]]]) -> list[R]:
         """Several runs, each once: a key the other worker is running now is left for later, so at the
         start of a session the two workers run different stacks side by side instead of one waiting."""
         pending = [(key, run) for key, run in wanted if key not in self._pickled and key not in self._failed]
@@ -245,7 +269,7 @@ class SharedRuns:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _load_or_run(self, key: str, run: Callable[[], StackRun]) -> None:
+    def _load_or_run(self, key: str, run: Callable[[], _Result]) -> None:
         """Under the key's lock: read what the other worker or an earlier session wrote, or run it and write it."""
         if key in self._pickled or key in self._failed:
             return
@@ -269,7 +293,7 @@ class SharedRuns:
                 pass
         self._pickled[key] = data
 
-    def _copy_or_run(self, key: str, run: Callable[[], StackRun]) -> StackRun:
+    def _copy_or_run(self, key: str, run: Callable[[], R]) -> R:
         try:
             return self._copy(key)
         except Exception:  # noqa: BLE001 - a kept file cut short (the machine stopped before it reached the disk)
@@ -282,14 +306,14 @@ class SharedRuns:
                 self._load_or_run(key, run)
             return self._copy(key)
 
-    def _copy(self, key: str) -> StackRun:
+    def _copy(self, key: str) -> Any:
         if key in self._pickled:
             return pickle.loads(self._pickled[key])
         import copy
         import dataclasses
 
         # The error is shared, not copied: a copied ConfigError would be rebuilt from its message.
-        failed = self._failed[key]
+        failed: Any = self._failed[key]
         result = copy.deepcopy(dataclasses.replace(failed, error=None))
         result.error = failed.error
         return result

@@ -5,14 +5,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Optional
 
 import pulumi.resource as sdk_resource
 import pulumi.runtime.resource as sdk_runtime
+import pytest
 from pulumi.runtime.proto import source_pb2
 
 from offline import sdk_shortcuts
 from offline.engine import StackRun, run_stack
+from tests.shared_runs import source_key
 
 
 def _registrations(run: StackRun) -> dict[str, dict]:
@@ -42,13 +46,19 @@ def _what_the_shortcuts_read(run: StackRun) -> set[tuple]:
     return shapes
 
 
-def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(dev, prod, monkeypatch):
-    """One run of dev with every shortcut off (the SDK computes each alias URN and each stack trace),
-    compared registration by registration with the session's run, which took the shortcuts. dev, not
-    prod (a third fewer resources, ~0.6 s less): prod's extra resources take no SDK path dev's do not,
-    which the test checks first."""
-    missing = _what_the_shortcuts_read(prod) - _what_the_shortcuts_read(dev)
-    assert not missing, f"prod registers what dev does not (compare prod's full SDK path instead): {missing}"
+@dataclasses.dataclass
+class FullPathRun:
+    """dev run with every shortcut off, and what the SDK computed along the way that they skip."""
+
+    run: StackRun
+    alias_urns: int
+    """How many alias URNs the SDK computed."""
+    stack_trace_frames: list[int]
+    """The length of each stack trace it took, one per registration."""
+    error: Optional[BaseException] = None
+
+
+def _run_the_full_sdk_path() -> FullPathRun:
     alias_urns, stack_traces = [], []
     original_collapse, original_trace = sdk_runtime.collapse_alias_to_urn, sdk_runtime._get_stack_trace
 
@@ -61,13 +71,27 @@ def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(dev, pr
         stack_traces.append(len(trace.frames))
         return trace
 
-    monkeypatch.setattr(sdk_resource, "collapse_alias_to_urn", counting_collapse)
-    monkeypatch.setattr(sdk_runtime, "_get_stack_trace", counting_trace)
-    monkeypatch.setattr(sdk_shortcuts, "applied", lambda monitor: contextlib.nullcontext())
-    full_path = run_stack("dev")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sdk_resource, "collapse_alias_to_urn", counting_collapse)
+        patch.setattr(sdk_runtime, "_get_stack_trace", counting_trace)
+        patch.setattr(sdk_shortcuts, "applied", lambda monitor: contextlib.nullcontext())
+        run = run_stack("dev")
+    return FullPathRun(run, len(alias_urns), stack_traces, run.error)
+
+
+def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(dev, prod, shared_runs):
+    """One run of dev with every shortcut off (the SDK computes each alias URN and each stack trace),
+    compared registration by registration with the session's run, which took the shortcuts. dev, not
+    prod (a third fewer resources, ~0.6 s less): prod's extra resources take no SDK path dev's do not,
+    which the test checks first. That run is kept like the session's (tests/shared_runs.py): under the
+    fingerprint of the program, the engine and the SDK, and this file's text, which says how it runs."""
+    missing = _what_the_shortcuts_read(prod) - _what_the_shortcuts_read(dev)
+    assert not missing, f"prod registers what dev does not (compare prod's full SDK path instead): {missing}"
+    full = shared_runs.get(f"dev, the full SDK path, {source_key(Path(__file__))}", _run_the_full_sdk_path)
+    full_path = full.run
     assert full_path.error is None
-    assert len(alias_urns) > 1000, "the run without the shortcuts computed the alias URNs they skip"
-    assert len(stack_traces) >= len(dev.resources) and min(stack_traces) > 0, (
+    assert full.alias_urns > 1000, "the run without the shortcuts computed the alias URNs they skip"
+    assert len(full.stack_trace_frames) >= len(dev.resources) and min(full.stack_trace_frames) > 0, (
         "the run without the shortcuts took a stack trace at every registration")
 
     registered = _registrations(dev)

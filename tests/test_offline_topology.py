@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,8 @@ from isolated_mlops.components.zones import CLOUDS
 from offline import diff, graph, topology
 from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from isolated_mlops.policy import rules
-from tests import variants
+from tests import chromium_drawing, variants
+from tests.chromium_drawing import MMDC, Rendering, browser, puppeteer_config
 from tests.topology_drawing import MERMAID_DIR, Drawing, _last, _name, _typed, broken, draw, read  # noqa: F401
 
 
@@ -247,8 +247,6 @@ def test_docs_topology_is_prods_diagram_as_drawn_today(prod):
 # ------------------------------------------------------------------------------------------------
 # Drawn in a real browser: Mermaid's own layout in Chromium, as GitHub draws it
 # ------------------------------------------------------------------------------------------------
-MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
-PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
 # How wide a picture may be at its natural size: GitHub shows a comment or a page about 900 px wide,
 # so at 1800 px the text is drawn at half its size, the least that stays readable.
 MAX_NATURAL_WIDTH = 1800
@@ -267,20 +265,11 @@ class Rendered:
         return [i for i in ids if not i.startswith("legend_")]
 
 
-def browser() -> str | None:
-    """Debian's Chromium, as tests/mermaid/puppeteer-config.json names it (`.ci/run` installs it), or
-    else a Chromium or Chrome the machine has (GitHub's Ubuntu runners have Chrome, not Chromium)."""
-    named = json.loads(PUPPETEER_CONFIG.read_text())["executablePath"]
-    for candidate in (named, shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
 def _start_mmdc(markdown: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
     """Start one run of mermaid-cli (one Chromium) on every ```mermaid block of a Markdown file."""
-    config = out.parent / f"{out.stem}-puppeteer.json"
-    config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
+    found = browser()
+    assert found, "no Chromium here"
+    config = puppeteer_config(out, found)
     return subprocess.Popen([str(MMDC), "-p", str(config), "-i", str(markdown), "-o", str(out), "-q", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -295,36 +284,14 @@ def mmdc(markdown: Path, out: Path, *extra: str) -> None:
     _finish_mmdc(_start_mmdc(markdown, out, *extra), out)
 
 
-DRAW = MERMAID_DIR / "draw.mjs"
-
-
-@dataclass
-class Rendering:
-    """tests/mermaid/draw.mjs at work in the background: Mermaid's parser on every diagram (`parsed`),
-    then Mermaid drawing the pictures (`names`) as mermaid-cli does, in the same page of one Chromium."""
-
-    process: subprocess.Popen[bytes]
-    out: Path
-    names: list[str]
-    parsed: list[Path]
-    output: str | None = None
-
-    def finish(self) -> str:
-        """The parser's verdicts, once the drawing is done (asserts it succeeded)."""
-        if self.output is None:
-            stdout, errors = self.process.communicate(timeout=180)
-            (self.out.parent / f"{self.out.stem}-puppeteer.json").unlink()
-            assert self.process.returncode == 0, errors.decode()
-            self.output = stdout.decode()
-        return self.output
-
-
 @pytest.fixture(scope="session")
-def rendering(runs, prod, fewer_agents, tmp_path_factory) -> Rendering | None:
+def rendering(request, runs, prod, fewer_agents, tmp_path_factory) -> Rendering | None:
     """Prod's topology, a one-resource change and a deletion, drawn by Mermaid as mermaid-cli draws them
     in Debian's Chromium once per session (`make test` installs mermaid-cli; CI's `.ci/run` installs
-    Chromium), after Mermaid's parser has read every diagram in the same page (tests/mermaid/draw.mjs)."""
-    if not (MMDC.exists() and browser()):
+    Chromium), after Mermaid's parser has read every diagram in the same page (tests/mermaid/draw.mjs);
+    or read from pytest's cache, where an earlier session kept the same (tests/chromium_drawing.py)."""
+    browser_path = browser()
+    if not (MMDC.exists() and browser_path):
         return None
     blocks = {"topology": topology.mermaid(prod), "created": _comment_picture(fewer_agents, prod),
               "deleted": _comment_picture(prod, fewer_agents)}
@@ -332,12 +299,9 @@ def rendering(runs, prod, fewer_agents, tmp_path_factory) -> Rendering | None:
     page = folder / "pictures.md"
     page.write_text("".join(f"```mermaid\n{text}```\n\n" for text in blocks.values()))
     parsed = _diagrams_to_parse(runs, prod, fewer_agents, folder / "parsed")
-    out = folder / "out.md"
-    config = out.parent / f"{out.stem}-puppeteer.json"
-    config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser()}))
-    process = subprocess.Popen(["node", str(DRAW), str(config), str(page), str(out), *map(str, parsed)],
-                               cwd=MERMAID_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return Rendering(process, out, list(blocks), parsed)
+    cache: pytest.Cache | None = getattr(request.config, "cache", None)
+    return chromium_drawing.start(cache.mkdir("mermaid-drawings") if cache is not None else None, browser_path,
+                                  page, parsed, folder / "out.md", list(blocks), code=[Path(__file__)])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -400,3 +364,4 @@ def test_docs_topology_png_is_prods_topology_drawn_in_chromium(rendered, prod, t
     assert abs(width - rendered["topology"].width) <= 0.05 * rendered["topology"].width + 2, (
         f"docs/topology.png is {width} px wide, the topology {rendered['topology'].width:.0f}: "
         "regenerate it with `UPDATE_SNAPSHOTS=1 make test`")
+

@@ -4,6 +4,7 @@ changed. Tiny stand-in runs and projects: no program runs here."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import fcntl
 import importlib
@@ -19,7 +20,7 @@ import pytest
 from offline.engine import RegisteredResource, StackRun
 from tests.conftest import PROJECT_DIR
 from tests.shared_runs import (KEPT_FINGERPRINTS, KeptRuns, SharedRuns, end_keeping, program_fingerprint, project_modules_imported,
-                               start_keeping)
+                               source_key, start_keeping)
 
 
 def _run(name: str, error: BaseException | None = None) -> StackRun:
@@ -56,6 +57,39 @@ def test_a_failed_run_is_not_written_and_keeps_its_own_error(tmp_path: Path):
     assert second.get("bad", lambda: _run("bad", error)).error is error
     assert first.ran == second.ran == ["bad"] and list(tmp_path.glob("*.lock")) and not [
         p for p in tmp_path.iterdir() if p.suffix != ".lock"]
+
+
+@dataclasses.dataclass
+class _Measured:
+    """A test's own result: a run and what it measured along it (as test_offline_engine's full SDK path)."""
+
+    run: StackRun
+    count: int
+    error: BaseException | None = None
+
+
+def test_a_tests_own_result_is_shared_like_a_run_and_a_failed_one_is_not_written(tmp_path: Path):
+    first, second = SharedRuns(tmp_path), SharedRuns(tmp_path)
+    mine = first.get("measured", lambda: _Measured(_run("dev"), 3))
+    theirs = second.get("measured", _never)
+    assert (theirs.count, theirs.run) == (3, mine.run) and theirs is not mine and second.ran == []
+    error = ValueError("no")
+    assert first.get("measured-bad", lambda: _Measured(_run("dev"), 0, error)).error is error
+    assert second.get("measured-bad", lambda: _Measured(_run("dev"), 1, error)).count == 1, "ran again: never written"
+
+
+def test_the_key_of_a_tests_own_code_changes_with_its_text_and_name(tmp_path: Path):
+    code = tmp_path / "test_x.py"
+    code.write_text("x = 1\n")
+    key = source_key(code)
+    assert source_key(code) == key
+    code.write_text("x = 2\n")
+    assert source_key(code) != key
+    code.write_text("x = 1\n")
+    other = tmp_path / "test_y.py"
+    other.write_text("x = 1\n")
+    assert source_key(other) != key and source_key(code, other) != key
+    assert source_key(tmp_path / "gone.py") != source_key(tmp_path / "gone.py", code), "a missing file is no error"
 
 
 def test_a_run_the_other_worker_holds_is_left_for_later(tmp_path: Path):

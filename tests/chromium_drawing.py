@@ -1,0 +1,153 @@
+"""Mermaid in Chromium for the topology tests (tests/test_offline_topology.py): the browser, and
+tests/mermaid/draw.mjs started in the background to parse every diagram and draw the pictures.
+
+Chromium, started and drawing, is about a tenth of the suite's CPU, and what it returns is a function
+of what it is given and what it is. So the drawings and the parser's verdicts are kept in pytest's
+cache, under a key of: each diagram's name and text; tests/mermaid's script, its Puppeteer settings
+and the packages npm installed (node_modules/.package-lock.json); the code that makes the diagrams
+(the caller names its file) and this one; the browser's version and where Node.js is; and the fonts
+Chromium measures text with (each font folder's time: installing or removing a font changes it). A
+later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
+keeps the program's runs; a fresh clone (CI) and `--cache-clear` draw them again. Only a drawing
+that succeeded is kept; the last KEPT_DRAWINGS keys stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from tests.shared_runs import source_key
+from tests.topology_drawing import MERMAID_DIR
+
+MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
+PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
+DRAW = MERMAID_DIR / "draw.mjs"
+KEPT_DRAWINGS = 3
+FONT_FOLDERS = ("/etc/fonts", "/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts")
+_FOLDER = "\0folder\0"
+"""The session's own folder, in kept verdicts (they name each diagram's file)."""
+
+
+def browser() -> Optional[str]:
+    """Debian's Chromium, as tests/mermaid/puppeteer-config.json names it (`.ci/run` installs it), or
+    else a Chromium or Chrome the machine has (GitHub's Ubuntu runners have Chrome, not Chromium)."""
+    named = json.loads(PUPPETEER_CONFIG.read_text())["executablePath"]
+    for candidate in (named, shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def puppeteer_config(out: Path, browser_path: str) -> Path:
+    """tests/mermaid/puppeteer-config.json pointed at the browser found here, beside `out`."""
+    config = out.parent / f"{out.stem}-puppeteer.json"
+    config.write_text(json.dumps({**json.loads(PUPPETEER_CONFIG.read_text()), "executablePath": browser_path}))
+    return config
+
+
+@dataclass
+class Rendering:
+    """tests/mermaid/draw.mjs at work in the background: Mermaid's parser on every diagram (`parsed`),
+    then Mermaid drawing the pictures (`names`) into `out`-1.svg, `out`-2.svg... as mermaid-cli does,
+    in the same page of one Chromium. Or what it did in an earlier session with the same key
+    (`process` None)."""
+
+    process: Optional[subprocess.Popen[bytes]]
+    out: Path
+    names: list[str]
+    parsed: list[Path]
+    output: Optional[str] = None
+    keep_in: Optional[Path] = None
+    """Where this session keeps its drawings and verdicts for later ones, once they are made."""
+
+    def finish(self) -> str:
+        """The parser's verdicts, once the drawing is done (asserts it succeeded)."""
+        if self.output is None:
+            assert self.process is not None
+            stdout, errors = self.process.communicate(timeout=180)
+            (self.out.parent / f"{self.out.stem}-puppeteer.json").unlink()
+            assert self.process.returncode == 0, errors.decode()
+            self.output = stdout.decode()
+            if self.keep_in is not None:
+                keep(self, self.keep_in)
+        return self.output
+
+
+def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: list[Path], out: Path,
+          names: list[str], code: Sequence[Path]) -> Rendering:
+    """Draw every ```mermaid block of `page` (`names`, in order) and parse each file of `parsed`:
+    read from `cache_root` when kept there, else started in the background. `code`: the files that
+    wrote `page` and `parsed`."""
+    kept = None
+    if cache_root is not None:
+        kept = cache_root / drawing_key(browser_path, [page, *parsed], code)
+        forget_old(cache_root, kept)
+        earlier = read_kept(kept, out, names, parsed)
+        if earlier is not None:
+            return earlier
+    config = puppeteer_config(out, browser_path)
+    process = subprocess.Popen(["node", str(DRAW), str(config), str(page), str(out), *map(str, parsed)],
+                               cwd=MERMAID_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Rendering(process, out, names, parsed, keep_in=kept)
+
+
+def drawing_key(browser_path: str, drawn: list[Path], code: Sequence[Path] = ()) -> str:
+    digest = hashlib.sha256()
+    for file in drawn:
+        digest.update(f"\0{file.name}\0".encode() + file.read_bytes())
+    digest.update(source_key(DRAW, PUPPETEER_CONFIG, MERMAID_DIR / "node_modules" / ".package-lock.json",
+                             Path(__file__), *code).encode())
+    version = subprocess.run([browser_path, "--version"], capture_output=True, text=True, timeout=60)
+    digest.update(f"\0{os.path.realpath(browser_path)}\0{version.stdout}\0{shutil.which('node')}".encode())
+    for top in FONT_FOLDERS:
+        for folder, _, _ in os.walk(os.path.expanduser(top)):
+            digest.update(f"\0{folder}\0{os.stat(folder).st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def keep(rendering: Rendering, kept: Path) -> None:
+    """The drawings and verdicts of a finished rendering, into `kept` at once (another session may
+    be keeping the same)."""
+    assert rendering.output is not None
+    staging = kept.with_name(f"{kept.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for index in range(1, len(rendering.names) + 1):
+        shutil.copy(rendering.out.parent / f"{rendering.out.stem}-{index}.svg", staging / f"out-{index}.svg")
+    (staging / "verdicts.txt").write_text(rendering.output.replace(str(rendering.out.parent), _FOLDER))
+    try:
+        os.replace(staging, kept)
+    except OSError:  # kept by another session first
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_kept(kept: Path, out: Path, names: list[str], parsed: list[Path]) -> Optional[Rendering]:
+    """What an earlier session kept in `kept`, copied where this one's drawing would be; None if nothing is."""
+    try:
+        verdicts = (kept / "verdicts.txt").read_text()
+        for index in range(1, len(names) + 1):
+            shutil.copy(kept / f"out-{index}.svg", out.parent / f"{out.stem}-{index}.svg")
+    except OSError:
+        return None
+    os.utime(kept)
+    return Rendering(None, out, names, parsed, verdicts.replace(_FOLDER, str(out.parent)))
+
+
+def forget_old(root: Path, kept: Path) -> None:
+    """Of the other keys, the KEPT_DRAWINGS - 1 used last stay."""
+    others = []
+    for entry in os.scandir(root):
+        try:
+            if entry.is_dir() and entry.path != str(kept):
+                others.append((entry.stat().st_mtime, entry.path))
+        except FileNotFoundError:  # another session removed it meanwhile
+            continue
+    for _, old in sorted(others)[:max(0, len(others) - (KEPT_DRAWINGS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
