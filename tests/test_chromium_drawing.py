@@ -87,7 +87,7 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
 
     def popen(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
         if argv[0] != "node":  # the browser's --version
-            return real_popen(argv, **kwargs)  # type: ignore[call-overload,no-any-return]
+            return real_popen(argv, **kwargs)  # type: ignore[call-overload]
         started.append(argv)
         out = Path(argv[4])
         (out.parent / f"{out.stem}-1.svg").write_text("<svg/>")
