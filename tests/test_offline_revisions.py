@@ -9,11 +9,14 @@ would say "No changes" for exactly the changes it exists to show. offline/snapsh
 One child process (a run of the program costs seconds) serves every check here: the revision is this
 working tree's tracked files with one library setting changed, committed in a fresh repository; the
 working tree's side is the session's in-process run of dev (the smaller stack: a child that runs it
-costs 0.4 s less than one of prod; both have the two NAT gateways the setting is on).
+costs 0.4 s less than one of prod; both have the two NAT gateways the setting is on). The revision's
+run, about 4 s of CPU, is kept for later sessions like the session's runs (tests/shared_runs.py): a
+change to a file the child reads, to this file or to the list of tracked files runs it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -24,6 +27,7 @@ import pytest
 from offline import diff, snapshot
 from offline.__main__ import main
 from offline.engine import StackRun
+from tests.shared_runs import source_key
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHANGED = "network/virtual_network.py"
@@ -47,21 +51,28 @@ def _commit(repo: Path) -> None:
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, tmp_path: Path, monkeypatch, capsys):
-    inside = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True)
-    if inside.returncode != 0:
-        pytest.skip("not a git checkout")
-    repo = tmp_path / "repo"
+def _dev_at_a_revision_with_the_setting_changed(repo: Path) -> StackRun:
+    """The revision: this working tree's tracked files with one library setting changed, committed in
+    `repo`; its dev run in a child process by this process (whose `isolated_mlops` is this tree's)."""
     _copy_tracked(repo)
     module = repo / CHANGED
     text = module.read_text()
     assert "idle_timeout_in_minutes=10" in text, f"{CHANGED} changed: pick another library setting for this test"
     module.write_text(text.replace("idle_timeout_in_minutes=10", "idle_timeout_in_minutes=11"))
     _commit(repo)
+    return snapshot.load("HEAD:dev", project_dir=repo)
 
-    # The revision, run in a child process by this process (whose `isolated_mlops` is this tree's).
-    at_revision = snapshot.load("HEAD:dev", project_dir=repo)
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shared_runs, tmp_path: Path, monkeypatch,
+                                                             capsys):
+    tracked = subprocess.run(["git", "-C", str(PROJECT_DIR), "ls-files", "-z"], capture_output=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    # Shared and kept like the session's runs (tests/shared_runs.py): under the fingerprint of the files
+    # the child reads, with this file's text and the list of tracked files, which make the revision.
+    key = f"dev at a revision, {source_key(Path(__file__))}, {hashlib.sha256(tracked.stdout).hexdigest()[:24]}"
+    at_revision = shared_runs.get(key, lambda: _dev_at_a_revision_with_the_setting_changed(tmp_path / "repo"))
     assert at_revision.error is None and at_revision.stack == "dev"
     assert any(r.type == "azure-native:machinelearningservices:Workspace" for r in at_revision.resources)
     # Both NAT gateways change, and nothing else: the revision ran on its own library, not this tree's.
