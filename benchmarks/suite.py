@@ -7,9 +7,10 @@
 - warm: every later run: the same cache folders, kept from one run to the next (one run first
   to fill them, not counted), so the whole-program runs come from pytest's cache too
   (tests/shared_runs.py: they are kept while no file a run reads has changed);
-- warm, program changed: the same, but each run without the kept whole-program runs, as the first
-  run after a change to the program's code or stack files finds it (mypy's cache stays, as it
-  would for all but the changed module).
+- warm, program changed: the same, but each run without what the suite keeps of the program (its
+  whole-program runs, and Chromium's drawings of its diagrams), as the first run after a change to
+  the program's code or stack files finds it at worst (mypy's cache stays, as it would for all but
+  the changed module; a change that leaves the diagrams as they were keeps their drawings).
 
 Each run is the command the Makefile's `test` target runs, in a child process, timed by wall clock,
 with the CPU time the child and its own children used (user + system: on a shared machine, compare
@@ -43,6 +44,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 TARGETS = {"cold": 60.0, "warm": 30.0}
 KEPT_RUNS = Path("pytest") / "d" / "stack-runs"
 """Where, in a case's cache folder, pytest's cache keeps the whole-program runs (tests/conftest.py: `shared_runs`)."""
+KEPT_DRAWINGS = Path("pytest") / "d" / "mermaid-drawings"
+"""And Chromium's drawings of the program's diagrams (tests/test_offline_topology.py: `rendering`)."""
 
 
 def make_test_command(makefile: Path = PROJECT_DIR / "Makefile") -> list[str]:
@@ -102,7 +105,7 @@ def host_seconds() -> float:
 
 def measure(runs: int, command: list[str]) -> list[Runs]:
     cold, warm = Runs("cold (no mypy cache)", TARGETS["cold"]), Runs("warm", TARGETS["warm"])
-    changed = Runs("warm, program changed (no kept runs)", None)
+    changed = Runs("warm, program changed (nothing kept)", None)
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as scratch:
         for index in range(runs):
             wall, cpu, cold.summary = run_once(command, Path(scratch) / f"cold-{index}")
@@ -115,7 +118,8 @@ def measure(runs: int, command: list[str]) -> list[Runs]:
             warm.wall.append(wall)
             warm.cpu.append(cpu)
         for _ in range(runs):
-            shutil.rmtree(kept / KEPT_RUNS, ignore_errors=True)
+            for folder in (KEPT_RUNS, KEPT_DRAWINGS):
+                shutil.rmtree(kept / folder, ignore_errors=True)
             wall, cpu, changed.summary = run_once(command, kept)
             changed.wall.append(wall)
             changed.cpu.append(cpu)

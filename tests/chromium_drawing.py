@@ -30,6 +30,8 @@ MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
 PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
 DRAW = MERMAID_DIR / "draw.mjs"
 KEPT_DRAWINGS = 3
+CACHE_FOLDER = "mermaid-drawings"
+"""The folder of pytest's cache they are kept in (benchmarks/suite.py drops it for a changed program)."""
 FONT_FOLDERS = ("/etc/fonts", "/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts")
 _FOLDER = "\0folder\0"
 """The session's own folder, in kept verdicts (they name each diagram's file)."""

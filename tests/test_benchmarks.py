@@ -124,12 +124,15 @@ def test_the_suite_benchmark_times_what_make_test_runs(tmp_path: Path):
         make_test_command(makefile)
 
 
-def test_the_changed_case_drops_the_runs_the_suite_keeps(request: pytest.FixtureRequest, shared_runs: Any):
-    """`warm, program changed` removes KEPT_RUNS from its pytest cache folder before each run: were
-    that not where the suite keeps its runs, the case would time a warm run under another name."""
-    from benchmarks.suite import KEPT_RUNS
+def test_the_changed_case_drops_what_the_suite_keeps_of_the_program(request: pytest.FixtureRequest, shared_runs: Any):
+    """`warm, program changed` removes KEPT_RUNS and KEPT_DRAWINGS from its pytest cache folder before
+    each run: were those not where the suite keeps its runs and Chromium's drawings, the case would
+    time a warm run under another name."""
+    from benchmarks.suite import KEPT_DRAWINGS, KEPT_RUNS
+    from tests.chromium_drawing import CACHE_FOLDER
 
     if getattr(request.config, "cache", None) is None:
         pytest.skip("pytest's cache is off (-p no:cacheprovider): no runs are kept")
     cache_dir = request.config.rootpath / request.config.getini("cache_dir")
     assert shared_runs.directory.parent == cache_dir / KEPT_RUNS.relative_to("pytest")
+    assert request.config.cache.mkdir(CACHE_FOLDER) == cache_dir / KEPT_DRAWINGS.relative_to("pytest")

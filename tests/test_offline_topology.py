@@ -300,7 +300,7 @@ def rendering(request, runs, prod, fewer_agents, tmp_path_factory) -> Rendering 
     page.write_text("".join(f"```mermaid\n{text}```\n\n" for text in blocks.values()))
     parsed = _diagrams_to_parse(runs, prod, fewer_agents, folder / "parsed")
     cache: pytest.Cache | None = getattr(request.config, "cache", None)
-    return chromium_drawing.start(cache.mkdir("mermaid-drawings") if cache is not None else None, browser_path,
+    return chromium_drawing.start(cache.mkdir(chromium_drawing.CACHE_FOLDER) if cache is not None else None, browser_path,
                                   page, parsed, folder / "out.md", list(blocks), code=[Path(__file__)])
 
 
