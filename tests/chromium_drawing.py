@@ -3,25 +3,30 @@ tests/mermaid/draw.mjs started in the background to parse every diagram and draw
 
 Chromium, started and drawing, is about a tenth of the suite's CPU, and what it returns is a function
 of what it is given and what it is. So the drawings and the parser's verdicts are kept in pytest's
-cache, under a key of: each diagram's name and text; tests/mermaid's script, its Puppeteer settings
-and the packages npm installed (node_modules/.package-lock.json); the code that makes the diagrams
-(the caller names its file) and this one; the browser's version and where Node.js is; and the fonts
-Chromium measures text with (each font folder's time: installing or removing a font changes it). A
-later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
-keeps the program's runs; a fresh clone (CI) and `--cache-clear` draw them again. Only a drawing
-that succeeded is kept; the last KEPT_DRAWINGS keys stay.
+cache (CACHE_FOLDER), under a key of:
+- each diagram's name and text (the verdicts name each file);
+- tests/mermaid's script and Puppeteer settings, its package files, and the versions npm installed
+  (TOOL_FILES); this file and the caller's (`code`, each as it was imported);
+- the browser's version and where it is, and Node.js's;
+- the fonts Chromium measures text with: each file and folder under FONT_FOLDERS, by size and time.
+A later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
+keeps the program's runs; a fresh clone (CI) and `--cache-clear` draw them again. Only a drawing that
+succeeded is kept, and a kept one that does not read back whole (a verdict per diagram, an SVG per
+picture) is drawn again. The last KEPT_DRAWINGS keys stay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from tests.shared_runs import source_key
 from tests.topology_drawing import MERMAID_DIR
@@ -29,6 +34,14 @@ from tests.topology_drawing import MERMAID_DIR
 MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
 PUPPETEER_CONFIG = MERMAID_DIR / "puppeteer-config.json"
 DRAW = MERMAID_DIR / "draw.mjs"
+_INSTALLED = MERMAID_DIR / "node_modules"
+TOOL_FILES = (DRAW, PUPPETEER_CONFIG, MERMAID_DIR / "package.json", MERMAID_DIR / "package-lock.json",
+              _INSTALLED / ".package-lock.json", _INSTALLED / "mermaid" / "package.json",
+              _INSTALLED / "@mermaid-js" / "mermaid-cli" / "package.json", _INSTALLED / "puppeteer" / "package.json",
+              _INSTALLED / "puppeteer-core" / "package.json")
+NODE = "node"
+OWN_SOURCE = source_key(Path(__file__))
+"""This file's text as it was imported."""
 KEPT_DRAWINGS = 3
 CACHE_FOLDER = "mermaid-drawings"
 """The folder of pytest's cache they are kept in (benchmarks/suite.py drops it for a changed program)."""
@@ -78,15 +91,16 @@ class Rendering:
             assert self.process.returncode == 0, errors.decode()
             self.output = stdout.decode()
             if self.keep_in is not None:
-                keep(self, self.keep_in)
+                with contextlib.suppress(OSError):  # a full disk: this session's drawing stands, unkept
+                    keep(self, self.keep_in)
         return self.output
 
 
 def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: list[Path], out: Path,
-          names: list[str], code: Sequence[Path]) -> Rendering:
+          names: list[str], code: str) -> Rendering:
     """Draw every ```mermaid block of `page` (`names`, in order) and parse each file of `parsed`:
-    read from `cache_root` when kept there, else started in the background. `code`: the files that
-    wrote `page` and `parsed`."""
+    read from `cache_root` when kept there, else started in the background. `code`: the `source_key`
+    of the files that wrote `page` and `parsed`, as they were imported."""
     kept = None
     if cache_root is not None:
         kept = cache_root / drawing_key(browser_path, [page, *parsed], code)
@@ -95,22 +109,25 @@ def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: lis
         if earlier is not None:
             return earlier
     config = puppeteer_config(out, browser_path)
-    process = subprocess.Popen(["node", str(DRAW), str(config), str(page), str(out), *map(str, parsed)],
+    process = subprocess.Popen([NODE, str(DRAW), str(config), str(page), str(out), *map(str, parsed)],
                                cwd=MERMAID_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return Rendering(process, out, names, parsed, keep_in=kept)
 
 
-def drawing_key(browser_path: str, drawn: list[Path], code: Sequence[Path] = ()) -> str:
+def drawing_key(browser_path: str, drawn: list[Path], code: str = "") -> str:
     digest = hashlib.sha256()
     for file in drawn:
         digest.update(f"\0{file.name}\0".encode() + file.read_bytes())
-    digest.update(source_key(DRAW, PUPPETEER_CONFIG, MERMAID_DIR / "node_modules" / ".package-lock.json",
-                             Path(__file__), *code).encode())
-    version = subprocess.run([browser_path, "--version"], capture_output=True, text=True, timeout=60)
-    digest.update(f"\0{os.path.realpath(browser_path)}\0{version.stdout}\0{shutil.which('node')}".encode())
+    digest.update(f"\0{source_key(*TOOL_FILES)}\0{OWN_SOURCE}\0{code}".encode())
+    for program in (browser_path, shutil.which(NODE) or NODE):
+        version = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=60)
+        digest.update(f"\0{os.path.realpath(program)}\0{version.stdout}".encode())
     for top in FONT_FOLDERS:
-        for folder, _, _ in os.walk(os.path.expanduser(top)):
-            digest.update(f"\0{folder}\0{os.stat(folder).st_mtime_ns}".encode())
+        for folder, _, files in os.walk(os.path.expanduser(top)):
+            for path in [folder, *(os.path.join(folder, name) for name in sorted(files))]:
+                with contextlib.suppress(OSError):  # a dangling link
+                    found = os.stat(path)
+                    digest.update(f"\0{path}\0{found.st_size}\0{found.st_mtime_ns}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -131,24 +148,38 @@ def keep(rendering: Rendering, kept: Path) -> None:
 
 
 def read_kept(kept: Path, out: Path, names: list[str], parsed: list[Path]) -> Optional[Rendering]:
-    """What an earlier session kept in `kept`, copied where this one's drawing would be; None if nothing is."""
+    """What an earlier session kept in `kept`, copied where this one's drawing would be; None if
+    nothing is, or if it does not read back whole (then it is removed, to be drawn again)."""
+    if not kept.is_dir():
+        return None
     try:
         verdicts = (kept / "verdicts.txt").read_text()
-        for index in range(1, len(names) + 1):
-            shutil.copy(kept / f"out-{index}.svg", out.parent / f"{out.stem}-{index}.svg")
-    except OSError:
+        drawings = [(kept / f"out-{index}.svg").read_text() for index in range(1, len(names) + 1)]
+    except (OSError, UnicodeDecodeError):
+        verdicts, drawings = "", []
+    if len(verdicts.splitlines()) != len(parsed) or len(drawings) != len(names) or not all(
+            "<svg" in drawing for drawing in drawings):
+        shutil.rmtree(kept, ignore_errors=True)
         return None
+    for index, drawing in enumerate(drawings, start=1):
+        (out.parent / f"{out.stem}-{index}.svg").write_text(drawing)
     os.utime(kept)
     return Rendering(None, out, names, parsed, verdicts.replace(_FOLDER, str(out.parent)))
 
 
 def forget_old(root: Path, kept: Path) -> None:
-    """Of the other keys, the KEPT_DRAWINGS - 1 used last stay."""
+    """Of the other keys, the KEPT_DRAWINGS - 1 used last stay; a folder left half written by a
+    session that stopped is removed after an hour."""
     others = []
     for entry in os.scandir(root):
         try:
-            if entry.is_dir() and entry.path != str(kept):
-                others.append((entry.stat().st_mtime, entry.path))
+            if not entry.is_dir() or entry.path == str(kept):
+                continue
+            if entry.name.endswith(".partial"):
+                if entry.stat().st_mtime < time.time() - 3600:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            others.append((entry.stat().st_mtime, entry.path))
         except FileNotFoundError:  # another session removed it meanwhile
             continue
     for _, old in sorted(others)[:max(0, len(others) - (KEPT_DRAWINGS - 1))]:

@@ -310,10 +310,8 @@ class SharedRuns:
         if key in self._pickled:
             return pickle.loads(self._pickled[key])
         import copy
-        import dataclasses
 
-        # The error is shared, not copied: a copied ConfigError would be rebuilt from its message.
-        failed: Any = self._failed[key]
-        result = copy.deepcopy(dataclasses.replace(failed, error=None))
-        result.error = failed.error
-        return result
+        # The error is shared, not copied, wherever the result holds it (a test's own result holds
+        # its run, which holds it too): a copied ConfigError would be rebuilt from its message.
+        failed = self._failed[key]
+        return copy.deepcopy(failed, memo={id(failed.error): failed.error})

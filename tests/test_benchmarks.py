@@ -7,10 +7,9 @@ are stacks the program accepts. Each check comes with a case showing it can fail
 from __future__ import annotations
 
 import copy
-import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import pytest
 from pulumi._utils import _LazyModule
@@ -19,7 +18,6 @@ from benchmarks.preview import AZURE, program_imports, scaled_values
 from offline.engine import PROJECT_DIR
 from isolated_mlops.components.config import PROJECT_NAMESPACE, ConfigError, PlatformConfig, project_values, validate
 from offline.engine import _wire_config, default_secrets, run_stack, stack_values
-from tests.shared_runs import source_key
 
 
 def loaded_services() -> set[str]:
@@ -34,29 +32,14 @@ def floor_services(imports: list[str]) -> set[str]:
     return {name for name in imports if name.startswith(f"{AZURE}.")}
 
 
-@dataclasses.dataclass
-class ServicesLoaded:
-    """The azure-native services loaded in a process that has run prod (its error, if it failed)."""
-
-    services: set[str]
-    error: Optional[BaseException] = None
-
-
-def _run_prod_and_list_the_services_loaded() -> ServicesLoaded:
-    run = run_stack("prod")
-    return ServicesLoaded(loaded_services(), run.error)
-
-
-def test_the_floor_loads_exactly_the_azure_native_modules_the_program_loads(shared_runs: Any):
-    # A run made here, not the `prod` fixture, which may be read from a file (tests/shared_runs.py)
-    # and load nothing into this process; what the run loaded is shared and kept in turn, under the
-    # program's fingerprint and this file's text.
-    loaded_by_run = shared_runs.get(f"the services a run of prod loads, {source_key(Path(__file__))}",
-                                    _run_prod_and_list_the_services_loaded)
-    assert loaded_by_run.error is None
+def test_the_floor_loads_exactly_the_azure_native_modules_the_program_loads():
+    # Run here, not the `prod` fixture: that may be a run kept from an earlier session or made by the
+    # other test process (tests/shared_runs.py), which loads nothing into this one. Not kept either:
+    # what a process has loaded depends on what else it did (the other test files it imported).
+    assert run_stack("prod").error is None
     imports = program_imports()  # parses the program's ~50 modules: once
     floor = floor_services(imports)
-    loaded = loaded_by_run.services
+    loaded = loaded_services()
     assert len(loaded) >= 10, "prod loads a dozen services: the comparison below would prove nothing"
     assert floor == loaded, (
         f"the benchmark's floor imports {sorted(floor - loaded)} that the program never loads, and misses "

@@ -12,6 +12,7 @@ import pytest
 
 from tests import chromium_drawing
 from tests.chromium_drawing import KEPT_DRAWINGS, Rendering, drawing_key, forget_old, keep, read_kept
+from tests.shared_runs import source_key
 
 
 def _stand_in_browser(folder: Path, version: str) -> str:
@@ -21,33 +22,70 @@ def _stand_in_browser(folder: Path, version: str) -> str:
     return str(script)
 
 
-def test_the_key_is_what_the_drawings_are_made_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """It changes with a diagram's text or name, the code that wrote them, the browser's version and an
-    installed font, and with nothing else."""
-    fonts = tmp_path / "fonts"
-    (fonts / "truetype").mkdir(parents=True)
-    monkeypatch.setattr(chromium_drawing, "FONT_FOLDERS", (str(fonts),))
-    diagram, code = tmp_path / "a.mmd", tmp_path / "test_x.py"
-    diagram.write_text("flowchart LR\n  a --> b\n")
-    code.write_text("x = 1\n")
-    browser_path = _stand_in_browser(tmp_path, "Chromium 156.0.1")
-    key = drawing_key(browser_path, [diagram], [code])
-    assert drawing_key(browser_path, [diagram], [code]) == key, "the same inputs, the same key"
-    diagram.write_text("flowchart LR\n  a --> c\n")
-    assert drawing_key(browser_path, [diagram], [code]) != key
-    diagram.write_text("flowchart LR\n  a --> b\n")
-    renamed = tmp_path / "b.mmd"
-    renamed.write_text(diagram.read_text())
-    assert drawing_key(browser_path, [renamed], [code]) != key, "the verdicts name each file"
-    code.write_text("x = 2\n")
-    assert drawing_key(browser_path, [diagram], [code]) != key, "the diagrams are made another way"
-    code.write_text("x = 1\n")
-    assert drawing_key(_stand_in_browser(tmp_path, "Chromium 157.0.1"), [diagram], [code]) != key
-    browser_path = _stand_in_browser(tmp_path, "Chromium 156.0.1")
-    assert drawing_key(browser_path, [diagram], [code]) == key
-    (fonts / "truetype" / "new.ttf").write_bytes(b"font")
-    os.utime(fonts / "truetype", ns=(1, 1))
-    assert drawing_key(browser_path, [diagram], [code]) != key, "a font installed: text is measured anew"
+@pytest.fixture
+def stand_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """The key's inputs as files of their own: a diagram, the tools, a font folder, Node.js, the browser."""
+    made = {"diagram": tmp_path / "a.mmd", "fonts": tmp_path / "fonts"}
+    made["diagram"].write_text("flowchart LR\n  a --> b\n")
+    (made["fonts"] / "truetype").mkdir(parents=True)
+    (made["fonts"] / "truetype" / "a.ttf").write_bytes(b"font")
+    tools = []
+    for index, tool in enumerate(chromium_drawing.TOOL_FILES):
+        made[f"tool-{index}"] = tmp_path / "tools" / str(index) / tool.name
+        made[f"tool-{index}"].parent.mkdir(parents=True)
+        made[f"tool-{index}"].write_text(f"{tool.name} 1\n")
+        tools.append(made[f"tool-{index}"])
+    monkeypatch.setattr(chromium_drawing, "TOOL_FILES", tuple(tools))
+    monkeypatch.setattr(chromium_drawing, "FONT_FOLDERS", (str(made["fonts"]),))
+    (tmp_path / "bin").mkdir()
+    made["node"] = Path(_stand_in_browser(tmp_path / "bin", "v20.1.0")).rename(tmp_path / "bin" / "node")
+    monkeypatch.setattr(chromium_drawing, "NODE", str(made["node"]))
+    made["browser"] = Path(_stand_in_browser(tmp_path, "Chromium 156.0.1"))
+    return made
+
+
+def _key(made: dict[str, Path], code: str = "code 1") -> str:
+    return drawing_key(str(made["browser"]), [made["diagram"]], code)
+
+
+def test_the_same_inputs_make_the_same_key(stand_ins: dict[str, Path]):
+    assert _key(stand_ins) == _key(stand_ins)
+
+
+@pytest.mark.parametrize("change", ["diagram", "diagram's name", "code", "browser", "node", "font", "font setting"])
+def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str):
+    before = _key(stand_ins)
+    code = "code 1"
+    if change == "diagram":
+        stand_ins["diagram"].write_text("flowchart LR\n  a --> c\n")
+    elif change == "diagram's name":  # the verdicts name each file
+        stand_ins["diagram"] = stand_ins["diagram"].rename(stand_ins["diagram"].with_name("b.mmd"))
+    elif change == "code":  # the diagrams are made another way
+        code = "code 2"
+    elif change == "browser":
+        _stand_in_browser(stand_ins["browser"].parent, "Chromium 157.0.1")
+    elif change == "node":
+        stand_ins["node"].write_text("#!/bin/sh\necho v22.0.0\n")
+    elif change == "font":  # a font installed: text is measured anew
+        (stand_ins["fonts"] / "truetype" / "b.ttf").write_bytes(b"font")
+    elif change == "font setting":  # a file edited in place, its folder's time unchanged
+        (stand_ins["fonts"] / "truetype" / "a.ttf").write_bytes(b"font, hinted")
+    assert _key(stand_ins, code) != before, change
+
+
+@pytest.mark.parametrize("index", range(len(chromium_drawing.TOOL_FILES)))
+def test_each_tool_file_changes_the_key(stand_ins: dict[str, Path], index: int):
+    before = _key(stand_ins)
+    stand_ins[f"tool-{index}"].write_text("changed\n")
+    assert _key(stand_ins) != before, chromium_drawing.TOOL_FILES[index].name
+
+
+def test_the_key_covers_this_helper_and_the_tools_it_runs():
+    names = {(tool.parent.name, tool.name) for tool in chromium_drawing.TOOL_FILES}
+    assert {("mermaid", "draw.mjs"), ("mermaid", "puppeteer-config.json"), ("mermaid", "package-lock.json"),
+            ("node_modules", ".package-lock.json"), ("mermaid", "package.json"), ("mermaid-cli", "package.json"),
+            ("puppeteer", "package.json")} <= names
+    assert chromium_drawing.OWN_SOURCE == source_key(Path(chromium_drawing.__file__))
 
 
 def test_kept_drawings_are_read_into_the_sessions_folder_and_a_failed_one_is_not_kept(tmp_path: Path):
@@ -82,16 +120,17 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
     second reads what was kept."""
     monkeypatch.setattr(chromium_drawing, "FONT_FOLDERS", ())
     browser_path = _stand_in_browser(tmp_path, "Chromium 156.0.1")
+    monkeypatch.setattr(chromium_drawing, "NODE", "stand-in-node")
     started: list[list[str]] = []
     real_popen = subprocess.Popen
 
     def popen(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        if argv[0] != "node":  # the browser's --version
-            return real_popen(argv, **kwargs)  # type: ignore[call-overload]
+        if argv[-1] == "--version":  # the browser's and Node's
+            return real_popen(["echo", "v20"] if argv[0] == "stand-in-node" else argv, **kwargs)  # type: ignore[call-overload]
         started.append(argv)
         out = Path(argv[4])
         (out.parent / f"{out.stem}-1.svg").write_text("<svg/>")
-        return subprocess.Popen(["sh", "-c", f"echo '{argv[5]}: OK'"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return real_popen(["sh", "-c", f"echo '{argv[5]}: OK'"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     monkeypatch.setattr(chromium_drawing.subprocess, "Popen", popen)
     cache = tmp_path / "cache"
@@ -102,15 +141,47 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
         page, diagram = folder / "pictures.md", folder / "parsed" / "a.mmd"
         page.write_text("```mermaid\nflowchart LR\n  a --> b\n```\n")
         diagram.write_text("flowchart LR\n  a --> b\n")
-        rendering = chromium_drawing.start(cache, browser_path, page, [diagram], folder / "out.md", ["topology"], [])
+        rendering = chromium_drawing.start(cache, browser_path, page, [diagram], folder / "out.md", ["topology"], "code")
         assert rendering.finish() == f"{diagram}: OK\n" and (folder / "out-1.svg").read_text() == "<svg/>"
     assert len(started) == 1, "the second session started no browser"
 
 
-def test_only_the_last_few_drawings_are_kept(tmp_path: Path):
+def test_only_the_last_few_drawings_are_kept_and_a_half_written_one_goes_after_an_hour(tmp_path: Path):
     for age in range(5):
         (tmp_path / f"old{age}").mkdir()
         os.utime(tmp_path / f"old{age}", (1000 + age, 1000 + age))
     (tmp_path / "now").mkdir()
+    (tmp_path / "stopped.123.partial").mkdir()
+    os.utime(tmp_path / "stopped.123.partial", (1000, 1000))
+    (tmp_path / "drawing.456.partial").mkdir()  # another session keeping it now
     forget_old(tmp_path, tmp_path / "now")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["now", *[f"old{4 - i}" for i in range(KEPT_DRAWINGS - 1)]])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["now", "drawing.456.partial", *[f"old{4 - i}" for i in range(KEPT_DRAWINGS - 1)]])
+
+
+@pytest.mark.parametrize("damage", ["a verdict missing", "a picture empty", "a picture missing"])
+def test_a_kept_drawing_that_does_not_read_back_whole_is_removed_and_drawn_again(tmp_path: Path, damage: str):
+    kept, names, parsed = tmp_path / "key", ["topology", "created"], [tmp_path / "a.mmd", tmp_path / "b.mmd"]
+    kept.mkdir()
+    (kept / "verdicts.txt").write_text("a.mmd: OK\nb.mmd: OK\n")
+    for index in (1, 2):
+        (kept / f"out-{index}.svg").write_text("<svg/>")
+    assert read_kept(kept, tmp_path / "out.md", names, parsed) is not None
+    if damage == "a verdict missing":
+        (kept / "verdicts.txt").write_text("a.mmd: OK\n")
+    elif damage == "a picture empty":  # the machine stopped before the file reached the disk
+        (kept / "out-2.svg").write_text("")
+    else:
+        (kept / "out-2.svg").unlink()
+    assert read_kept(kept, tmp_path / "out.md", names, parsed) is None
+    assert not kept.exists()
+
+
+def test_a_drawing_that_cannot_be_kept_still_stands(tmp_path: Path):
+    """A full disk, say: the session's own drawing is used, and nothing is kept."""
+    done = subprocess.Popen(["sh", "-c", "echo 'a.mmd: OK'"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    (tmp_path / "out-puppeteer.json").write_text("{}")
+    # out-1.svg was never written: keeping it fails.
+    rendering = Rendering(done, tmp_path / "out.md", ["topology"], [tmp_path / "a.mmd"], keep_in=tmp_path / "cache" / "key")
+    assert rendering.finish() == "a.mmd: OK\n"
+    assert not (tmp_path / "cache" / "key").exists()

@@ -18,6 +18,8 @@ from offline import sdk_shortcuts
 from offline.engine import StackRun, run_stack
 from tests.shared_runs import source_key
 
+# This file's text as it was imported: the code of the kept run below (the fingerprint leaves tests/ out).
+THIS_FILE = source_key(Path(__file__))
 
 def _registrations(run: StackRun) -> dict[str, dict]:
     """Everything recorded of each registration but the order it arrived in (not deterministic)."""
@@ -87,7 +89,7 @@ def test_the_shortcuts_register_exactly_what_the_full_sdk_path_registers(dev, pr
     fingerprint of the program, the engine and the SDK, and this file's text, which says how it runs."""
     missing = _what_the_shortcuts_read(prod) - _what_the_shortcuts_read(dev)
     assert not missing, f"prod registers what dev does not (compare prod's full SDK path instead): {missing}"
-    full = shared_runs.get(f"dev, the full SDK path, {source_key(Path(__file__))}", _run_the_full_sdk_path)
+    full = shared_runs.get(f"dev, the full SDK path, {THIS_FILE}", _run_the_full_sdk_path)
     full_path = full.run
     assert full_path.error is None
     assert full.alias_urns > 1000, "the run without the shortcuts computed the alias URNs they skip"

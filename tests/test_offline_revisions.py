@@ -11,7 +11,7 @@ working tree's tracked files with one library setting changed, committed in a fr
 working tree's side is the session's in-process run of dev (the smaller stack: a child that runs it
 costs 0.4 s less than one of prod; both have the two NAT gateways the setting is on). The revision's
 run, about 4 s of CPU, is kept for later sessions like the session's runs (tests/shared_runs.py): a
-change to a file the child reads, to this file or to the list of tracked files runs it again.
+change to a file the child reads, to this file or to any tracked file runs it again.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from tests.shared_runs import source_key
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CHANGED = "network/virtual_network.py"
+# This file's text as it was imported: the code of the kept revision run (the fingerprint leaves tests/ out).
+THIS_FILE = source_key(Path(__file__))
 
 
 def _copy_tracked(destination: Path) -> None:
@@ -45,8 +47,23 @@ def _copy_tracked(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
+def _tracked_key(project_dir: Path = PROJECT_DIR) -> str:
+    """What the revision is made of: each tracked file's name, whether it runs, and its content (a
+    link's target), as `_copy_tracked` copies them; `.gitignore` and `.gitattributes` among them."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=project_dir, capture_output=True, check=True).stdout
+    digest = hashlib.sha256()
+    for name in filter(None, listed.decode().split("\0")):
+        source = project_dir / name
+        digest.update(f"\0{name}\0".encode())
+        if source.is_symlink():
+            digest.update(f"link {os.readlink(source)}".encode())
+        elif source.is_file():
+            digest.update(f"{os.stat(source).st_mode & 0o111:o}\0".encode() + source.read_bytes())
+    return digest.hexdigest()[:24]
+
+
 def _commit(repo: Path) -> None:
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+    for args in (["init", "-q", "-b", "main"], ["add", "-A", "--force"],
                  ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base"]):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
@@ -66,12 +83,16 @@ def _dev_at_a_revision_with_the_setting_changed(repo: Path) -> StackRun:
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shared_runs, tmp_path: Path, monkeypatch,
                                                              capsys):
-    tracked = subprocess.run(["git", "-C", str(PROJECT_DIR), "ls-files", "-z"], capture_output=True)
-    if tracked.returncode != 0:
+    inside = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True)
+    if inside.returncode != 0:
         pytest.skip("not a git checkout")
-    # Shared and kept like the session's runs (tests/shared_runs.py): under the fingerprint of the files
-    # the child reads, with this file's text and the list of tracked files, which make the revision.
-    key = f"dev at a revision, {source_key(Path(__file__))}, {hashlib.sha256(tracked.stdout).hexdigest()[:24]}"
+    # Shared and kept like the session's runs (tests/shared_runs.py): under the fingerprint of what the
+    # child reads, this file's text as imported, and every tracked file that makes the revision.
+    key = f"dev at a revision, {THIS_FILE}, {_tracked_key()}"
+    # git as it comes, whatever this machine's settings (an excludes file, line endings): the revision
+    # is what the tracked files say, as the key.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     at_revision = shared_runs.get(key, lambda: _dev_at_a_revision_with_the_setting_changed(tmp_path / "repo"))
     assert at_revision.error is None and at_revision.stack == "dev"
     assert any(r.type == "azure-native:machinelearningservices:Workspace" for r in at_revision.resources)
@@ -95,3 +116,24 @@ def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shar
     out = capsys.readouterr().out
     assert out.startswith("### Offline preview of `dev`: dev at HEAD")
     assert "**No changes**" not in out and "idleTimeoutInMinutes" in out and "Policy pack:" in out
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_kept_revision_run_is_keyed_by_every_tracked_file(tmp_path: Path):
+    """A tracked file's content, mode or link, `.gitignore` among them, makes another key; an untracked
+    file does not (the revision never has it)."""
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    os.symlink("a.py", tmp_path / "link.py")
+    _commit(tmp_path)
+    key = _tracked_key(tmp_path)
+    (tmp_path / "untracked.py").write_text("y = 1\n")
+    assert _tracked_key(tmp_path) == key
+    changes = [lambda: (tmp_path / "a.py").write_text("x = 2\n"),
+               lambda: (tmp_path / ".gitignore").write_text("*.log\nnetwork/\n"),
+               lambda: (tmp_path / "a.py").chmod(0o755),
+               lambda: ((tmp_path / "link.py").unlink(), os.symlink("untracked.py", tmp_path / "link.py"))]
+    for change in changes:
+        change()
+        assert _tracked_key(tmp_path) != key
+        key = _tracked_key(tmp_path)

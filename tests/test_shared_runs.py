@@ -74,7 +74,8 @@ def test_a_tests_own_result_is_shared_like_a_run_and_a_failed_one_is_not_written
     theirs = second.get("measured", _never)
     assert (theirs.count, theirs.run) == (3, mine.run) and theirs is not mine and second.ran == []
     error = ValueError("no")
-    assert first.get("measured-bad", lambda: _Measured(_run("dev"), 0, error)).error is error
+    failed = first.get("measured-bad", lambda: _Measured(_run("dev", error), 0, error))
+    assert failed.error is error and failed.run.error is error, "the error itself, where the result holds it"
     assert second.get("measured-bad", lambda: _Measured(_run("dev"), 1, error)).count == 1, "ran again: never written"
 
 
