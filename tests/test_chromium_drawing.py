@@ -52,8 +52,9 @@ def test_the_same_inputs_make_the_same_key(stand_ins: dict[str, Path]):
     assert _key(stand_ins) == _key(stand_ins)
 
 
-@pytest.mark.parametrize("change", ["diagram", "diagram's name", "code", "browser", "node", "font", "font setting"])
-def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str):
+@pytest.mark.parametrize("change", ["diagram", "diagram's name", "code", "helper", "browser", "node", "font", "font setting"])
+def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str,
+                                                 monkeypatch: pytest.MonkeyPatch):
     before = _key(stand_ins)
     code = "code 1"
     if change == "diagram":
@@ -62,6 +63,8 @@ def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], cha
         stand_ins["diagram"] = stand_ins["diagram"].rename(stand_ins["diagram"].with_name("b.mmd"))
     elif change == "code":  # the diagrams are made another way
         code = "code 2"
+    elif change == "helper":  # this helper changed: they are drawn another way
+        monkeypatch.setattr(chromium_drawing, "OWN_SOURCE", "another text")
     elif change == "browser":
         _stand_in_browser(stand_ins["browser"].parent, "Chromium 157.0.1")
     elif change == "node":
