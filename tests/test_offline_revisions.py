@@ -49,10 +49,16 @@ def _copy_tracked(destination: Path) -> None:
 
 def _tracked_key(project_dir: Path = PROJECT_DIR) -> str:
     """What the revision is made of: each tracked file's name, whether it runs, and its content (a
-    link's target), as `_copy_tracked` copies them; `.gitignore` and `.gitattributes` among them."""
+    link's target), as `_copy_tracked` copies them, `.gitignore` and `.gitattributes` among them; but
+    the tests and the documentation, which the child never reads (as the fingerprint leaves them out:
+    a test's edit does not run the revision again)."""
+    from delivery.affected_stacks import is_documentation
+
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=project_dir, capture_output=True, check=True).stdout
     digest = hashlib.sha256()
     for name in filter(None, listed.decode().split("\0")):
+        if name.startswith("tests/") or is_documentation(name):
+            continue
         source = project_dir / name
         digest.update(f"\0{name}\0".encode())
         if source.is_symlink():
@@ -121,14 +127,18 @@ def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shar
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_the_kept_revision_run_is_keyed_by_every_tracked_file(tmp_path: Path):
     """A tracked file's content, mode or link, `.gitignore` among them, makes another key; an untracked
-    file does not (the revision never has it)."""
+    file does not (the revision never has it), nor a test or a page of documentation."""
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / ".gitignore").write_text("*.log\n")
     os.symlink("a.py", tmp_path / "link.py")
     _commit(tmp_path)
     key = _tracked_key(tmp_path)
     (tmp_path / "untracked.py").write_text("y = 1\n")
-    assert _tracked_key(tmp_path) == key
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("z = 1\n")
+    (tmp_path / "README.md").write_text("# A\n")
+    subprocess.run(["git", "add", "tests", "README.md"], cwd=tmp_path, check=True)
+    assert _tracked_key(tmp_path) == key, "the child reads no test and no documentation"
     changes = [lambda: (tmp_path / "a.py").write_text("x = 2\n"),
                lambda: (tmp_path / ".gitignore").write_text("*.log\nnetwork/\n"),
                lambda: (tmp_path / "a.py").chmod(0o755),
