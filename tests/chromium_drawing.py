@@ -6,7 +6,8 @@ of what it is given and what it is. So the drawings and the parser's verdicts ar
 cache (CACHE_FOLDER), under a key of:
 - each diagram's name and text (the verdicts name each file);
 - tests/mermaid's script and Puppeteer settings, its package files, and the versions npm installed
-  (TOOL_FILES); this file and the caller's (`code`, each as it was imported);
+  (TOOL_FILES); this file, as it was imported (the code that writes the diagrams counts only through
+  their text);
 - the browser's version and where it is, and Node.js's;
 - the fonts Chromium measures text with: each file and folder under FONT_FOLDERS, by size and time.
 A later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
@@ -97,13 +98,12 @@ class Rendering:
 
 
 def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: list[Path], out: Path,
-          names: list[str], code: str) -> Rendering:
+          names: list[str]) -> Rendering:
     """Draw every ```mermaid block of `page` (`names`, in order) and parse each file of `parsed`:
-    read from `cache_root` when kept there, else started in the background. `code`: the `source_key`
-    of the files that wrote `page` and `parsed`, as they were imported."""
+    read from `cache_root` when kept there, else started in the background."""
     kept = None
     if cache_root is not None:
-        kept = cache_root / drawing_key(browser_path, [page, *parsed], code)
+        kept = cache_root / drawing_key(browser_path, [page, *parsed])
         forget_old(cache_root, kept)
         earlier = read_kept(kept, out, names, parsed)
         if earlier is not None:
@@ -114,11 +114,11 @@ def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: lis
     return Rendering(process, out, names, parsed, keep_in=kept)
 
 
-def drawing_key(browser_path: str, drawn: list[Path], code: str = "") -> str:
+def drawing_key(browser_path: str, drawn: list[Path]) -> str:
     digest = hashlib.sha256()
     for file in drawn:
         digest.update(f"\0{file.name}\0".encode() + file.read_bytes())
-    digest.update(f"\0{source_key(*TOOL_FILES)}\0{OWN_SOURCE}\0{code}".encode())
+    digest.update(f"\0{source_key(*TOOL_FILES)}\0{OWN_SOURCE}".encode())
     for program in (browser_path, shutil.which(NODE) or NODE):
         version = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=60)
         digest.update(f"\0{os.path.realpath(program)}\0{version.stdout}".encode())

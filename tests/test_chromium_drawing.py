@@ -44,25 +44,22 @@ def stand_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     return made
 
 
-def _key(made: dict[str, Path], code: str = "code 1") -> str:
-    return drawing_key(str(made["browser"]), [made["diagram"]], code)
+def _key(made: dict[str, Path]) -> str:
+    return drawing_key(str(made["browser"]), [made["diagram"]])
 
 
 def test_the_same_inputs_make_the_same_key(stand_ins: dict[str, Path]):
     assert _key(stand_ins) == _key(stand_ins)
 
 
-@pytest.mark.parametrize("change", ["diagram", "diagram's name", "code", "helper", "browser", "node", "font", "font setting"])
+@pytest.mark.parametrize("change", ["diagram", "diagram's name", "helper", "browser", "node", "font", "font setting"])
 def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str,
                                                  monkeypatch: pytest.MonkeyPatch):
     before = _key(stand_ins)
-    code = "code 1"
     if change == "diagram":
         stand_ins["diagram"].write_text("flowchart LR\n  a --> c\n")
     elif change == "diagram's name":  # the verdicts name each file
         stand_ins["diagram"] = stand_ins["diagram"].rename(stand_ins["diagram"].with_name("b.mmd"))
-    elif change == "code":  # the diagrams are made another way
-        code = "code 2"
     elif change == "helper":  # this helper changed: they are drawn another way
         monkeypatch.setattr(chromium_drawing, "OWN_SOURCE", "another text")
     elif change == "browser":
@@ -73,7 +70,7 @@ def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], cha
         (stand_ins["fonts"] / "truetype" / "b.ttf").write_bytes(b"font")
     elif change == "font setting":  # a file edited in place, its folder's time unchanged
         (stand_ins["fonts"] / "truetype" / "a.ttf").write_bytes(b"font, hinted")
-    assert _key(stand_ins, code) != before, change
+    assert _key(stand_ins) != before, change
 
 
 @pytest.mark.parametrize("index", range(len(chromium_drawing.TOOL_FILES)))
@@ -144,7 +141,7 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
         page, diagram = folder / "pictures.md", folder / "parsed" / "a.mmd"
         page.write_text("```mermaid\nflowchart LR\n  a --> b\n```\n")
         diagram.write_text("flowchart LR\n  a --> b\n")
-        rendering = chromium_drawing.start(cache, browser_path, page, [diagram], folder / "out.md", ["topology"], "code")
+        rendering = chromium_drawing.start(cache, browser_path, page, [diagram], folder / "out.md", ["topology"])
         assert rendering.finish() == f"{diagram}: OK\n" and (folder / "out-1.svg").read_text() == "<svg/>"
     assert len(started) == 1, "the second session started no browser"
 

@@ -28,11 +28,7 @@ from offline.engine import PROJECT_DIR, RegisteredResource, StackRun
 from isolated_mlops.policy import rules
 from tests import chromium_drawing, variants
 from tests.chromium_drawing import MMDC, Rendering, browser, puppeteer_config
-from tests.shared_runs import source_key
 from tests.topology_drawing import MERMAID_DIR, Drawing, _last, _name, _typed, broken, draw, read  # noqa: F401
-
-# This file's text as it was imported: it writes the diagrams Chromium draws, whose drawings are kept.
-THIS_FILE = source_key(Path(__file__))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -305,7 +301,7 @@ def rendering(request, runs, prod, fewer_agents, tmp_path_factory) -> Rendering 
     parsed = _diagrams_to_parse(runs, prod, fewer_agents, folder / "parsed")
     cache: pytest.Cache | None = getattr(request.config, "cache", None)
     return chromium_drawing.start(cache.mkdir(chromium_drawing.CACHE_FOLDER) if cache is not None else None, browser_path,
-                                  page, parsed, folder / "out.md", list(blocks), code=THIS_FILE)
+                                  page, parsed, folder / "out.md", list(blocks))
 
 
 @pytest.fixture(scope="module", autouse=True)
