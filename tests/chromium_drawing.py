@@ -1,8 +1,8 @@
 """Mermaid in Chromium for the topology tests (tests/test_offline_topology.py): the browser, and
 tests/mermaid/draw.mjs started in the background to parse every diagram and draw the pictures.
 
-Chromium, started and drawing, is about a tenth of the suite's CPU, and what it returns is a function
-of what it is given and what it is. So the drawings and the parser's verdicts are kept in pytest's
+Chromium, started and drawing, costs ~2.5 s of CPU and ~3 s of one test process, and what it
+returns is a function of what it is given and what it is. So the drawings and the parser's verdicts are kept in pytest's
 cache (CACHE_FOLDER), under a key of:
 - each diagram's name and text (the verdicts name each file);
 - tests/mermaid's script and Puppeteer settings, its package files, and the versions npm installed
@@ -12,8 +12,8 @@ cache (CACHE_FOLDER), under a key of:
 - the fonts Chromium measures text with: each file and folder under FONT_FOLDERS, by size and time.
 A later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
 keeps the program's runs; a fresh clone (CI) and `--cache-clear` draw them again. Only a drawing that
-succeeded is kept, and a kept one that does not read back whole (a verdict per diagram, an SVG per
-picture) is drawn again. The last KEPT_DRAWINGS keys stay.
+succeeded is kept, and a kept one that does not read back whole (a whole line of verdict per
+diagram, a closed SVG per picture) is drawn again. The last KEPT_DRAWINGS keys stay.
 """
 
 from __future__ import annotations
@@ -157,8 +157,8 @@ def read_kept(kept: Path, out: Path, names: list[str], parsed: list[Path]) -> Op
         drawings = [(kept / f"out-{index}.svg").read_text() for index in range(1, len(names) + 1)]
     except (OSError, UnicodeDecodeError):
         verdicts, drawings = "", []
-    if len(verdicts.splitlines()) != len(parsed) or len(drawings) != len(names) or not all(
-            "<svg" in drawing for drawing in drawings):
+    if len(verdicts.splitlines()) != len(parsed) or not verdicts.endswith("\n") or len(drawings) != len(names) or not all(
+            "<svg" in drawing and drawing.rstrip().endswith("</svg>") for drawing in drawings):
         shutil.rmtree(kept, ignore_errors=True)
         return None
     for index, drawing in enumerate(drawings, start=1):

@@ -52,7 +52,8 @@ def test_the_same_inputs_make_the_same_key(stand_ins: dict[str, Path]):
     assert _key(stand_ins) == _key(stand_ins)
 
 
-@pytest.mark.parametrize("change", ["diagram", "diagram's name", "helper", "browser", "node", "font", "font setting"])
+@pytest.mark.parametrize("change", ["diagram", "diagram's name", "helper", "browser", "browser moved", "node", "font",
+                                    "font setting"])
 def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str,
                                                  monkeypatch: pytest.MonkeyPatch):
     before = _key(stand_ins)
@@ -64,6 +65,11 @@ def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], cha
         monkeypatch.setattr(chromium_drawing, "OWN_SOURCE", "another text")
     elif change == "browser":
         _stand_in_browser(stand_ins["browser"].parent, "Chromium 157.0.1")
+    elif change == "browser moved":  # the same version, another build
+        moved = stand_ins["browser"].parent / "elsewhere" / "chromium"
+        moved.parent.mkdir()
+        stand_ins["browser"].rename(moved)
+        stand_ins["browser"].symlink_to(moved)
     elif change == "node":
         stand_ins["node"].write_text("#!/bin/sh\necho v22.0.0\n")
     elif change == "font":  # a font installed: text is measured anew
@@ -129,7 +135,7 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
             return real_popen(["echo", "v20"] if argv[0] == "stand-in-node" else argv, **kwargs)  # type: ignore[call-overload]
         started.append(argv)
         out = Path(argv[4])
-        (out.parent / f"{out.stem}-1.svg").write_text("<svg/>")
+        (out.parent / f"{out.stem}-1.svg").write_text("<svg></svg>")
         return real_popen(["sh", "-c", f"echo '{argv[5]}: OK'"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     monkeypatch.setattr(chromium_drawing.subprocess, "Popen", popen)
@@ -142,7 +148,7 @@ def test_a_session_reads_what_an_earlier_one_drew_and_starts_no_browser(tmp_path
         page.write_text("```mermaid\nflowchart LR\n  a --> b\n```\n")
         diagram.write_text("flowchart LR\n  a --> b\n")
         rendering = chromium_drawing.start(cache, browser_path, page, [diagram], folder / "out.md", ["topology"])
-        assert rendering.finish() == f"{diagram}: OK\n" and (folder / "out-1.svg").read_text() == "<svg/>"
+        assert rendering.finish() == f"{diagram}: OK\n" and (folder / "out-1.svg").read_text() == "<svg></svg>"
     assert len(started) == 1, "the second session started no browser"
 
 
@@ -159,16 +165,21 @@ def test_only_the_last_few_drawings_are_kept_and_a_half_written_one_goes_after_a
         ["now", "drawing.456.partial", *[f"old{4 - i}" for i in range(KEPT_DRAWINGS - 1)]])
 
 
-@pytest.mark.parametrize("damage", ["a verdict missing", "a picture empty", "a picture missing"])
+@pytest.mark.parametrize("damage", ["a verdict missing", "a verdict cut short", "a picture empty",
+                                    "a picture cut short", "a picture missing"])
 def test_a_kept_drawing_that_does_not_read_back_whole_is_removed_and_drawn_again(tmp_path: Path, damage: str):
     kept, names, parsed = tmp_path / "key", ["topology", "created"], [tmp_path / "a.mmd", tmp_path / "b.mmd"]
     kept.mkdir()
     (kept / "verdicts.txt").write_text("a.mmd: OK\nb.mmd: OK\n")
     for index in (1, 2):
-        (kept / f"out-{index}.svg").write_text("<svg/>")
+        (kept / f"out-{index}.svg").write_text('<svg viewBox="0 0 1 1"></svg>\n')
     assert read_kept(kept, tmp_path / "out.md", names, parsed) is not None
     if damage == "a verdict missing":
         (kept / "verdicts.txt").write_text("a.mmd: OK\n")
+    elif damage == "a verdict cut short":
+        (kept / "verdicts.txt").write_text("a.mmd: OK\nb.mmd: O")
+    elif damage == "a picture cut short":
+        (kept / "out-2.svg").write_text('<svg viewBox="0 0 1 1"><g class="node"')
     elif damage == "a picture empty":  # the machine stopped before the file reached the disk
         (kept / "out-2.svg").write_text("")
     else:

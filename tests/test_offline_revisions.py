@@ -11,7 +11,8 @@ working tree's tracked files with one library setting changed, committed in a fr
 working tree's side is the session's in-process run of dev (the smaller stack: a child that runs it
 costs 0.4 s less than one of prod; both have the two NAT gateways the setting is on). The revision's
 run, about 4 s of CPU, is kept for later sessions like the session's runs (tests/shared_runs.py): a
-change to a file the child reads, to this file or to any tracked file runs it again.
+change to a file the child reads, to this file or to any tracked file outside the tests and the
+documentation runs it again.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shar
     if inside.returncode != 0:
         pytest.skip("not a git checkout")
     # Shared and kept like the session's runs (tests/shared_runs.py): under the fingerprint of what the
-    # child reads, this file's text as imported, and every tracked file that makes the revision.
+    # child reads, this file's text as imported, and every tracked file of the revision the child can read.
     key = f"dev at a revision, {THIS_FILE}, {_tracked_key()}"
     # git as it comes, whatever this machine's settings (an excludes file, line endings): the revision
     # is what the tracked files say, as the key.
