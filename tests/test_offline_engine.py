@@ -21,6 +21,7 @@ from tests.shared_runs import source_key
 # This file's text as it was imported: the code of the kept run below (the fingerprint leaves tests/ out).
 THIS_FILE = source_key(Path(__file__))
 
+
 def _registrations(run: StackRun) -> dict[str, dict]:
     """Everything recorded of each registration but the order it arrived in (not deterministic)."""
     return {r.urn: {k: v for k, v in dataclasses.asdict(r).items() if k != "sequence"} for r in run.resources}
