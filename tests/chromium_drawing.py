@@ -9,7 +9,9 @@ cache (CACHE_FOLDER), under a key of:
   (TOOL_FILES); this file, as it was imported (the code that writes the diagrams counts only through
   their text);
 - the browser's version and where it is, and Node.js's;
-- the fonts Chromium measures text with: each file and folder under FONT_FOLDERS, by size and time.
+- the fonts Chromium measures text with and how it finds them: each file and folder of FONT_FOLDERS
+  (the system's and the user's fontconfig settings and fonts, Debian's Chromium flags), by size and
+  time, and the variables fontconfig and the locale read (SETTINGS).
 A later session with the same key reads them instead of starting Chromium, as tests/shared_runs.py
 keeps the program's runs; a fresh clone (CI) and `--cache-clear` draw them again. Only a drawing that
 succeeded is kept, and a kept one that does not read back whole (a whole line of verdict per
@@ -46,7 +48,13 @@ OWN_SOURCE = source_key(Path(__file__))
 KEPT_DRAWINGS = 3
 CACHE_FOLDER = "mermaid-drawings"
 """The folder of pytest's cache they are kept in (benchmarks/suite.py drops it for a changed program)."""
-FONT_FOLDERS = ("/etc/fonts", "/usr/share/fonts", "/usr/local/share/fonts", "~/.fonts", "~/.local/share/fonts")
+# What decides how Chromium draws text, besides the diagrams: fontconfig's settings and fonts, the
+# system's and the user's (/etc/fonts/conf.d/50-user.conf names the user's places), the variables
+# fontconfig and the locale read, and the flags Debian's wrapper adds from /etc/chromium.d.
+FONT_FOLDERS = ("/etc/fonts", "/usr/share/fonts", "/usr/local/share/fonts", "/etc/chromium.d", "~/.fonts",
+                "~/.fonts.conf", "~/.fonts.conf.d", "$XDG_CONFIG_HOME/fontconfig", "~/.config/fontconfig",
+                "$XDG_DATA_HOME/fonts", "~/.local/share/fonts")
+SETTINGS = ("FONTCONFIG_FILE", "FONTCONFIG_PATH", "FONTCONFIG_SYSROOT", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE")
 _FOLDER = "\0folder\0"
 """The session's own folder, in kept verdicts (they name each diagram's file)."""
 
@@ -123,11 +131,14 @@ def drawing_key(browser_path: str, drawn: list[Path]) -> str:
         version = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=60)
         digest.update(f"\0{os.path.realpath(program)}\0{version.stdout}".encode())
     for top in FONT_FOLDERS:
-        for folder, _, files in os.walk(os.path.expanduser(top)):
+        place = os.path.expanduser(os.path.expandvars(top))  # a variable not set leaves a path not there
+        walked = os.walk(place) if os.path.isdir(place) else [(os.path.dirname(place), [], [os.path.basename(place)])]
+        for folder, _, files in walked:
             for path in [folder, *(os.path.join(folder, name) for name in sorted(files))]:
-                with contextlib.suppress(OSError):  # a dangling link
+                with contextlib.suppress(OSError):  # not there, or a dangling link
                     found = os.stat(path)
                     digest.update(f"\0{path}\0{found.st_size}\0{found.st_mtime_ns}".encode())
+    digest.update(repr([(name, os.environ.get(name)) for name in SETTINGS]).encode())
     return digest.hexdigest()[:24]
 
 

@@ -36,7 +36,13 @@ def stand_ins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
         made[f"tool-{index}"].write_text(f"{tool.name} 1\n")
         tools.append(made[f"tool-{index}"])
     monkeypatch.setattr(chromium_drawing, "TOOL_FILES", tuple(tools))
-    monkeypatch.setattr(chromium_drawing, "FONT_FOLDERS", (str(made["fonts"]),))
+    made["user fonts.conf"] = tmp_path / "home" / ".fonts.conf"
+    made["user fonts.conf"].parent.mkdir()
+    made["user fonts.conf"].write_text("<fontconfig/>\n")
+    monkeypatch.setattr(chromium_drawing, "FONT_FOLDERS", (str(made["fonts"]), str(made["user fonts.conf"]),
+                                                           "$UNSET_FOR_THE_TEST/fonts"))
+    monkeypatch.delenv("UNSET_FOR_THE_TEST", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     (tmp_path / "bin").mkdir()
     made["node"] = Path(_stand_in_browser(tmp_path / "bin", "v20.1.0")).rename(tmp_path / "bin" / "node")
     monkeypatch.setattr(chromium_drawing, "NODE", str(made["node"]))
@@ -53,7 +59,7 @@ def test_the_same_inputs_make_the_same_key(stand_ins: dict[str, Path]):
 
 
 @pytest.mark.parametrize("change", ["diagram", "diagram's name", "helper", "browser", "browser moved", "node", "font",
-                                    "font setting"])
+                                    "font setting", "user's font setting", "locale"])
 def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], change: str,
                                                  monkeypatch: pytest.MonkeyPatch):
     before = _key(stand_ins)
@@ -76,6 +82,10 @@ def test_each_input_of_a_drawing_changes_its_key(stand_ins: dict[str, Path], cha
         (stand_ins["fonts"] / "truetype" / "b.ttf").write_bytes(b"font")
     elif change == "font setting":  # a file edited in place, its folder's time unchanged
         (stand_ins["fonts"] / "truetype" / "a.ttf").write_bytes(b"font, hinted")
+    elif change == "user's font setting":  # a file, not a folder: ~/.fonts.conf
+        stand_ins["user fonts.conf"].write_text("<fontconfig><alias/></fontconfig>\n")
+    elif change == "locale":  # fontconfig matches fonts by language
+        monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert _key(stand_ins) != before, change
 
 

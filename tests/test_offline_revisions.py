@@ -69,6 +69,17 @@ def _tracked_key(project_dir: Path = PROJECT_DIR) -> str:
     return digest.hexdigest()[:24]
 
 
+def plain_git(monkeypatch: pytest.MonkeyPatch, empty: Path) -> None:
+    """git as it comes, whatever this machine's settings: no global or system config (an excludes file,
+    line endings, signing), no attributes file of the user's or the system's (export-ignore, eol),
+    and an empty template for `git init`. The revision is then what the tracked files say, as its key."""
+    empty.mkdir(exist_ok=True)
+    for name, value in {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1",
+                        "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.attributesFile",
+                        "GIT_CONFIG_VALUE_0": os.devnull, "GIT_TEMPLATE_DIR": str(empty)}.items():
+        monkeypatch.setenv(name, value)
+
+
 def _commit(repo: Path) -> None:
     for args in (["init", "-q", "-b", "main"], ["add", "-A", "--force"],
                  ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base"]):
@@ -96,10 +107,7 @@ def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shar
     # Shared and kept like the session's runs (tests/shared_runs.py): under the fingerprint of what the
     # child reads, this file's text as imported, and every tracked file of the revision the child can read.
     key = f"dev at a revision, {THIS_FILE}, {_tracked_key()}"
-    # git as it comes, whatever this machine's settings (an excludes file, line endings): the revision
-    # is what the tracked files say, as the key.
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    plain_git(monkeypatch, tmp_path / "git-template")
     at_revision = shared_runs.get(key, lambda: _dev_at_a_revision_with_the_setting_changed(tmp_path / "repo"))
     assert at_revision.error is None and at_revision.stack == "dev"
     assert any(r.type == "azure-native:machinelearningservices:Workspace" for r in at_revision.resources)
@@ -126,9 +134,12 @@ def test_a_library_change_shows_in_a_diff_against_a_revision(dev: StackRun, shar
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_the_kept_revision_run_is_keyed_by_every_tracked_file(tmp_path: Path):
+def test_the_kept_revision_run_is_keyed_by_every_tracked_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A tracked file's content, mode or link, `.gitignore` among them, makes another key; an untracked
     file does not (the revision never has it), nor a test or a page of documentation."""
+    plain_git(monkeypatch, tmp_path / "git-template")
+    tmp_path = tmp_path / "project"
+    tmp_path.mkdir()
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / ".gitignore").write_text("*.log\n")
     os.symlink("a.py", tmp_path / "link.py")
@@ -148,3 +159,23 @@ def test_the_kept_revision_run_is_keyed_by_every_tracked_file(tmp_path: Path):
         change()
         assert _tracked_key(tmp_path) != key
         key = _tracked_key(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_revision_is_made_by_git_as_it_comes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """This machine's git settings cannot change what the revision holds: a user's attributes file
+    that leaves a module out of `git archive`, or an excludes file that leaves it out of `git add`."""
+    home = tmp_path / "home"
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "attributes").write_text("lib.py export-ignore\n")
+    (home / ".gitconfig").write_text("[core]\n\texcludesFile = ~/.ignored\n[commit]\n\tgpgsign = true\n")
+    (home / ".ignored").write_text("lib.py\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    plain_git(monkeypatch, tmp_path / "git-template")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "lib.py").write_text("x = 1\n")
+    _commit(repo)
+    archived = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=repo, capture_output=True, check=True)
+    assert b"lib.py" in archived.stdout
