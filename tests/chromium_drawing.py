@@ -26,12 +26,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from tests.shared_runs import source_key
+from tests.shared_runs import keep_recent, source_key
 from tests.topology_drawing import MERMAID_DIR
 
 MMDC = MERMAID_DIR / "node_modules" / ".bin" / "mmdc"
@@ -112,7 +111,7 @@ def start(cache_root: Optional[Path], browser_path: str, page: Path, parsed: lis
     kept = None
     if cache_root is not None:
         kept = cache_root / drawing_key(browser_path, [page, *parsed])
-        forget_old(cache_root, kept)
+        keep_recent(cache_root, kept, KEPT_DRAWINGS)
         earlier = read_kept(kept, out, names, parsed)
         if earlier is not None:
             return earlier
@@ -176,22 +175,3 @@ def read_kept(kept: Path, out: Path, names: list[str], parsed: list[Path]) -> Op
         (out.parent / f"{out.stem}-{index}.svg").write_text(drawing)
     os.utime(kept)
     return Rendering(None, out, names, parsed, verdicts.replace(_FOLDER, str(out.parent)))
-
-
-def forget_old(root: Path, kept: Path) -> None:
-    """Of the other keys, the KEPT_DRAWINGS - 1 used last stay; a folder left half written by a
-    session that stopped is removed after an hour."""
-    others = []
-    for entry in os.scandir(root):
-        try:
-            if not entry.is_dir() or entry.path == str(kept):
-                continue
-            if entry.name.endswith(".partial"):
-                if entry.stat().st_mtime < time.time() - 3600:
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                continue
-            others.append((entry.stat().st_mtime, entry.path))
-        except FileNotFoundError:  # another session removed it meanwhile
-            continue
-    for _, old in sorted(others)[:max(0, len(others) - (KEPT_DRAWINGS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)

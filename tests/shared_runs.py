@@ -38,6 +38,7 @@ import os
 import pickle
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, TypeVar
@@ -181,14 +182,26 @@ def start_keeping(root: Path, project_dir: Path,
     folder = root / fingerprint
     folder.mkdir(parents=True, exist_ok=True)
     os.utime(folder)
+    keep_recent(root, folder, KEPT_FINGERPRINTS)
+    return KeptRuns(folder, fingerprint)
+
+
+def keep_recent(root: Path, current: Path, count: int) -> None:
+    """Of the folders in `root` but `current`, the `count` - 1 used last stay (by their time: a session
+    touches the folder it reads); one left half written by a session that stopped (`*.partial`) goes
+    after an hour. Another session may be pruning the same folders."""
     others = []
     for entry in os.scandir(root):
         with contextlib.suppress(FileNotFoundError):  # another session removed it meanwhile
-            if entry.is_dir() and entry.name != fingerprint:
-                others.append((entry.stat().st_mtime, entry.path))
-    for _, stale in sorted(others, reverse=True)[KEPT_FINGERPRINTS - 1:]:
+            if not entry.is_dir() or entry.path == str(current):
+                continue
+            if entry.name.endswith(".partial"):
+                if entry.stat().st_mtime < time.time() - 3600:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                continue
+            others.append((entry.stat().st_mtime, entry.path))
+    for _, stale in sorted(others, reverse=True)[count - 1:]:
         shutil.rmtree(stale, ignore_errors=True)
-    return KeptRuns(folder, fingerprint)
 
 
 def end_keeping(kept: KeptRuns, project_dir: Path, fingerprint_of: Callable[[Path], str] = program_fingerprint) -> bool:

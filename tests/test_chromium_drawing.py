@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests import chromium_drawing
-from tests.chromium_drawing import KEPT_DRAWINGS, Rendering, drawing_key, forget_old, keep, read_kept
-from tests.shared_runs import source_key
+from tests.chromium_drawing import KEPT_DRAWINGS, Rendering, drawing_key, keep, read_kept
+from tests.shared_runs import keep_recent, source_key
 
 
 def _stand_in_browser(folder: Path, version: str) -> str:
@@ -170,7 +170,7 @@ def test_only_the_last_few_drawings_are_kept_and_a_half_written_one_goes_after_a
     (tmp_path / "stopped.123.partial").mkdir()
     os.utime(tmp_path / "stopped.123.partial", (1000, 1000))
     (tmp_path / "drawing.456.partial").mkdir()  # another session keeping it now
-    forget_old(tmp_path, tmp_path / "now")
+    keep_recent(tmp_path, tmp_path / "now", KEPT_DRAWINGS)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["now", "drawing.456.partial", *[f"old{4 - i}" for i in range(KEPT_DRAWINGS - 1)]])
 
