@@ -2,8 +2,8 @@
 tests/mermaid/draw.mjs started in the background to parse every diagram and draw the pictures.
 
 Chromium, started and drawing, costs ~2.5 s of CPU and ~3 s of one test process, and what it
-returns is a function of what it is given and what it is. So the drawings and the parser's verdicts are kept in pytest's
-cache (CACHE_FOLDER), under a key of:
+returns is a function of what it is given and what it is. So the drawings and the parser's verdicts
+are kept in pytest's cache (CACHE_FOLDER), under a key of:
 - each diagram's name and text (the verdicts name each file);
 - tests/mermaid's script and Puppeteer settings, its package files, and the versions npm installed
   (TOOL_FILES); this file, as it was imported (the code that writes the diagrams counts only through
@@ -167,8 +167,10 @@ def read_kept(kept: Path, out: Path, names: list[str], parsed: list[Path]) -> Op
         drawings = [(kept / f"out-{index}.svg").read_text() for index in range(1, len(names) + 1)]
     except (OSError, UnicodeDecodeError):
         verdicts, drawings = "", []
-    if len(verdicts.splitlines()) != len(parsed) or not verdicts.endswith("\n") or len(drawings) != len(names) or not all(
-            "<svg" in drawing and drawing.rstrip().endswith("</svg>") for drawing in drawings):
+    whole_verdicts = len(verdicts.splitlines()) == len(parsed) and verdicts.endswith("\n")
+    whole_drawings = len(drawings) == len(names) and all(
+        "<svg" in drawing and drawing.rstrip().endswith("</svg>") for drawing in drawings)
+    if not (whole_verdicts and whole_drawings):
         shutil.rmtree(kept, ignore_errors=True)
         return None
     for index, drawing in enumerate(drawings, start=1):
